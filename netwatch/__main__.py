@@ -1,0 +1,3 @@
+from netwatch.cli import entry
+
+entry()

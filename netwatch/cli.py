@@ -1,0 +1,257 @@
+"""Command line: the TUI, `top --batch`, `record`, `replay`. Errors: one line, no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from netwatch import __version__
+from netwatch.batch import run_top_batch
+from netwatch.recording import RecordingWriter, ReplayTrafficSource, create_new_file
+from netwatch.sources import SourceError, TrafficSource
+
+TABS = ("traffic", "calls", "accepts", "drops")
+SUBCOMMANDS = ("top", "record", "replay")
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """Stops the command with one line on stderr and a non-zero exit."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (0.05 to 3600 seconds)")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"{self.prog}: {message}")
+
+
+def _ui_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        default=Path("."),
+        help="where 's' writes snapshots (default: current directory)",
+    )
+
+
+def build_parser() -> dict[str, argparse.ArgumentParser]:
+    ui = _Parser(
+        prog="netwatch",
+        description="Full-screen network monitor on eBPF tracepoints. "
+        "Subcommands: top --batch, record, replay (see 'netwatch SUBCOMMAND --help').",
+    )
+    ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
+    ui.add_argument("--interval", type=_positive, default=1.0, help="refresh seconds (default 1)")
+    ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
+    _ui_options(ui)
+
+    top = _Parser(prog="netwatch top", description="Per-process traffic, printed like top -b.")
+    top.add_argument(
+        "--batch",
+        action="store_true",
+        required=True,
+        help="print to stdout instead of the full-screen UI (required)",
+    )
+    top.add_argument(
+        "--interval",
+        type=_positive,
+        default=5.0,
+        help="seconds per table (default 5, as nettop.stp)",
+    )
+    top.add_argument("--count", type=_count, help="stop after N intervals")
+    top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
+    top.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="print a recording instead of live traffic (no root needed)",
+    )
+
+    record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
+    record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
+    record.add_argument(
+        "--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"
+    )
+    record.add_argument("--interval", type=_positive, default=1.0, help="seconds per sample")
+
+    replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
+    _ui_options(replay)
+    return {"ui": ui, "top": top, "record": record, "replay": replay}
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C, SIGTERM and SIGHUP (an SSH drop) end the loop cleanly instead of killing us."""
+    stopped = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopped
+        stopped = True
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield lambda: stopped
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def live_traffic_source(interval: float) -> TrafficSource:
+    from netwatch.probes.requirements import check_live_requirements
+    from netwatch.probes.traffic import TRACEPOINTS, TrafficProbe
+
+    problems = check_live_requirements(TRACEPOINTS)
+    if problems:
+        raise CliError(f"netwatch: {problems[0].message}")
+    return TrafficProbe(interval)
+
+
+def replay_source(path: Path) -> ReplayTrafficSource:
+    try:
+        return ReplayTrafficSource.from_file(path)
+    except SourceError as exc:
+        raise CliError(f"netwatch: {exc}") from exc
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    source: TrafficSource
+    if args.replay is not None:
+        source = replay_source(args.replay)
+        source.interval = 0.0
+    else:
+        source = live_traffic_source(args.interval)
+    with stop_on_signals() as should_stop:
+        try:
+            source.open()
+            run_top_batch(source, args.count, args.json, should_stop=should_stop)
+        except SourceError as exc:
+            raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (| head): nothing left to say
+        finally:
+            source.close()
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    source = live_traffic_source(args.interval)
+    try:
+        stream = create_new_file(args.output)
+    except FileExistsError:
+        raise CliError(
+            f"netwatch: {args.output} already exists; recordings never overwrite"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
+    writer = RecordingWriter(stream, ["traffic"])
+    samples = 0
+    with stop_on_signals() as should_stop:
+        try:
+            source.open()
+            print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
+            deadline = None if args.duration is None else time.monotonic() + args.duration
+            next_tick = time.monotonic() + source.interval
+            while not should_stop() and (deadline is None or time.monotonic() < deadline):
+                if time.monotonic() < next_tick:
+                    time.sleep(min(0.05, next_tick - time.monotonic()))
+                    continue
+                next_tick += source.interval
+                sample = source.read()
+                if sample is not None:
+                    writer.write_traffic(sample)
+                    samples += 1
+        except SourceError as exc:
+            raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
+        finally:
+            source.close()
+            writer.close()
+    print(f"netwatch: wrote {samples} samples to {args.output}", file=sys.stderr)
+    return 0
+
+
+@contextmanager
+def stderr_aside() -> Iterator[Path]:
+    """BCC and LLVM write compiler chatter to fd 2, which would land on the full-screen UI."""
+    fd, name = tempfile.mkstemp(prefix="netwatch-stderr-", suffix=".log")
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def cmd_ui(tab: str, source: TrafficSource, snapshot_dir: Path, replay: bool) -> int:
+    from netwatch.app import NetwatchApp
+
+    if not snapshot_dir.is_dir():
+        raise CliError(f"netwatch: snapshot directory {snapshot_dir} does not exist")
+    app = NetwatchApp(source, initial_tab=tab, snapshot_dir=snapshot_dir, replay=replay)
+    with stderr_aside() as log:
+        try:
+            app.run()
+        finally:
+            source.close()
+    if log.stat().st_size == 0 or not app.fatal_error:
+        log.unlink(missing_ok=True)
+    if app.fatal_error:
+        more = f" (compiler output in {log})" if log.exists() else ""
+        raise CliError(f"netwatch: {app.fatal_error}{more}", EXIT_FAILED)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parsers = build_parser()
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = parsers[argv[0]].parse_args(argv[1:])
+            if argv[0] == "top":
+                return cmd_top(args)
+            if argv[0] == "record":
+                return cmd_record(args)
+            return cmd_ui(args.tab, replay_source(args.file), args.snapshot_dir, replay=True)
+        args = parsers["ui"].parse_args(argv)
+        return cmd_ui(args.tab, live_traffic_source(args.interval), args.snapshot_dir, replay=False)
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Plain data and pure functions: rows, samples, sorting, filtering, formats. No Textual, no BCC."""

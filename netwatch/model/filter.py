@@ -1,0 +1,83 @@
+"""The `/` filter language: `pid:`, `uid:`, `comm:`, `dev:` terms and free text, ANDed.
+
+A term's value may list alternatives with commas (`pid:10,20`). `uid:` takes a number or a user
+name. `comm:` and free text match substrings case-insensitively; `dev:` matches a device name
+exactly, or as a prefix when it ends in `*`. A leading `!` negates a term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netwatch.model.traffic import TrafficKey
+
+
+class FilterError(ValueError):
+    """A filter the user typed cannot be understood; the message says why."""
+
+
+UserLookup = Callable[[int], str]
+
+KEYS = ("pid", "uid", "comm", "dev")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    key: str  # one of KEYS, or "" for free text
+    values: tuple[str, ...]
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficFilter:
+    text: str
+    terms: tuple[Term, ...]
+
+    def matches(self, key: TrafficKey, user_of: UserLookup) -> bool:
+        return all(_term_matches(t, key, user_of) != t.negate for t in self.terms)
+
+
+def parse_filter(text: str) -> TrafficFilter:
+    terms: list[Term] = []
+    for word in text.split():
+        negate = word.startswith("!")
+        if negate:
+            word = word[1:]
+        if not word:
+            raise FilterError("'!' must be followed by a term")
+        key, sep, value = word.partition(":")
+        if not sep:
+            terms.append(Term("", (word.lower(),), negate))
+            continue
+        key = key.lower()
+        if key not in KEYS:
+            known = ", ".join(k + ":" for k in KEYS)
+            raise FilterError(f"unknown filter key '{key}:' (use {known})")
+        values = tuple(v for v in value.split(",") if v)
+        if not values:
+            raise FilterError(f"'{key}:' needs a value")
+        if key == "pid":
+            for v in values:
+                if not v.lstrip("-").isdigit():
+                    raise FilterError(f"pid must be a number, not '{v}'")
+        if key != "dev":
+            values = tuple(v.lower() for v in values)
+        terms.append(Term(key, values, negate))
+    return TrafficFilter(text.strip(), tuple(terms))
+
+
+def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:
+    if term.key == "pid":
+        return any(int(v) == key.pid for v in term.values)
+    if term.key == "uid":
+        user = user_of(key.uid).lower()
+        return any((v.isdigit() and int(v) == key.uid) or v == user for v in term.values)
+    if term.key == "comm":
+        return any(v in key.comm.lower() for v in term.values)
+    if term.key == "dev":
+        return any(
+            key.dev.startswith(v[:-1]) if v.endswith("*") else key.dev == v for v in term.values
+        )
+    haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason}".lower()
+    return term.values[0] in haystack

@@ -1,0 +1,166 @@
+"""Traffic rows per (PID, UID, device, command), the samples carrying them, their arithmetic."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
+UNATTRIBUTED_PID = -1
+
+REASON_TX_NO_OWNER = "tx-no-owner"
+REASON_RX_NOT_DELIVERED = "rx-not-delivered"
+REASON_TEXT = {
+    REASON_TX_NO_OWNER: "sent by the kernel or by a socket no process has used yet "
+    "(ARP, ICMP, RST, SYN-ACK)",
+    REASON_RX_NOT_DELIVERED: "received but not delivered to a process socket "
+    "(kernel-consumed, dropped, forwarded, or in flight)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficKey:
+    pid: int
+    uid: int
+    dev: str
+    comm: str
+    reason: str = ""
+
+    @property
+    def attributed(self) -> bool:
+        return self.pid != UNATTRIBUTED_PID
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    xmit_pk: int = 0
+    recv_pk: int = 0
+    xmit_bytes: int = 0
+    recv_bytes: int = 0
+
+    def __add__(self, other: Counters) -> Counters:
+        return Counters(
+            self.xmit_pk + other.xmit_pk,
+            self.recv_pk + other.recv_pk,
+            self.xmit_bytes + other.xmit_bytes,
+            self.recv_bytes + other.recv_bytes,
+        )
+
+    def __sub__(self, other: Counters) -> Counters:
+        return Counters(
+            self.xmit_pk - other.xmit_pk,
+            self.recv_pk - other.recv_pk,
+            self.xmit_bytes - other.xmit_bytes,
+            self.recv_bytes - other.recv_bytes,
+        )
+
+    def clamped(self) -> Counters:
+        return Counters(*(max(0, v) for v in self.as_tuple()))
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.xmit_pk, self.recv_pk, self.xmit_bytes, self.recv_bytes)
+
+    @property
+    def total_pk(self) -> int:
+        return self.xmit_pk + self.recv_pk
+
+    @property
+    def empty(self) -> bool:
+        return self.total_pk == 0 and self.xmit_bytes == 0 and self.recv_bytes == 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficRow:
+    key: TrafficKey
+    counts: Counters
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficSample:
+    """What one interval brought: per-row counts for that interval only (not cumulative)."""
+
+    ts: float
+    interval: float
+    rows: tuple[TrafficRow, ...]
+    lost: int = 0
+
+
+def unattributed_rows(
+    attributed: Iterable[TrafficRow], device_totals: dict[str, Counters]
+) -> list[TrafficRow]:
+    """Per device, what the device saw minus what the process rows account for.
+
+    Transmit and receive remainders get separate rows because their causes differ.
+    Timing skew between the two counts can make a difference negative: it is clamped to 0.
+    """
+    per_dev: dict[str, Counters] = {}
+    for row in attributed:
+        per_dev[row.key.dev] = per_dev.get(row.key.dev, Counters()) + row.counts
+    rows: list[TrafficRow] = []
+    for dev, total in sorted(device_totals.items()):
+        rest = (total - per_dev.get(dev, Counters())).clamped()
+        if rest.xmit_pk:
+            rows.append(
+                TrafficRow(
+                    TrafficKey(
+                        UNATTRIBUTED_PID,
+                        UNATTRIBUTED_PID,
+                        dev,
+                        "[unattributed]",
+                        REASON_TX_NO_OWNER,
+                    ),
+                    Counters(xmit_pk=rest.xmit_pk, xmit_bytes=rest.xmit_bytes),
+                )
+            )
+        if rest.recv_pk:
+            rows.append(
+                TrafficRow(
+                    TrafficKey(
+                        UNATTRIBUTED_PID,
+                        UNATTRIBUTED_PID,
+                        dev,
+                        "[unattributed]",
+                        REASON_RX_NOT_DELIVERED,
+                    ),
+                    Counters(recv_pk=rest.recv_pk, recv_bytes=rest.recv_bytes),
+                )
+            )
+    return rows
+
+
+@dataclass(slots=True)
+class HistoryPoint:
+    ts: float
+    xmit_bytes: int
+    recv_bytes: int
+
+
+@dataclass(slots=True)
+class TrafficState:
+    """What the Traffic tab knows: the last interval, totals since start, per-PID history."""
+
+    history_len: int = 600
+    last: TrafficSample | None = None
+    totals: dict[TrafficKey, Counters] = field(default_factory=dict)
+    history: dict[int, deque[HistoryPoint]] = field(default_factory=dict)
+    lost: int = 0
+    samples: int = 0
+
+    def apply(self, sample: TrafficSample) -> None:
+        self.last = sample
+        self.samples += 1
+        self.lost += sample.lost
+        per_pid: dict[int, HistoryPoint] = {}
+        for row in sample.rows:
+            self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts
+            point = per_pid.setdefault(row.key.pid, HistoryPoint(sample.ts, 0, 0))
+            point.xmit_bytes += row.counts.xmit_bytes
+            point.recv_bytes += row.counts.recv_bytes
+        for pid, point in per_pid.items():
+            self.history.setdefault(pid, deque(maxlen=self.history_len)).append(point)
+
+    def rows(self, cumulative: bool) -> list[TrafficRow]:
+        if cumulative:
+            return [TrafficRow(k, c) for k, c in self.totals.items()]
+        return list(self.last.rows) if self.last else []

@@ -1,0 +1,119 @@
+"""Struct member offsets from the running kernel's BTF (/sys/kernel/btf/vmlinux).
+
+BCC compiles against whatever headers are installed, which on our machines belong to another
+kernel. Tracepoint arguments are safe (their layout comes from tracefs), but a field read through
+a struct pointer is not; so the loader asks BTF where the field really is and passes the offset in.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
+
+_BTF_MAGIC = 0xEB9F
+_KIND_STRUCT = 4
+_KIND_UNION = 5
+# Bytes that follow the 12-byte common header, per kind: fixed part and per-vlen part.
+_EXTRA_FIXED = {1: 4, 3: 12, 14: 4, 17: 4}
+_EXTRA_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}
+
+
+class BTFError(Exception):
+    """The BTF blob is missing, unreadable or lacks what we asked for."""
+
+
+@dataclass(slots=True)
+class _Member:
+    name: str
+    type_id: int
+    bit_offset: int
+
+
+@dataclass(slots=True)
+class _Type:
+    kind: int
+    name: str
+    members: list[_Member] = field(default_factory=list)
+
+
+class BTF:
+    """A parsed BTF blob, indexed for member-offset queries on structs and unions."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._types = _parse(blob)
+        self._structs: dict[str, int] = {}
+        for type_id, t in enumerate(self._types):
+            if t is not None and t.kind == _KIND_STRUCT and t.name:
+                self._structs.setdefault(t.name, type_id)
+
+    @classmethod
+    def load(cls, path: Path = VMLINUX_BTF) -> BTF:
+        try:
+            return cls(path.read_bytes())
+        except OSError as exc:
+            raise BTFError(f"cannot read kernel BTF at {path}: {exc.strerror}") from exc
+
+    def member_offset(self, struct_name: str, member: str) -> int:
+        """Byte offset of `member` in `struct struct_name`, looking inside anonymous unions."""
+        type_id = self._structs.get(struct_name)
+        if type_id is None:
+            raise BTFError(f"struct {struct_name} not found in kernel BTF")
+        bits = self._find(type_id, member)
+        if bits is None:
+            raise BTFError(f"struct {struct_name} has no member {member} in kernel BTF")
+        if bits % 8:
+            raise BTFError(f"{struct_name}.{member} is a bitfield")
+        return bits // 8
+
+    def _find(self, type_id: int, member: str) -> int | None:
+        t = self._types[type_id]
+        if t is None:
+            return None
+        for m in t.members:
+            if m.name == member:
+                return m.bit_offset
+            inner = self._types[m.type_id] if m.type_id < len(self._types) else None
+            if not m.name and inner is not None and inner.kind in (_KIND_STRUCT, _KIND_UNION):
+                found = self._find(m.type_id, member)
+                if found is not None:
+                    return m.bit_offset + found
+        return None
+
+
+def _parse(blob: bytes) -> list[_Type | None]:
+    if len(blob) < 24:
+        raise BTFError("kernel BTF is too short")
+    magic, _ver, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
+        "<HBBIIIII", blob, 0
+    )
+    if magic != _BTF_MAGIC:
+        raise BTFError("kernel BTF has a bad magic number")
+    strings = blob[hdr_len + str_off : hdr_len + str_off + str_len]
+
+    def name_at(off: int) -> str:
+        end = strings.find(b"\0", off)
+        return strings[off:end].decode("utf-8", "replace")
+
+    types: list[_Type | None] = [None]  # type id 0 is void
+    pos = hdr_len + type_off
+    end = pos + type_len
+    while pos < end:
+        name_off, info, _size = struct.unpack_from("<III", blob, pos)
+        pos += 12
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kind_flag = info >> 31
+        t = _Type(kind, name_at(name_off))
+        if kind in (_KIND_STRUCT, _KIND_UNION):
+            for _ in range(vlen):
+                m_name, m_type, m_off = struct.unpack_from("<III", blob, pos)
+                pos += 12
+                bit_off = m_off & 0xFFFFFF if kind_flag else m_off
+                t.members.append(_Member(name_at(m_name), m_type, bit_off))
+        else:
+            pos += _EXTRA_FIXED.get(kind, 0) + _EXTRA_PER_VLEN.get(kind, 0) * vlen
+        types.append(t)
+    return types

@@ -1,0 +1,182 @@
+"""Loads traffic.bpf.c, reads its cumulative maps each interval and turns them into samples."""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from netwatch.model.traffic import (
+    Counters,
+    TrafficKey,
+    TrafficRow,
+    TrafficSample,
+    unattributed_rows,
+)
+from netwatch.probes.btf import BTF, BTFError
+from netwatch.sources import Health, SourceError
+
+BPF_SOURCE = Path(__file__).with_name("traffic.bpf.c")
+TRACEPOINTS = (
+    "net/net_dev_queue",
+    "net/netif_receive_skb",
+    "irq/softirq_entry",
+    "irq/softirq_exit",
+    "sock/sock_recv_length",
+    "tcp/tcp_probe",
+)
+OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready",)
+MAX_ROWS = 16384
+MAX_SOCKS = 65536
+# Rows idle this many intervals are removed from the kernel map to keep it small.
+IDLE_INTERVALS_BEFORE_PRUNE = 30
+
+_OFFSETS = (
+    ("SKB_SK_OFF", "sk_buff", "sk"),
+    ("SKB_HEAD_OFF", "sk_buff", "head"),
+    ("SKB_DATA_OFF", "sk_buff", "data"),
+    ("SKB_MAC_HEADER_OFF", "sk_buff", "mac_header"),
+    ("SKB_LEN_OFF", "sk_buff", "len"),
+)
+
+
+def _text(raw: Any) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _counters(v: Any) -> Counters:
+    return Counters(int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes), int(v.recv_bytes))
+
+
+class TrafficProbe:
+    """The live Traffic source. `open` compiles and attaches (seconds); call it off the UI loop."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._bpf: Any = None
+        self._lock = threading.Lock()
+        self._health = Health("attaching", "compiling BPF")
+        self._prev_rows: dict[TrafficKey, Counters] = {}
+        self._idle: dict[TrafficKey, int] = {}
+        self._prev_devices: dict[str, Counters] = {}
+        self._prev_lost = 0
+        self._last_read = 0.0
+        self._notes: list[str] = []
+
+    def open(self) -> None:
+        from bcc import BPF  # imported here so the model and replay never need BCC
+
+        try:
+            btf = BTF.load()
+            defines = [f"-D{name}={btf.member_offset(s, m)}" for name, s, m in _OFFSETS]
+        except BTFError as exc:
+            raise SourceError(f"traffic probe: {exc}; netwatch needs kernel BTF") from exc
+        defines += [f"-DMAX_ROWS={MAX_ROWS}", f"-DMAX_SOCKS={MAX_SOCKS}"]
+        text = BPF_SOURCE.read_text()
+        tracefs = Path("/sys/kernel/tracing/events")
+        missing_optional = [tp for tp in OPTIONAL_TRACEPOINTS if not (tracefs / tp).is_dir()]
+        if missing_optional:
+            # Without sk_data_ready, UDP receive cannot be matched to a socket.
+            text = _drop_probe(text, "sock, sk_data_ready")
+            self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
+        try:
+            bpf = BPF(text=text.encode(), cflags=defines)
+        except Exception as exc:  # BCC raises bare Exception for compile and attach failures
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SourceError(f"traffic probe failed to load: {first}") from exc
+        with self._lock:
+            self._bpf = bpf
+            self._last_read = time.monotonic()
+            # Start from what is already counted so the first interval is not inflated.
+            self._prev_rows = self._read_rows()
+            self._prev_devices = self._read_devices()
+            state = "degraded" if self._notes else "attached"
+            self._health = Health(state, "; ".join(self._notes) or "tracepoints")
+
+    def read(self) -> TrafficSample | None:
+        with self._lock:
+            if self._bpf is None:
+                return None
+            now = time.monotonic()
+            interval = now - self._last_read
+            self._last_read = now
+            rows = self._read_rows()
+            devices = self._read_devices()
+            lost_total = self._read_lost()
+            deltas: list[TrafficRow] = []
+            for key, total in rows.items():
+                delta = total - self._prev_rows.get(key, Counters())
+                if delta.empty:
+                    self._idle[key] = self._idle.get(key, 0) + 1
+                else:
+                    self._idle[key] = 0
+                    deltas.append(TrafficRow(key, delta))
+            dev_deltas = {
+                dev: total - self._prev_devices.get(dev, Counters())
+                for dev, total in devices.items()
+            }
+            self._prev_rows = rows
+            self._prev_devices = devices
+            self._prune_idle()
+            lost = lost_total - self._prev_lost
+            self._prev_lost = lost_total
+        all_rows = deltas + unattributed_rows(deltas, dev_deltas)
+        return TrafficSample(time.time(), round(interval, 3), tuple(all_rows), lost)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._bpf is not None:
+                self._bpf.cleanup()
+                self._bpf = None
+            self._health = Health("detached")
+
+    def health(self) -> Health:
+        return self._health
+
+    def _read_rows(self) -> dict[TrafficKey, Counters]:
+        out: dict[TrafficKey, Counters] = {}
+        for k, v in self._bpf["traffic"].items():
+            key = TrafficKey(int(k.tgid), int(k.uid), _text(k.dev), _text(k.comm))
+            out[key] = _counters(v)
+        return out
+
+    def _read_devices(self) -> dict[str, Counters]:
+        return {_text(k.dev): _counters(v) for k, v in self._bpf["device_totals"].items()}
+
+    def _read_lost(self) -> int:
+        return int(sum(self._bpf["lost"].getvalue(ctypes.c_int(0))))
+
+    def _prune_idle(self) -> None:
+        stale = [k for k, n in self._idle.items() if n >= IDLE_INTERVALS_BEFORE_PRUNE]
+        if not stale:
+            return
+        table = self._bpf["traffic"]
+        for key in stale:
+            leaf = table.Key()
+            leaf.tgid, leaf.uid = key.pid, key.uid
+            leaf.dev = key.dev.encode()
+            leaf.comm = key.comm.encode()
+            try:
+                del table[leaf]
+            except KeyError:
+                pass
+            self._prev_rows.pop(key, None)
+            del self._idle[key]
+
+
+def _drop_probe(text: str, name: str) -> str:
+    """Remove one TRACEPOINT_PROBE block (a brace-balanced function) from the BPF source."""
+    start = text.index(f"TRACEPOINT_PROBE({name})")
+    depth = 0
+    for i in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:start] + text[i + 1 :]
+    raise ValueError(f"unbalanced braces after {name}")
+
+
+def kernel_release() -> str:
+    return platform.release()

@@ -1,0 +1,67 @@
+"""What the detail view says about a process: psutil facts, read once when the view opens."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass(frozen=True, slots=True)
+class SocketInfo:
+    fd: int
+    kind: str  # tcp, tcp6, udp, udp6, unix
+    local: str
+    remote: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    pid: int
+    cmdline: str
+    user: str
+    started: str
+    sockets: tuple[SocketInfo, ...]
+
+
+class ProcessGone(Exception):
+    """The process is not running here (it exited, or this is a recording from elsewhere)."""
+
+
+def _addr(a: object) -> str:
+    if not a:
+        return "-"
+    ip = getattr(a, "ip", None)
+    if ip is None:
+        return str(a)
+    return f"[{ip}]:{a.port}" if ":" in ip else f"{ip}:{a.port}"  # type: ignore[attr-defined]
+
+
+_KINDS = {(2, 1): "tcp", (10, 1): "tcp6", (2, 2): "udp", (10, 2): "udp6"}
+
+
+def process_info(pid: int) -> ProcessInfo:
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            cmdline = " ".join(proc.cmdline()) or f"[{proc.name()}]"
+            user = proc.username()
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(proc.create_time()))
+            conns = proc.net_connections(kind="all")
+    except (psutil.NoSuchProcess, psutil.ZombieProcess) as exc:
+        raise ProcessGone(f"process {pid} is not running on this machine") from exc
+    except psutil.AccessDenied as exc:
+        raise ProcessGone(f"access to process {pid} denied (run as root)") from exc
+    sockets = tuple(
+        SocketInfo(
+            c.fd,
+            _KINDS.get((int(c.family), int(c.type)), "unix" if int(c.family) == 1 else "other"),
+            _addr(c.laddr),
+            _addr(c.raddr),
+            c.status if c.status != "NONE" else "",
+        )
+        for c in conns
+    )
+    return ProcessInfo(pid, cmdline, user, started, sockets)

@@ -1,0 +1,175 @@
+"""Recording files: a versioned JSON-lines format that replays on any machine without root.
+
+Line 1 is a header object:
+  {"format": "netwatch-recording", "version": 1, "created": <unix ts>, "host": ..., "kernel": ...,
+   "tabs": ["traffic"]}
+Each later line is one record with a "tab" field. Traffic records:
+  {"tab": "traffic", "ts": <unix ts>, "interval": <s>, "lost": <n>,
+   "rows": [[pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes], ...]}
+Readers skip records of tabs they do not know, so later tabs can add their own records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.sources import Health, SourceError
+
+FORMAT_NAME = "netwatch-recording"
+FORMAT_VERSION = 1
+
+
+class RecordingError(SourceError):
+    """The file is not a readable netwatch recording."""
+
+
+def _traffic_record(sample: TrafficSample) -> dict[str, Any]:
+    return {
+        "tab": "traffic",
+        "ts": round(sample.ts, 6),
+        "interval": sample.interval,
+        "lost": sample.lost,
+        "rows": [
+            [r.key.pid, r.key.uid, r.key.dev, r.key.comm, r.key.reason, *r.counts.as_tuple()]
+            for r in sample.rows
+        ],
+    }
+
+
+class RecordingWriter:
+    """Appends records to a new file; each record is flushed so an interrupted run keeps them."""
+
+    def __init__(self, stream: IO[str], tabs: list[str]) -> None:
+        self._stream = stream
+        header = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "created": round(time.time(), 3),
+            "host": platform.node(),
+            "kernel": platform.release(),
+            "tabs": tabs,
+        }
+        self._write(header)
+
+    def write_traffic(self, sample: TrafficSample) -> None:
+        self._write(_traffic_record(sample))
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    header: dict[str, Any]
+    traffic: tuple[TrafficSample, ...]
+
+
+def load_recording(path: Path) -> Recording:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not data:
+        raise RecordingError(f"{path}: empty file, not a netwatch recording")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordingError(f"{path}: not a netwatch recording (binary data)") from exc
+    lines = text.split("\n")
+    truncated = lines[-1] != ""
+    header = _parse_header(path, lines[0])
+    traffic: list[TrafficSample] = []
+    body = lines[1:-1] if not truncated else lines[1:]
+    for number, line in enumerate(body, start=2):
+        if truncated and number == len(lines):
+            raise RecordingError(f"{path}: truncated at line {number} (incomplete last record)")
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RecordingError(f"{path}: corrupt record at line {number}: {exc.msg}") from exc
+        if not isinstance(record, dict) or "tab" not in record:
+            raise RecordingError(f"{path}: corrupt record at line {number}: no 'tab' field")
+        if record["tab"] == "traffic":
+            traffic.append(_parse_traffic(path, number, record))
+    return Recording(header, tuple(traffic))
+
+
+def _parse_header(path: Path, line: str) -> dict[str, Any]:
+    try:
+        header = json.loads(line)
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise RecordingError(f"{path}: not a netwatch recording (no netwatch header on line 1)")
+    version = header.get("version")
+    if version != FORMAT_VERSION:
+        raise RecordingError(
+            f"{path}: recording format version {version} is not supported (this netwatch reads "
+            f"version {FORMAT_VERSION})"
+        )
+    return header
+
+
+def _parse_traffic(path: Path, number: int, record: dict[str, Any]) -> TrafficSample:
+    try:
+        rows = tuple(
+            TrafficRow(
+                TrafficKey(int(pid), int(uid), str(dev), str(comm), str(reason)),
+                Counters(int(a), int(b), int(c), int(d)),
+            )
+            for pid, uid, dev, comm, reason, a, b, c, d in record["rows"]
+        )
+        return TrafficSample(
+            float(record["ts"]), float(record["interval"]), rows, int(record.get("lost", 0))
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{path}: corrupt traffic record at line {number}") from exc
+
+
+class ReplayTrafficSource:
+    """Plays a recording's traffic samples one per read, at the recorded interval."""
+
+    def __init__(self, recording: Recording, path: Path) -> None:
+        self._samples = recording.traffic
+        self._path = path
+        self._next = 0
+        self.interval = self._samples[0].interval if self._samples else 1.0
+
+    @classmethod
+    def from_file(cls, path: Path) -> ReplayTrafficSource:
+        return cls(load_recording(path), path)
+
+    def open(self) -> None:
+        self._next = 0
+
+    def read(self) -> TrafficSample | None:
+        if self._next >= len(self._samples):
+            return None
+        sample = self._samples[self._next]
+        self._next += 1
+        return sample
+
+    def close(self) -> None:
+        pass
+
+    def health(self) -> Health:
+        if self._next >= len(self._samples):
+            return Health("ended", f"end of recording {self._path.name}")
+        return Health("replay", f"{self._path.name} {self._next}/{len(self._samples)}")
+
+
+def create_new_file(path: Path) -> IO[str]:
+    """Open a file that must not exist yet: never follows a symlink, never overwrites, mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")

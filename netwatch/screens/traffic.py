@@ -1,0 +1,283 @@
+"""The Traffic tab: nettop.stp's table, updated in place by row key, sorted, filtered, pausable."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from netwatch.model.filter import FilterError, parse_filter
+from netwatch.model.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
+from netwatch.model.traffic import TrafficKey, TrafficRow, TrafficSample, TrafficState
+from netwatch.model.view import (
+    COLUMNS,
+    SORT_KEYS,
+    SORT_LABELS,
+    ViewRow,
+    ViewSpec,
+    build_view,
+    row_id,
+)
+from netwatch.users import user_name
+
+# Drawing thousands of rows costs hundreds of ms a refresh (DESIGN.md §3); nobody reads past this.
+MAX_DRAWN_ROWS = 300
+
+
+class RankedCell(str):
+    """A PID cell that also carries its row's place in the current sort, for DataTable.sort."""
+
+    rank: int
+
+    def __new__(cls, text: str, rank: int) -> RankedCell:
+        cell = super().__new__(cls, text)
+        cell.rank = rank
+        return cell
+
+
+def _num(value: int) -> Text:
+    return Text(str(value), justify="right")
+
+
+def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
+    k, c = row.key, row.shown
+    attributed = k.attributed
+    return {
+        "pid": RankedCell(f"{k.pid:>7}" if attributed else f"{'-':>7}", rank),
+        "uid": _num(k.uid) if attributed else Text("-", justify="right"),
+        "user": row.user if attributed else "-",
+        "dev": k.dev,
+        "xmit_pk": _num(c.xmit_pk),
+        "recv_pk": _num(c.recv_pk),
+        "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
+        "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
+        "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
+        "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
+        "comm": k.comm if attributed else f"[{k.reason}]",
+    }
+
+
+class TrafficView(Vertical):
+    """Owns the Traffic state and its table. Collection goes on while paused; drawing does not."""
+
+    DEFAULT_CSS = """
+    TrafficView { height: 1fr; }
+    TrafficView > #traffic-banner { height: 1; padding: 0 1; }
+    TrafficView > DataTable { height: 1fr; }
+    TrafficView > #traffic-filter { dock: bottom; display: none; }
+    TrafficView > #traffic-filter.-visible { display: block; }
+    TrafficView.-paused > #traffic-banner { text-style: reverse; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("greater_than_sign", "sort_next", "Sort >"),
+        Binding("less_than_sign", "sort_prev", "Sort <", show=False),
+        Binding("r", "reverse", "Reverse"),
+        Binding("c", "cumulative", "Totals"),
+        Binding("p,space", "pause", "Pause"),
+        Binding("s", "snapshot", "Snapshot"),
+    ]
+
+    class SelectedProcess(Message):
+        def __init__(self, key: TrafficKey) -> None:
+            super().__init__()
+            self.key = key
+
+    class ViewChanged(Message):
+        """Sort, filter, pause or row count changed: the status line shows these."""
+
+    class SnapshotRequested(Message):
+        """`s`: the app writes the files, since the SVG is of the whole screen."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = TrafficState()
+        self.spec = ViewSpec()
+        self.paused = False
+        self.shown: list[ViewRow] = []
+        self.total_matching = 0
+        self.status_text = "attaching..."
+
+    def compose(self) -> ComposeResult:
+        yield Static("attaching...", id="traffic-banner")
+        table: DataTable[object] = DataTable(
+            id="traffic-table", cursor_type="row", zebra_stripes=False
+        )
+        for col in COLUMNS:
+            table.add_column(col.label, key=col.id, width=col.width)
+        yield table
+        yield Input(
+            placeholder="filter: pid:N uid:N|name comm:TEXT dev:NAME[*] text  (!term negates)",
+            id="traffic-filter",
+        )
+
+    @property
+    def table(self) -> DataTable[object]:
+        return self.query_one("#traffic-table", DataTable)
+
+    # ---- data in ------------------------------------------------------------------------------
+    def add_sample(self, sample: TrafficSample) -> None:
+        self.state.apply(sample)
+        if not self.paused:
+            self.redraw()
+
+    def set_banner(self, text: str) -> None:
+        self.status_text = text
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        parts = [self.status_text]
+        if self.paused:
+            parts.insert(0, "PAUSED (collecting; p resumes)")
+        if self.spec.cumulative:
+            parts.append("totals since start")
+        if self.total_matching > len(self.shown):
+            parts.append(f"showing {len(self.shown)} of {self.total_matching} rows")
+        self.query_one("#traffic-banner", Static).update(" | ".join(parts))
+        self.set_class(self.paused, "-paused")
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        rows = build_view(self.state, self.spec, user_name)
+        self.total_matching = len(rows)
+        self.shown = rows[:MAX_DRAWN_ROWS]
+        table = self.table
+        selected = self._selected_row_key()
+        wanted = {row_id(r.key): (r, rank) for rank, r in enumerate(self.shown)}
+        with self.app.batch_update():
+            for key in [k.value for k in table.rows if k.value not in wanted]:
+                if key is not None:
+                    table.remove_row(key)
+            for key, (row, rank) in wanted.items():
+                cells = cells_for(row, rank)
+                if key in table.rows:
+                    current = table.get_row(key)
+                    for col, old in zip(COLUMNS, current, strict=True):
+                        new = cells[col.id]
+                        if str(new) != str(old) or col.id == "pid":
+                            table.update_cell(key, col.id, new)
+                else:
+                    table.add_row(*(cells[c.id] for c in COLUMNS), key=key)
+            table.sort("pid", key=lambda cell: cell.rank)
+            self._relabel_columns()
+            if selected is not None and selected in table.rows:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+        self._update_banner()
+        self.post_message(self.ViewChanged())
+
+    def _selected_row_key(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # the cursor can sit past the last row while rows are removed
+            return None
+
+    def _relabel_columns(self) -> None:
+        arrow = "v" if self.spec.descending else "^"
+        for col in COLUMNS:
+            label = col.label + (arrow if col.id == self.spec.sort else "")
+            self.table.columns[col.id].label = Text(label)  # type: ignore[index]
+
+    # ---- keys ---------------------------------------------------------------------------------
+    def action_sort_next(self) -> None:
+        self._move_sort(1)
+
+    def action_sort_prev(self) -> None:
+        self._move_sort(-1)
+
+    def _move_sort(self, step: int) -> None:
+        i = (SORT_KEYS.index(self.spec.sort) + step) % len(SORT_KEYS)
+        column = SORT_KEYS[i]
+        # Names read best A-Z; numbers most first.
+        descending = column not in ("user", "dev", "comm")
+        self.spec = ViewSpec(column, descending, self.spec.cumulative, self.spec.filter)
+        self.redraw()
+
+    def action_reverse(self) -> None:
+        s = self.spec
+        self.spec = ViewSpec(s.sort, not s.descending, s.cumulative, s.filter)
+        self.redraw()
+
+    def action_cumulative(self) -> None:
+        s = self.spec
+        self.spec = ViewSpec(s.sort, s.descending, not s.cumulative, s.filter)
+        self.redraw()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.redraw()
+        else:
+            self._update_banner()
+            self.post_message(self.ViewChanged())
+
+    def action_filter(self) -> None:
+        box = self.query_one("#traffic-filter", Input)
+        box.value = self.spec.filter.text if self.spec.filter else ""
+        box.add_class("-visible")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = event.input
+        try:
+            new_filter = parse_filter(event.value) if event.value.strip() else None
+        except FilterError as exc:
+            self.app.notify(f"bad filter: {exc} (previous filter kept)", severity="error")
+            return
+        s = self.spec
+        self.spec = ViewSpec(s.sort, s.descending, s.cumulative, new_filter)
+        box.remove_class("-visible")
+        self.table.focus()
+        self.redraw()
+
+    def on_key(self, event: object) -> None:
+        from textual.events import Key
+
+        if isinstance(event, Key) and event.key == "escape":
+            box = self.query_one("#traffic-filter", Input)
+            if box.has_class("-visible"):
+                event.stop()
+                box.remove_class("-visible")
+                self.table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        rank = self.table.get_row_index(event.row_key)
+        if 0 <= rank < len(self.shown):
+            self.post_message(self.SelectedProcess(self.shown[rank].key))
+
+    # ---- snapshot -----------------------------------------------------------------------------
+    def action_snapshot(self) -> None:
+        self.post_message(self.SnapshotRequested())
+
+    def snapshot_contents(self) -> dict[str, str]:
+        """The view as shown (sorted, filtered, paused or not): the seed's text format, and JSON."""
+        ts = self.state.last.ts if self.state.last else 0.0
+        interval = self.state.last.interval if self.state.last else 0.0
+        rows = [TrafficRow(r.key, r.shown) for r in self.shown]
+        text = "\n".join([NETTOP_HEADER] + [nettop_line(r) for r in rows]) + "\n"
+        meta = {
+            "tab": "traffic",
+            "ts": ts,
+            "interval": interval,
+            "cumulative": self.spec.cumulative,
+            "sort": self.spec.sort,
+            "descending": self.spec.descending,
+            "filter": self.spec.filter.text if self.spec.filter else "",
+            "paused": self.paused,
+            "rows": [json.loads(row_json(r, ts, interval, user_name(r.key.uid))) for r in rows],
+        }
+        return {"txt": text, "json": json.dumps(meta, indent=1) + "\n"}
+
+    def sort_label(self) -> str:
+        return f"{SORT_LABELS[self.spec.sort]} {'desc' if self.spec.descending else 'asc'}"
