@@ -20,7 +20,7 @@ case "$mode" in run|test|install) ;; *) die "usage: $0 run|test|install [ARGS...
 release=$(uname -r)
 # Headers: the package for this exact kernel where Debian has one, else the generic amd64 one.
 headers_pkg=linux-headers-amd64
-pkgs=(python3-bpfcc python3-venv python3-pip bpftool iproute2 tmux nftables bpftrace nethogs)
+pkgs=(python3-bpfcc python3-venv python3-pip bpftool iproute2 iputils-ping tmux nftables bpftrace nethogs)
 need=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p"); done
 if [ ! -e "/lib/modules/$release/build" ]; then

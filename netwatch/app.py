@@ -130,9 +130,10 @@ class NetwatchApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        # Close first: detaches the probes now, and wakes a worker blocked in read().
+        self.traffic_source.close()
         for thread in self._threads:
             thread.join(timeout=15)
-        self.traffic_source.close()
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_traffic_arrived(self, message: TrafficArrived) -> None:
@@ -170,7 +171,9 @@ class NetwatchApp(App[None]):
     def _update_status(self) -> None:
         view = self.query_one(TrafficView)
         h = self.health["traffic"]
-        interval = self.traffic_source.interval
+        # A replay shows the recorded interval, not how fast it is being played.
+        last = view.state.last
+        interval = last.interval if self.replay and last else self.traffic_source.interval
         mode = "PAUSED" if view.paused else ("REPLAY" if self.replay else "LIVE")
         parts = [
             f"{mode}",

@@ -42,6 +42,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.01 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (0.01 to 1000)")
+    return value
+
+
 def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
@@ -105,6 +115,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
     replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
+    replay.add_argument(
+        "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
+    )
     _ui_options(replay)
     return {"ui": ui, "top": top, "record": record, "replay": replay}
 
@@ -137,9 +150,9 @@ def live_traffic_source(interval: float) -> TrafficSource:
     return TrafficProbe(interval)
 
 
-def replay_source(path: Path) -> ReplayTrafficSource:
+def replay_source(path: Path, speed: float = 1.0) -> ReplayTrafficSource:
     try:
-        return ReplayTrafficSource.from_file(path)
+        return ReplayTrafficSource.from_file(path, speed)
     except SourceError as exc:
         raise CliError(f"netwatch: {exc}") from exc
 
@@ -243,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_top(args)
             if argv[0] == "record":
                 return cmd_record(args)
-            return cmd_ui(args.tab, replay_source(args.file), args.snapshot_dir, replay=True)
+            source = replay_source(args.file, args.speed)
+            return cmd_ui(args.tab, source, args.snapshot_dir, replay=True)
         args = parsers["ui"].parse_args(argv)
         return cmd_ui(args.tab, live_traffic_source(args.interval), args.snapshot_dir, replay=False)
     except CliError as exc:

@@ -140,15 +140,16 @@ def _parse_traffic(path: Path, number: int, record: dict[str, Any]) -> TrafficSa
 class ReplayTrafficSource:
     """Plays a recording's traffic samples one per read, at the recorded interval."""
 
-    def __init__(self, recording: Recording, path: Path) -> None:
+    def __init__(self, recording: Recording, path: Path, speed: float = 1.0) -> None:
         self._samples = recording.traffic
         self._path = path
         self._next = 0
-        self.interval = self._samples[0].interval if self._samples else 1.0
+        recorded = self._samples[0].interval if self._samples else 1.0
+        self.interval = recorded / speed
 
     @classmethod
-    def from_file(cls, path: Path) -> ReplayTrafficSource:
-        return cls(load_recording(path), path)
+    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayTrafficSource:
+        return cls(load_recording(path), path, speed)
 
     def open(self) -> None:
         self._next = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ def write_snapshot(directory: Path, tab: str, contents: dict[str, str]) -> Snaps
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(100):
         stem = f"netwatch-{tab}-{stamp}" + (f"-{attempt}" if attempt else "")
-        if not any((directory / f"{stem}.{ext}").exists() for ext in contents):
+        # lexists: a dangling symlink planted under our name counts as taken.
+        if not any(os.path.lexists(directory / f"{stem}.{ext}") for ext in contents):
             break
     else:
         raise SnapshotError(f"too many snapshots named netwatch-{tab}-{stamp} in {directory}")

@@ -14,8 +14,8 @@ REASON_RX_NOT_DELIVERED = "rx-not-delivered"
 REASON_TEXT = {
     REASON_TX_NO_OWNER: "sent by the kernel or by a socket no process has used yet "
     "(ARP, ICMP, RST, SYN-ACK)",
-    REASON_RX_NOT_DELIVERED: "received but not delivered to a process socket "
-    "(kernel-consumed, dropped, forwarded, or in flight)",
+    REASON_RX_NOT_DELIVERED: "received but not matched to a process's socket (consumed by the "
+    "kernel, dropped, forwarded, or TCP segments outside ESTABLISHED such as FIN_WAIT ACKs)",
 }
 
 
@@ -86,46 +86,47 @@ class TrafficSample:
     lost: int = 0
 
 
-def unattributed_rows(
-    attributed: Iterable[TrafficRow], device_totals: dict[str, Counters]
-) -> list[TrafficRow]:
-    """Per device, what the device saw minus what the process rows account for.
+class UnattributedTracker:
+    """Per device: what the device saw minus what the process rows account for, per interval.
 
+    The two counts are read from two maps at slightly different moments, so in one interval the
+    rows can run ahead of the device or behind it. Working on running totals, and only showing
+    what has not been shown before, lets that skew cancel out instead of inflating either side.
     Transmit and receive remainders get separate rows because their causes differ.
-    Timing skew between the two counts can make a difference negative: it is clamped to 0.
     """
-    per_dev: dict[str, Counters] = {}
-    for row in attributed:
-        per_dev[row.key.dev] = per_dev.get(row.key.dev, Counters()) + row.counts
-    rows: list[TrafficRow] = []
-    for dev, total in sorted(device_totals.items()):
-        rest = (total - per_dev.get(dev, Counters())).clamped()
-        if rest.xmit_pk:
-            rows.append(
-                TrafficRow(
-                    TrafficKey(
-                        UNATTRIBUTED_PID,
-                        UNATTRIBUTED_PID,
-                        dev,
-                        "[unattributed]",
-                        REASON_TX_NO_OWNER,
-                    ),
-                    Counters(xmit_pk=rest.xmit_pk, xmit_bytes=rest.xmit_bytes),
-                )
-            )
-        if rest.recv_pk:
-            rows.append(
-                TrafficRow(
-                    TrafficKey(
-                        UNATTRIBUTED_PID,
-                        UNATTRIBUTED_PID,
-                        dev,
-                        "[unattributed]",
-                        REASON_RX_NOT_DELIVERED,
-                    ),
-                    Counters(recv_pk=rest.recv_pk, recv_bytes=rest.recv_bytes),
-                )
-            )
+
+    def __init__(self) -> None:
+        self._attributed: dict[str, Counters] = {}
+        self._shown: dict[str, Counters] = {}
+
+    def update(
+        self, attributed: Iterable[TrafficRow], device_totals: dict[str, Counters]
+    ) -> list[TrafficRow]:
+        for row in attributed:
+            dev = row.key.dev
+            self._attributed[dev] = self._attributed.get(dev, Counters()) + row.counts
+        rows: list[TrafficRow] = []
+        for dev, total in sorted(device_totals.items()):
+            owed = total - self._attributed.get(dev, Counters())
+            shown = self._shown.get(dev, Counters())
+            new = (owed - shown).clamped()
+            self._shown[dev] = shown + new
+            rows.extend(_unattributed(dev, new))
+        return rows
+
+
+def _unattributed(dev: str, c: Counters) -> list[TrafficRow]:
+    rows = []
+    if c.xmit_pk:
+        key = TrafficKey(
+            UNATTRIBUTED_PID, UNATTRIBUTED_PID, dev, "[unattributed]", REASON_TX_NO_OWNER
+        )
+        rows.append(TrafficRow(key, Counters(xmit_pk=c.xmit_pk, xmit_bytes=c.xmit_bytes)))
+    if c.recv_pk:
+        key = TrafficKey(
+            UNATTRIBUTED_PID, UNATTRIBUTED_PID, dev, "[unattributed]", REASON_RX_NOT_DELIVERED
+        )
+        rows.append(TrafficRow(key, Counters(recv_pk=c.recv_pk, recv_bytes=c.recv_bytes)))
     return rows
 
 

@@ -20,7 +20,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("pid", "PID", 7, True),
     Column("uid", "UID", 5, True),
     Column("user", "USER", 8, False),
-    Column("dev", "DEV", 7, False),
+    Column("dev", "DEV", 9, False),
     Column("xmit_pk", "XMIT_PK", 7, True),
     Column("recv_pk", "RECV_PK", 7, True),
     Column("xmit_kb", "XMIT_KB", 7, True),
@@ -28,6 +28,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("tx_rate", "TX/s", 7, True),
     Column("rx_rate", "RX/s", 7, True),
     Column("comm", "COMMAND", 15, False),
+)
+# Below this many terminal columns the table drops UID and the rates so COMMAND still fits in 80.
+WIDE_LAYOUT_MIN_WIDTH = 100
+COMPACT_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in COLUMNS if c.id not in ("uid", "tx_rate", "rx_rate")
 )
 # The seed's order (nettop.stp): total packets, most first. It has no column of its own.
 SORT_KEYS: tuple[str, ...] = ("total_pk", *(c.id for c in COLUMNS))

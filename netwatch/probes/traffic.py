@@ -14,7 +14,7 @@ from netwatch.model.traffic import (
     TrafficKey,
     TrafficRow,
     TrafficSample,
-    unattributed_rows,
+    UnattributedTracker,
 )
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.sources import Health, SourceError
@@ -61,7 +61,7 @@ class TrafficProbe:
         self._health = Health("attaching", "compiling BPF")
         self._prev_rows: dict[TrafficKey, Counters] = {}
         self._idle: dict[TrafficKey, int] = {}
-        self._prev_devices: dict[str, Counters] = {}
+        self._unattributed = UnattributedTracker()
         self._prev_lost = 0
         self._last_read = 0.0
         self._notes: list[str] = []
@@ -91,8 +91,12 @@ class TrafficProbe:
             self._bpf = bpf
             self._last_read = time.monotonic()
             # Start from what is already counted so the first interval is not inflated.
+            devices = self._read_devices()
             self._prev_rows = self._read_rows()
-            self._prev_devices = self._read_devices()
+            # What the devices and rows counted before we looked is not this session's.
+            self._unattributed.update(
+                [TrafficRow(k, v) for k, v in self._prev_rows.items()], devices
+            )
             state = "degraded" if self._notes else "attached"
             self._health = Health(state, "; ".join(self._notes) or "tracepoints")
 
@@ -103,8 +107,8 @@ class TrafficProbe:
             now = time.monotonic()
             interval = now - self._last_read
             self._last_read = now
-            rows = self._read_rows()
             devices = self._read_devices()
+            rows = self._read_rows()
             lost_total = self._read_lost()
             deltas: list[TrafficRow] = []
             for key, total in rows.items():
@@ -114,16 +118,11 @@ class TrafficProbe:
                 else:
                     self._idle[key] = 0
                     deltas.append(TrafficRow(key, delta))
-            dev_deltas = {
-                dev: total - self._prev_devices.get(dev, Counters())
-                for dev, total in devices.items()
-            }
             self._prev_rows = rows
-            self._prev_devices = devices
             self._prune_idle()
             lost = lost_total - self._prev_lost
             self._prev_lost = lost_total
-        all_rows = deltas + unattributed_rows(deltas, dev_deltas)
+            all_rows = deltas + self._unattributed.update(deltas, devices)
         return TrafficSample(time.time(), round(interval, 3), tuple(all_rows), lost)
 
     def close(self) -> None:
@@ -138,22 +137,22 @@ class TrafficProbe:
 
     def _read_rows(self) -> dict[TrafficKey, Counters]:
         out: dict[TrafficKey, Counters] = {}
-        for k, v in self._bpf["traffic"].items():
+        for k, v in self._bpf[b"traffic"].items():
             key = TrafficKey(int(k.tgid), int(k.uid), _text(k.dev), _text(k.comm))
             out[key] = _counters(v)
         return out
 
     def _read_devices(self) -> dict[str, Counters]:
-        return {_text(k.dev): _counters(v) for k, v in self._bpf["device_totals"].items()}
+        return {_text(k.dev): _counters(v) for k, v in self._bpf[b"device_totals"].items()}
 
     def _read_lost(self) -> int:
-        return int(sum(self._bpf["lost"].getvalue(ctypes.c_int(0))))
+        return int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0))))
 
     def _prune_idle(self) -> None:
         stale = [k for k, n in self._idle.items() if n >= IDLE_INTERVALS_BEFORE_PRUNE]
         if not stale:
             return
-        table = self._bpf["traffic"]
+        table = self._bpf[b"traffic"]
         for key in stale:
             leaf = table.Key()
             leaf.tgid, leaf.uid = key.pid, key.uid

@@ -17,8 +17,11 @@ from netwatch.model.formats import NETTOP_HEADER, human_rate, kb, nettop_line, r
 from netwatch.model.traffic import TrafficKey, TrafficRow, TrafficSample, TrafficState
 from netwatch.model.view import (
     COLUMNS,
+    COMPACT_COLUMNS,
     SORT_KEYS,
     SORT_LABELS,
+    WIDE_LAYOUT_MIN_WIDTH,
+    Column,
     ViewRow,
     ViewSpec,
     build_view,
@@ -30,15 +33,12 @@ from netwatch.users import user_name
 MAX_DRAWN_ROWS = 300
 
 
-class RankedCell(str):
+class RankedCell(Text):
     """A PID cell that also carries its row's place in the current sort, for DataTable.sort."""
 
-    rank: int
-
-    def __new__(cls, text: str, rank: int) -> RankedCell:
-        cell = super().__new__(cls, text)
-        cell.rank = rank
-        return cell
+    def __init__(self, text: str, rank: int) -> None:
+        super().__init__(text, justify="right")
+        self.rank = rank
 
 
 def _num(value: int) -> Text:
@@ -46,20 +46,22 @@ def _num(value: int) -> Text:
 
 
 def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
+    """Cells as Text, never str: DataTable parses str as markup, and a process may be named
+    "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
     k, c = row.key, row.shown
     attributed = k.attributed
     return {
-        "pid": RankedCell(f"{k.pid:>7}" if attributed else f"{'-':>7}", rank),
+        "pid": RankedCell(str(k.pid) if attributed else "-", rank),
         "uid": _num(k.uid) if attributed else Text("-", justify="right"),
-        "user": row.user if attributed else "-",
-        "dev": k.dev,
+        "user": Text(row.user if attributed else "-"),
+        "dev": Text(k.dev),
         "xmit_pk": _num(c.xmit_pk),
         "recv_pk": _num(c.recv_pk),
         "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
         "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
         "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
-        "comm": k.comm if attributed else f"[{k.reason}]",
+        "comm": Text(k.comm if attributed else f"[{k.reason}]"),
     }
 
 
@@ -104,13 +106,14 @@ class TrafficView(Vertical):
         self.shown: list[ViewRow] = []
         self.total_matching = 0
         self.status_text = "attaching..."
+        self.columns: tuple[Column, ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield Static("attaching...", id="traffic-banner")
         table: DataTable[object] = DataTable(
             id="traffic-table", cursor_type="row", zebra_stripes=False
         )
-        for col in COLUMNS:
+        for col in self.columns:
             table.add_column(col.label, key=col.id, width=col.width)
         yield table
         yield Input(
@@ -144,6 +147,17 @@ class TrafficView(Vertical):
         self.set_class(self.paused, "-paused")
 
     # ---- drawing ------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        wanted = COLUMNS if self.app.size.width >= WIDE_LAYOUT_MIN_WIDTH else COMPACT_COLUMNS
+        if wanted == self.columns:
+            return
+        self.columns = wanted
+        table = self.table
+        table.clear(columns=True)
+        for col in wanted:
+            table.add_column(col.label, key=col.id, width=col.width)
+        self.redraw()
+
     def redraw(self) -> None:
         rows = build_view(self.state, self.spec, user_name)
         self.total_matching = len(rows)
@@ -159,12 +173,12 @@ class TrafficView(Vertical):
                 cells = cells_for(row, rank)
                 if key in table.rows:
                     current = table.get_row(key)
-                    for col, old in zip(COLUMNS, current, strict=True):
+                    for col, old in zip(self.columns, current, strict=True):
                         new = cells[col.id]
                         if str(new) != str(old) or col.id == "pid":
                             table.update_cell(key, col.id, new)
                 else:
-                    table.add_row(*(cells[c.id] for c in COLUMNS), key=key)
+                    table.add_row(*(cells[c.id] for c in self.columns), key=key)
             table.sort("pid", key=lambda cell: cell.rank)
             self._relabel_columns()
             if selected is not None and selected in table.rows:
@@ -182,10 +196,11 @@ class TrafficView(Vertical):
             return None
 
     def _relabel_columns(self) -> None:
-        arrow = "v" if self.spec.descending else "^"
-        for col in COLUMNS:
-            label = col.label + (arrow if col.id == self.spec.sort else "")
-            self.table.columns[col.id].label = Text(label)  # type: ignore[index]
+        # Underlined rather than an arrow: an extra character would not fit the column, and
+        # bold+underline survive NO_COLOR. The direction is in the status line.
+        for col in self.columns:
+            style = "bold underline" if col.id == self.spec.sort else ""
+            self.table.columns[col.id].label = Text(col.label, style=style)  # type: ignore[index]
 
     # ---- keys ---------------------------------------------------------------------------------
     def action_sort_next(self) -> None:
@@ -195,8 +210,10 @@ class TrafficView(Vertical):
         self._move_sort(-1)
 
     def _move_sort(self, step: int) -> None:
-        i = (SORT_KEYS.index(self.spec.sort) + step) % len(SORT_KEYS)
-        column = SORT_KEYS[i]
+        # Only columns on screen (and the seed's total): sorting by a hidden one would puzzle.
+        keys = [k for k in SORT_KEYS if k == "total_pk" or any(c.id == k for c in self.columns)]
+        current = keys.index(self.spec.sort) if self.spec.sort in keys else 0
+        column = keys[(current + step) % len(keys)]
         # Names read best A-Z; numbers most first.
         descending = column not in ("user", "dev", "comm")
         self.spec = ViewSpec(column, descending, self.spec.cumulative, self.spec.filter)

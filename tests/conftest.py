@@ -1,0 +1,25 @@
+"""Shared fixtures. Live tests skip without root/BPF, and fail instead under NETWATCH_REQUIRE_BPF=1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from netwatch.probes.requirements import check_live_requirements
+from netwatch.probes.traffic import TRACEPOINTS
+
+
+def require_live_bpf() -> None:
+    problems = check_live_requirements(TRACEPOINTS)
+    if not problems:
+        return
+    reason = f"live BPF unavailable: {problems[0].message}"
+    if os.environ.get("NETWATCH_REQUIRE_BPF") == "1":
+        pytest.fail(f"NETWATCH_REQUIRE_BPF=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_bpf() -> None:
+    require_live_bpf()

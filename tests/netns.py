@@ -1,0 +1,87 @@
+"""Two test hosts in network namespaces joined by a veth pair, made and removed by the test.
+
+Addresses are the test's own (inside its namespaces); IPv6 is turned off on the link so router
+solicitations and MLD reports do not add packets the test did not send.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True).stdout
+
+
+@dataclass(frozen=True)
+class Host:
+    ns: str
+    dev: str
+    addr: str
+
+    def exec_argv(self, *argv: str) -> list[str]:
+        return ["ip", "netns", "exec", self.ns, *argv]
+
+    def python(self, code: str) -> list[str]:
+        return self.exec_argv(sys.executable, "-c", code)
+
+    def counters(self) -> dict[str, int]:
+        data = json.loads(_ip("-n", self.ns, "-s", "-j", "link", "show", "dev", self.dev))
+        stats = data[0]["stats64"]
+        return {
+            "tx_bytes": stats["tx"]["bytes"],
+            "tx_packets": stats["tx"]["packets"],
+            "rx_bytes": stats["rx"]["bytes"],
+            "rx_packets": stats["rx"]["packets"],
+        }
+
+
+@dataclass(frozen=True)
+class Link:
+    a: Host
+    b: Host
+
+
+@contextmanager
+def veth_pair(tag: str = "") -> Iterator[Link]:
+    suffix = f"{os.getpid() % 100000}{tag}"
+    ns_a, ns_b = f"nwt-a-{suffix}", f"nwt-b-{suffix}"
+    # Device names show in netwatch's DEV column, so they say what they are: netwatch-test.
+    dev_a, dev_b = f"nwta{suffix}"[:15], f"nwtb{suffix}"[:15]
+    a = Host(ns_a, dev_a, "10.213.7.1")
+    b = Host(ns_b, dev_b, "10.213.7.2")
+    try:
+        _ip("netns", "add", ns_a)
+        _ip("netns", "add", ns_b)
+        _ip(
+            "link",
+            "add",
+            dev_a,
+            "netns",
+            ns_a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev_b,
+            "netns",
+            ns_b,
+        )
+        for host in (a, b):
+            subprocess.run(
+                host.exec_argv("sysctl", "-qw", f"net.ipv6.conf.{host.dev}.disable_ipv6=1"),
+                check=True,
+            )
+            _ip("-n", host.ns, "addr", "add", f"{host.addr}/24", "dev", host.dev)
+            _ip("-n", host.ns, "link", "set", host.dev, "up")
+            _ip("-n", host.ns, "link", "set", "lo", "up")
+        yield Link(a, b)
+    finally:
+        for ns in (ns_a, ns_b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -1,0 +1,33 @@
+"""A source the test feeds by hand: each read() returns the next pushed sample (blocking)."""
+
+from __future__ import annotations
+
+import queue
+
+from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.sources import Health
+
+
+class ScriptedSource:
+    interval = 0.01
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[TrafficSample | None] = queue.Queue()
+        self.reads = 0
+
+    def push(self, *rows: tuple[TrafficKey, Counters], ts: float = 1.0) -> None:
+        self._queue.put(TrafficSample(ts, 1.0, tuple(TrafficRow(k, c) for k, c in rows)))
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> TrafficSample | None:
+        sample = self._queue.get()
+        self.reads += 1
+        return sample
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def health(self) -> Health:
+        return Health("attached", "scripted")

@@ -1,0 +1,54 @@
+"""SVG snapshot tests: the picture of each state, from the committed recording (deterministic:
+the replay runs to its end before the picture is taken). Update with --snapshot-update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from netwatch.app import NetwatchApp
+from netwatch.recording import ReplayTrafficSource
+from tests.screens.test_traffic_screen import wait_for
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+
+
+def replay_app(tab: str = "traffic") -> NetwatchApp:
+    return NetwatchApp(ReplayTrafficSource.from_file(DEMO, speed=100), initial_tab=tab, replay=True)
+
+
+async def until_ended(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, NetwatchApp)
+    await wait_for(pilot, lambda: app.health["traffic"].state == "ended")
+    await pilot.pause()
+
+
+def test_traffic_totals_100x30(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_ended(pilot)
+        await pilot.press("c")
+
+    assert snap_compare(replay_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+def test_traffic_sorted_by_recv_kb_80x24(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_ended(pilot)
+        await pilot.press("c", *(["greater_than_sign"] * 7))  # compact layout: RECV_KB
+
+    assert snap_compare(replay_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_ended(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(replay_app(), terminal_size=(100, 32), run_before=run_before)
+
+
+def test_unbuilt_tab(snap_compare: Any) -> None:
+    assert snap_compare(replay_app("accepts"), terminal_size=(80, 24), run_before=until_ended)

@@ -1,0 +1,250 @@
+"""The Traffic tab driven with Pilot against replayed and scripted sources (no root needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static, TabbedContent
+
+from netwatch.app import NetwatchApp
+from netwatch.model.traffic import Counters, TrafficKey
+from netwatch.recording import ReplayTrafficSource
+from netwatch.screens.detail import ProcessDetail
+from netwatch.screens.help import HelpScreen
+from netwatch.screens.traffic import TrafficView
+from tests.screens.scripted import ScriptedSource
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+CURL = TrafficKey(100, 0, "eth0", "curl")
+NGINX = TrafficKey(200, 0, "eth0", "nginx")
+REDIS = TrafficKey(300, 0, "lo", "redis")
+
+
+async def wait_for(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def shown_pids(app: NetwatchApp) -> list[int]:
+    table = app.query_one("#traffic-table", DataTable)
+    return [
+        int(str(table.get_row_at(i)[0]).strip().replace("-", "-1")) for i in range(table.row_count)
+    ]
+
+
+def banner(app: NetwatchApp) -> str:
+    return str(app.query_one("#traffic-banner", Static).render())
+
+
+def status(app: NetwatchApp) -> str:
+    return str(app.query_one("#status", Static).render())
+
+
+def scripted_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
+    source = ScriptedSource()
+    return NetwatchApp(source, snapshot_dir=tmp_path, replay=True), source
+
+
+def first_sample(source: ScriptedSource) -> None:
+    source.push(
+        (CURL, Counters(1, 1, 2048, 100)),
+        (NGINX, Counters(10, 0, 9000, 0)),
+        (REDIS, Counters(0, 5, 0, 500)),
+    )
+
+
+async def test_rows_arrive_sorted_like_the_seed(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        assert shown_pids(app) == [200, 300, 100]  # total packets, most first
+        assert "sort total packets desc" in status(app)
+
+
+async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("greater_than_sign")  # next column: PID, most first
+        assert shown_pids(app) == [300, 200, 100]
+        await pilot.press("r")
+        assert shown_pids(app) == [100, 200, 300]
+        assert "sort PID asc" in status(app)
+        await pilot.press("less_than_sign")  # back to total packets
+        assert "sort total packets" in status(app)
+        table = app.query_one("#traffic-table", DataTable)
+        await pilot.press("greater_than_sign", "greater_than_sign")  # UID
+        label = table.columns["uid"].label  # type: ignore[index]
+        assert "underline" in str(label.style) and "sort UID desc" in status(app)
+
+
+async def test_updates_keep_rows_in_place_and_the_cursor_on_its_process(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        table = view.table
+        await pilot.press("down", "down")  # cursor on curl (PID 100), third row
+        assert str(table.get_row_at(table.cursor_row)[0]).strip() == "100"
+        # curl becomes the busiest: it moves to the top and the cursor follows it.
+        source.push((CURL, Counters(50, 50, 1, 1)), (NGINX, Counters(10, 0, 9000, 0)))
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        assert shown_pids(app) == [100, 200]
+        assert str(table.get_row_at(table.cursor_row)[0]).strip() == "100"
+
+
+async def test_filter_good_and_bad(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("slash")
+        box = app.query_one("#traffic-filter", Input)
+        assert box.has_focus
+        await pilot.press(*"dev:eth0", "enter")
+        assert sorted(shown_pids(app)) == [100, 200]
+        assert "filter 'dev:eth0'" in status(app)
+        # A bad filter: error shown, previous filter kept, box stays open to fix it.
+        await pilot.press("slash")
+        box.value = ""
+        await pilot.press(*"port:80", "enter")
+        assert sorted(shown_pids(app)) == [100, 200]
+        assert "filter 'dev:eth0'" in status(app)
+        assert any("unknown filter key 'port:'" in n.message for n in app._notifications)
+        assert box.has_class("-visible")
+        await pilot.press("escape")
+        assert not box.has_class("-visible")
+        # Clearing.
+        await pilot.press("slash")
+        box.value = ""
+        await pilot.press("enter")
+        assert sorted(shown_pids(app)) == [100, 200, 300]
+
+
+async def test_pause_freezes_the_display_while_collection_goes_on(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("p")
+        assert "PAUSED" in banner(app) and status(app).startswith("PAUSED")
+        source.push((REDIS, Counters(7, 7, 7, 7)))
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        assert sorted(shown_pids(app)) == [100, 200, 300]  # frozen
+        assert view.state.totals[REDIS] == Counters(7, 12, 7, 507)  # but counted
+        await pilot.press("p")
+        assert shown_pids(app) == [300]
+        assert "PAUSED" not in banner(app)
+
+
+async def test_cumulative_toggle(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        source.push((REDIS, Counters(1, 0, 10, 0)))
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        assert shown_pids(app) == [300]
+        await pilot.press("c")
+        assert sorted(shown_pids(app)) == [100, 200, 300]
+        assert "totals since start" in banner(app)
+
+
+async def test_snapshot_writes_the_view_as_shown(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("slash", *"!pid:300", "enter", "s")
+        await wait_for(pilot, lambda: bool(app.last_snapshot))
+    paths = {p.suffix: p for p in app.last_snapshot}
+    assert set(paths) == {".txt", ".json", ".svg"}
+    for p in paths.values():
+        assert p.parent == tmp_path and p.stat().st_mode & 0o777 == 0o600
+    text = paths[".txt"].read_text().splitlines()
+    assert text[0].startswith("  PID   UID DEV     XMIT_PK")
+    assert [line.split()[0] for line in text[1:]] == ["200", "100"]
+    data = json.loads(paths[".json"].read_text())
+    assert data["filter"] == "!pid:300" and [r["pid"] for r in data["rows"]] == [200, 100]
+    assert paths[".svg"].read_text().startswith("<svg")
+
+
+async def test_snapshot_to_an_unwritable_place_is_an_error_not_a_crash() -> None:
+    source = ScriptedSource()
+    app = NetwatchApp(source, snapshot_dir=Path("/proc/self"), replay=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bool(app._notifications))
+        assert any("cannot write snapshot" in n.message for n in app._notifications)
+        assert app.is_running
+
+
+async def test_enter_opens_the_process_detail_and_escape_returns(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    me = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.push((me, Counters(3, 3, 3000, 3000)))
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProcessDetail)
+        text = str(app.screen.query_one("#detail-process", Static).render())
+        assert "pytest" in text and "user:" in text and "started:" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ProcessDetail)
+
+
+async def test_help_tabs_and_resize(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("4")
+        assert app.query_one(TabbedContent).active == "tab-drops"
+        await pilot.press("1")
+        assert app.query_one(TabbedContent).active == "tab-traffic"
+        for size in ((60, 15), (200, 60), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert app.query_one("#traffic-table", DataTable).row_count == 3
+
+
+@pytest.mark.parametrize("tab", ["calls", "accepts", "drops"])
+async def test_unbuilt_tabs_say_so_honestly(tab: str, tmp_path: Path) -> None:
+    app = NetwatchApp(ScriptedSource(), initial_tab=tab, snapshot_dir=tmp_path, replay=True)
+    async with app.run_test(size=(100, 30)):
+        pane = app.query_one(f"#tab-{tab}")
+        assert "not built yet" in str(pane.query_one(Static).render())
+
+
+async def test_replay_plays_the_committed_recording_to_its_end(tmp_path: Path) -> None:
+    source = ReplayTrafficSource.from_file(DEMO, speed=100)
+    app = NetwatchApp(source, snapshot_dir=tmp_path, replay=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.health["traffic"].state == "ended")
+        assert "end of recording" in banner(app)
+        assert status(app).startswith("REPLAY")
+        await pilot.press("c")
+        comms = {
+            str(app.query_one(TrafficView).table.get_row_at(i)[-1])
+            for i in range(app.query_one(TrafficView).table.row_count)
+        }
+        assert {"backup-agent", "backup-server", "metrics-feed", "metrics-sink"} <= comms

@@ -1,0 +1,122 @@
+"""Bounded test traffic: every loop stops by count and by time. Prints one JSON line of results.
+
+traffic_gen.py udp-recv HOST PORT [--idle S] [--max-seconds S]
+traffic_gen.py udp-send HOST PORT --count N --size B [--max-seconds S] [--pace-every K]
+traffic_gen.py tcp-recv HOST PORT [--max-seconds S]
+traffic_gen.py tcp-send HOST PORT --count N --size B [--max-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+
+def set_comm(name: str) -> None:
+    import ctypes
+
+    pr_set_name = 15
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_name, name.encode()[:15], 0, 0, 0)
+
+
+def udp_recv(host: str, port: int, idle: float, max_seconds: float) -> dict[str, int]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((host, port))
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    s.settimeout(idle)
+    packets = payload = 0
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        try:
+            data = s.recv(65536)
+        except TimeoutError:
+            if packets:
+                break
+            continue
+        packets += 1
+        payload += len(data)
+    return {"pid": os.getpid(), "packets": packets, "payload": payload}
+
+
+def udp_send(
+    host: str, port: int, count: int, size: int, max_seconds: float, pace_every: int
+) -> dict[str, int]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    data = b"n" * size
+    deadline = time.monotonic() + max_seconds
+    sent = 0
+    while sent < count and time.monotonic() < deadline:
+        s.sendto(data, (host, port))
+        sent += 1
+        if pace_every and sent % pace_every == 0:
+            time.sleep(0.001)  # let a slow reader keep up: the test wants no socket drops
+    return {"pid": os.getpid(), "packets": sent, "payload": sent * size}
+
+
+def tcp_recv(host: str, port: int, max_seconds: float) -> dict[str, int]:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(1)
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    listener.settimeout(max_seconds)
+    conn, _ = listener.accept()
+    conn.settimeout(max_seconds)
+    payload = 0
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            break
+        payload += len(chunk)
+    conn.close()
+    return {"pid": os.getpid(), "payload": payload}
+
+
+def tcp_send(host: str, port: int, count: int, size: int, max_seconds: float) -> dict[str, int]:
+    s = socket.create_connection((host, port), timeout=max_seconds)
+    data = b"t" * size
+    deadline = time.monotonic() + max_seconds
+    sent = 0
+    while sent < count and time.monotonic() < deadline:
+        s.sendall(data)
+        sent += 1
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)  # wait for the peer's close so every segment has crossed the link
+    s.close()
+    return {"pid": os.getpid(), "payload": sent * size}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["udp-recv", "udp-send", "tcp-recv", "tcp-send"])
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--size", type=int, default=1000)
+    p.add_argument("--idle", type=float, default=1.5)
+    p.add_argument("--max-seconds", type=float, default=20.0)
+    p.add_argument("--pace-every", type=int, default=0)
+    p.add_argument("--name", help="command name to show in netwatch (prctl PR_SET_NAME)")
+    a = p.parse_args()
+    if a.name:
+        set_comm(a.name)
+    if a.mode == "udp-recv":
+        result = udp_recv(a.host, a.port, a.idle, a.max_seconds)
+    elif a.mode == "udp-send":
+        result = udp_send(a.host, a.port, a.count, a.size, a.max_seconds, a.pace_every)
+    elif a.mode == "tcp-recv":
+        result = tcp_recv(a.host, a.port, a.max_seconds)
+    else:
+        result = tcp_send(a.host, a.port, a.count, a.size, a.max_seconds)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from netwatch.probes.btf import BTF, VMLINUX_BTF, BTFError
+
+
+def _blob() -> bytes:
+    """A tiny BTF: struct outer { int a; union { long b; int c; }; int d; } (kind_flag off)."""
+    strings = b"\0outer\0a\0b\0c\0d\0int\0"
+    off = {
+        name: strings.index(name.encode() + b"\0") for name in ("outer", "a", "b", "c", "d", "int")
+    }
+    types = b""
+    # 1: int
+    types += struct.pack("<III", off["int"], 1 << 24, 4) + struct.pack("<I", 32)
+    # 2: anonymous union { long b @0; int c @0 }
+    types += struct.pack("<III", 0, (5 << 24) | 2, 8)
+    types += struct.pack("<III", off["b"], 1, 0) + struct.pack("<III", off["c"], 1, 0)
+    # 3: struct outer { int a @0; union @64; int d @128 }
+    types += struct.pack("<III", off["outer"], (4 << 24) | 3, 24)
+    types += struct.pack("<III", off["a"], 1, 0)
+    types += struct.pack("<III", 0, 2, 64)
+    types += struct.pack("<III", off["d"], 1, 128)
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    return header + types + strings
+
+
+def test_offsets_include_anonymous_unions() -> None:
+    btf = BTF(_blob())
+    assert btf.member_offset("outer", "a") == 0
+    assert btf.member_offset("outer", "c") == 8
+    assert btf.member_offset("outer", "d") == 16
+
+
+def test_missing_struct_or_member_is_a_clear_error() -> None:
+    btf = BTF(_blob())
+    with pytest.raises(BTFError, match="struct nope not found"):
+        btf.member_offset("nope", "a")
+    with pytest.raises(BTFError, match="has no member zz"):
+        btf.member_offset("outer", "zz")
+
+
+def test_bad_blob_and_missing_file() -> None:
+    with pytest.raises(BTFError, match="bad magic"):
+        BTF(b"\0" * 64)
+    with pytest.raises(BTFError, match="cannot read kernel BTF"):
+        BTF.load(Path("/nonexistent/btf"))
+
+
+@pytest.mark.skipif(not VMLINUX_BTF.exists(), reason="this kernel exposes no BTF")
+def test_running_kernel_sk_buff_offsets_are_plausible() -> None:
+    btf = BTF.load()
+    sk = btf.member_offset("sk_buff", "sk")
+    head = btf.member_offset("sk_buff", "head")
+    data = btf.member_offset("sk_buff", "data")
+    assert 0 < sk < head and data == head + 8  # head and data are adjacent pointers

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+import re
+
+from netwatch.model.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
+from netwatch.model.traffic import Counters, TrafficKey, TrafficRow
+
+# Verbatim from nettop.stp's sample output (shared/seeds, SystemTap Beginners Guide 4.1.1),
+# trailing spaces included: COMMAND is %-15s.
+SEED_HEADER = "  PID   UID DEV     XMIT_PK RECV_PK XMIT_KB RECV_KB COMMAND        "
+SEED_ROWS = [
+    (
+        "    0     0 eth0          3      32       0       3 swapper        ",
+        TrafficRow(TrafficKey(0, 0, "eth0", "swapper"), Counters(3, 32, 180, 3 * 1024 + 17)),
+    ),
+    (
+        " 2886     4 eth0         79       0       5       0 cups-polld     ",
+        TrafficRow(TrafficKey(2886, 4, "eth0", "cups-polld"), Counters(79, 0, 5 * 1024 + 900, 0)),
+    ),
+    (
+        " 3897     0 eth0          0       1       0       0 multiload-apple",
+        TrafficRow(TrafficKey(3897, 0, "eth0", "multiload-apple"), Counters(0, 1, 0, 60)),
+    ),
+]
+
+
+def test_header_is_the_seeds() -> None:
+    assert NETTOP_HEADER == SEED_HEADER
+
+
+def test_rows_match_the_seeds_sample_output_byte_for_byte() -> None:
+    for expected, row in SEED_ROWS:
+        assert nettop_line(row) == expected
+
+
+def test_kb_is_whole_kib_and_zero_without_packets() -> None:
+    assert kb(1023, 1) == 0 and kb(1024, 1) == 1 and kb(5000, 0) == 0
+
+
+def test_unattributed_row_names_its_reason_and_no_pid() -> None:
+    row = TrafficRow(
+        TrafficKey(-1, -1, "eth0", "[unattributed]", "rx-not-delivered"), Counters(0, 7, 0, 4096)
+    )
+    line = nettop_line(row)
+    assert re.fullmatch(
+        r"    -     - eth0          0       7       0       4 \[rx-not-delivered\]", line
+    )
+
+
+def test_json_row_has_the_documented_keys() -> None:
+    row = TrafficRow(TrafficKey(42, 1000, "lo", "iperf"), Counters(1, 2, 3, 4))
+    obj = json.loads(row_json(row, 1700000000.5, 1.0, "alice"))
+    assert obj == {
+        "ts": 1700000000.5,
+        "interval": 1.0,
+        "pid": 42,
+        "uid": 1000,
+        "user": "alice",
+        "dev": "lo",
+        "comm": "iperf",
+        "xmit_pk": 1,
+        "recv_pk": 2,
+        "xmit_bytes": 3,
+        "recv_bytes": 4,
+        "unattributed_reason": None,
+    }
+
+
+def test_human_rate() -> None:
+    assert human_rate(0) == "0.0K"
+    assert human_rate(2560) == "2.5K"
+    assert human_rate(5 * 1024 * 1024) == "5.0M"

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.recording import (
+    RecordingError,
+    RecordingWriter,
+    ReplayTrafficSource,
+    create_new_file,
+    load_recording,
+)
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+
+SAMPLES = [
+    TrafficSample(100.0, 1.0, (TrafficRow(TrafficKey(7, 0, "lo", "a b"), Counters(1, 2, 3, 4)),)),
+    TrafficSample(
+        101.0,
+        1.0,
+        (
+            TrafficRow(
+                TrafficKey(-1, -1, "eth0", "[unattributed]", "tx-no-owner"), Counters(5, 0, 600, 0)
+            ),
+        ),
+        lost=3,
+    ),
+]
+
+
+def write(path: Path) -> None:
+    writer = RecordingWriter(create_new_file(path), ["traffic"])
+    for s in SAMPLES:
+        writer.write_traffic(s)
+    writer.close()
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "r.nwrec"
+    write(path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    rec = load_recording(path)
+    assert rec.header["version"] == 1 and rec.header["tabs"] == ["traffic"]
+    assert list(rec.traffic) == SAMPLES
+    src = ReplayTrafficSource(rec, path)
+    src.open()
+    assert [src.read(), src.read(), src.read()] == [*SAMPLES, None]
+    assert src.health().state == "ended"
+
+
+def test_committed_demo_recording_loads() -> None:
+    rec = load_recording(DEMO)
+    assert len(rec.traffic) >= 3
+    assert any(r.key.comm == "backup-agent" for s in rec.traffic for r in s.rows)
+
+
+def test_unknown_tabs_are_skipped_for_later_formats(tmp_path: Path) -> None:
+    path = tmp_path / "r.nwrec"
+    write(path)
+    with path.open("a") as f:
+        f.write('{"tab":"drops","ts":1,"whatever":[1,2]}\n')
+    assert len(load_recording(path).traffic) == 2
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda t: t[: len(t) - 10], "truncated at line 3"),
+        (lambda t: t.replace('"rows"', '"rowz"', 1), "corrupt traffic record at line 2"),
+        (lambda t: t.replace("\n", "\n{oops\n", 1), "corrupt record at line 2"),
+        (lambda t: '{"hello": "world"}\n', "not a netwatch recording"),
+        (lambda t: t.replace('"version":1', '"version":9'), "format version 9 is not supported"),
+        (lambda t: "", "empty file"),
+    ],
+)
+def test_bad_files_give_one_line_naming_the_problem(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "r.nwrec"
+    write(path)
+    path.write_text(mutate(path.read_text()))
+    with pytest.raises(RecordingError, match=message) as err:
+        load_recording(path)
+    assert "\n" not in str(err.value)
+
+
+def test_binary_file_is_foreign(tmp_path: Path) -> None:
+    path = tmp_path / "x.bin"
+    path.write_bytes(os.urandom(64) + b"\xff\xfe")
+    with pytest.raises(RecordingError, match="not a netwatch recording"):
+        load_recording(path)
+
+
+def test_new_file_never_overwrites_or_follows_symlinks(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    with pytest.raises(FileExistsError):
+        create_new_file(target)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileExistsError):
+        create_new_file(link)
+    assert not (tmp_path / "elsewhere").exists() and target.read_text() == "keep"
