@@ -180,12 +180,8 @@ class NetwatchApp(App[None]):
             f"interval {interval:g}s",
             f"traffic: {h.state}",
             f"lost {view.state.lost}",
-            f"sort {view.sort_label()}",
+            *self._kernel_notes,
         ]
-        if view.spec.filter:
-            parts.append(f"filter '{view.spec.filter.text}'")
-        parts.append(f"rows {view.total_matching}")
-        parts.extend(self._kernel_notes)
         self.query_one("#status", Static).update(" | ".join(parts))
 
     # ---- actions ------------------------------------------------------------------------------

@@ -215,16 +215,29 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 @contextmanager
 def stderr_aside() -> Iterator[Path]:
-    """BCC and LLVM write compiler chatter to fd 2, which would land on the full-screen UI."""
+    """BCC and LLVM write compiler chatter to fd 2, which would land on the full-screen UI.
+
+    Textual draws on sys.__stderr__, so it gets a duplicate of the terminal's descriptor while
+    fd 2 itself goes to a log file.
+    """
     fd, name = tempfile.mkstemp(prefix="netwatch-stderr-", suffix=".log")
-    saved = os.dup(2)
+    terminal = os.dup(2)
+    original = sys.__stderr__
+    # typeshed marks __stderr__ Final; replacing it is exactly what is wanted here.
+    setattr(sys, "__stderr__", os.fdopen(terminal, "w", encoding="utf-8", closefd=False))  # noqa: B010
     os.dup2(fd, 2)
     os.close(fd)
     try:
         yield Path(name)
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        try:
+            if sys.__stderr__ is not None:
+                sys.__stderr__.flush()
+        except OSError:
+            pass  # the terminal went away (SSH drop): nothing left to show it
+        os.dup2(terminal, 2)
+        os.close(terminal)
+        setattr(sys, "__stderr__", original)  # noqa: B010
 
 
 def cmd_ui(tab: str, source: TrafficSource, snapshot_dir: Path, replay: bool) -> int:

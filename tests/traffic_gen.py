@@ -4,6 +4,7 @@ traffic_gen.py udp-recv HOST PORT [--idle S] [--max-seconds S]
 traffic_gen.py udp-send HOST PORT --count N --size B [--max-seconds S] [--pace-every K]
 traffic_gen.py tcp-recv HOST PORT [--max-seconds S]
 traffic_gen.py tcp-send HOST PORT --count N --size B [--max-seconds S]
+traffic_gen.py udp-loop HOST PORT --max-seconds S   (to itself, 20 datagrams per 20 ms)
 """
 
 from __future__ import annotations
@@ -93,9 +94,31 @@ def tcp_send(host: str, port: int, count: int, size: int, max_seconds: float) ->
     return {"pid": os.getpid(), "payload": sent * size}
 
 
+def udp_loop(host: str, port: int, size: int, max_seconds: float) -> dict[str, int]:
+    """One process that is both ends, on loopback: its row shows both directions."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind((host, port))
+    r.setblocking(False)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    sent = 0
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        for _ in range(20):
+            s.sendto(b"l" * size, r.getsockname())
+            sent += 1
+        try:
+            while True:
+                r.recv(65536)
+        except BlockingIOError:
+            pass
+        time.sleep(0.02)
+    return {"pid": os.getpid(), "packets": sent}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["udp-recv", "udp-send", "tcp-recv", "tcp-send"])
+    p.add_argument("mode", choices=["udp-recv", "udp-send", "tcp-recv", "tcp-send", "udp-loop"])
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=1000)
@@ -111,6 +134,8 @@ def main() -> None:
         result = udp_recv(a.host, a.port, a.idle, a.max_seconds)
     elif a.mode == "udp-send":
         result = udp_send(a.host, a.port, a.count, a.size, a.max_seconds, a.pace_every)
+    elif a.mode == "udp-loop":
+        result = udp_loop(a.host, a.port, a.size, a.max_seconds)
     elif a.mode == "tcp-recv":
         result = tcp_recv(a.host, a.port, a.max_seconds)
     else:

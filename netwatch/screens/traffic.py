@@ -6,6 +6,7 @@ import json
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -41,6 +42,28 @@ class RankedCell(Text):
         self.rank = rank
 
 
+class TrafficTable(DataTable[object]):
+    """A DataTable that hands on keys queued to it before focus moved elsewhere.
+
+    Textual posts each key to the widget focused when the key arrives, and bindings run only once
+    a key has bubbled up to the app. In a burst (a paste, tmux send-keys, fast typing over SSH)
+    the keys after '/' are already queued here by then, and would run as table commands instead
+    of being typed. So '/' opens the filter right here, before the next key is taken, and keys
+    that arrive after focus has moved on are handed to the widget that has it now.
+    """
+
+    def on_key(self, event: events.Key) -> None:
+        focused = self.app.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+        elif event.key == "slash":
+            event.stop()
+            event.prevent_default()
+            self.query_ancestor(TrafficView).action_filter()
+
+
 def _num(value: int) -> Text:
     return Text(str(value), justify="right")
 
@@ -73,7 +96,6 @@ class TrafficView(Vertical):
     TrafficView > #traffic-banner { height: 1; padding: 0 1; }
     TrafficView > DataTable { height: 1fr; }
     TrafficView > #traffic-filter { dock: bottom; display: none; }
-    TrafficView > #traffic-filter.-visible { display: block; }
     TrafficView.-paused > #traffic-banner { text-style: reverse; }
     """
 
@@ -110,9 +132,7 @@ class TrafficView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("attaching...", id="traffic-banner")
-        table: DataTable[object] = DataTable(
-            id="traffic-table", cursor_type="row", zebra_stripes=False
-        )
+        table = TrafficTable(id="traffic-table", cursor_type="row", zebra_stripes=False)
         for col in self.columns:
             table.add_column(col.label, key=col.id, width=col.width)
         yield table
@@ -136,13 +156,20 @@ class TrafficView(Vertical):
         self._update_banner()
 
     def _update_banner(self) -> None:
-        parts = [self.status_text]
+        """The view's own state, most useful first so an 80-column terminal keeps it."""
+        parts = []
         if self.paused:
-            parts.insert(0, "PAUSED (collecting; p resumes)")
-        if self.spec.cumulative:
-            parts.append("totals since start")
+            parts.append("PAUSED (collecting; p resumes)")
+        if self.spec.filter:
+            parts.append(f"filter '{self.spec.filter.text}'")
+        parts.append(f"sort {self.sort_label()}")
         if self.total_matching > len(self.shown):
             parts.append(f"showing {len(self.shown)} of {self.total_matching} rows")
+        else:
+            parts.append(f"{self.total_matching} rows")
+        if self.spec.cumulative:
+            parts.append("totals since start")
+        parts.append(self.status_text)
         self.query_one("#traffic-banner", Static).update(" | ".join(parts))
         self.set_class(self.paused, "-paused")
 
@@ -240,8 +267,10 @@ class TrafficView(Vertical):
     def action_filter(self) -> None:
         box = self.query_one("#traffic-filter", Input)
         box.value = self.spec.filter.text if self.spec.filter else ""
-        box.add_class("-visible")
-        box.focus()
+        # Synchronously: keys typed or pasted right after '/' must land in the box, and
+        # Widget.focus() would only take effect after they were dispatched to the table.
+        box.display = True
+        self.screen.set_focus(box)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -253,19 +282,18 @@ class TrafficView(Vertical):
             return
         s = self.spec
         self.spec = ViewSpec(s.sort, s.descending, s.cumulative, new_filter)
-        box.remove_class("-visible")
-        self.table.focus()
+        self._close_filter(box)
         self.redraw()
 
-    def on_key(self, event: object) -> None:
-        from textual.events import Key
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#traffic-filter", Input)
+        if event.key == "escape" and box.display:
+            event.stop()
+            self._close_filter(box)
 
-        if isinstance(event, Key) and event.key == "escape":
-            box = self.query_one("#traffic-filter", Input)
-            if box.has_class("-visible"):
-                event.stop()
-                box.remove_class("-visible")
-                self.table.focus()
+    def _close_filter(self, box: Input) -> None:
+        box.display = False
+        self.screen.set_focus(self.table)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -68,7 +68,7 @@ async def test_rows_arrive_sorted_like_the_seed(tmp_path: Path) -> None:
         first_sample(source)
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
         assert shown_pids(app) == [200, 300, 100]  # total packets, most first
-        assert "sort total packets desc" in status(app)
+        assert "sort total packets desc" in banner(app)
 
 
 async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
@@ -80,13 +80,13 @@ async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
         assert shown_pids(app) == [300, 200, 100]
         await pilot.press("r")
         assert shown_pids(app) == [100, 200, 300]
-        assert "sort PID asc" in status(app)
+        assert "sort PID asc" in banner(app)
         await pilot.press("less_than_sign")  # back to total packets
-        assert "sort total packets" in status(app)
+        assert "sort total packets" in banner(app)
         table = app.query_one("#traffic-table", DataTable)
         await pilot.press("greater_than_sign", "greater_than_sign")  # UID
         label = table.columns["uid"].label  # type: ignore[index]
-        assert "underline" in str(label.style) and "sort UID desc" in status(app)
+        assert "underline" in str(label.style) and "sort UID desc" in banner(app)
 
 
 async def test_updates_keep_rows_in_place_and_the_cursor_on_its_process(tmp_path: Path) -> None:
@@ -115,22 +115,38 @@ async def test_filter_good_and_bad(tmp_path: Path) -> None:
         assert box.has_focus
         await pilot.press(*"dev:eth0", "enter")
         assert sorted(shown_pids(app)) == [100, 200]
-        assert "filter 'dev:eth0'" in status(app)
+        assert "filter 'dev:eth0'" in banner(app)
         # A bad filter: error shown, previous filter kept, box stays open to fix it.
         await pilot.press("slash")
         box.value = ""
         await pilot.press(*"port:80", "enter")
         assert sorted(shown_pids(app)) == [100, 200]
-        assert "filter 'dev:eth0'" in status(app)
+        assert "filter 'dev:eth0'" in banner(app)
         assert any("unknown filter key 'port:'" in n.message for n in app._notifications)
-        assert box.has_class("-visible")
+        assert box.display
         await pilot.press("escape")
-        assert not box.has_class("-visible")
+        assert not box.display
         # Clearing.
         await pilot.press("slash")
         box.value = ""
         await pilot.press("enter")
         assert sorted(shown_pids(app)) == [100, 200, 300]
+
+
+async def test_keys_typed_in_a_burst_after_slash_land_in_the_filter(tmp_path: Path) -> None:
+    """As tmux send-keys or a paste over SSH delivers them: all queued before '/' is handled."""
+    from textual import events
+
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        typed = [("colon", c) if c == ":" else (c, c) for c in "comm:redis"]
+        for key, char in [("slash", "/"), *typed, ("enter", None)]:
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: "filter 'comm:redis'" in banner(app))
+        assert shown_pids(app) == [300]
+        assert not app.query_one(TrafficView).spec.cumulative  # 'c' was typed, not obeyed
 
 
 async def test_pause_freezes_the_display_while_collection_goes_on(tmp_path: Path) -> None:

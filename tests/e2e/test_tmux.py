@@ -1,0 +1,117 @@
+"""End to end: the real `netwatch` in tmux, keys sent with send-keys, the screen read back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live.bpf_progs import loaded_program_ids
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+
+ROOT = Path(__file__).resolve().parents[2]
+GEN = str(ROOT / "tests" / "traffic_gen.py")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def screen(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def wait_screen(session: str, cond: Callable[[str], bool], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = screen(session)
+        if cond(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"screen never matched:\n{text}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def session() -> Iterator[str]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is missing: ./setup.sh installs it")
+    name = f"nwe2e{os.getpid()}"
+    netwatch = str(Path(sys.executable).parent / "netwatch")
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        name,
+        "-x",
+        "110",
+        "-y",
+        "30",
+        f"cd {ROOT} && {netwatch}; echo NETWATCH-EXIT=$?; sleep 120",
+    )
+    try:
+        yield name
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def udp_loop_on_loopback(seconds: float) -> subprocess.Popen[bytes]:
+    """A bounded sender and its own reader, named nw-e2e-gen, on 127.0.0.1."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            GEN,
+            "udp-loop",
+            "127.0.0.1",
+            "0",
+            "--size",
+            "200",
+            "--max-seconds",
+            str(seconds),
+            "--name",
+            "nw-e2e-gen",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def test_netwatch_in_tmux_shows_the_generator_filters_and_quits_cleanly(session: str) -> None:
+    baseline = loaded_program_ids()
+    wait_screen(session, lambda s: "live:" in s)
+    gen = udp_loop_on_loopback(20)
+    try:
+        text = wait_screen(session, lambda s: "nw-e2e-gen" in s)
+        assert str(gen.pid) in text
+        tmux("send-keys", "-t", session, "/", "comm:nw-e2e", "Enter")
+        text = wait_screen(session, lambda s: "filter 'comm:nw-e2e'" in s and "nw-e2e-gen" in s)
+        rows = [line for line in text.splitlines() if line.strip()[:1].isdigit()]
+        assert rows and all("nw-e2e-gen" in r for r in rows), text
+        tmux("send-keys", "-t", session, "p")
+        wait_screen(session, lambda s: "PAUSED" in s)
+        tmux("send-keys", "-t", session, "q")
+        text = wait_screen(session, lambda s: "NETWATCH-EXIT=" in s)
+    finally:
+        gen.kill()
+        gen.wait()
+    assert "NETWATCH-EXIT=0" in text
+    # The terminal is restored: the full-screen UI is gone from the visible screen.
+    assert "Traffic  Calls" not in text
+    assert loaded_program_ids() == baseline
+
+
+def test_ssh_drop_sighup_detaches_the_probes(session: str) -> None:
+    baseline = loaded_program_ids()
+    wait_screen(session, lambda s: "live:" in s)
+    assert loaded_program_ids() - baseline
+    tmux("kill-session", "-t", session)  # the pty closes: netwatch gets SIGHUP, as on SSH drop
+    deadline = time.monotonic() + 30
+    while loaded_program_ids() != baseline:
+        assert time.monotonic() < deadline, "probes still loaded after SIGHUP"
+        time.sleep(0.2)

@@ -1,0 +1,25 @@
+"""Which BPF programs are loaded: netwatch's all carry BCC's tracepoint__<category>__<name>."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+OURS = (
+    "tracepoint__net__net_dev_queue",
+    "tracepoint__net__netif_receive_skb",
+    "tracepoint__tcp__tcp_probe",
+)
+
+
+def loaded_program_ids(names: tuple[str, ...] = OURS) -> set[int]:
+    out = subprocess.run(
+        ["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True
+    ).stdout
+
+    # bpftool shows the BTF name where it can (sometimes without BCC's "tracepoint__" prefix),
+    # else the kernel's copy truncated to 15 characters (BPF_OBJ_NAME_LEN - 1).
+    def ours(name: str) -> bool:
+        return any(n.endswith(name) or n[:15] == name for n in names) if name else False
+
+    return {p["id"] for p in json.loads(out) if ours(p.get("name", ""))}

@@ -1,0 +1,127 @@
+"""The real `netwatch` command, live: batch format, and probes detached on every way out."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.live.bpf_progs import loaded_program_ids
+from tests.netns import veth_pair
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+
+GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
+NETWATCH = [sys.executable, "-m", "netwatch"]
+SEED_ROW = re.compile(
+    r"^( {0,4}\d{1,5}|\d{6,}| {4}-) ( {0,4}\d{1,5}|\d{6,}| {4}-) \S+ +\d+ +\d+ "
+    r"+\d+ +\d+ \S.*$"
+)
+
+
+def wait_attached(proc: subprocess.Popen[str], baseline: set[int], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not (loaded_program_ids() - baseline):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "probe never attached"
+        time.sleep(0.1)
+
+
+def test_batch_text_is_the_seeds_format_and_shows_the_senders_pid() -> None:
+    with veth_pair("c") as link:
+        proc = subprocess.Popen(
+            [*NETWATCH, "top", "--batch", "--interval", "1", "--count", "4"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        baseline: set[int] = set()
+        wait_attached(proc, baseline)
+        receiver = subprocess.Popen(
+            link.b.exec_argv(
+                sys.executable, GEN, "udp-recv", link.b.addr, "5401", "--name", "nw-recv"
+            ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert receiver.stdout is not None
+        receiver.stdout.readline()
+        sender = subprocess.run(
+            link.a.exec_argv(
+                sys.executable,
+                GEN,
+                "udp-send",
+                link.b.addr,
+                "5401",
+                "--count",
+                "2000",
+                "--size",
+                "500",
+                "--name",
+                "nw-send",
+                "--pace-every",
+                "50",
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        sender_pid = json.loads(sender.stdout)["pid"]
+        receiver.communicate(timeout=30)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    blocks = [b.splitlines() for b in out.split("\n\n") if b.strip()]
+    assert len(blocks) == 4
+    rows = []
+    for block in blocks:
+        assert block[0] == "  PID   UID DEV     XMIT_PK RECV_PK XMIT_KB RECV_KB COMMAND        "
+        for line in block[1:]:
+            assert SEED_ROW.match(line), line
+            rows.append(line.split())
+    sent = [r for r in rows if r[0] == str(sender_pid) and r[-1] == "nw-send"]
+    assert sum(int(r[3]) for r in sent) == 2000  # every datagram, in whichever interval
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_batch_detaches_its_probes_on_signals(sig: signal.Signals) -> None:
+    baseline = loaded_program_ids()
+    proc = subprocess.Popen(
+        [*NETWATCH, "top", "--batch", "--interval", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_attached(proc, baseline)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert loaded_program_ids() == baseline
+
+
+def test_record_then_replay_round_trip(tmp_path: Path) -> None:
+    out = tmp_path / "session.nwrec"
+    rec = subprocess.run(
+        [*NETWATCH, "record", "-o", str(out), "--duration", "3", "--interval", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rec.returncode == 0, rec.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    header = json.loads(out.read_text().splitlines()[0])
+    assert header["format"] == "netwatch-recording" and header["kernel"] == os.uname().release
+    replay = subprocess.run(
+        [*NETWATCH, "top", "--batch", "--json", "--replay", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert replay.returncode == 0, replay.stderr
