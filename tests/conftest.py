@@ -1,4 +1,4 @@
-"""Shared fixtures. Live tests skip without root/BPF, and fail instead under NETWATCH_REQUIRE_BPF=1."""
+"""Shared fixtures: live tests skip without root/BPF, and fail under NETWATCH_REQUIRE_BPF=1."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
@@ -87,29 +86,22 @@ class TrafficSample:
 
 
 class UnattributedTracker:
-    """Per device: what the device saw minus what the process rows account for, per interval.
+    """Turns the kernel's running per-device totals of unowned traffic into per-interval rows.
 
-    The two counts are read from two maps at slightly different moments, so in one interval the
-    rows can run ahead of the device or behind it. Working on running totals, and only showing
-    what has not been shown before, lets that skew cancel out instead of inflating either side.
-    Transmit and receive remainders get separate rows because their causes differ.
+    A total can dip: traffic is counted unowned when it arrives and taken back out when a
+    process later claims it (parked or backlogged segments), possibly in the next interval. So
+    only growth past what was already shown becomes a row, and a dip is absorbed, not shown.
+    Transmit and receive get separate rows because their causes differ.
     """
 
     def __init__(self) -> None:
-        self._attributed: dict[str, Counters] = {}
         self._shown: dict[str, Counters] = {}
 
-    def update(
-        self, attributed: Iterable[TrafficRow], device_totals: dict[str, Counters]
-    ) -> list[TrafficRow]:
-        for row in attributed:
-            dev = row.key.dev
-            self._attributed[dev] = self._attributed.get(dev, Counters()) + row.counts
+    def update(self, unowned_totals: dict[str, Counters]) -> list[TrafficRow]:
         rows: list[TrafficRow] = []
-        for dev, total in sorted(device_totals.items()):
-            owed = total - self._attributed.get(dev, Counters())
+        for dev, total in sorted(unowned_totals.items()):
             shown = self._shown.get(dev, Counters())
-            new = (owed - shown).clamped()
+            new = (total - shown).clamped()
             self._shown[dev] = shown + new
             rows.extend(_unattributed(dev, new))
         return rows

@@ -1,7 +1,9 @@
 /*
  * netwatch Traffic probe: packets and bytes per (process, device), aggregated in the kernel.
  *
- * Attach points (tracepoints only; no kprobes or fentry needed):
+ * Attach points: raw tracepoints (no kprobes or fentry needed). Raw, because a classic
+ * tracepoint fills a record (copying the device name) before BPF runs, and at 5-6 events per
+ * packet that dispatch cost, not the program, dominated: raw ones pass the kernel's pointers.
  *   net:net_dev_queue        every transmitted skb (device name, length incl. L2 header)
  *   net:netif_receive_skb    every received skb; remembered per CPU until its socket is known
  *   sock:sk_data_ready       a non-TCP inet socket was handed the skb this CPU is delivering
@@ -11,21 +13,25 @@
  *   sock:sock_recv_length    a process finished recvmsg: it owns that socket
  *   irq:softirq_entry/_exit  per-CPU flag: in softirq, `current` is whoever was interrupted
  *
- * Kernel features: BPF tracepoint programs (4.7+), sock:sk_data_ready (6.5+, else UDP receive
- * falls to "unattributed"), BTF at /sys/kernel/btf/vmlinux for the struct offsets below. The
- * loader reads sk_buff/net_device member offsets from the running kernel's BTF and passes them as
- * -D macros, so headers of another kernel cannot misplace a field read.
+ * Kernel features: BPF raw tracepoint programs (4.17+), sock:sk_data_ready (6.5+, else UDP
+ * receive falls to "unattributed"), BTF at /sys/kernel/btf/vmlinux. The loader reads sk_buff,
+ * net_device and sock member offsets from the running kernel's BTF and passes them as -D macros,
+ * so headers of another kernel cannot misplace a field read.
  *
  * Attribution:
  *   transmit, process context -> the current task (it is the sender); it becomes skb->sk's owner
  *   transmit, softirq         -> owner of skb->sk learned earlier in process context
  *   receive, TCP              -> owner of the socket tcp_probe names (current, in the backlog)
  *   receive, UDP and others   -> owner of the socket sk_data_ready names
- *   owner not known yet       -> parked per socket, claimed by the first process to recvmsg on it
- *   everything else           -> device totals minus the rows: "unattributed" (user space)
+ *   owner not known yet       -> parked per socket, claimed by the first process seen on it
+ *   everything else           -> counted per device as "unowned" the moment it is known to be:
+ *                                transmit with no owner; a received skb no socket claimed by the
+ *                                time the next one arrives or the softirq ends. Parked and
+ *                                backlogged segments are counted there too, and taken back out
+ *                                when they are charged, so rows + unowned = what devices saw.
  *
- * Expected overhead: per packet 3-5 short BPF programs of a few map operations each; no
- * per-packet event reaches user space. Counters are cumulative; user space reads them each
+ * Expected overhead: per packet 4-6 short raw-tracepoint programs of a few map operations each
+ * (bench/traffic_overhead measures it); no per-packet event reaches user space. Counters are cumulative; user space reads them each
  * interval and takes differences, so no increment is lost to a read-then-reset race.
  */
 #include <uapi/linux/ptrace.h>
@@ -67,14 +73,24 @@ struct rx_now_t {
     u32 valid;
 };
 
+/* Signed: taking parked or backlogged traffic back out can dip below zero for a moment. */
+struct unowned_t {
+    s64 xmit_pk;
+    s64 recv_pk;
+    s64 xmit_bytes;
+    s64 recv_bytes;
+};
+
 struct parked_t {
     char dev[IFNAMSIZ_];
     u64 pk;
     u64 bytes;
 };
 
-BPF_HASH(traffic, struct traffic_key_t, struct counters_t, MAX_ROWS);
-BPF_HASH(device_totals, struct dev_key_t, struct counters_t, 1024);
+/* Per-CPU: each CPU adds to its own copy without atomics or cache-line bouncing between the
+ * sender's CPU and the receiving softirq's; user space sums the copies. */
+BPF_PERCPU_HASH(traffic, struct traffic_key_t, struct counters_t, MAX_ROWS);
+BPF_HASH(unowned, struct dev_key_t, struct unowned_t, 1024);
 /* sk -> the process that last used it in process context. LRU: dead sockets age out. */
 BPF_TABLE("lru_hash", u64, struct owner_t, sock_owner, MAX_SOCKS);
 /* sk -> the device its last segment came in on, for segments processed later from the backlog. */
@@ -84,14 +100,67 @@ BPF_TABLE("lru_hash", u64, struct parked_t, parked_rx, MAX_SOCKS);
 /* The skb this CPU's softirq is delivering right now (netif_receive_skb -> sk_data_ready). */
 BPF_PERCPU_ARRAY(rx_now, struct rx_now_t, 1);
 BPF_PERCPU_ARRAY(in_softirq, u32, 1);
+
+/* Per-CPU memos of the last answer, because a flow hits the same device and socket packet after
+ * packet and the full lookups dominated the per-packet cost (bench/traffic_overhead). */
+struct dev_memo_t {
+    u64 dev;
+    char name[IFNAMSIZ_];
+};
+BPF_PERCPU_ARRAY(dev_memo, struct dev_memo_t, 1);
+struct learned_memo_t {
+    u64 sk;
+    u32 tgid;
+};
+BPF_PERCPU_ARRAY(learned_memo, struct learned_memo_t, 1);
 /* [0]: packets not counted because the traffic map was full. Shown as lost by user space. */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
-/* A tracepoint's __data_loc string, NUL-terminated and zero-padded so it can be part of a key. */
-static __always_inline void read_dev_name(char *dst, const void *args, u32 data_loc)
+/* dev->name, zero-padded so it can be part of a map key. A device renamed while this CPU keeps
+ * its memo shows its old name until another device's packet passes here. */
+static __always_inline void dev_name(char *dst, u64 dev)
 {
+    u32 zero = 0;
+    struct dev_memo_t *memo = dev_memo.lookup(&zero);
+    if (memo && memo->dev == dev && dev) {
+        __builtin_memcpy(dst, memo->name, IFNAMSIZ_);
+        return;
+    }
     __builtin_memset(dst, 0, IFNAMSIZ_);
-    bpf_probe_read_kernel_str(dst, IFNAMSIZ_, (const u8 *)args + (data_loc & 0xFFFF));
+    if (dev)
+        bpf_probe_read_kernel_str(dst, IFNAMSIZ_, (const u8 *)dev + NETDEV_NAME_OFF);
+    if (memo) {
+        memo->dev = dev;
+        __builtin_memcpy(memo->name, dst, IFNAMSIZ_);
+    }
+}
+
+static __always_inline void skb_dev_name(char *dst, const u8 *skb)
+{
+    u64 dev = 0;
+    bpf_probe_read_kernel(&dev, sizeof(dev), skb + SKB_DEV_OFF);
+    dev_name(dst, dev);
+}
+
+/* skb->dev and skb->sk, in one read where they sit side by side (they do on 6.x). */
+static __always_inline void skb_dev_and_sk(const u8 *skb, u64 *dev, u64 *sk)
+{
+#if SKB_SK_OFF == SKB_DEV_OFF + 8
+    u64 both[2] = {};
+    bpf_probe_read_kernel(both, sizeof(both), skb + SKB_DEV_OFF);
+    *dev = both[0];
+    *sk = both[1];
+#else
+    bpf_probe_read_kernel(dev, sizeof(*dev), skb + SKB_DEV_OFF);
+    bpf_probe_read_kernel(sk, sizeof(*sk), skb + SKB_SK_OFF);
+#endif
+}
+
+static __always_inline u32 skb_len(const u8 *skb)
+{
+    u32 len = 0;
+    bpf_probe_read_kernel(&len, sizeof(len), skb + SKB_LEN_OFF);
+    return len;
 }
 
 static __always_inline int same_name(const char *a, const char *b)
@@ -114,14 +183,15 @@ static __always_inline void owner_from_current(struct owner_t *o)
     bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
+/* Values are per-CPU and BPF programs do not migrate mid-run: plain adds are safe. */
 static __always_inline void add(struct counters_t *v, u64 pk, u64 bytes, int is_rx)
 {
     if (is_rx) {
-        __sync_fetch_and_add(&v->recv_pk, pk);
-        __sync_fetch_and_add(&v->recv_bytes, bytes);
+        v->recv_pk += pk;
+        v->recv_bytes += bytes;
     } else {
-        __sync_fetch_and_add(&v->xmit_pk, pk);
-        __sync_fetch_and_add(&v->xmit_bytes, bytes);
+        v->xmit_pk += pk;
+        v->xmit_bytes += bytes;
     }
 }
 
@@ -145,14 +215,31 @@ static __always_inline void charge(const struct owner_t *o, const char *dev, u64
     add(v, pk, bytes, is_rx);
 }
 
-static __always_inline void count_device(const char *dev, u64 bytes, int is_rx)
+/* Traffic no process can be charged with (yet); negative amounts take it back out. */
+static __always_inline void count_unowned(const char *dev, s64 pk, s64 bytes, int is_rx)
 {
     struct dev_key_t key = {};
     __builtin_memcpy(key.dev, dev, IFNAMSIZ_);
-    struct counters_t zero = {};
-    struct counters_t *v = device_totals.lookup_or_try_init(&key, &zero);
-    if (v)
-        add(v, 1, bytes, is_rx);
+    struct unowned_t zero = {};
+    struct unowned_t *v = unowned.lookup_or_try_init(&key, &zero);
+    if (!v)
+        return;
+    if (is_rx) {
+        __sync_fetch_and_add(&v->recv_pk, pk);
+        __sync_fetch_and_add(&v->recv_bytes, bytes);
+    } else {
+        __sync_fetch_and_add(&v->xmit_pk, pk);
+        __sync_fetch_and_add(&v->xmit_bytes, bytes);
+    }
+}
+
+/* The skb this CPU was delivering was never claimed by a socket: it is unowned. */
+static __always_inline void settle_rx_now(struct rx_now_t *now)
+{
+    if (now->valid) {
+        now->valid = 0;
+        count_unowned(now->dev, 1, now->wire_len, 1);
+    }
 }
 
 /* Bytes from the start of the link-layer header to skb->data: what a driver already pulled. */
@@ -160,8 +247,15 @@ static __always_inline u64 pulled_headers(const u8 *skb)
 {
     u64 head = 0, data = 0;
     u16 mac = 0xffff;
+#if SKB_DATA_OFF == SKB_HEAD_OFF + 8
+    u64 head_data[2] = {};
+    bpf_probe_read_kernel(head_data, sizeof(head_data), skb + SKB_HEAD_OFF);
+    head = head_data[0];
+    data = head_data[1];
+#else
     bpf_probe_read_kernel(&head, sizeof(head), skb + SKB_HEAD_OFF);
     bpf_probe_read_kernel(&data, sizeof(data), skb + SKB_DATA_OFF);
+#endif
     bpf_probe_read_kernel(&mac, sizeof(mac), skb + SKB_MAC_HEADER_OFF);
     if (mac == 0xffff || !head || data < head + mac)
         return 0;
@@ -184,6 +278,8 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
         __sync_fetch_and_add(&p->pk, 1);
         __sync_fetch_and_add(&p->bytes, bytes);
     }
+    /* Unowned until claimed: if no process ever shows up, it stays there. */
+    count_unowned(dev, 1, bytes, 1);
 }
 
 /* A process was seen on sk for the first time: it becomes the owner and takes what was parked. */
@@ -193,6 +289,7 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
     struct parked_t *p = parked_rx.lookup(&sk);
     if (p) {
         charge(me, p->dev, p->pk, p->bytes, 1);
+        count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 1);
         parked_rx.delete(&sk);
     }
 }
@@ -208,7 +305,7 @@ static __always_inline void remember_dev(u64 sk, const char *dev)
     sock_rx_dev.update(&sk, &d);
 }
 
-TRACEPOINT_PROBE(irq, softirq_entry)
+RAW_TRACEPOINT_PROBE(softirq_entry)
 {
     u32 zero = 0;
     u32 *flag = in_softirq.lookup(&zero);
@@ -217,7 +314,7 @@ TRACEPOINT_PROBE(irq, softirq_entry)
     return 0;
 }
 
-TRACEPOINT_PROBE(irq, softirq_exit)
+RAW_TRACEPOINT_PROBE(softirq_exit)
 {
     u32 zero = 0;
     u32 *flag = in_softirq.lookup(&zero);
@@ -225,60 +322,74 @@ TRACEPOINT_PROBE(irq, softirq_exit)
         *flag = 0;
     struct rx_now_t *now = rx_now.lookup(&zero);
     if (now)
-        now->valid = 0;
+        settle_rx_now(now);
     return 0;
 }
 
-TRACEPOINT_PROBE(net, net_dev_queue)
+/* net_dev_queue(struct sk_buff *skb) */
+RAW_TRACEPOINT_PROBE(net_dev_queue)
 {
+    const u8 *skb = (const u8 *)ctx->args[0];
+    u64 devp = 0, sk = 0;
+    skb_dev_and_sk(skb, &devp, &sk);
     char dev[IFNAMSIZ_];
-    read_dev_name(dev, args, args->data_loc_name);
-    u64 len = args->len;
-    count_device(dev, len, 0);
+    dev_name(dev, devp);
+    u64 len = skb_len(skb);
 
-    u64 sk = 0;
-    bpf_probe_read_kernel(&sk, sizeof(sk), (const u8 *)args->skbaddr + SKB_SK_OFF);
     if (!softirq_now()) {
         struct owner_t me = {};
         owner_from_current(&me);
         charge(&me, dev, 1, len, 0);
-        if (sk) {
+        u32 zero = 0;
+        struct learned_memo_t *memo = learned_memo.lookup(&zero);
+        if (sk && !(memo && memo->sk == sk && memo->tgid == me.tgid)) {
             struct owner_t *known = sock_owner.lookup(&sk);
             if (!known || known->tgid != me.tgid) {
                 learn_owner(sk, &me);
                 remember_dev(sk, dev);
             }
+            if (memo) {
+                memo->sk = sk;
+                memo->tgid = me.tgid;
+            }
         }
         return 0;
     }
-    if (!sk)
-        return 0;
-    struct owner_t *o = sock_owner.lookup(&sk);
+    struct owner_t *o = sk ? sock_owner.lookup(&sk) : 0;
     if (o)
         charge(o, dev, 1, len, 0);
+    else
+        count_unowned(dev, 1, len, 0);
     return 0;
 }
 
-TRACEPOINT_PROBE(net, netif_receive_skb)
+/* netif_receive_skb(struct sk_buff *skb) */
+RAW_TRACEPOINT_PROBE(netif_receive_skb)
 {
+    const u8 *skb = (const u8 *)ctx->args[0];
     u32 zero = 0;
     struct rx_now_t *now = rx_now.lookup(&zero);
     if (!now)
         return 0;
-    read_dev_name(now->dev, args, args->data_loc_name);
+    settle_rx_now(now);
+    skb_dev_name(now->dev, skb);
     /* The driver pulled the link-layer header already: add it back so bytes match the device's
      * own counters (ip -s link), as transmit lengths already include it. */
-    now->wire_len = args->len + pulled_headers((const u8 *)args->skbaddr);
+    now->wire_len = skb_len(skb) + pulled_headers(skb);
     now->valid = 1;
-    count_device(now->dev, now->wire_len, 1);
     return 0;
 }
 
-TRACEPOINT_PROBE(sock, sk_data_ready)
+/* sk_data_ready(const struct sock *sk) */
+RAW_TRACEPOINT_PROBE(sk_data_ready)
 {
-    if (args->protocol == IPPROTO_TCP_ || args->protocol == IPPROTO_MPTCP_)
+    const u8 *sk = (const u8 *)ctx->args[0];
+    u16 family = 0, protocol = 0;
+    bpf_probe_read_kernel(&family, sizeof(family), sk + SK_FAMILY_OFF);
+    bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + SK_PROTOCOL_OFF);
+    if (protocol == IPPROTO_TCP_ || protocol == IPPROTO_MPTCP_)
         return 0; /* tcp_probe saw the segment itself */
-    if (args->family != AF_INET_ && args->family != AF_INET6_)
+    if (family != AF_INET_ && family != AF_INET6_)
         return 0; /* unix sockets carry no device traffic; packet taps are copies */
     if (!softirq_now())
         return 0;
@@ -287,17 +398,16 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
     if (!now || !now->valid)
         return 0;
     now->valid = 0;
-    charge_rx_to_socket((u64)args->skaddr, now->dev, now->wire_len);
+    charge_rx_to_socket((u64)sk, now->dev, now->wire_len);
     return 0;
 }
 
-TRACEPOINT_PROBE(tcp, tcp_probe)
+/* tcp_probe(struct sock *sk, struct sk_buff *skb) */
+RAW_TRACEPOINT_PROBE(tcp_probe)
 {
-    const u8 *skb = (const u8 *)args->skbaddr;
-    u64 sk = (u64)args->skaddr;
-    u32 len = 0;
-    bpf_probe_read_kernel(&len, sizeof(len), skb + SKB_LEN_OFF);
-    u64 bytes = len + pulled_headers(skb);
+    u64 sk = (u64)ctx->args[0];
+    const u8 *skb = (const u8 *)ctx->args[1];
+    u64 bytes = skb_len(skb) + pulled_headers(skb);
     u32 zero = 0;
     if (!softirq_now()) {
         /* Backlog processing runs in the owner's release_sock(): current is the owner. */
@@ -308,6 +418,8 @@ TRACEPOINT_PROBE(tcp, tcp_probe)
         struct owner_t me = {};
         owner_from_current(&me);
         charge(&me, dev->dev, 1, bytes, 1);
+        /* Its softirq found the socket busy and left it unclaimed, so it was counted unowned. */
+        count_unowned(dev->dev, -1, -(s64)bytes, 1);
         return 0;
     }
     struct rx_now_t *now = rx_now.lookup(&zero);
@@ -319,11 +431,12 @@ TRACEPOINT_PROBE(tcp, tcp_probe)
     return 0;
 }
 
-TRACEPOINT_PROBE(sock, sock_recv_length)
+/* sock_recv_length(struct sock *sk, int ret, int flags) */
+RAW_TRACEPOINT_PROBE(sock_recv_length)
 {
-    if (args->ret <= 0)
+    if ((int)ctx->args[1] <= 0)
         return 0;
-    u64 sk = (u64)args->sk;
+    u64 sk = (u64)ctx->args[0];
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct owner_t *known = sock_owner.lookup(&sk);
     if (known && known->tgid == tgid)

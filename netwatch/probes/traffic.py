@@ -34,21 +34,37 @@ MAX_SOCKS = 65536
 # Rows idle this many intervals are removed from the kernel map to keep it small.
 IDLE_INTERVALS_BEFORE_PRUNE = 30
 
+# (macro, struct path): each path is struct.member[.member...], offsets added along the way.
 _OFFSETS = (
-    ("SKB_SK_OFF", "sk_buff", "sk"),
-    ("SKB_HEAD_OFF", "sk_buff", "head"),
-    ("SKB_DATA_OFF", "sk_buff", "data"),
-    ("SKB_MAC_HEADER_OFF", "sk_buff", "mac_header"),
-    ("SKB_LEN_OFF", "sk_buff", "len"),
+    ("SKB_SK_OFF", ("sk_buff", "sk")),
+    ("SKB_HEAD_OFF", ("sk_buff", "head")),
+    ("SKB_DATA_OFF", ("sk_buff", "data")),
+    ("SKB_MAC_HEADER_OFF", ("sk_buff", "mac_header")),
+    ("SKB_LEN_OFF", ("sk_buff", "len")),
+    ("SKB_DEV_OFF", ("sk_buff", "dev")),
+    ("NETDEV_NAME_OFF", ("net_device", "name")),
+    ("SK_FAMILY_OFF", ("sock", "__sk_common", "sock_common", "skc_family")),
+    ("SK_PROTOCOL_OFF", ("sock", "sk_protocol")),
 )
+
+
+def _offset(btf: BTF, path: tuple[str, ...]) -> int:
+    """("sock", "__sk_common", "sock_common", "skc_family"): pairs of struct and member."""
+    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
 
 
 def _text(raw: Any) -> str:
     return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
-def _counters(v: Any) -> Counters:
-    return Counters(int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes), int(v.recv_bytes))
+def _counters(per_cpu: Any) -> Counters:
+    """Sum a per-CPU map value's copies."""
+    total = Counters()
+    for v in per_cpu:
+        total = total + Counters(
+            int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes), int(v.recv_bytes)
+        )
+    return total
 
 
 class TrafficProbe:
@@ -71,7 +87,7 @@ class TrafficProbe:
 
         try:
             btf = BTF.load()
-            defines = [f"-D{name}={btf.member_offset(s, m)}" for name, s, m in _OFFSETS]
+            defines = [f"-D{name}={_offset(btf, path)}" for name, path in _OFFSETS]
         except BTFError as exc:
             raise SourceError(f"traffic probe: {exc}; netwatch needs kernel BTF") from exc
         defines += [f"-DMAX_ROWS={MAX_ROWS}", f"-DMAX_SOCKS={MAX_SOCKS}"]
@@ -80,7 +96,7 @@ class TrafficProbe:
         missing_optional = [tp for tp in OPTIONAL_TRACEPOINTS if not (tracefs / tp).is_dir()]
         if missing_optional:
             # Without sk_data_ready, UDP receive cannot be matched to a socket.
-            text = _drop_probe(text, "sock, sk_data_ready")
+            text = _drop_probe(text, "sk_data_ready")
             self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
         try:
             bpf = BPF(text=text.encode(), cflags=defines)
@@ -91,12 +107,8 @@ class TrafficProbe:
             self._bpf = bpf
             self._last_read = time.monotonic()
             # Start from what is already counted so the first interval is not inflated.
-            devices = self._read_devices()
             self._prev_rows = self._read_rows()
-            # What the devices and rows counted before we looked is not this session's.
-            self._unattributed.update(
-                [TrafficRow(k, v) for k, v in self._prev_rows.items()], devices
-            )
+            self._unattributed.update(self._read_unowned())
             state = "degraded" if self._notes else "attached"
             self._health = Health(state, "; ".join(self._notes) or "tracepoints")
 
@@ -107,7 +119,7 @@ class TrafficProbe:
             now = time.monotonic()
             interval = now - self._last_read
             self._last_read = now
-            devices = self._read_devices()
+            unowned = self._read_unowned()
             rows = self._read_rows()
             lost_total = self._read_lost()
             deltas: list[TrafficRow] = []
@@ -122,7 +134,7 @@ class TrafficProbe:
             self._prune_idle()
             lost = lost_total - self._prev_lost
             self._prev_lost = lost_total
-            all_rows = deltas + self._unattributed.update(deltas, devices)
+            all_rows = deltas + self._unattributed.update(unowned)
         return TrafficSample(time.time(), round(interval, 3), tuple(all_rows), lost)
 
     def close(self) -> None:
@@ -142,8 +154,13 @@ class TrafficProbe:
             out[key] = _counters(v)
         return out
 
-    def _read_devices(self) -> dict[str, Counters]:
-        return {_text(k.dev): _counters(v) for k, v in self._bpf[b"device_totals"].items()}
+    def _read_unowned(self) -> dict[str, Counters]:
+        return {
+            _text(k.dev): Counters(
+                int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes), int(v.recv_bytes)
+            )
+            for k, v in self._bpf[b"unowned"].items()
+        }
 
     def _read_lost(self) -> int:
         return int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0))))
@@ -167,8 +184,8 @@ class TrafficProbe:
 
 
 def _drop_probe(text: str, name: str) -> str:
-    """Remove one TRACEPOINT_PROBE block (a brace-balanced function) from the BPF source."""
-    start = text.index(f"TRACEPOINT_PROBE({name})")
+    """Remove one RAW_TRACEPOINT_PROBE block (brace-balanced) from the BPF source."""
+    start = text.index(f"RAW_TRACEPOINT_PROBE({name})")
     depth = 0
     for i in range(text.index("{", start), len(text)):
         depth += {"{": 1, "}": -1}.get(text[i], 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.bpf_progs import loaded_program_ids
+from tests.live.bpf_progs import loaded_program_ids, wait_released
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
 
@@ -103,7 +103,7 @@ def test_netwatch_in_tmux_shows_the_generator_filters_and_quits_cleanly(session:
     assert "NETWATCH-EXIT=0" in text
     # The terminal is restored: the full-screen UI is gone from the visible screen.
     assert "Traffic  Calls" not in text
-    assert loaded_program_ids() == baseline
+    assert wait_released(baseline) == set()
 
 
 def test_ssh_drop_sighup_detaches_the_probes(session: str) -> None:
@@ -111,7 +111,4 @@ def test_ssh_drop_sighup_detaches_the_probes(session: str) -> None:
     wait_screen(session, lambda s: "live:" in s)
     assert loaded_program_ids() - baseline
     tmux("kill-session", "-t", session)  # the pty closes: netwatch gets SIGHUP, as on SSH drop
-    deadline = time.monotonic() + 30
-    while loaded_program_ids() != baseline:
-        assert time.monotonic() < deadline, "probes still loaded after SIGHUP"
-        time.sleep(0.2)
+    assert wait_released(baseline, timeout=30) == set(), "probes still loaded after SIGHUP"

@@ -23,3 +23,16 @@ def loaded_program_ids(names: tuple[str, ...] = OURS) -> set[int]:
         return any(n.endswith(name) or n[:15] == name for n in names) if name else False
 
     return {p["id"] for p in json.loads(out) if ours(p.get("name", ""))}
+
+
+def wait_released(baseline: set[int], timeout: float = 10.0) -> set[int]:
+    """Programs of ours beyond `baseline` still loaded after up to `timeout` s. The kernel frees a
+    program asynchronously after its last descriptor closes, so give it a moment."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        extra = loaded_program_ids() - baseline
+        if not extra or time.monotonic() > deadline:
+            return extra
+        time.sleep(0.1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.bpf_progs import loaded_program_ids
+from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
@@ -103,7 +103,7 @@ def test_batch_detaches_its_probes_on_signals(sig: signal.Signals) -> None:
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
-    assert loaded_program_ids() == baseline
+    assert wait_released(baseline) == set()
 
 
 def test_record_then_replay_round_trip(tmp_path: Path) -> None:

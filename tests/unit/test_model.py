@@ -26,32 +26,26 @@ def test_counters_add_subtract_clamp() -> None:
     assert a.total_pk == 3
 
 
-def test_unattributed_is_device_minus_rows_split_by_direction() -> None:
+def test_unattributed_rows_split_by_direction_and_show_growth_only() -> None:
     tracker = UnattributedTracker()
-    rows = [TrafficRow(A, Counters(10, 5, 1000, 500))]
-    out = tracker.update(rows, {"eth0": Counters(12, 9, 1100, 900)})
+    out = tracker.update({"eth0": Counters(2, 4, 100, 400)})
     assert [(r.key.reason, r.counts) for r in out] == [
         ("tx-no-owner", Counters(xmit_pk=2, xmit_bytes=100)),
         ("rx-not-delivered", Counters(recv_pk=4, recv_bytes=400)),
     ]
     assert all(r.key.pid == -1 and not r.key.attributed for r in out)
+    assert tracker.update({"eth0": Counters(2, 4, 100, 400)}) == []  # nothing new
 
 
-def test_unattributed_skew_between_reads_cancels_instead_of_double_counting() -> None:
+def test_unattributed_dip_when_a_process_claims_traffic_is_absorbed_not_shown() -> None:
     tracker = UnattributedTracker()
-    # Interval 1: the device map was read before 3 packets it later counted; rows saw them.
-    out1 = tracker.update(
-        [TrafficRow(A, Counters(13, 0, 1300, 0))], {"eth0": Counters(10, 0, 1000, 0)}
-    )
-    assert out1 == []
-    # Interval 2: the device catches up; nothing is owed, so nothing is shown.
-    out2 = tracker.update(
-        [TrafficRow(A, Counters(5, 0, 500, 0))], {"eth0": Counters(18, 0, 1800, 0)}
-    )
-    assert out2 == []
-    # Interval 3: 2 packets truly without owner.
-    out3 = tracker.update([], {"eth0": Counters(20, 0, 2000, 0)})
-    assert [r.counts for r in out3] == [Counters(xmit_pk=2, xmit_bytes=200)]
+    tracker.update({"eth0": Counters(0, 10, 0, 1000)})
+    # 3 parked packets were claimed by a process: the running total dips below what was shown.
+    assert tracker.update({"eth0": Counters(0, 7, 0, 700)}) == []
+    # 2 truly unowned packets arrive later: nothing shows until the total passes the shown mark.
+    assert tracker.update({"eth0": Counters(0, 9, 0, 900)}) == []
+    out = tracker.update({"eth0": Counters(0, 12, 0, 1200)})
+    assert [r.counts for r in out] == [Counters(recv_pk=2, recv_bytes=200)]
 
 
 def test_state_keeps_interval_totals_and_history() -> None:

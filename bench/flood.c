@@ -1,0 +1,95 @@
+/* Bounded loopback load for bench/traffic_overhead.
+ *   flood udp-send PORT SECONDS SIZE   small datagrams to 127.0.0.1:PORT; prints packets sent
+ *   flood udp-recv PORT SECONDS        drains 127.0.0.1:PORT; prints packets received
+ *   flood tcp-send PORT SECONDS        64 KiB writes to 127.0.0.1:PORT; prints bytes sent
+ *   flood tcp-recv PORT SECONDS        accepts one connection and drains it; prints bytes
+ * Every loop stops after SECONDS (and the receivers after 1 s of silence). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct sockaddr_in addr(int port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4)
+        return 2;
+    const char *mode = argv[1];
+    int port = atoi(argv[2]);
+    double seconds = atof(argv[3]);
+    struct sockaddr_in a = addr(port);
+    static char buf[65536];
+    struct timeval idle = {1, 0};
+    double end = now() + seconds;
+    unsigned long long n = 0;
+
+    if (!strcmp(mode, "udp-send")) {
+        int size = argc > 4 ? atoi(argv[4]) : 64;
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        while (1) {
+            for (int i = 0; i < 256; i++)
+                if (sendto(s, buf, size, 0, (struct sockaddr *)&a, sizeof(a)) > 0)
+                    n++;
+            if (now() >= end)
+                break;
+        }
+    } else if (!strcmp(mode, "udp-recv")) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        int rcvbuf = 8 << 20;
+        setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        bind(s, (struct sockaddr *)&a, sizeof(a));
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        printf("ready\n");
+        fflush(stdout);
+        while (now() < end + 2 && recv(s, buf, sizeof(buf), 0) > 0)
+            n++;
+    } else if (!strcmp(mode, "tcp-send")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+            return 1;
+        while (now() < end) {
+            ssize_t w = write(s, buf, sizeof(buf));
+            if (w <= 0)
+                break;
+            n += w;
+        }
+        close(s);
+    } else if (!strcmp(mode, "tcp-recv")) {
+        int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        bind(l, (struct sockaddr *)&a, sizeof(a));
+        listen(l, 1);
+        printf("ready\n");
+        fflush(stdout);
+        int c = accept(l, NULL, NULL);
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        ssize_t r;
+        while (now() < end + 2 && (r = read(c, buf, sizeof(buf))) > 0)
+            n += r;
+    } else {
+        return 2;
+    }
+    printf("%llu\n", n);
+    return 0;
+}
