@@ -68,7 +68,9 @@ extras=""
 stamp="$venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
     say "installing netwatch$extras into the venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -e "$here$extras"
+    # This machine's pip config lists local mirrors that may be absent: keep their noise out.
+    "$venv/bin/pip" install -q --disable-pip-version-check -e "$here$extras" \
+        2> >(grep -v "WARNING: Location '" >&2)
     touch "$stamp"
 fi
 "$venv/bin/python" -c 'import bcc, sys; sys.exit(0 if hasattr(bcc, "BPF") else 1)' \
