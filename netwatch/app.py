@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,13 +12,18 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from netwatch.model.drops import DropsSample
+from netwatch.model.traffic import TrafficSample
 from netwatch.probes.requirements import degraded_features
 from netwatch.screens.detail import ProcessDetail
+from netwatch.screens.drop_detail import DropDetail
+from netwatch.screens.drops import DropsView
 from netwatch.screens.help import HelpScreen
-from netwatch.screens.messages import HealthChanged, TrafficArrived
+from netwatch.screens.messages import HealthChanged, SampleArrived
+from netwatch.screens.tabview import TabView
 from netwatch.screens.traffic import TrafficView
 from netwatch.snapshot import SnapshotError, write_snapshot
-from netwatch.sources import Health, SourceError, TrafficSource
+from netwatch.sources import DropsSource, Health, Source, SourceError, TrafficSource
 
 TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
 NOT_BUILT = {
@@ -27,8 +31,6 @@ NOT_BUILT = {
     "built yet. It is tracked as issue #5.",
     "accepts": "The Accepts tab (tcp_connections.stp: live log of accepted TCP connections) is "
     "not built yet. It is tracked as issue #3.",
-    "drops": "The Drops tab (dropwatch.stp: where and why the kernel drops packets) is not built "
-    "yet. It is tracked as issue #4.",
 }
 
 
@@ -48,6 +50,7 @@ class NetwatchApp(App[None]):
     def __init__(
         self,
         traffic_source: TrafficSource,
+        drops_source: DropsSource | None = None,
         *,
         initial_tab: str = "traffic",
         snapshot_dir: Path = Path("."),
@@ -55,12 +58,17 @@ class NetwatchApp(App[None]):
     ) -> None:
         super().__init__()
         self.traffic_source = traffic_source
+        self.sources: dict[str, Source[object]] = {"traffic": traffic_source}
+        if drops_source is not None:
+            self.sources["drops"] = drops_source
         self.initial_tab = initial_tab
         self.snapshot_dir = snapshot_dir
         self.replay = replay
         self.fatal_error: str | None = None
         self.last_snapshot: list[Path] = []
-        self.health: dict[str, Health] = {"traffic": Health("attaching", "compiling BPF")}
+        self.health: dict[str, Health] = {
+            tab: Health("attaching", "compiling BPF") for tab in self.sources
+        }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._kernel_notes = [] if replay else degraded_features()
@@ -68,20 +76,34 @@ class NetwatchApp(App[None]):
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
-            with TabPane(TAB_TITLES["traffic"], id="tab-traffic"):
-                yield TrafficView(id="traffic")
-            for tab, text in NOT_BUILT.items():
+            for tab in TAB_TITLES:
                 with TabPane(TAB_TITLES[tab], id=f"tab-{tab}"):
-                    yield Static(text, classes="not-built")
+                    if tab == "traffic":
+                        yield TrafficView(id="traffic")
+                    elif tab == "drops" and "drops" in self.sources:
+                        yield DropsView(id="drops")
+                    elif tab == "drops":
+                        yield Static(
+                            "This session has no Drops source (the recording holds no drops).",
+                            classes="not-built",
+                        )
+                    else:
+                        yield Static(NOT_BUILT[tab], classes="not-built")
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self._install_signal_handlers()
-        self._start_worker("traffic", self._poll_traffic)
+        for tab, source in self.sources.items():
+            self._start_worker(tab, source)
         self._update_status()
-        if self.initial_tab == "traffic":
-            self.query_one(TrafficView).table.focus()
+        view = self.view(self.initial_tab)
+        if view is not None:
+            view.table.focus()
+
+    def view(self, tab: str) -> TabView | None:
+        found = self.query(f"#{tab}")
+        return found.first(TabView) if found and isinstance(found.first(), TabView) else None
 
     def _install_signal_handlers(self) -> None:
         # SIGTERM and SIGHUP (an SSH drop) leave like 'q': probes detached, terminal restored.
@@ -95,57 +117,69 @@ class NetwatchApp(App[None]):
                 pass
 
     # ---- probe workers ------------------------------------------------------------------------
-    def _start_worker(self, name: str, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, name=f"netwatch-{name}", daemon=True)
+    def _start_worker(self, tab: str, source: Source[object]) -> None:
+        thread = threading.Thread(
+            target=self._poll, args=(tab, source), name=f"netwatch-{tab}", daemon=True
+        )
         self._threads.append(thread)
         thread.start()
 
-    def _poll_traffic(self) -> None:
-        """Own thread: compiles, then reads once per interval; never touches a widget."""
-        source = self.traffic_source
+    def _poll(self, tab: str, source: Source[object]) -> None:
+        """One per tab, in its own thread: compiles, then reads once per interval; never touches
+        a widget (messages only), so the UI never waits on a probe."""
         try:
             source.open()
         except SourceError as exc:
-            self.post_message(HealthChanged("traffic", Health("failed", str(exc))))
+            self.post_message(HealthChanged(tab, Health("failed", str(exc))))
             return
         except Exception as exc:  # a probe must never take the UI down with a traceback
-            self.post_message(HealthChanged("traffic", Health("failed", f"{exc!r}")))
+            self.post_message(HealthChanged(tab, Health("failed", f"{exc!r}")))
             return
         try:
-            self.post_message(HealthChanged("traffic", source.health()))
+            self.post_message(HealthChanged(tab, source.health()))
             next_tick = time.monotonic() + source.interval
             while not self._stop.wait(max(0.0, next_tick - time.monotonic())):
                 next_tick += source.interval
                 sample = source.read()
                 if sample is None:
-                    self.post_message(HealthChanged("traffic", source.health()))
+                    self.post_message(HealthChanged(tab, source.health()))
                     return
-                self.post_message(TrafficArrived(sample))
+                self.post_message(SampleArrived(tab, sample))
                 if self.replay:
-                    self.post_message(HealthChanged("traffic", source.health()))
+                    self.post_message(HealthChanged(tab, source.health()))
         except Exception as exc:
-            self.post_message(HealthChanged("traffic", Health("failed", f"read failed: {exc!r}")))
+            self.post_message(HealthChanged(tab, Health("failed", f"read failed: {exc!r}")))
         finally:
             source.close()
 
     def on_unmount(self) -> None:
         self._stop.set()
         # Close first: detaches the probes now, and wakes a worker blocked in read().
-        self.traffic_source.close()
+        for source in self.sources.values():
+            source.close()
         for thread in self._threads:
             thread.join(timeout=15)
 
     # ---- messages from workers ----------------------------------------------------------------
-    def on_traffic_arrived(self, message: TrafficArrived) -> None:
-        self.query_one(TrafficView).add_sample(message.sample)
+    def on_sample_arrived(self, message: SampleArrived) -> None:
+        sample = message.sample
+        if isinstance(sample, TrafficSample):
+            self.query_one(TrafficView).add_sample(sample)
+        elif isinstance(sample, DropsSample) and self.view("drops") is not None:
+            self.query_one(DropsView).add_sample(sample)
         self._update_status()
 
     def on_health_changed(self, message: HealthChanged) -> None:
         self.health[message.tab] = message.health
         h = message.health
         if h.state == "failed":
-            self.fatal_error = h.detail
-        view = self.query_one(TrafficView)
+            self.fatal_error = "; ".join(
+                f"{tab}: {hh.detail}" for tab, hh in self.health.items() if hh.state == "failed"
+            )
+        view = self.view(message.tab)
+        if view is None:
+            self._update_status()
+            return
         if h.state in ("attached", "degraded"):
             prefix = "live" if h.state == "attached" else "degraded"
             view.set_banner(f"{prefix}: {h.detail}")
@@ -155,8 +189,11 @@ class NetwatchApp(App[None]):
             view.set_banner(h.detail)
         self._update_status()
 
-    def on_traffic_view_view_changed(self, message: TrafficView.ViewChanged) -> None:
+    def on_tab_view_view_changed(self, message: TabView.ViewChanged) -> None:
         self._update_status()
+
+    def on_drops_view_selected_group(self, message: DropsView.SelectedGroup) -> None:
+        self.push_screen(DropDetail(message.group, message.grouping, live=not self.replay))
 
     def on_traffic_view_selected_process(self, message: TrafficView.SelectedProcess) -> None:
         key = message.key
@@ -170,35 +207,51 @@ class NetwatchApp(App[None]):
 
     def _update_status(self) -> None:
         view = self.query_one(TrafficView)
-        h = self.health["traffic"]
         # A replay shows the recorded interval, not how fast it is being played.
         last = view.state.last
         interval = last.interval if self.replay and last else self.traffic_source.interval
-        mode = "PAUSED" if view.paused else ("REPLAY" if self.replay else "LIVE")
+        active = self.view(self._active_tab())
+        mode = (
+            "PAUSED"
+            if active is not None and active.paused
+            else ("REPLAY" if self.replay else "LIVE")
+        )
+        lost = view.state.lost
+        drops = self.query(DropsView)
+        if drops:
+            lost += drops.first().state.lost
         parts = [
             f"{mode}",
             f"interval {interval:g}s",
-            f"traffic: {h.state}",
-            f"lost {view.state.lost}",
+            *(f"{tab}: {h.state}" for tab, h in self.health.items()),
+            f"lost {lost}",
             *self._kernel_notes,
         ]
         self.query_one("#status", Static).update(" | ".join(parts))
 
     # ---- actions ------------------------------------------------------------------------------
+    def _active_tab(self) -> str:
+        try:
+            return (self.query_one(TabbedContent).active or "tab-traffic").removeprefix("tab-")
+        except Exception:  # before the tabs are mounted
+            return self.initial_tab
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
-        if tab == "traffic":
-            self.query_one(TrafficView).table.focus()
+        view = self.view(tab)
+        if view is not None:
+            view.table.focus()
+        self._update_status()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def on_traffic_view_snapshot_requested(self, message: TrafficView.SnapshotRequested) -> None:
-        view = self.query_one(TrafficView)
+    def on_tab_view_snapshot_requested(self, message: TabView.SnapshotRequested) -> None:
+        view = message.view
         contents = view.snapshot_contents()
-        contents["svg"] = self.export_screenshot(title="netwatch traffic")
+        contents["svg"] = self.export_screenshot(title=f"netwatch {view.tab_name}")
         try:
-            written = write_snapshot(self.snapshot_dir, "traffic", contents)
+            written = write_snapshot(self.snapshot_dir, view.tab_name, contents)
         except SnapshotError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return

@@ -1,17 +1,22 @@
-"""Batch output for pipes and scripts: `netwatch top --batch`, like `top -b`."""
+"""Batch output for pipes and scripts: `netwatch top --batch` (like top -b), `netwatch drops
+--batch` (like dropwatch.stp)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TextIO, TypeVar
 
+from netwatch.model.drops import DropsSample, dropwatch_lines, protocol_name
 from netwatch.model.formats import nettop_table, row_json
 from netwatch.model.traffic import Counters, TrafficRow, TrafficSample
 from netwatch.model.view import ViewRow, sort_rows
-from netwatch.sources import TrafficSource
+from netwatch.sources import Source
 from netwatch.users import user_name
+
+T = TypeVar("T")
 
 
 def seed_order(sample: TrafficSample) -> list[TrafficRow]:
@@ -20,13 +25,14 @@ def seed_order(sample: TrafficSample) -> list[TrafficRow]:
     return [TrafficRow(v.key, v.shown) for v in sort_rows(view, "total_pk", True)]
 
 
-def run_top_batch(
-    source: TrafficSource,
+def run_batch(
+    source: Source[T],
     count: int | None,
-    as_json: bool,
-    out: TextIO = sys.stdout,
+    emit: Callable[[T], None],
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
+    """Read once per interval and hand each sample to `emit`, until `count`, the source's end,
+    or `should_stop` (a signal)."""
     done = 0
     next_tick = time.monotonic() + source.interval
     while count is None or done < count:
@@ -38,6 +44,12 @@ def run_top_batch(
         sample = source.read()
         if sample is None:
             return
+        emit(sample)
+        done += 1
+
+
+def traffic_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:
+    def emit(sample: TrafficSample) -> None:
         rows = seed_order(sample)
         if as_json:
             for r in rows:
@@ -47,4 +59,35 @@ def run_top_batch(
         if sample.lost:
             print(f"netwatch: {sample.lost} packets not counted (map full)", file=sys.stderr)
         out.flush()
-        done += 1
+
+    return emit
+
+
+def drops_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSample], None]:
+    def emit(sample: DropsSample) -> None:
+        if as_json:
+            for r in sorted(sample.rows, key=lambda r: -r.count):
+                out.write(
+                    json.dumps(
+                        {
+                            "ts": round(sample.ts, 6),
+                            "interval": sample.interval,
+                            "location": f"0x{r.key.location:x}",
+                            "symbol": r.symbol,
+                            "reason": r.key.reason,
+                            "protocol": protocol_name(r.key.protocol),
+                            "count": r.count,
+                            "dev": r.dev or None,
+                            "port": r.port or None,
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "\n"
+                )
+        else:
+            out.write("\n" + "".join(line + "\n" for line in dropwatch_lines(sample)))
+        if sample.lost:
+            print(f"netwatch: {sample.lost} drops not counted (map full)", file=sys.stderr)
+        out.flush()
+
+    return emit

@@ -12,14 +12,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from netwatch import __version__
-from netwatch.batch import run_top_batch
-from netwatch.recording import RecordingWriter, ReplayTrafficSource, create_new_file
-from netwatch.sources import SourceError, TrafficSource
+from netwatch.batch import drops_printer, run_batch, traffic_printer
+from netwatch.recording import (
+    Recording,
+    RecordingWriter,
+    ReplayDropsSource,
+    ReplayTrafficSource,
+    create_new_file,
+    load_recording,
+)
+from netwatch.sources import DropsSource, Source, SourceError, TrafficSource
 
 TABS = ("traffic", "calls", "accepts", "drops")
-SUBCOMMANDS = ("top", "record", "replay")
+T = TypeVar("T")
+SUBCOMMANDS = ("top", "drops", "record", "replay")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -105,6 +114,35 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help="print a recording instead of live traffic (no root needed)",
     )
 
+    drops = _Parser(
+        prog="netwatch drops",
+        description="Where the kernel drops packets, printed like dropwatch.stp.",
+    )
+    drops.add_argument(
+        "--batch",
+        action="store_true",
+        required=True,
+        help="print to stdout instead of the full-screen UI (required)",
+    )
+    drops.add_argument(
+        "--interval",
+        type=_positive,
+        default=5.0,
+        help="seconds per report (default 5, as dropwatch.stp)",
+    )
+    drops.add_argument("--count", type=_count, help="stop after N intervals")
+    drops.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per location, reason and protocol per interval",
+    )
+    drops.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="print a recording instead of live drops (no root needed)",
+    )
+
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
@@ -119,7 +157,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
     )
     _ui_options(replay)
-    return {"ui": ui, "top": top, "record": record, "replay": replay}
+    return {"ui": ui, "top": top, "drops": drops, "record": record, "replay": replay}
 
 
 @contextmanager
@@ -150,9 +188,19 @@ def live_traffic_source(interval: float) -> TrafficSource:
     return TrafficProbe(interval)
 
 
-def replay_source(path: Path, speed: float = 1.0) -> ReplayTrafficSource:
+def live_drops_source(interval: float) -> DropsSource | None:
+    """None when this kernel has no skb:kfree_skb: the Drops tab says so, nothing else breaks."""
+    from netwatch.probes.drops import TRACEPOINTS, DropsProbe
+    from netwatch.probes.requirements import check_live_requirements
+
+    if check_live_requirements(TRACEPOINTS):
+        return None
+    return DropsProbe(interval)
+
+
+def read_recording(path: Path) -> Recording:
     try:
-        return ReplayTrafficSource.from_file(path, speed)
+        return load_recording(path)
     except SourceError as exc:
         raise CliError(f"netwatch: {exc}") from exc
 
@@ -160,18 +208,40 @@ def replay_source(path: Path, speed: float = 1.0) -> ReplayTrafficSource:
 def cmd_top(args: argparse.Namespace) -> int:
     source: TrafficSource
     if args.replay is not None:
-        source = replay_source(args.replay)
+        source = ReplayTrafficSource(read_recording(args.replay).traffic, args.replay)
         source.interval = 0.0
     else:
         source = live_traffic_source(args.interval)
+    return _batch(source, args.count, traffic_printer(args.json))
+
+
+def cmd_drops(args: argparse.Namespace) -> int:
+    source: DropsSource | None
+    if args.replay is not None:
+        source = ReplayDropsSource(read_recording(args.replay).drops, args.replay)
+        source.interval = 0.0
+    else:
+        live_traffic_source(args.interval)  # the same root/BCC/headers/tracefs checks
+        source = live_drops_source(args.interval)
+        if source is None:
+            raise CliError("netwatch: this kernel lacks the tracepoint skb/kfree_skb")
+    text = not args.json
+    if text:
+        print("Monitoring for dropped packets", flush=True)
+    try:
+        return _batch(source, args.count, drops_printer(args.json))
+    finally:
+        if text:
+            print("Stopping dropped packet monitor", flush=True)
+
+
+def _batch(source: Source[T], count: int | None, emit: Callable[[T], None]) -> int:
     with stop_on_signals() as should_stop:
         try:
             source.open()
-            run_top_batch(source, args.count, args.json, should_stop=should_stop)
+            run_batch(source, count, emit, should_stop=should_stop)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
-        except BrokenPipeError:
-            sys.stderr.close()  # the reader went away (| head): nothing left to say
         finally:
             source.close()
     return 0
@@ -179,6 +249,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     source = live_traffic_source(args.interval)
+    drops = live_drops_source(args.interval)
     try:
         stream = create_new_file(args.output)
     except FileExistsError:
@@ -187,11 +258,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         ) from None
     except OSError as exc:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
-    writer = RecordingWriter(stream, ["traffic"])
+    writer = RecordingWriter(stream, ["traffic"] + (["drops"] if drops else []))
     samples = 0
     with stop_on_signals() as should_stop:
         try:
             source.open()
+            if drops is not None:
+                drops.open()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
             next_tick = time.monotonic() + source.interval
@@ -204,10 +277,15 @@ def cmd_record(args: argparse.Namespace) -> int:
                 if sample is not None:
                     writer.write_traffic(sample)
                     samples += 1
+                drop_sample = drops.read() if drops is not None else None
+                if drop_sample is not None:
+                    writer.write_drops(drop_sample)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
             source.close()
+            if drops is not None:
+                drops.close()
             writer.close()
     print(f"netwatch: wrote {samples} samples to {args.output}", file=sys.stderr)
     return 0
@@ -240,17 +318,25 @@ def stderr_aside() -> Iterator[Path]:
         setattr(sys, "__stderr__", original)  # noqa: B010
 
 
-def cmd_ui(tab: str, source: TrafficSource, snapshot_dir: Path, replay: bool) -> int:
+def cmd_ui(
+    tab: str,
+    source: TrafficSource,
+    drops: DropsSource | None,
+    snapshot_dir: Path,
+    replay: bool,
+) -> int:
     from netwatch.app import NetwatchApp
 
     if not snapshot_dir.is_dir():
         raise CliError(f"netwatch: snapshot directory {snapshot_dir} does not exist")
-    app = NetwatchApp(source, initial_tab=tab, snapshot_dir=snapshot_dir, replay=replay)
+    app = NetwatchApp(source, drops, initial_tab=tab, snapshot_dir=snapshot_dir, replay=replay)
     with stderr_aside() as log:
         try:
             app.run()
         finally:
             source.close()
+            if drops is not None:
+                drops.close()
     if log.stat().st_size == 0 or not app.fatal_error:
         log.unlink(missing_ok=True)
     if app.fatal_error:
@@ -267,17 +353,29 @@ def main(argv: list[str] | None = None) -> int:
             args = parsers[argv[0]].parse_args(argv[1:])
             if argv[0] == "top":
                 return cmd_top(args)
+            if argv[0] == "drops":
+                return cmd_drops(args)
             if argv[0] == "record":
                 return cmd_record(args)
-            source = replay_source(args.file, args.speed)
-            return cmd_ui(args.tab, source, args.snapshot_dir, replay=True)
+            rec = read_recording(args.file)
+            replayed = ReplayTrafficSource(rec.traffic, args.file, args.speed)
+            drops = ReplayDropsSource(rec.drops, args.file, args.speed) if rec.drops else None
+            return cmd_ui(args.tab, replayed, drops, args.snapshot_dir, replay=True)
         args = parsers["ui"].parse_args(argv)
-        return cmd_ui(args.tab, live_traffic_source(args.interval), args.snapshot_dir, replay=False)
+        live = live_traffic_source(args.interval)
+        return cmd_ui(
+            args.tab, live, live_drops_source(args.interval), args.snapshot_dir, replay=False
+        )
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining
+        # again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entry() -> None:

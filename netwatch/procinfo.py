@@ -65,3 +65,19 @@ def process_info(pid: int) -> ProcessInfo:
         for c in conns
     )
     return ProcessInfo(pid, cmdline, user, started, sockets)
+
+
+def owners_of_port(port: int) -> list[str]:
+    """`comm(pid)` of processes holding an inet socket bound to this local port, right now."""
+    owners = set()
+    try:
+        conns = psutil.net_connections(kind="inet")
+    except psutil.AccessDenied:
+        return []
+    for c in conns:
+        if c.laddr and c.laddr.port == port and c.pid:
+            try:
+                owners.add(f"{psutil.Process(c.pid).name()}({c.pid})")
+            except psutil.NoSuchProcess:
+                continue
+    return sorted(owners)

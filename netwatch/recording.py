@@ -6,6 +6,9 @@ Line 1 is a header object:
 Each later line is one record with a "tab" field. Traffic records:
   {"tab": "traffic", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "rows": [[pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes], ...]}
+Drops records:
+  {"tab": "drops", "ts": <unix ts>, "interval": <s>, "lost": <n>,
+   "rows": [[location, reason, protocol, symbol, count, dev, port], ...]}
 Readers skip records of tabs they do not know, so later tabs can add their own records.
 """
 
@@ -17,8 +20,9 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, Protocol, TypeVar
 
+from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.sources import Health, SourceError
 
@@ -43,6 +47,19 @@ def _traffic_record(sample: TrafficSample) -> dict[str, Any]:
     }
 
 
+def _drops_record(sample: DropsSample) -> dict[str, Any]:
+    return {
+        "tab": "drops",
+        "ts": round(sample.ts, 6),
+        "interval": sample.interval,
+        "lost": sample.lost,
+        "rows": [
+            [r.key.location, r.key.reason, r.key.protocol, r.symbol, r.count, r.dev, r.port]
+            for r in sample.rows
+        ],
+    }
+
+
 class RecordingWriter:
     """Appends records to a new file; each record is flushed so an interrupted run keeps them."""
 
@@ -61,6 +78,9 @@ class RecordingWriter:
     def write_traffic(self, sample: TrafficSample) -> None:
         self._write(_traffic_record(sample))
 
+    def write_drops(self, sample: DropsSample) -> None:
+        self._write(_drops_record(sample))
+
     def _write(self, obj: dict[str, Any]) -> None:
         self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._stream.flush()
@@ -73,6 +93,7 @@ class RecordingWriter:
 class Recording:
     header: dict[str, Any]
     traffic: tuple[TrafficSample, ...]
+    drops: tuple[DropsSample, ...] = ()
 
 
 def load_recording(path: Path) -> Recording:
@@ -90,6 +111,7 @@ def load_recording(path: Path) -> Recording:
     truncated = lines[-1] != ""
     header = _parse_header(path, lines[0])
     traffic: list[TrafficSample] = []
+    drops: list[DropsSample] = []
     body = lines[1:-1] if not truncated else lines[1:]
     for number, line in enumerate(body, start=2):
         if truncated and number == len(lines):
@@ -102,7 +124,9 @@ def load_recording(path: Path) -> Recording:
             raise RecordingError(f"{path}: corrupt record at line {number}: no 'tab' field")
         if record["tab"] == "traffic":
             traffic.append(_parse_traffic(path, number, record))
-    return Recording(header, tuple(traffic))
+        elif record["tab"] == "drops":
+            drops.append(_parse_drops(path, number, record))
+    return Recording(header, tuple(traffic), tuple(drops))
 
 
 def _parse_header(path: Path, line: str) -> dict[str, Any]:
@@ -137,24 +161,47 @@ def _parse_traffic(path: Path, number: int, record: dict[str, Any]) -> TrafficSa
         raise RecordingError(f"{path}: corrupt traffic record at line {number}") from exc
 
 
-class ReplayTrafficSource:
-    """Plays a recording's traffic samples one per read, at the recorded interval."""
+def _parse_drops(path: Path, number: int, record: dict[str, Any]) -> DropsSample:
+    try:
+        rows = tuple(
+            DropRow(
+                DropKey(int(loc), str(reason), int(proto)),
+                str(symbol),
+                int(count),
+                str(dev),
+                int(port),
+            )
+            for loc, reason, proto, symbol, count, dev, port in record["rows"]
+        )
+        return DropsSample(
+            float(record["ts"]), float(record["interval"]), rows, int(record.get("lost", 0))
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{path}: corrupt drops record at line {number}") from exc
 
-    def __init__(self, recording: Recording, path: Path, speed: float = 1.0) -> None:
-        self._samples = recording.traffic
+
+class _Timed(Protocol):
+    @property
+    def interval(self) -> float: ...
+
+
+T = TypeVar("T", bound=_Timed)
+
+
+class ReplaySource(Generic[T]):
+    """Plays one tab's recorded samples one per read, at the recorded interval (or faster)."""
+
+    def __init__(self, samples: tuple[T, ...], path: Path, speed: float = 1.0) -> None:
+        self._samples = samples
         self._path = path
         self._next = 0
         recorded = self._samples[0].interval if self._samples else 1.0
         self.interval = recorded / speed
 
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayTrafficSource:
-        return cls(load_recording(path), path, speed)
-
     def open(self) -> None:
         self._next = 0
 
-    def read(self) -> TrafficSample | None:
+    def read(self) -> T | None:
         if self._next >= len(self._samples):
             return None
         sample = self._samples[self._next]
@@ -165,9 +212,23 @@ class ReplayTrafficSource:
         pass
 
     def health(self) -> Health:
+        if not self._samples:
+            return Health("ended", f"{self._path.name} holds nothing for this tab")
         if self._next >= len(self._samples):
             return Health("ended", f"end of recording {self._path.name}")
         return Health("replay", f"{self._path.name} {self._next}/{len(self._samples)}")
+
+
+class ReplayTrafficSource(ReplaySource[TrafficSample]):
+    @classmethod
+    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayTrafficSource:
+        return cls(load_recording(path).traffic, path, speed)
+
+
+class ReplayDropsSource(ReplaySource[DropsSample]):
+    @classmethod
+    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayDropsSource:
+        return cls(load_recording(path).drops, path, speed)
 
 
 def create_new_file(path: Path) -> IO[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from netwatch.model.drops import DropsSample
 from netwatch.model.traffic import TrafficSample
 
 
@@ -20,7 +21,10 @@ class Health:
     detail: str = ""
 
 
-class TrafficSource(Protocol):
+SampleT = TypeVar("SampleT", covariant=True)
+
+
+class Source(Protocol[SampleT]):
     """Opened once, read once per interval, closed once. `read` returns what arrived since the
     previous read, or None when the source has nothing more (a recording's end)."""
 
@@ -28,8 +32,12 @@ class TrafficSource(Protocol):
 
     def open(self) -> None: ...
 
-    def read(self) -> TrafficSample | None: ...
+    def read(self) -> SampleT | None: ...
 
     def close(self) -> None: ...
 
     def health(self) -> Health: ...
+
+
+TrafficSource = Source[TrafficSample]
+DropsSource = Source[DropsSample]

@@ -1,6 +1,8 @@
 """Record real traffic between two test namespaces into tests/data/traffic-demo.nwrec (root).
 
-Named processes make the recording readable: a TCP backup stream, a UDP metrics feed, a ping.
+Named processes make the recording readable: a TCP backup stream, a UDP metrics feed, a ping;
+and drops with known reasons for the Drops tab: datagrams to a closed port (NO_SOCKET) and to a
+port a firewall rule drops (NETFILTER_DROP).
 Everything is bounded; the namespaces are removed at the end.
   sudo .venv/bin/python scripts/make_demo_recording.py [OUTPUT]
 """
@@ -38,6 +40,12 @@ def main() -> None:
                 "1",
             ]
         )
+        rules = (
+            "add table inet demo\n"
+            "add chain inet demo input { type filter hook input priority 0 ; }\n"
+            "add rule inet demo input udp dport 7009 drop\n"
+        )
+        subprocess.run(b.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
         time.sleep(2.5)  # the probe compiles first
         procs = [
             subprocess.Popen(
@@ -108,6 +116,44 @@ def main() -> None:
             subprocess.Popen(
                 a.exec_argv("ping", "-c", "20", "-i", "0.2", "-q", b.addr),
                 stdout=subprocess.DEVNULL,
+            ),
+            subprocess.Popen(
+                a.exec_argv(
+                    py,
+                    GEN,
+                    "udp-send",
+                    b.addr,
+                    "7008",
+                    "--name",
+                    "probe-closed",
+                    "--count",
+                    "4000",
+                    "--size",
+                    "64",
+                    "--pace-every",
+                    "1",
+                    "--max-seconds",
+                    "4.5",
+                )
+            ),
+            subprocess.Popen(
+                a.exec_argv(
+                    py,
+                    GEN,
+                    "udp-send",
+                    b.addr,
+                    "7009",
+                    "--name",
+                    "blocked-client",
+                    "--count",
+                    "900",
+                    "--size",
+                    "64",
+                    "--pace-every",
+                    "1",
+                    "--max-seconds",
+                    "3",
+                )
             ),
         ]
         for p in procs:

@@ -11,21 +11,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from netwatch.app import NetwatchApp  # noqa: E402
-from netwatch.recording import ReplayTrafficSource  # noqa: E402
+from netwatch.recording import (  # noqa: E402
+    ReplayDropsSource,
+    ReplayTrafficSource,
+)
 
 DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
 
 
-async def traffic() -> None:
-    app = NetwatchApp(ReplayTrafficSource.from_file(DEMO, speed=100), replay=True)
-    async with app.run_test(size=(110, 26)) as pilot:
-        while app.health["traffic"].state != "ended":
+async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
+    app = NetwatchApp(
+        ReplayTrafficSource.from_file(DEMO, speed=100),
+        ReplayDropsSource.from_file(DEMO, speed=100),
+        initial_tab=tab,
+        replay=True,
+    )
+    async with app.run_test(size=size) as pilot:
+        while any(h.state != "ended" for h in app.health.values()):
             await pilot.pause(0.05)
-        await pilot.press("c")  # totals over the whole recording
+        await pilot.press(*keys)
         await pilot.pause()
-        app.save_screenshot(filename="traffic.svg", path=str(ROOT / "screenshots"))
+        app.save_screenshot(filename=f"{tab}.svg", path=str(ROOT / "screenshots"))
+    print(f"wrote screenshots/{tab}.svg")
 
 
 if __name__ == "__main__":
-    asyncio.run(traffic())
-    print("wrote screenshots/traffic.svg")
+    asyncio.run(shoot("traffic", ["c"], (110, 26)))  # totals over the whole recording
+    asyncio.run(shoot("drops", [], (110, 22)))

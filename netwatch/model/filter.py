@@ -1,8 +1,8 @@
-"""The `/` filter language: `pid:`, `uid:`, `comm:`, `dev:` terms and free text, ANDed.
+"""The `/` filter language shared by every tab: `key:value` terms and free text, ANDed.
 
-A term's value may list alternatives with commas (`pid:10,20`). `uid:` takes a number or a user
-name. `comm:` and free text match substrings case-insensitively; `dev:` matches a device name
-exactly, or as a prefix when it ends in `*`. A leading `!` negates a term.
+A term's value may list alternatives with commas (`pid:10,20`); a leading `!` negates a term.
+Traffic's keys: `pid:`, `uid:` (a number or a user name), `comm:` and free text (substrings,
+case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ class TrafficFilter:
         return all(_term_matches(t, key, user_of) != t.negate for t in self.terms)
 
 
-def parse_filter(text: str) -> TrafficFilter:
+def parse_terms(
+    text: str, keys: tuple[str, ...], numeric: tuple[str, ...] = (), exact: tuple[str, ...] = ()
+) -> tuple[Term, ...]:
+    """Split a filter into terms; values are lower-cased except for the `exact` keys."""
     terms: list[Term] = []
     for word in text.split():
         negate = word.startswith("!")
@@ -51,20 +54,24 @@ def parse_filter(text: str) -> TrafficFilter:
             terms.append(Term("", (word.lower(),), negate))
             continue
         key = key.lower()
-        if key not in KEYS:
-            known = ", ".join(k + ":" for k in KEYS)
+        if key not in keys:
+            known = ", ".join(k + ":" for k in keys)
             raise FilterError(f"unknown filter key '{key}:' (use {known})")
         values = tuple(v for v in value.split(",") if v)
         if not values:
             raise FilterError(f"'{key}:' needs a value")
-        if key == "pid":
+        if key in numeric:
             for v in values:
                 if not v.lstrip("-").isdigit():
-                    raise FilterError(f"pid must be a number, not '{v}'")
-        if key != "dev":
+                    raise FilterError(f"{key} must be a number, not '{v}'")
+        if key not in exact:
             values = tuple(v.lower() for v in values)
         terms.append(Term(key, values, negate))
-    return TrafficFilter(text.strip(), tuple(terms))
+    return tuple(terms)
+
+
+def parse_filter(text: str) -> TrafficFilter:
+    return TrafficFilter(text.strip(), parse_terms(text, KEYS, numeric=("pid",), exact=("dev",)))
 
 
 def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:

@@ -104,11 +104,9 @@ class TrafficProbe:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(f"traffic probe failed to load: {first}") from exc
         with self._lock:
+            # The maps were created empty at attach: everything in them is this session's.
             self._bpf = bpf
             self._last_read = time.monotonic()
-            # Start from what is already counted so the first interval is not inflated.
-            self._prev_rows = self._read_rows()
-            self._unattributed.update(self._read_unowned())
             state = "degraded" if self._notes else "attached"
             self._health = Health(state, "; ".join(self._notes) or "tracepoints")
 

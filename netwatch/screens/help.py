@@ -31,6 +31,13 @@ Traffic tab
 TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
 XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them.
 
+Drops tab
+  g           group rows by location, function or reason
+  l           log / linear colour scale (the legend under the heatmap says which)
+  > r         sort by total, last interval or name; reverse
+  /           filter: reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text
+  p  s  Enter pause (counting goes on), snapshot, details of the selected row
+
 Unattributed rows (PID "-") hold device traffic no process can be charged with,
 with the reason in COMMAND. See README, "How attribution works".
 """

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from netwatch.model.traffic import TrafficSample
 from netwatch.sources import Health
 
 
-class TrafficArrived(Message):
-    def __init__(self, sample: TrafficSample) -> None:
+class SampleArrived(Message):
+    """One interval's sample for one tab (a TrafficSample, a DropsSample, ...)."""
+
+    def __init__(self, tab: str, sample: object) -> None:
         super().__init__()
+        self.tab = tab
         self.sample = sample
 
 

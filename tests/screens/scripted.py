@@ -12,16 +12,19 @@ class ScriptedSource:
     interval = 0.01
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[TrafficSample | None] = queue.Queue()
+        self._queue: queue.Queue[object | None] = queue.Queue()
         self.reads = 0
 
     def push(self, *rows: tuple[TrafficKey, Counters], ts: float = 1.0) -> None:
         self._queue.put(TrafficSample(ts, 1.0, tuple(TrafficRow(k, c) for k, c in rows)))
 
+    def push_sample(self, sample: object) -> None:
+        self._queue.put(sample)
+
     def open(self) -> None:
         pass
 
-    def read(self) -> TrafficSample | None:
+    def read(self) -> object | None:
         sample = self._queue.get()
         self.reads += 1
         return sample

@@ -22,7 +22,7 @@ def replay_app(tab: str = "traffic") -> NetwatchApp:
 async def until_ended(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NetwatchApp)
-    await wait_for(pilot, lambda: app.health["traffic"].state == "ended")
+    await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
     await pilot.pause()
 
 
@@ -52,3 +52,15 @@ def test_help_screen(snap_compare: Any) -> None:
 
 def test_unbuilt_tab(snap_compare: Any) -> None:
     assert snap_compare(replay_app("accepts"), terminal_size=(80, 24), run_before=until_ended)
+
+
+def test_drops_heatmap_by_reason_linear_80x24(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_ended(pilot)
+        await pilot.press("g", "g", "l")
+
+    assert snap_compare(replay_app("drops"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_drops_heatmap_by_location_130x30(snap_compare: Any) -> None:
+    assert snap_compare(replay_app("drops"), terminal_size=(130, 30), run_before=until_ended)

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.recording import (
     RecordingError,
     RecordingWriter,
+    ReplayDropsSource,
     ReplayTrafficSource,
     create_new_file,
     load_recording,
@@ -45,7 +47,7 @@ def test_round_trip(tmp_path: Path) -> None:
     rec = load_recording(path)
     assert rec.header["version"] == 1 and rec.header["tabs"] == ["traffic"]
     assert list(rec.traffic) == SAMPLES
-    src = ReplayTrafficSource(rec, path)
+    src = ReplayTrafficSource(rec.traffic, path)
     src.open()
     assert [src.read(), src.read(), src.read()] == [*SAMPLES, None]
     assert src.health().state == "ended"
@@ -61,7 +63,7 @@ def test_unknown_tabs_are_skipped_for_later_formats(tmp_path: Path) -> None:
     path = tmp_path / "r.nwrec"
     write(path)
     with path.open("a") as f:
-        f.write('{"tab":"drops","ts":1,"whatever":[1,2]}\n')
+        f.write('{"tab":"some-future-tab","ts":1,"whatever":[1,2]}\n')
     assert len(load_recording(path).traffic) == 2
 
 
@@ -102,3 +104,29 @@ def test_new_file_never_overwrites_or_follows_symlinks(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         create_new_file(link)
     assert not (tmp_path / "elsewhere").exists() and target.read_text() == "keep"
+
+
+def test_drops_round_trip_keeps_symbols_for_other_machines(tmp_path: Path) -> None:
+    path = tmp_path / "d.nwrec"
+    sample = DropsSample(
+        5.0,
+        1.0,
+        (
+            DropRow(
+                DropKey(0xFFFFFFFF81234567, "NO_SOCKET", 0x0800),
+                "__udp4_lib_rcv+0x4bc",
+                7,
+                "eth0",
+                0,
+            ),
+        ),
+        lost=1,
+    )
+    writer = RecordingWriter(create_new_file(path), ["traffic", "drops"])
+    writer.write_traffic(SAMPLES[0])
+    writer.write_drops(sample)
+    writer.close()
+    rec = load_recording(path)
+    assert rec.traffic == (SAMPLES[0],) and rec.drops == (sample,)
+    src = ReplayDropsSource.from_file(path)
+    assert src.read() == sample and src.read() is None

@@ -1,0 +1,43 @@
+"""Drop reason numbers to names, read from the running kernel's skb:kfree_skb format file.
+
+The numbering changes between kernel versions (and Debian's 6.1 headers disagree with 6.18), so
+names come from the tracepoint's own `__print_symbolic(REC->reason, { 2, "NOT_SPECIFIED" }, ...)`.
+Kernels older than 5.17 have no reason field at all: locations are still counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+KFREE_SKB_FORMAT = Path("/sys/kernel/tracing/events/skb/kfree_skb/format")
+_PAIR = re.compile(r"\{\s*(\d+)\s*,\s*\"([A-Za-z0-9_]+)\"\s*\}")
+# Frees that are not drops, should a kernel route them through kfree_skb.
+NOT_DROPS = frozenset({"NOT_DROPPED_YET", "CONSUMED"})
+
+
+@dataclass(frozen=True, slots=True)
+class KfreeSkbFormat:
+    has_reason: bool
+    has_rx_sk: bool
+    has_protocol: bool
+    reasons: dict[int, str]
+
+    def reason_name(self, number: int) -> str:
+        if not self.has_reason:
+            return "-"
+        return self.reasons.get(number, f"REASON_{number}")
+
+
+def parse_format(text: str) -> KfreeSkbFormat:
+    fields = set(re.findall(r"field:[^;]*?\b(\w+)(?:\[\d*\])?;", text))
+    reasons: dict[int, str] = {}
+    marker = text.find("__print_symbolic(REC->reason")
+    if marker >= 0:
+        reasons = {int(n): name for n, name in _PAIR.findall(text[marker:])}
+    return KfreeSkbFormat("reason" in fields, "rx_sk" in fields, "protocol" in fields, reasons)
+
+
+def load_format(path: Path = KFREE_SKB_FORMAT) -> KfreeSkbFormat:
+    return parse_format(path.read_text())

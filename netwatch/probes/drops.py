@@ -1,0 +1,163 @@
+"""Loads drops.bpf.c, reads its per-CPU counts each interval, symbolizes and names them."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from netwatch.model.dropreasons import KfreeSkbFormat, load_format
+from netwatch.model.drops import DropKey, DropRow, DropsSample
+from netwatch.model.symbols import SymbolTable
+from netwatch.probes.btf import BTF, BTFError
+from netwatch.sources import Health, SourceError
+
+BPF_SOURCE = Path(__file__).with_name("drops.bpf.c")
+TRACEPOINTS = ("skb/kfree_skb",)
+MAX_LOCATIONS = 8192
+MODULES = Path("/proc/modules")
+
+_OFFSETS = (
+    ("SKB_DEV_OFF", ("sk_buff", "dev")),
+    ("NETDEV_NAME_OFF", ("net_device", "name")),
+    ("SK_NUM_OFF", ("sock", "__sk_common", "sock_common", "skc_num")),
+)
+
+
+def _text(raw: Any) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _offset(btf: BTF, path: tuple[str, ...]) -> int:
+    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
+
+
+class DropsProbe:
+    """The live Drops source. `open` compiles and attaches (seconds); call it off the UI loop."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._bpf: Any = None
+        self._lock = threading.Lock()
+        self._health = Health("attaching", "compiling BPF")
+        self._format: KfreeSkbFormat | None = None
+        self._symbols = SymbolTable("")
+        self._modules_seen = ""
+        self._prev: dict[DropKey, int] = {}
+        self._prev_lost = 0
+        self._last_read = 0.0
+
+    def open(self) -> None:
+        from bcc import BPF  # the model and replay never need BCC
+
+        try:
+            fmt = load_format()
+        except OSError as exc:
+            raise SourceError(
+                f"drops probe: cannot read skb:kfree_skb format: {exc.strerror}"
+            ) from exc
+        defines = [f"-DMAX_LOCATIONS={MAX_LOCATIONS}"]
+        defines += [
+            f"-D{flag}"
+            for flag, present in (
+                ("HAS_REASON", fmt.has_reason),
+                ("HAS_RX_SK", fmt.has_rx_sk),
+                ("HAS_PROTOCOL", fmt.has_protocol),
+            )
+            if present
+        ]
+        try:
+            btf = BTF.load()
+            defines += [f"-D{name}={_offset(btf, path)}" for name, path in _OFFSETS]
+        except BTFError as exc:
+            raise SourceError(f"drops probe: {exc}; netwatch needs kernel BTF") from exc
+        self._refresh_symbols()  # before attaching: it takes a moment, and drops start counting
+        try:
+            bpf = BPF(text=BPF_SOURCE.read_bytes(), cflags=defines)
+        except Exception as exc:  # BCC raises bare Exception for compile and attach failures
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SourceError(f"drops probe failed to load: {first}") from exc
+        notes = []
+        if not fmt.has_reason:
+            notes.append("kernel gives no drop reasons")
+        if len(self._symbols) == 0:
+            notes.append("no kernel symbols readable (kptr_restrict?): raw addresses")
+        with self._lock:
+            self._bpf = bpf
+            self._format = fmt
+            # The map was created empty at attach: everything in it is this session's.
+            self._last_read = time.monotonic()
+            self._health = Health(
+                "degraded" if notes else "attached", "; ".join(notes) or "skb:kfree_skb"
+            )
+
+    def read(self) -> DropsSample | None:
+        with self._lock:
+            if self._bpf is None or self._format is None:
+                return None
+            self._refresh_symbols()
+            now = time.monotonic()
+            interval = now - self._last_read
+            self._last_read = now
+            current = self._read()
+            rows = []
+            for key, (count, first_ns, last_ns, dev, port) in current.items():
+                delta = count - self._prev.get(key, 0)
+                if delta > 0:
+                    rows.append(
+                        DropRow(
+                            key,
+                            self._symbols.describe(key.location),
+                            delta,
+                            dev,
+                            port,
+                            first_ns,
+                            last_ns,
+                        )
+                    )
+            self._prev = {k: v[0] for k, v in current.items()}
+            lost_total = int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0))))
+            lost = lost_total - self._prev_lost
+            self._prev_lost = lost_total
+        return DropsSample(time.time(), round(interval, 3), tuple(rows), lost)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._bpf is not None:
+                self._bpf.cleanup()
+                self._bpf = None
+            self._health = Health("detached")
+
+    def health(self) -> Health:
+        return self._health
+
+    def _read(self) -> dict[DropKey, tuple[int, int, int, str, int]]:
+        assert self._format is not None
+        out: dict[DropKey, tuple[int, int, int, str, int]] = {}
+        for k, per_cpu in self._bpf[b"drops"].items():
+            key = DropKey(int(k.location), self._format.reason_name(int(k.reason)), int(k.protocol))
+            count = sum(int(v.count) for v in per_cpu)
+            seen = [v for v in per_cpu if v.count]
+            first = min((int(v.first_ns) for v in seen), default=0)
+            newest = max(seen, key=lambda v: int(v.last_ns), default=None)
+            last = int(newest.last_ns) if newest is not None else 0
+            dev = _text(newest.dev) if newest is not None else ""
+            port = int(newest.port) if newest is not None else 0
+            prev = out.get(key)
+            if prev is not None:  # two reason numbers with one name: add them up
+                count += prev[0]
+            out[key] = (count, first, last, dev, port)
+        return out
+
+    def _refresh_symbols(self) -> None:
+        """Load kallsyms once, and again whenever the module list changes."""
+        try:
+            modules = MODULES.read_text()
+        except OSError:
+            modules = ""
+        if len(self._symbols) and modules == self._modules_seen:
+            return
+        self._modules_seen = modules
+        self._symbols = SymbolTable.load()

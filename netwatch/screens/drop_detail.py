@@ -1,0 +1,61 @@
+"""Enter on a Drops row: reasons and protocols, when it was seen, who the packets were for."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from netwatch.model.drops import GroupStats
+from netwatch.procinfo import owners_of_port
+
+
+def _breakdown(title: str, counts: dict[str, int] | dict[int, int]) -> list[str]:
+    if not counts:
+        return [f"{title}: none recorded"]
+    total = sum(counts.values())
+    lines = [f"{title}:"]
+    for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:20]:
+        lines.append(f"  {n:>10}  {100 * n / total:5.1f}%  {name}")
+    return lines
+
+
+class DropDetail(Screen[None]):
+    DEFAULT_CSS = "DropDetail { padding: 0 1; }"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "app.pop_screen", "Back")]
+
+    def __init__(self, group: GroupStats, grouping: str, live: bool) -> None:
+        super().__init__()
+        self.group = group
+        self.grouping = grouping
+        self.live = live
+
+    def compose(self) -> ComposeResult:
+        g = self.group
+        when = "%Y-%m-%d %H:%M:%S"
+        lines = [
+            f"{self.grouping}: {g.name}"
+            + (f"  ({g.symbol})" if self.grouping == "location" else ""),
+            f"total {g.total} drops; last interval {g.last}",
+            f"first seen {time.strftime(when, time.localtime(g.first_seen))}, "
+            f"last seen {time.strftime(when, time.localtime(g.last_seen))}",
+            "",
+            *_breakdown("reasons", g.reasons),
+            *_breakdown("protocols", g.protocols),
+        ]
+        if self.grouping != "function":
+            lines += _breakdown("functions", g.functions)
+        lines += _breakdown("devices (skb->dev where the kernel still had it)", g.devices)
+        lines += _breakdown("local ports of the socket the packet was for (rx_sk)", g.ports)
+        if self.live and g.ports:
+            for port in sorted(g.ports, key=lambda p: -g.ports[p])[:5]:
+                owners = owners_of_port(port)
+                lines.append(f"  port {port}: " + (", ".join(owners) or "no process holds it now"))
+        with VerticalScroll():
+            yield Static("\n".join(lines), id="drop-detail")
+        yield Footer()

@@ -1,0 +1,83 @@
+"""Tables shared by the tabs: burst-safe filter keys, and in-place row updates in rank order."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rich.console import JustifyMethod
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+
+
+class HasFilter(Protocol):
+    def action_filter(self) -> None: ...
+
+
+class FilterableTable(DataTable[object]):
+    """Textual posts each key to the widget focused when the key arrives, and bindings run only
+    once a key has bubbled up to the app. In a burst (a paste, tmux send-keys, fast typing over
+    SSH) the keys after '/' are already queued here by then, and would run as table commands
+    instead of being typed. So '/' opens the owner's filter right here, before the next key is
+    taken, and keys that arrive after focus has moved on go to the widget that has it now.
+    """
+
+    def __init__(self, owner: HasFilter, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._owner = owner
+
+    def on_key(self, event: events.Key) -> None:
+        focused = self.app.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+        elif event.key == "slash":
+            event.stop()
+            event.prevent_default()
+            self._owner.action_filter()
+
+
+class RankedCell(Text):
+    """A cell that also carries its row's place in the current order, for DataTable.sort."""
+
+    def __init__(self, text: str, rank: int, justify: JustifyMethod = "right") -> None:
+        super().__init__(text, justify=justify)
+        self.rank = rank
+
+
+def sync_rows(
+    table: DataTable[object],
+    column_ids: list[str],
+    rows: list[tuple[str, dict[str, object]]],
+    rank_column: str,
+) -> None:
+    """Make `table` show `rows` (key, cells by column id) in this order, touching only what
+    changed: updating by key keeps the cursor and scroll, and costs a third of a rebuild.
+    The cell in `rank_column` must be a RankedCell. Call inside App.batch_update()."""
+    selected: str | None = None
+    if table.row_count:
+        try:
+            selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # the cursor can sit past the last row while rows are removed
+            selected = None
+    wanted = dict(rows)
+    for key in [k.value for k in table.rows if k.value not in wanted]:
+        if key is not None:
+            table.remove_row(key)
+    for key, cells in rows:
+        if key in table.rows:
+            for col, old in zip(column_ids, table.get_row(key), strict=True):
+                new = cells[col]
+                if col == rank_column or str(new) != str(old) or _style_changed(new, old):
+                    table.update_cell(key, col, new)
+        else:
+            table.add_row(*(cells[c] for c in column_ids), key=key)
+    table.sort(rank_column, key=lambda cell: cell.rank)
+    if selected is not None and selected in table.rows:
+        table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+
+def _style_changed(new: object, old: object) -> bool:
+    # Heatmap cells keep their glyphs while their colours change with the scale.
+    return isinstance(new, Text) and isinstance(old, Text) and new.spans != old.spans

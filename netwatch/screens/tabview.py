@@ -1,0 +1,131 @@
+"""What every tab's view shares: a banner, a table, the `/` filter box, pause and snapshot keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from netwatch.model.filter import FilterError
+from netwatch.screens.table import FilterableTable
+
+
+class TabView(Vertical):
+    """Subclasses fill the table (`redraw`), say what the banner shows (`banner_parts`), and
+    parse filters (`set_filter`, raising FilterError). Collection goes on while paused."""
+
+    DEFAULT_CSS = """
+    TabView { height: 1fr; }
+    TabView > .tab-banner { height: 1; padding: 0 1; }
+    TabView > FilterableTable { height: 1fr; }
+    TabView > Input { dock: bottom; display: none; }
+    TabView.-paused > .tab-banner { text-style: reverse; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("p,space", "pause", "Pause"),
+        Binding("s", "snapshot", "Snapshot"),
+    ]
+
+    tab_name = ""
+    filter_placeholder = ""
+
+    class ViewChanged(Message):
+        """Sort, filter, pause or row count changed: the status line may show these."""
+
+    class SnapshotRequested(Message):
+        """`s`: the app writes the files, since the SVG is of the whole screen."""
+
+        def __init__(self, view: TabView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.paused = False
+        self.status_text = "attaching..."
+
+    def compose(self) -> ComposeResult:
+        yield Static("attaching...", classes="tab-banner")
+        table = FilterableTable(self, cursor_type="row", zebra_stripes=False)
+        self.add_columns(table)
+        yield table
+        yield Input(placeholder=self.filter_placeholder)
+
+    @property
+    def table(self) -> FilterableTable:
+        return self.query_one(FilterableTable)
+
+    # ---- for subclasses -----------------------------------------------------------------------
+    def add_columns(self, table: FilterableTable) -> None:
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        raise NotImplementedError
+
+    def banner_parts(self) -> list[str]:
+        raise NotImplementedError
+
+    def filter_text(self) -> str:
+        raise NotImplementedError
+
+    def set_filter(self, text: str) -> None:
+        """Apply a filter typed by the user (empty clears); raise FilterError to refuse it."""
+        raise NotImplementedError
+
+    def snapshot_contents(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    # ---- shared -------------------------------------------------------------------------------
+    def set_banner(self, text: str) -> None:
+        self.status_text = text
+        self.update_banner()
+
+    def update_banner(self) -> None:
+        parts = (["PAUSED (collecting; p resumes)"] if self.paused else []) + self.banner_parts()
+        self.query_one(".tab-banner", Static).update(" | ".join([*parts, self.status_text]))
+        self.set_class(self.paused, "-paused")
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.redraw()
+        else:
+            self.update_banner()
+            self.post_message(self.ViewChanged())
+
+    def action_snapshot(self) -> None:
+        self.post_message(self.SnapshotRequested(self))
+
+    def action_filter(self) -> None:
+        box = self.query_one(Input)
+        box.value = self.filter_text()
+        # Synchronously: keys typed or pasted right after '/' must land in the box, and
+        # Widget.focus() would only take effect after they were dispatched to the table.
+        box.display = True
+        self.screen.set_focus(box)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            self.set_filter(event.value.strip())
+        except FilterError as exc:
+            self.app.notify(f"bad filter: {exc} (previous filter kept)", severity="error")
+            return
+        self._close_filter()
+        self.redraw()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.query_one(Input).display:
+            event.stop()
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one(Input).display = False
+        self.screen.set_focus(self.table)

@@ -1,0 +1,146 @@
+"""The Drops tab driven with Pilot against a scripted drops source (no root needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from netwatch.app import NetwatchApp
+from netwatch.model.drops import DropKey, DropRow, DropsSample
+from netwatch.screens.drop_detail import DropDetail
+from netwatch.screens.drops import DropsView
+from tests.screens.scripted import ScriptedSource
+from tests.screens.test_traffic_screen import wait_for
+
+UDP = DropKey(0xFFFFFFFF81A00100, "NO_SOCKET", 0x0800)
+NF = DropKey(0xFFFFFFFF81B00200, "NETFILTER_DROP", 0x0800)
+NF6 = DropKey(0xFFFFFFFF81B00200, "NETFILTER_DROP", 0x86DD)
+ARP = DropKey(0xFFFFFFFF81C00300, "OTHERHOST", 0x0806)
+
+
+def sample(ts: float, *rows: tuple[DropKey, int]) -> DropsSample:
+    symbols = {
+        UDP: "__udp4_lib_rcv+0x4bc",
+        NF: "nf_hook_slow+0x9a",
+        NF6: "nf_hook_slow+0x9a",
+        ARP: "arp_rcv+0x12",
+    }
+    return DropsSample(ts, 1.0, tuple(DropRow(k, symbols[k], n, "eth0", 0) for k, n in rows))
+
+
+def drops_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
+    drops = ScriptedSource()
+    app = NetwatchApp(
+        ScriptedSource(),
+        drops,
+        initial_tab="drops",  # type: ignore[arg-type]
+        snapshot_dir=tmp_path,
+        replay=True,
+    )
+    return app, drops
+
+
+def shown(app: NetwatchApp) -> list[str]:
+    return [g.name for g in app.query_one(DropsView).shown]
+
+
+def heat(app: NetwatchApp, row: int) -> str:
+    return str(app.query_one(DropsView).table.get_row_at(row)[0])
+
+
+def banner(app: NetwatchApp) -> str:
+    return str(app.query_one(DropsView).query_one(".tab-banner", Static).render())
+
+
+async def feed(pilot, app: NetwatchApp, src: ScriptedSource, *samples: DropsSample) -> None:  # type: ignore[no-untyped-def]
+    view = app.query_one(DropsView)
+    target = view.state.samples + len(samples)
+    for s in samples:
+        src.push_sample(s)
+    await wait_for(pilot, lambda: view.state.samples == target)
+
+
+async def test_heatmap_rows_scroll_left_as_intervals_arrive(tmp_path: Path) -> None:
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (UDP, 100), (NF, 1)))
+        assert shown(app) == [f"0x{UDP.location:x}", f"0x{NF.location:x}"]
+        first = heat(app, 0)
+        assert first[-1] == "\u2588" and set(first[:-1]) == {" "}  # newest at the right
+        await feed(pilot, app, src, sample(2.0, (NF, 1)), sample(3.0))
+        row = heat(app, 0)
+        assert row[-3] == "\u2588" and row[-2:] == "  "  # the burst moved two cells left
+        assert "drops/s" in banner(app) and "monitoring since" in banner(app)
+        legend = str(app.query_one("#drops-legend", Static).render())
+        assert legend.startswith("log scale") and "100" in legend
+        await pilot.press("l")
+        assert str(app.query_one("#drops-legend", Static).render()).startswith("linear scale")
+
+
+async def test_grouping_cycles_location_function_reason(tmp_path: Path) -> None:
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (NF, 5), (NF6, 7), (UDP, 3)))
+        assert len(shown(app)) == 2  # NF and NF6 share a location
+        await pilot.press("g")
+        assert set(shown(app)) == {"nf_hook_slow", "__udp4_lib_rcv"}
+        await pilot.press("g")
+        assert shown(app) == ["NETFILTER_DROP", "NO_SOCKET"]
+        view = app.query_one(DropsView)
+        assert view.shown[0].total == 12 and view.shown[0].protocols == {"ipv4": 5, "ipv6": 7}
+
+
+async def test_filter_good_and_bad_and_sort(tmp_path: Path) -> None:
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (NF, 5), (UDP, 30), (ARP, 2)))
+        await pilot.press("slash", *"proto:arp", "enter")
+        assert shown(app) == [f"0x{ARP.location:x}"]
+        await pilot.press("slash")
+        app.query_one(DropsView).query_one(Input).value = ""
+        await pilot.press(*"port:1", "enter")
+        assert any("unknown filter key 'port:'" in n.message for n in app._notifications)
+        assert shown(app) == [f"0x{ARP.location:x}"]
+        await pilot.press("escape", "slash")
+        app.query_one(DropsView).query_one(Input).value = ""
+        await pilot.press(*"reason:no_sock", "enter")
+        assert shown(app) == [f"0x{UDP.location:x}"]
+        await pilot.press("slash")
+        app.query_one(DropsView).query_one(Input).value = ""
+        await pilot.press("enter", "greater_than_sign", "greater_than_sign")  # sort by name
+        assert [g.symbol for g in app.query_one(DropsView).shown] == [
+            "__udp4_lib_rcv+0x4bc",
+            "arp_rcv+0x12",
+            "nf_hook_slow+0x9a",
+        ]
+
+
+async def test_pause_keeps_counting_and_detail_and_snapshot(tmp_path: Path) -> None:
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (UDP, 4)))
+        await pilot.press("p")
+        assert "PAUSED" in banner(app)
+        await feed(pilot, app, src, sample(2.0, (UDP, 6)))
+        view = app.query_one(DropsView)
+        assert str(view.table.get_row_at(0)[2]) == "4"  # frozen
+        assert view.state.rows("location")[0].total == 10  # counted
+        await pilot.press("p")
+        assert str(view.table.get_row_at(0)[2]) == "10"
+        await pilot.press("enter")
+        assert isinstance(app.screen, DropDetail)
+        text = str(app.screen.query_one("#drop-detail", Static).render())
+        assert "NO_SOCKET" in text and "ipv4" in text and "total 10 drops" in text
+        await pilot.press("escape", "s")
+        await wait_for(pilot, lambda: bool(app.last_snapshot))
+    paths = {p.suffix: p for p in app.last_snapshot}
+    assert set(paths) == {".txt", ".json", ".svg"}
+    lines = paths[".txt"].read_text().splitlines()
+    assert lines[0].startswith("Monitoring for dropped packets")
+    assert lines[1] == (
+        f"10 packets dropped at location 0x{UDP.location:x} __udp4_lib_rcv+0x4bc NO_SOCKET"
+    )
+    assert json.loads(paths[".json"].read_text())["rows"][0]["total"] == 10
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths.values())
