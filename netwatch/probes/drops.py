@@ -11,6 +11,7 @@ from typing import Any
 from netwatch.model.dropreasons import KfreeSkbFormat, load_format
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.symbols import SymbolTable
+from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.sources import Health, SourceError
 
@@ -21,6 +22,7 @@ MODULES = Path("/proc/modules")
 
 _OFFSETS = (
     ("SKB_DEV_OFF", ("sk_buff", "dev")),
+    ("SKB_PROTOCOL_OFF", ("sk_buff", "protocol")),
     ("NETDEV_NAME_OFF", ("net_device", "name")),
     ("SK_NUM_OFF", ("sock", "__sk_common", "sock_common", "skc_num")),
 )
@@ -64,7 +66,6 @@ class DropsProbe:
             for flag, present in (
                 ("HAS_REASON", fmt.has_reason),
                 ("HAS_RX_SK", fmt.has_rx_sk),
-                ("HAS_PROTOCOL", fmt.has_protocol),
             )
             if present
         ]
@@ -75,7 +76,8 @@ class DropsProbe:
             raise SourceError(f"drops probe: {exc}; netwatch needs kernel BTF") from exc
         self._refresh_symbols()  # before attaching: it takes a moment, and drops start counting
         try:
-            bpf = BPF(text=BPF_SOURCE.read_bytes(), cflags=defines)
+            with BCC_LOCK:
+                bpf = BPF(text=BPF_SOURCE.read_bytes(), cflags=defines)
         except Exception as exc:  # BCC raises bare Exception for compile and attach failures
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(f"drops probe failed to load: {first}") from exc
@@ -126,7 +128,8 @@ class DropsProbe:
     def close(self) -> None:
         with self._lock:
             if self._bpf is not None:
-                self._bpf.cleanup()
+                with BCC_LOCK:
+                    self._bpf.cleanup()
                 self._bpf = None
             self._health = Health("detached")
 

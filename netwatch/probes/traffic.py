@@ -16,6 +16,7 @@ from netwatch.model.traffic import (
     TrafficSample,
     UnattributedTracker,
 )
+from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.sources import Health, SourceError
 
@@ -99,7 +100,8 @@ class TrafficProbe:
             text = _drop_probe(text, "sk_data_ready")
             self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
         try:
-            bpf = BPF(text=text.encode(), cflags=defines)
+            with BCC_LOCK:
+                bpf = BPF(text=text.encode(), cflags=defines)
         except Exception as exc:  # BCC raises bare Exception for compile and attach failures
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(f"traffic probe failed to load: {first}") from exc
@@ -138,7 +140,8 @@ class TrafficProbe:
     def close(self) -> None:
         with self._lock:
             if self._bpf is not None:
-                self._bpf.cleanup()
+                with BCC_LOCK:
+                    self._bpf.cleanup()
                 self._bpf = None
             self._health = Health("detached")
 

@@ -125,3 +125,23 @@ def test_record_then_replay_round_trip(tmp_path: Path) -> None:
         timeout=60,
     )
     assert replay.returncode == 0, replay.stderr
+
+
+def test_both_probes_compile_at_once_without_crashing() -> None:
+    """The TUI opens every tab's probe in its own thread; BCC's compiler must not run twice at
+    once (it segfaulted). In a subprocess, so a crash fails this test instead of pytest."""
+    code = (
+        "import threading\n"
+        "from netwatch.probes.traffic import TrafficProbe\n"
+        "from netwatch.probes.drops import DropsProbe\n"
+        "for _ in range(3):\n"
+        "    probes = [TrafficProbe(1.0), DropsProbe(1.0)]\n"
+        "    threads = [threading.Thread(target=p.open) for p in probes]\n"
+        "    [t.start() for t in threads]; [t.join() for t in threads]\n"
+        "    states = [p.health().state for p in probes]\n"
+        "    assert states == ['attached', 'attached'], states\n"
+        "    [p.close() for p in probes]\n"
+        "print('ok')\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stderr[-2000:])
