@@ -12,9 +12,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from netwatch.model.accepts import AcceptsSample
 from netwatch.model.drops import DropsSample
 from netwatch.model.traffic import TrafficSample
 from netwatch.probes.requirements import degraded_features
+from netwatch.screens.accepts import AcceptsView
 from netwatch.screens.detail import ProcessDetail
 from netwatch.screens.drop_detail import DropDetail
 from netwatch.screens.drops import DropsView
@@ -23,14 +25,19 @@ from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.tabview import TabView
 from netwatch.screens.traffic import TrafficView
 from netwatch.snapshot import SnapshotError, write_snapshot
-from netwatch.sources import DropsSource, Health, Source, SourceError, TrafficSource
+from netwatch.sources import (
+    AcceptsSource,
+    DropsSource,
+    Health,
+    Source,
+    SourceError,
+    TrafficSource,
+)
 
 TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
 NOT_BUILT = {
     "calls": "The Calls tab (socket-trace.stp: per-thread call tree of the socket layer) is not "
     "built yet. It is tracked as issue #5.",
-    "accepts": "The Accepts tab (tcp_connections.stp: live log of accepted TCP connections) is "
-    "not built yet. It is tracked as issue #3.",
 }
 
 
@@ -51,7 +58,9 @@ class NetwatchApp(App[None]):
         self,
         traffic_source: TrafficSource,
         drops_source: DropsSource | None = None,
+        accepts_source: AcceptsSource | None = None,
         *,
+        max_rows: int = 10_000,
         initial_tab: str = "traffic",
         snapshot_dir: Path = Path("."),
         replay: bool = False,
@@ -61,6 +70,9 @@ class NetwatchApp(App[None]):
         self.sources: dict[str, Source[object]] = {"traffic": traffic_source}
         if drops_source is not None:
             self.sources["drops"] = drops_source
+        if accepts_source is not None:
+            self.sources["accepts"] = accepts_source
+        self.max_rows = max_rows
         self.initial_tab = initial_tab
         self.snapshot_dir = snapshot_dir
         self.replay = replay
@@ -82,9 +94,12 @@ class NetwatchApp(App[None]):
                         yield TrafficView(id="traffic")
                     elif tab == "drops" and "drops" in self.sources:
                         yield DropsView(id="drops")
-                    elif tab == "drops":
+                    elif tab == "accepts" and "accepts" in self.sources:
+                        yield AcceptsView(max_rows=self.max_rows, id="accepts")
+                    elif tab in ("drops", "accepts"):
                         yield Static(
-                            "This session has no Drops source (the recording holds no drops).",
+                            f"This session has no {TAB_TITLES[tab]} source: the recording "
+                            "holds none, or this kernel lacks its tracepoints.",
                             classes="not-built",
                         )
                     else:
@@ -167,6 +182,8 @@ class NetwatchApp(App[None]):
             self.query_one(TrafficView).add_sample(sample)
         elif isinstance(sample, DropsSample) and self.view("drops") is not None:
             self.query_one(DropsView).add_sample(sample)
+        elif isinstance(sample, AcceptsSample) and self.view("accepts") is not None:
+            self.query_one(AcceptsView).add_sample(sample)
         self._update_status()
 
     def on_health_changed(self, message: HealthChanged) -> None:
@@ -216,10 +233,7 @@ class NetwatchApp(App[None]):
             if active is not None and active.paused
             else ("REPLAY" if self.replay else "LIVE")
         )
-        lost = view.state.lost
-        drops = self.query(DropsView)
-        if drops:
-            lost += drops.first().state.lost
+        lost = sum(v.lost_events() for v in self.query(TabView))
         parts = [
             f"{mode}",
             f"interval {interval:g}s",

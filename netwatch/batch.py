@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
+from netwatch.model.accepts import SEED_HEADER, AcceptsSample
 from netwatch.model.drops import DropsSample, dropwatch_lines, protocol_name
 from netwatch.model.formats import nettop_table, row_json
 from netwatch.model.traffic import Counters, TrafficRow, TrafficSample
@@ -91,3 +92,40 @@ def drops_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSam
         out.flush()
 
     return emit
+
+
+def accepts_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[AcceptsSample], None]:
+    """tcp_connections.stp's rows as connections arrive (the header is printed first)."""
+
+    def emit(sample: AcceptsSample) -> None:
+        for e in sample.events:
+            if as_json:
+                out.write(
+                    json.dumps(
+                        {
+                            "ts": round(e.ts, 6),
+                            "uid": e.uid,
+                            "user": user_name(e.uid),
+                            "comm": e.comm,
+                            "pid": e.pid,
+                            "tid": e.tid,
+                            "port": e.lport,
+                            "local_addr": e.laddr,
+                            "ip_source": e.raddr,
+                            "src_port": e.rport,
+                            "family": e.family,
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "\n"
+                )
+            else:
+                out.write(e.seed_line() + "\n")
+        if sample.lost:
+            print(f"netwatch: {sample.lost} accept events lost (ring buffer full)", file=sys.stderr)
+        out.flush()
+
+    return emit
+
+
+ACCEPTS_HEADER = SEED_HEADER

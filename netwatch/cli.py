@@ -15,20 +15,27 @@ from types import FrameType
 from typing import TypeVar
 
 from netwatch import __version__
-from netwatch.batch import drops_printer, run_batch, traffic_printer
+from netwatch.batch import (
+    ACCEPTS_HEADER,
+    accepts_printer,
+    drops_printer,
+    run_batch,
+    traffic_printer,
+)
 from netwatch.recording import (
     Recording,
     RecordingWriter,
+    ReplayAcceptsSource,
     ReplayDropsSource,
     ReplayTrafficSource,
     create_new_file,
     load_recording,
 )
-from netwatch.sources import DropsSource, Source, SourceError, TrafficSource
+from netwatch.sources import AcceptsSource, DropsSource, Source, SourceError, TrafficSource
 
 TABS = ("traffic", "calls", "accepts", "drops")
 T = TypeVar("T")
-SUBCOMMANDS = ("top", "drops", "record", "replay")
+SUBCOMMANDS = ("top", "drops", "accepts", "record", "replay")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -78,6 +85,12 @@ def _ui_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("."),
         help="where 's' writes snapshots (default: current directory)",
+    )
+    p.add_argument(
+        "--max-rows",
+        type=_count,
+        default=10_000,
+        help="accepted connections kept in the Accepts log, oldest dropped first (default 10000)",
     )
 
 
@@ -143,6 +156,25 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help="print a recording instead of live drops (no root needed)",
     )
 
+    accepts = _Parser(
+        prog="netwatch accepts",
+        description="Accepted TCP connections as they happen, like tcp_connections.stp.",
+    )
+    accepts.add_argument(
+        "--batch",
+        action="store_true",
+        required=True,
+        help="print to stdout instead of the full-screen UI (required)",
+    )
+    accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
+    accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
+    accepts.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="print a recording instead of live accepts (no root needed)",
+    )
+
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
@@ -157,7 +189,14 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
     )
     _ui_options(replay)
-    return {"ui": ui, "top": top, "drops": drops, "record": record, "replay": replay}
+    return {
+        "ui": ui,
+        "top": top,
+        "drops": drops,
+        "accepts": accepts,
+        "record": record,
+        "replay": replay,
+    }
 
 
 @contextmanager
@@ -196,6 +235,34 @@ def live_drops_source(interval: float) -> DropsSource | None:
     if check_live_requirements(TRACEPOINTS):
         return None
     return DropsProbe(interval)
+
+
+def live_accepts_source(interval: float) -> AcceptsSource | None:
+    """None when this kernel lacks the accept syscall tracepoints: only that tab says so."""
+    from netwatch.probes.accepts import TRACEPOINTS, AcceptsProbe
+    from netwatch.probes.requirements import check_live_requirements
+
+    if check_live_requirements(TRACEPOINTS):
+        return None
+    return AcceptsProbe(interval)
+
+
+def cmd_accepts(args: argparse.Namespace) -> int:
+    source: AcceptsSource | None
+    if args.replay is not None:
+        source = ReplayAcceptsSource(read_recording(args.replay).accepts, args.replay)
+        source.interval = 0.0
+    else:
+        live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
+        source = live_accepts_source(0.2)  # print soon after each accept
+        if source is None:
+            raise CliError("netwatch: this kernel lacks the accept/accept4 syscall tracepoints")
+    count = None
+    if args.duration is not None:
+        count = max(1, round(args.duration / source.interval)) if source.interval else None
+    if not args.json:
+        print(ACCEPTS_HEADER, flush=True)
+    return _batch(source, count, accepts_printer(args.json))
 
 
 def read_recording(path: Path) -> Recording:
@@ -250,6 +317,7 @@ def _batch(source: Source[T], count: int | None, emit: Callable[[T], None]) -> i
 def cmd_record(args: argparse.Namespace) -> int:
     source = live_traffic_source(args.interval)
     drops = live_drops_source(args.interval)
+    accepts = live_accepts_source(args.interval)
     try:
         stream = create_new_file(args.output)
     except FileExistsError:
@@ -258,13 +326,16 @@ def cmd_record(args: argparse.Namespace) -> int:
         ) from None
     except OSError as exc:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
-    writer = RecordingWriter(stream, ["traffic"] + (["drops"] if drops else []))
+    tabs = ["traffic"] + (["drops"] if drops else []) + (["accepts"] if accepts else [])
+    writer = RecordingWriter(stream, tabs)
     samples = 0
     with stop_on_signals() as should_stop:
         try:
             source.open()
             if drops is not None:
                 drops.open()
+            if accepts is not None:
+                accepts.open()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
             next_tick = time.monotonic() + source.interval
@@ -280,12 +351,17 @@ def cmd_record(args: argparse.Namespace) -> int:
                 drop_sample = drops.read() if drops is not None else None
                 if drop_sample is not None:
                     writer.write_drops(drop_sample)
+                accept_sample = accepts.read() if accepts is not None else None
+                if accept_sample is not None:
+                    writer.write_accepts(accept_sample)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
             source.close()
             if drops is not None:
                 drops.close()
+            if accepts is not None:
+                accepts.close()
             writer.close()
     print(f"netwatch: wrote {samples} samples to {args.output}", file=sys.stderr)
     return 0
@@ -322,21 +398,30 @@ def cmd_ui(
     tab: str,
     source: TrafficSource,
     drops: DropsSource | None,
-    snapshot_dir: Path,
+    accepts: AcceptsSource | None,
+    args: argparse.Namespace,
     replay: bool,
 ) -> int:
     from netwatch.app import NetwatchApp
 
-    if not snapshot_dir.is_dir():
-        raise CliError(f"netwatch: snapshot directory {snapshot_dir} does not exist")
-    app = NetwatchApp(source, drops, initial_tab=tab, snapshot_dir=snapshot_dir, replay=replay)
+    if not args.snapshot_dir.is_dir():
+        raise CliError(f"netwatch: snapshot directory {args.snapshot_dir} does not exist")
+    app = NetwatchApp(
+        source,
+        drops,
+        accepts,
+        initial_tab=tab,
+        snapshot_dir=args.snapshot_dir,
+        replay=replay,
+        max_rows=args.max_rows,
+    )
     with stderr_aside() as log:
         try:
             app.run()
         finally:
-            source.close()
-            if drops is not None:
-                drops.close()
+            for probe in (source, drops, accepts):
+                if probe is not None:
+                    probe.close()
     if log.stat().st_size == 0 or not app.fatal_error:
         log.unlink(missing_ok=True)
     if app.fatal_error:
@@ -355,16 +440,26 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_top(args)
             if argv[0] == "drops":
                 return cmd_drops(args)
+            if argv[0] == "accepts":
+                return cmd_accepts(args)
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
             replayed = ReplayTrafficSource(rec.traffic, args.file, args.speed)
             drops = ReplayDropsSource(rec.drops, args.file, args.speed) if rec.drops else None
-            return cmd_ui(args.tab, replayed, drops, args.snapshot_dir, replay=True)
+            accepts = (
+                ReplayAcceptsSource(rec.accepts, args.file, args.speed) if rec.accepts else None
+            )
+            return cmd_ui(args.tab, replayed, drops, accepts, args, replay=True)
         args = parsers["ui"].parse_args(argv)
         live = live_traffic_source(args.interval)
         return cmd_ui(
-            args.tab, live, live_drops_source(args.interval), args.snapshot_dir, replay=False
+            args.tab,
+            live,
+            live_drops_source(args.interval),
+            live_accepts_source(args.interval),
+            args,
+            replay=False,
         )
     except CliError as exc:
         print(str(exc), file=sys.stderr)

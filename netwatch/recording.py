@@ -9,6 +9,9 @@ Each later line is one record with a "tab" field. Traffic records:
 Drops records:
   {"tab": "drops", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "rows": [[location, reason, protocol, symbol, count, dev, port], ...]}
+Accepts records:
+  {"tab": "accepts", "ts": <unix ts>, "interval": <s>, "lost": <n>,
+   "events": [[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport], ...]}
 Readers skip records of tabs they do not know, so later tabs can add their own records.
 """
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
+from netwatch.model.accepts import AcceptEvent, AcceptsSample
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.sources import Health, SourceError
@@ -60,6 +64,30 @@ def _drops_record(sample: DropsSample) -> dict[str, Any]:
     }
 
 
+def _accepts_record(sample: AcceptsSample) -> dict[str, Any]:
+    return {
+        "tab": "accepts",
+        "ts": round(sample.ts, 6),
+        "interval": sample.interval,
+        "lost": sample.lost,
+        "events": [
+            [
+                round(e.ts, 6),
+                e.pid,
+                e.tid,
+                e.uid,
+                e.comm,
+                e.family,
+                e.laddr,
+                e.lport,
+                e.raddr,
+                e.rport,
+            ]
+            for e in sample.events
+        ],
+    }
+
+
 class RecordingWriter:
     """Appends records to a new file; each record is flushed so an interrupted run keeps them."""
 
@@ -81,6 +109,9 @@ class RecordingWriter:
     def write_drops(self, sample: DropsSample) -> None:
         self._write(_drops_record(sample))
 
+    def write_accepts(self, sample: AcceptsSample) -> None:
+        self._write(_accepts_record(sample))
+
     def _write(self, obj: dict[str, Any]) -> None:
         self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._stream.flush()
@@ -94,6 +125,7 @@ class Recording:
     header: dict[str, Any]
     traffic: tuple[TrafficSample, ...]
     drops: tuple[DropsSample, ...] = ()
+    accepts: tuple[AcceptsSample, ...] = ()
 
 
 def load_recording(path: Path) -> Recording:
@@ -112,6 +144,7 @@ def load_recording(path: Path) -> Recording:
     header = _parse_header(path, lines[0])
     traffic: list[TrafficSample] = []
     drops: list[DropsSample] = []
+    accepts: list[AcceptsSample] = []
     body = lines[1:-1] if not truncated else lines[1:]
     for number, line in enumerate(body, start=2):
         if truncated and number == len(lines):
@@ -126,7 +159,9 @@ def load_recording(path: Path) -> Recording:
             traffic.append(_parse_traffic(path, number, record))
         elif record["tab"] == "drops":
             drops.append(_parse_drops(path, number, record))
-    return Recording(header, tuple(traffic), tuple(drops))
+        elif record["tab"] == "accepts":
+            accepts.append(_parse_accepts(path, number, record))
+    return Recording(header, tuple(traffic), tuple(drops), tuple(accepts))
 
 
 def _parse_header(path: Path, line: str) -> dict[str, Any]:
@@ -178,6 +213,30 @@ def _parse_drops(path: Path, number: int, record: dict[str, Any]) -> DropsSample
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordingError(f"{path}: corrupt drops record at line {number}") from exc
+
+
+def _parse_accepts(path: Path, number: int, record: dict[str, Any]) -> AcceptsSample:
+    try:
+        events = tuple(
+            AcceptEvent(
+                float(ts),
+                int(pid),
+                int(tid),
+                int(uid),
+                str(comm),
+                str(family),
+                str(laddr),
+                int(lport),
+                str(raddr),
+                int(rport),
+            )
+            for ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport in record["events"]
+        )
+        return AcceptsSample(
+            float(record["ts"]), float(record["interval"]), events, int(record.get("lost", 0))
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{path}: corrupt accepts record at line {number}") from exc
 
 
 class _Timed(Protocol):
@@ -235,3 +294,9 @@ def create_new_file(path: Path) -> IO[str]:
     """Open a file that must not exist yet: never follows a symlink, never overwrites, mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     return os.fdopen(fd, "w", encoding="utf-8")
+
+
+class ReplayAcceptsSource(ReplaySource[AcceptsSample]):
+    @classmethod
+    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayAcceptsSource:
+        return cls(load_recording(path).accepts, path, speed)

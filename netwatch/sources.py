@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from netwatch.model.accepts import AcceptsSample
 from netwatch.model.drops import DropsSample
 from netwatch.model.traffic import TrafficSample
 
@@ -41,3 +42,4 @@ class Source(Protocol[SampleT]):
 
 TrafficSource = Source[TrafficSample]
 DropsSource = Source[DropsSample]
+AcceptsSource = Source[AcceptsSample]

@@ -25,7 +25,7 @@ GEN = str(ROOT / "tests" / "traffic_gen.py")
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "data" / "traffic-demo.nwrec"
     out.unlink(missing_ok=True)
-    with veth_pair("d") as link:
+    with veth_pair("d", ipv6=True) as link:
         a, b = link.a, link.b
         py = sys.executable
         recorder = subprocess.Popen(
@@ -154,6 +154,97 @@ def main() -> None:
                     "--max-seconds",
                     "3",
                 )
+            ),
+        ]
+        # Accepts: a web frontend taking connections over IPv4 and IPv6, and an admin port.
+        servers = [
+            subprocess.Popen(
+                b.exec_argv(
+                    py,
+                    GEN,
+                    "accept-server",
+                    "::",
+                    "8443",
+                    "--count",
+                    "60",
+                    "--name",
+                    "web-frontend",
+                    "--max-seconds",
+                    "8",
+                ),
+                stdout=subprocess.DEVNULL,
+            ),
+            subprocess.Popen(
+                b.exec_argv(
+                    py,
+                    GEN,
+                    "accept-server",
+                    b.addr,
+                    "2222",
+                    "--count",
+                    "2",
+                    "--api",
+                    "accept4-null",
+                    "--uid",
+                    "65534",
+                    "--name",
+                    "admin-gate",
+                    "--max-seconds",
+                    "8",
+                ),
+                stdout=subprocess.DEVNULL,
+            ),
+        ]
+        time.sleep(0.5)
+        procs += [
+            *servers,
+            subprocess.Popen(
+                a.exec_argv(
+                    py,
+                    GEN,
+                    "connect-many",
+                    b.addr,
+                    "8443",
+                    "--count",
+                    "40",
+                    "--pace",
+                    "0.08",
+                    "--name",
+                    "load-tester",
+                ),
+                stdout=subprocess.DEVNULL,
+            ),
+            subprocess.Popen(
+                a.exec_argv(
+                    py,
+                    GEN,
+                    "connect-many",
+                    b.addr6,
+                    "8443",
+                    "--count",
+                    "20",
+                    "--pace",
+                    "0.15",
+                    "--name",
+                    "load-tester6",
+                ),
+                stdout=subprocess.DEVNULL,
+            ),
+            subprocess.Popen(
+                a.exec_argv(
+                    py,
+                    GEN,
+                    "connect-many",
+                    b.addr,
+                    "2222",
+                    "--count",
+                    "2",
+                    "--pace",
+                    "1.5",
+                    "--name",
+                    "admin-login",
+                ),
+                stdout=subprocess.DEVNULL,
             ),
         ]
         for p in procs:

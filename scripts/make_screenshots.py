@@ -12,6 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 from netwatch.app import NetwatchApp  # noqa: E402
 from netwatch.recording import (  # noqa: E402
+    ReplayAcceptsSource,
     ReplayDropsSource,
     ReplayTrafficSource,
 )
@@ -23,6 +24,7 @@ async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
     app = NetwatchApp(
         ReplayTrafficSource.from_file(DEMO, speed=100),
         ReplayDropsSource.from_file(DEMO, speed=100),
+        ReplayAcceptsSource.from_file(DEMO, speed=100),
         initial_tab=tab,
         replay=True,
     )
@@ -38,3 +40,4 @@ async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
 if __name__ == "__main__":
     asyncio.run(shoot("traffic", ["c"], (110, 26)))  # totals over the whole recording
     asyncio.run(shoot("drops", [], (110, 22)))
+    asyncio.run(shoot("accepts", [], (140, 26)))

@@ -24,6 +24,7 @@ class Host:
     ns: str
     dev: str
     addr: str
+    addr6: str = ""
 
     def exec_argv(self, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", self.ns, *argv]
@@ -49,13 +50,13 @@ class Link:
 
 
 @contextmanager
-def veth_pair(tag: str = "") -> Iterator[Link]:
+def veth_pair(tag: str = "", ipv6: bool = False) -> Iterator[Link]:
     suffix = f"{os.getpid() % 100000}{tag}"
     ns_a, ns_b = f"nwt-a-{suffix}", f"nwt-b-{suffix}"
     # Device names show in netwatch's DEV column, so they say what they are: netwatch-test.
     dev_a, dev_b = f"nwta{suffix}"[:15], f"nwtb{suffix}"[:15]
-    a = Host(ns_a, dev_a, "10.213.7.1")
-    b = Host(ns_b, dev_b, "10.213.7.2")
+    a = Host(ns_a, dev_a, "10.213.7.1", "fd00:213:7::1" if ipv6 else "")
+    b = Host(ns_b, dev_b, "10.213.7.2", "fd00:213:7::2" if ipv6 else "")
     try:
         _ip("netns", "add", ns_a)
         _ip("netns", "add", ns_b)
@@ -74,10 +75,13 @@ def veth_pair(tag: str = "") -> Iterator[Link]:
             ns_b,
         )
         for host in (a, b):
-            subprocess.run(
-                host.exec_argv("sysctl", "-qw", f"net.ipv6.conf.{host.dev}.disable_ipv6=1"),
-                check=True,
-            )
+            if not ipv6:
+                subprocess.run(
+                    host.exec_argv("sysctl", "-qw", f"net.ipv6.conf.{host.dev}.disable_ipv6=1"),
+                    check=True,
+                )
+            else:  # nodad: usable at once, no duplicate-address wait
+                _ip("-n", host.ns, "addr", "add", f"{host.addr6}/64", "dev", host.dev, "nodad")
             _ip("-n", host.ns, "addr", "add", f"{host.addr}/24", "dev", host.dev)
             _ip("-n", host.ns, "link", "set", host.dev, "up")
             _ip("-n", host.ns, "link", "set", "lo", "up")

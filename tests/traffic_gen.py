@@ -116,9 +116,71 @@ def udp_loop(host: str, port: int, size: int, max_seconds: float) -> dict[str, i
     return {"pid": os.getpid(), "packets": sent}
 
 
+def accept_server(
+    host: str, port: int, count: int, api: str, uid: int | None, max_seconds: float
+) -> dict[str, object]:
+    """Accept `count` connections with accept() and an address buffer, or accept4() with NULL,
+    as `uid` if given; report each accepted peer as the server saw it (getpeername)."""
+    import ctypes
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    if uid is not None:
+        os.setgid(uid)
+        os.setuid(uid)
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    storage = ctypes.create_string_buffer(128)
+    length = ctypes.c_uint32(128)
+    peers = []
+    deadline = time.monotonic() + max_seconds
+    while len(peers) < count and time.monotonic() < deadline:
+        if api == "accept":
+            length.value = 128
+            fd = libc.accept(listener.fileno(), storage, ctypes.byref(length))
+        else:
+            fd = libc.accept4(listener.fileno(), None, None, 0)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "accept failed")
+        conn = socket.socket(fileno=fd)
+        peer = conn.getpeername()
+        peers.append([peer[0], peer[1]])
+        conn.close()
+    return {"pid": os.getpid(), "uid": os.getuid(), "peers": peers}
+
+
+def connect_many(
+    host: str, port: int, count: int, pace: float, max_seconds: float
+) -> dict[str, object]:
+    """Open and close `count` connections; report each local (address, port) used."""
+    deadline = time.monotonic() + max_seconds
+    ports = []
+    while len(ports) < count and time.monotonic() < deadline:
+        with socket.create_connection((host, port), timeout=max_seconds) as s:
+            local = s.getsockname()
+            ports.append([local[0], local[1]])
+        if pace:
+            time.sleep(pace)
+    return {"pid": os.getpid(), "local": ports}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["udp-recv", "udp-send", "tcp-recv", "tcp-send", "udp-loop"])
+    p.add_argument(
+        "mode",
+        choices=[
+            "udp-recv",
+            "udp-send",
+            "tcp-recv",
+            "tcp-send",
+            "udp-loop",
+            "accept-server",
+            "connect-many",
+        ],
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=1000)
@@ -127,6 +189,9 @@ def main() -> None:
     p.add_argument("--max-seconds", type=float, default=20.0)
     p.add_argument("--pace-every", type=int, default=0)
     p.add_argument("--name", help="command name to show in netwatch (prctl PR_SET_NAME)")
+    p.add_argument("--api", choices=["accept", "accept4-null"], default="accept")
+    p.add_argument("--uid", type=int, help="accept-server: drop to this UID after listen()")
+    p.add_argument("--pace", type=float, default=0.0, help="connect-many: seconds between")
     a = p.parse_args()
     if a.name:
         set_comm(a.name)
@@ -134,6 +199,10 @@ def main() -> None:
         result = udp_recv(a.host, a.port, a.idle, a.max_seconds)
     elif a.mode == "udp-send":
         result = udp_send(a.host, a.port, a.count, a.size, a.max_seconds, a.pace_every)
+    elif a.mode == "accept-server":
+        result = accept_server(a.host, a.port, a.count, a.api, a.uid, a.max_seconds)
+    elif a.mode == "connect-many":
+        result = connect_many(a.host, a.port, a.count, a.pace, a.max_seconds)
     elif a.mode == "udp-loop":
         result = udp_loop(a.host, a.port, a.size, a.max_seconds)
     elif a.mode == "tcp-recv":

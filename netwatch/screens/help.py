@@ -13,7 +13,14 @@ from textual.widgets import Static
 HELP_TEXT = """\
 netwatch keys
 
-  1 2 3 4     Traffic, Calls, Accepts, Drops tab
+  1 2 3 4     Traffic, Calls, Accepts, Accepts tab
+  f  End      follow the newest (moving up into the scroll-back stops following)
+  >           sort the summary by count or by port/address
+  /           filter: port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
+  p  s        pause (nothing is lost), snapshot (.txt in the seed's format, .json, .csv, .svg)
+  NEW marks a source address seen for the first time this session.
+
+Drops tab
   q  Ctrl-C   quit (probes are detached)
   ?           this help (Escape closes)
 

@@ -82,6 +82,10 @@ class TabView(Vertical):
     def snapshot_contents(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def lost_events(self) -> int:
+        """Events or counts the probe could not deliver, for the status line."""
+        raise NotImplementedError
+
     # ---- shared -------------------------------------------------------------------------------
     def set_banner(self, text: str) -> None:
         self.status_text = text

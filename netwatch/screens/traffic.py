@@ -165,6 +165,9 @@ class TrafficView(TabView):
         self.spec = ViewSpec(s.sort, s.descending, not s.cumulative, s.filter)
         self.redraw()
 
+    def lost_events(self) -> int:
+        return self.state.lost
+
     def filter_text(self) -> str:
         return self.spec.filter.text if self.spec.filter else ""
 

@@ -243,7 +243,7 @@ async def test_help_tabs_and_resize(tmp_path: Path) -> None:
             assert app.query_one(TrafficView).table.row_count == 3
 
 
-@pytest.mark.parametrize("tab", ["calls", "accepts"])
+@pytest.mark.parametrize("tab", ["calls"])
 async def test_unbuilt_tabs_say_so_honestly(tab: str, tmp_path: Path) -> None:
     app = NetwatchApp(ScriptedSource(), initial_tab=tab, snapshot_dir=tmp_path, replay=True)
     async with app.run_test(size=(100, 30)):

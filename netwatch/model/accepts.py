@@ -1,0 +1,90 @@
+"""Accepted TCP connections: events, the bounded log, and the live summary beside it."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+SEED_HEADER = "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptEvent:
+    ts: float
+    pid: int
+    tid: int
+    uid: int
+    comm: str
+    family: str  # "ipv4", "ipv6", "ipv4-mapped" (an IPv4 peer on an IPv6 socket)
+    laddr: str
+    lport: int
+    raddr: str
+    rport: int
+
+    def seed_line(self) -> str:
+        """tcp_connections.stp's row: `%6d %16s %6d %6d %16s`."""
+        return "%6d %16s %6d %6d %16s" % (self.uid, self.comm, self.pid, self.lport, self.raddr)
+
+
+def address(raw: bytes, family: int) -> tuple[str, str]:
+    """Natural text for an address: dotted IPv4; IPv6 compressed; `::ffff:a.b.c.d` when mapped."""
+    if family == 2:
+        return str(ipaddress.IPv4Address(raw[:4])), "ipv4"
+    v6 = ipaddress.IPv6Address(raw[:16])
+    if v6.ipv4_mapped is not None:
+        return f"::ffff:{v6.ipv4_mapped}", "ipv4-mapped"
+    return str(v6), "ipv6"
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptsSample:
+    ts: float
+    interval: float
+    events: tuple[AcceptEvent, ...]
+    lost: int = 0
+
+
+@dataclass(slots=True)
+class AcceptsState:
+    """The log (bounded: oldest dropped first), per-port and per-source counts, new sources."""
+
+    max_rows: int = 10_000
+    log: deque[AcceptEvent] = field(default_factory=deque)
+    dropped_oldest: int = 0
+    total: int = 0
+    lost: int = 0
+    samples: int = 0
+    last: AcceptsSample | None = None
+    per_port: Counter[int] = field(default_factory=Counter)
+    per_source: Counter[str] = field(default_factory=Counter)
+    # Sources seen for the first time in this session: the seed's purpose is to spot them.
+    first_seen: dict[str, float] = field(default_factory=dict)
+
+    def apply(self, sample: AcceptsSample) -> list[AcceptEvent]:
+        """Fold a sample in; returns the events that brought a source never seen before."""
+        self.samples += 1
+        self.lost += sample.lost
+        self.last = sample
+        newcomers = []
+        for ev in sample.events:
+            self.total += 1
+            self.log.append(ev)
+            if len(self.log) > self.max_rows:
+                self.log.popleft()
+                self.dropped_oldest += 1
+            self.per_port[ev.lport] += 1
+            self.per_source[ev.raddr] += 1
+            if ev.raddr not in self.first_seen:
+                self.first_seen[ev.raddr] = ev.ts
+                newcomers.append(ev)
+        return newcomers
+
+    def is_first(self, ev: AcceptEvent) -> bool:
+        """This event is the one that brought its source address into the session."""
+        return self.first_seen.get(ev.raddr) == ev.ts
+
+    def rate(self) -> float:
+        if self.last is None or self.last.interval <= 0:
+            return 0.0
+        return len(self.last.events) / self.last.interval

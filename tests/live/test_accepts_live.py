@@ -1,0 +1,194 @@
+"""Live Accepts probe: servers in one namespace, clients in another; every accept seen once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netwatch.model.accepts import AcceptEvent
+from netwatch.probes.accepts import AcceptsProbe
+from tests.netns import Host, Link, veth_pair
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+
+GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
+
+
+@pytest.fixture
+def link() -> Iterator[Link]:
+    with veth_pair("q", ipv6=True) as pair:
+        yield pair
+
+
+@pytest.fixture
+def probe() -> Iterator[AcceptsProbe]:
+    p = AcceptsProbe(interval=1.0)
+    p.open()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def serve(host: Host, addr: str, port: int, count: int, *extra: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        host.exec_argv(
+            sys.executable,
+            GEN,
+            "accept-server",
+            addr,
+            str(port),
+            "--count",
+            str(count),
+            "--max-seconds",
+            "60",
+            *extra,
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["ready"] == proc.pid
+    return proc
+
+
+def connect(host: Host, addr: str, port: int, count: int) -> dict[str, object]:
+    out = subprocess.run(
+        host.exec_argv(
+            sys.executable,
+            GEN,
+            "connect-many",
+            addr,
+            str(port),
+            "--count",
+            str(count),
+            "--max-seconds",
+            "60",
+        ),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, object]:
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def collect(probe: AcceptsProbe) -> list[AcceptEvent]:
+    time.sleep(0.3)  # the drain thread polls every 50 ms
+    sample = probe.read()
+    assert sample is not None and sample.lost == 0
+    return list(sample.events)
+
+
+@pytest.mark.parametrize(
+    ("family", "api", "uid"),
+    [
+        ("ipv4", "accept", None),
+        ("ipv4", "accept4-null", None),
+        ("ipv6", "accept", None),
+        ("ipv6", "accept4-null", 65534),
+        ("ipv4", "accept", 65534),
+    ],
+)
+def test_each_accept_once_with_server_pid_uid_port_and_exact_peer(
+    link: Link, probe: AcceptsProbe, family: str, api: str, uid: int | None
+) -> None:
+    addr = link.b.addr if family == "ipv4" else link.b.addr6
+    extra = ["--api", api] + (["--uid", str(uid)] if uid is not None else [])
+    server = serve(link.b, addr, 7300, 5, *extra)
+    client = connect(link.a, addr, 7300, 5)
+    served = finish(server)
+    events = [e for e in collect(probe) if e.lport == 7300]
+    assert len(events) == 5
+    expected_peers = sorted((a, p) for a, p in client["local"])  # type: ignore[union-attr]
+    assert sorted((e.raddr, e.rport) for e in events) == expected_peers
+    for e in events:
+        assert e.pid == served["pid"] and e.uid == (uid if uid is not None else 0)
+        assert e.family == family and e.laddr == addr and e.comm.startswith("python")
+
+
+def test_ipv4_mapped_peer_on_an_ipv6_socket(link: Link, probe: AcceptsProbe) -> None:
+    server = serve(link.b, "::", 7301, 2)
+    client = connect(link.a, link.b.addr, 7301, 2)
+    finish(server)
+    events = [e for e in collect(probe) if e.lport == 7301]
+    assert sorted((e.raddr, e.rport) for e in events) == sorted(
+        (f"::ffff:{a}", p)
+        for a, p in client["local"]  # type: ignore[union-attr]
+    )
+    assert {e.family for e in events} == {"ipv4-mapped"}
+
+
+def test_accept_storm_every_connection_counted_or_reported_lost(
+    link: Link, probe: AcceptsProbe
+) -> None:
+    n = 3000
+    server = serve(link.b, link.b.addr, 7302, n, "--api", "accept4-null")
+    clients = [
+        subprocess.Popen(
+            link.a.exec_argv(
+                sys.executable,
+                GEN,
+                "connect-many",
+                link.b.addr,
+                "7302",
+                "--count",
+                str(n // 3),
+                "--max-seconds",
+                "90",
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(3)
+    ]
+    for c in clients:
+        assert c.wait(timeout=120) == 0
+    finish(server)
+    time.sleep(0.3)
+    sample = probe.read()
+    assert sample is not None
+    seen = sum(1 for e in sample.events if e.lport == 7302)
+    # Exactly n, or any shortfall reported as lost: an unreported loss fails.
+    assert seen + sample.lost == n and seen == n - sample.lost
+    assert seen == n, f"{sample.lost} lost: the ring buffer could not keep up"
+
+
+def test_accepts_batch_prints_the_seeds_format(link: Link) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netwatch", "accepts", "--batch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().rstrip("\n") == "%6s %16s %6s %6s %16s" % (
+        "UID",
+        "CMD",
+        "PID",
+        "PORT",
+        "IP_SOURCE",
+    )
+    time.sleep(3)  # compile and attach
+    server = serve(link.b, link.b.addr, 7303, 3, "--api", "accept4-null", "--name", "nw-acceptor")
+    connect(link.a, link.b.addr, 7303, 3)
+    served = finish(server)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    rows = [line for line in out.splitlines() if line.split()[-2:-1] == ["7303"]]
+    expected = "%6d %16s %6d %6d %16s" % (0, "nw-acceptor", served["pid"], 7303, link.a.addr)
+    assert rows == [expected] * 3
