@@ -3,6 +3,8 @@
  *   flood udp-recv PORT SECONDS        drains 127.0.0.1:PORT; prints packets received
  *   flood tcp-send PORT SECONDS        64 KiB writes to 127.0.0.1:PORT; prints bytes sent
  *   flood tcp-recv PORT SECONDS        accepts one connection and drains it; prints bytes
+ *   flood accept-loop PORT SECONDS     accepts and closes connections; prints how many
+ *   flood connect-loop PORT SECONDS    connects and closes as fast as it can; prints how many
  * Every loop stops after SECONDS (and the receivers after 1 s of silence). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -87,6 +89,28 @@ int main(int argc, char **argv)
         ssize_t r;
         while (now() < end + 2 && (r = read(c, buf, sizeof(buf))) > 0)
             n += r;
+    } else if (!strcmp(mode, "accept-loop")) {
+        int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        bind(l, (struct sockaddr *)&a, sizeof(a));
+        listen(l, 4096);
+        setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        printf("ready\n");
+        fflush(stdout);
+        int c;
+        while (now() < end + 2 && (c = accept(l, NULL, NULL)) >= 0) {
+            close(c);
+            n++;
+        }
+    } else if (!strcmp(mode, "connect-loop")) {
+        struct linger lg = {1, 0}; /* RST on close: no TIME_WAIT pile-up over a long loop */
+        while (now() < end) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+                n++;
+            close(s);
+        }
     } else {
         return 2;
     }

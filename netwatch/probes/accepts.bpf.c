@@ -1,10 +1,13 @@
 /*
  * netwatch Accepts probe: one event per accepted TCP connection, streamed to user space.
  *
- * Attach points: tracepoints syscalls:sys_exit_accept and syscalls:sys_exit_accept4. At the
- * exit the new descriptor is in the accepting task's own file table, so the socket and both of
- * its addresses are read from there, whether or not the program asked for the peer address
- * (accept4(fd, NULL, NULL, 0)). Accepts done through io_uring never pass these tracepoints.
+ * Attach points: tracepoints syscalls:sys_{enter,exit}_accept and sys_{enter,exit}_accept4. At
+ * the exit the new descriptor is in the accepting task's own file table, so the socket and both
+ * of its addresses are read from there, whether or not the program asked for the peer address
+ * (accept4(fd, NULL, NULL, 0)). A connection reset before accept() returned (a scanner's
+ * connect-then-RST) has had its local port released (inet_num = 0) by then: the listening
+ * socket's port, noted at the syscall's entry, stands in. Accepts done through io_uring never
+ * pass these tracepoints.
  *
  * Kernel features: tracepoint BPF programs, BPF ring buffer (5.8+); BTF offsets (passed by the
  * loader) for task->files->fdt->fd[], file->private_data, socket->sk and sock_common's addresses.
@@ -39,6 +42,9 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 /* [0]: accept events that could not be handed to user space (ring buffer full). */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
+/* thread id -> the local port of the socket it is accepting on, from the syscall's entry. */
+BPF_HASH(listen_port, u32, u16, 4096);
+
 static __always_inline u64 read_ptr(u64 base, u64 off)
 {
     u64 value = 0;
@@ -47,17 +53,40 @@ static __always_inline u64 read_ptr(u64 base, u64 off)
     return value;
 }
 
-static __always_inline int accepted(long ret)
+/* The sock behind descriptor `fd` of the current task, or 0. */
+static __always_inline u64 fd_sock(long fd)
 {
-    if (ret < 0)
-        return 0;
     u64 task = bpf_get_current_task();
     u64 files = read_ptr(task, TASK_FILES_OFF);
     u64 fdt = read_ptr(files, FILES_FDT_OFF);
     u64 fd_array = read_ptr(fdt, FDT_FD_OFF);
-    u64 file = read_ptr(fd_array, (u64)ret * sizeof(u64));
+    u64 file = read_ptr(fd_array, (u64)fd * sizeof(u64));
     u64 socket = read_ptr(file, FILE_PRIVATE_DATA_OFF);
-    u64 sk = read_ptr(socket, SOCKET_SK_OFF);
+    return read_ptr(socket, SOCKET_SK_OFF);
+}
+
+static __always_inline int accepting(long fd)
+{
+    u64 sk = fd_sock(fd);
+    if (!sk)
+        return 0;
+    u16 port = 0;
+    bpf_probe_read_kernel(&port, sizeof(port), (const u8 *)sk + SKC_NUM_OFF);
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    listen_port.update(&tid, &port);
+    return 0;
+}
+
+static __always_inline int accepted(long ret)
+{
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    u16 *listening = listen_port.lookup(&tid);
+    u16 fallback_port = listening ? *listening : 0;
+    if (listening)
+        listen_port.delete(&tid);
+    if (ret < 0)
+        return 0;
+    u64 sk = fd_sock(ret);
     if (!sk)
         return 0;
     const u8 *skc = (const u8 *)sk;
@@ -90,6 +119,8 @@ static __always_inline int accepted(long ret)
     bpf_probe_read_kernel(&dport_be, sizeof(dport_be), skc + SKC_DPORT_OFF);
     ev->rport = (u16)((dport_be >> 8) | (dport_be << 8));
     bpf_probe_read_kernel(&ev->lport, sizeof(ev->lport), skc + SKC_NUM_OFF);
+    if (!ev->lport)
+        ev->lport = fallback_port; /* reset before accept returned: its port was released */
     __builtin_memset(ev->laddr, 0, sizeof(ev->laddr));
     __builtin_memset(ev->raddr, 0, sizeof(ev->raddr));
     if (family == AF_INET_) {
@@ -101,6 +132,16 @@ static __always_inline int accepted(long ret)
     }
     events.ringbuf_submit(ev, 0);
     return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_accept)
+{
+    return accepting(args->fd);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_accept4)
+{
+    return accepting(args->fd);
 }
 
 TRACEPOINT_PROBE(syscalls, sys_exit_accept)

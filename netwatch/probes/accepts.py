@@ -15,7 +15,12 @@ from netwatch.probes.btf import BTF, BTFError
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("accepts.bpf.c")
-TRACEPOINTS = ("syscalls/sys_exit_accept", "syscalls/sys_exit_accept4")
+TRACEPOINTS = (
+    "syscalls/sys_enter_accept",
+    "syscalls/sys_enter_accept4",
+    "syscalls/sys_exit_accept",
+    "syscalls/sys_exit_accept4",
+)
 RINGBUF_PAGES = 1024  # 4 MiB: about 50,000 accepts of slack if the drain thread stalls
 DRAIN_POLL_MS = 50
 

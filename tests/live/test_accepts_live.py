@@ -192,3 +192,39 @@ def test_accepts_batch_prints_the_seeds_format(link: Link) -> None:
     rows = [line for line in out.splitlines() if line.split()[-2:-1] == ["7303"]]
     expected = "%6d %16s %6d %6d %16s" % (0, "nw-acceptor", served["pid"], 7303, link.a.addr)
     assert rows == [expected] * 3
+
+
+def test_connection_reset_before_accept_still_shows_its_port_and_source(
+    link: Link, probe: AcceptsProbe
+) -> None:
+    """A scanner's connect-then-RST: by the time accept() returns, the kernel has released the
+    child socket's port. The listener's port stands in; the source is still the scanner's."""
+    code = (
+        "import socket,struct,sys,time\n"
+        f"l=socket.socket(); l.bind(({link.b.addr!r},7304)); l.listen(8)\n"
+        "print('ready',flush=True); sys.stdin.readline()\n"
+        "c,peer=l.accept(); print(peer[0],peer[1],flush=True)\n"
+    )
+    server = subprocess.Popen(
+        link.b.exec_argv(sys.executable, "-c", code),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    assert server.stdout.readline().strip() == "ready"
+    scan = (
+        "import socket,struct\n"
+        "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n"
+        f"s.connect(({link.b.addr!r},7304)); print(s.getsockname()[1]); s.close()\n"
+    )
+    sport = int(
+        subprocess.run(
+            link.a.exec_argv(sys.executable, "-c", scan), capture_output=True, text=True, check=True
+        ).stdout
+    )
+    time.sleep(0.3)  # the RST lands before the server accepts
+    out, _ = server.communicate("go\n", timeout=30)
+    events = [e for e in collect(probe) if e.raddr == link.a.addr and e.rport == sport]
+    assert len(events) == 1
+    assert events[0].lport == 7304 and events[0].pid == server.pid
