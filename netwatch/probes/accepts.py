@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample, address
-from netwatch.probes import BCC_LOCK
-from netwatch.probes.btf import BTF, BTFError
+from netwatch.probes.loader import compile_probe, detach, offset_defines, percpu_counter
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("accepts.bpf.c")
@@ -94,21 +93,14 @@ class AcceptsProbe:
         self._wall_offset = time.time() - time.monotonic()
 
     def open(self) -> None:
-        from bcc import BPF  # the model and replay never need BCC
-
-        try:
-            btf = BTF.load()
-            defines = [f"-D{name}={_offset(btf, path)}" for name, path in _OFFSETS]
-        except BTFError as exc:
-            raise SourceError(f"accepts probe: {exc}; netwatch needs kernel BTF") from exc
+        defines = offset_defines("accepts", _OFFSETS)
         defines.append(f"-DRINGBUF_PAGES={RINGBUF_PAGES}")
+        bpf = compile_probe("accepts", BPF_SOURCE.read_bytes(), defines)
         try:
-            with BCC_LOCK:
-                bpf = BPF(text=BPF_SOURCE.read_bytes(), cflags=defines)
-                bpf[b"events"].open_ring_buffer(self._on_event)
-        except Exception as exc:  # BCC raises bare Exception for compile and attach failures
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(f"accepts probe failed to load: {first}") from exc
+            bpf[b"events"].open_ring_buffer(self._on_event)
+        except Exception as exc:
+            detach(bpf)
+            raise SourceError(f"accepts probe: cannot open its ring buffer: {exc}") from exc
         self._bpf = bpf
         self._last_read = time.monotonic()
         self._thread = threading.Thread(
@@ -142,7 +134,7 @@ class AcceptsProbe:
         self._last_read = now
         with self._lock:
             events, self._pending = self._pending, []
-        lost_total = int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0)))) + self._drain_errors
+        lost_total = percpu_counter(self._bpf, b"lost") + self._drain_errors
         lost = lost_total - self._prev_lost
         self._prev_lost = lost_total
         return AcceptsSample(time.time(), round(interval, 3), tuple(events), lost)
@@ -156,13 +148,8 @@ class AcceptsProbe:
                 thread.join(timeout=5)
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
-                with BCC_LOCK:
-                    bpf.cleanup()
+                detach(bpf)
             self._health = Health("detached")
 
     def health(self) -> Health:
         return self._health
-
-
-def _offset(btf: BTF, path: tuple[str, ...]) -> int:
-    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 from pathlib import Path
@@ -11,8 +10,13 @@ from typing import Any
 from netwatch.model.dropreasons import KfreeSkbFormat, load_format
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.symbols import SymbolTable
-from netwatch.probes import BCC_LOCK
-from netwatch.probes.btf import BTF, BTFError
+from netwatch.probes.loader import (
+    c_string,
+    compile_probe,
+    detach,
+    offset_defines,
+    percpu_counter,
+)
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("drops.bpf.c")
@@ -26,14 +30,6 @@ _OFFSETS = (
     ("NETDEV_NAME_OFF", ("net_device", "name")),
     ("SK_NUM_OFF", ("sock", "__sk_common", "sock_common", "skc_num")),
 )
-
-
-def _text(raw: Any) -> str:
-    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-def _offset(btf: BTF, path: tuple[str, ...]) -> int:
-    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
 
 
 class DropsProbe:
@@ -52,8 +48,6 @@ class DropsProbe:
         self._last_read = 0.0
 
     def open(self) -> None:
-        from bcc import BPF  # the model and replay never need BCC
-
         try:
             fmt = load_format()
         except OSError as exc:
@@ -69,18 +63,9 @@ class DropsProbe:
             )
             if present
         ]
-        try:
-            btf = BTF.load()
-            defines += [f"-D{name}={_offset(btf, path)}" for name, path in _OFFSETS]
-        except BTFError as exc:
-            raise SourceError(f"drops probe: {exc}; netwatch needs kernel BTF") from exc
+        defines += offset_defines("drops", _OFFSETS)
         self._refresh_symbols()  # before attaching: it takes a moment, and drops start counting
-        try:
-            with BCC_LOCK:
-                bpf = BPF(text=BPF_SOURCE.read_bytes(), cflags=defines)
-        except Exception as exc:  # BCC raises bare Exception for compile and attach failures
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(f"drops probe failed to load: {first}") from exc
+        bpf = compile_probe("drops", BPF_SOURCE.read_bytes(), defines)
         notes = []
         if not fmt.has_reason:
             notes.append("kernel gives no drop reasons")
@@ -120,7 +105,7 @@ class DropsProbe:
                         )
                     )
             self._prev = {k: v[0] for k, v in current.items()}
-            lost_total = int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0))))
+            lost_total = percpu_counter(self._bpf, b"lost")
             lost = lost_total - self._prev_lost
             self._prev_lost = lost_total
         return DropsSample(time.time(), round(interval, 3), tuple(rows), lost)
@@ -128,8 +113,7 @@ class DropsProbe:
     def close(self) -> None:
         with self._lock:
             if self._bpf is not None:
-                with BCC_LOCK:
-                    self._bpf.cleanup()
+                detach(self._bpf)
                 self._bpf = None
             self._health = Health("detached")
 
@@ -146,7 +130,7 @@ class DropsProbe:
             first = min((int(v.first_ns) for v in seen), default=0)
             newest = max(seen, key=lambda v: int(v.last_ns), default=None)
             last = int(newest.last_ns) if newest is not None else 0
-            dev = _text(newest.dev) if newest is not None else ""
+            dev = c_string(newest.dev) if newest is not None else ""
             port = int(newest.port) if newest is not None else 0
             prev = out.get(key)
             if prev is not None:  # two reason numbers with one name: add them up

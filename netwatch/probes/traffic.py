@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import platform
 import threading
 import time
 from pathlib import Path
@@ -16,9 +14,14 @@ from netwatch.model.traffic import (
     TrafficSample,
     UnattributedTracker,
 )
-from netwatch.probes import BCC_LOCK
-from netwatch.probes.btf import BTF, BTFError
-from netwatch.sources import Health, SourceError
+from netwatch.probes.loader import (
+    c_string,
+    compile_probe,
+    detach,
+    offset_defines,
+    percpu_counter,
+)
+from netwatch.sources import Health
 
 BPF_SOURCE = Path(__file__).with_name("traffic.bpf.c")
 TRACEPOINTS = (
@@ -35,7 +38,6 @@ MAX_SOCKS = 65536
 # Rows idle this many intervals are removed from the kernel map to keep it small.
 IDLE_INTERVALS_BEFORE_PRUNE = 30
 
-# (macro, struct path): each path is struct.member[.member...], offsets added along the way.
 _OFFSETS = (
     ("SKB_SK_OFF", ("sk_buff", "sk")),
     ("SKB_HEAD_OFF", ("sk_buff", "head")),
@@ -47,15 +49,6 @@ _OFFSETS = (
     ("SK_FAMILY_OFF", ("sock", "__sk_common", "sock_common", "skc_family")),
     ("SK_PROTOCOL_OFF", ("sock", "sk_protocol")),
 )
-
-
-def _offset(btf: BTF, path: tuple[str, ...]) -> int:
-    """("sock", "__sk_common", "sock_common", "skc_family"): pairs of struct and member."""
-    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
-
-
-def _text(raw: Any) -> str:
-    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def _counters(per_cpu: Any) -> Counters:
@@ -84,13 +77,7 @@ class TrafficProbe:
         self._notes: list[str] = []
 
     def open(self) -> None:
-        from bcc import BPF  # imported here so the model and replay never need BCC
-
-        try:
-            btf = BTF.load()
-            defines = [f"-D{name}={_offset(btf, path)}" for name, path in _OFFSETS]
-        except BTFError as exc:
-            raise SourceError(f"traffic probe: {exc}; netwatch needs kernel BTF") from exc
+        defines = offset_defines("traffic", _OFFSETS)
         defines += [f"-DMAX_ROWS={MAX_ROWS}", f"-DMAX_SOCKS={MAX_SOCKS}"]
         text = BPF_SOURCE.read_text()
         tracefs = Path("/sys/kernel/tracing/events")
@@ -99,12 +86,7 @@ class TrafficProbe:
             # Without sk_data_ready, UDP receive cannot be matched to a socket.
             text = _drop_probe(text, "sk_data_ready")
             self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
-        try:
-            with BCC_LOCK:
-                bpf = BPF(text=text.encode(), cflags=defines)
-        except Exception as exc:  # BCC raises bare Exception for compile and attach failures
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(f"traffic probe failed to load: {first}") from exc
+        bpf = compile_probe("traffic", text.encode(), defines)
         with self._lock:
             # The maps were created empty at attach: everything in them is this session's.
             self._bpf = bpf
@@ -140,8 +122,7 @@ class TrafficProbe:
     def close(self) -> None:
         with self._lock:
             if self._bpf is not None:
-                with BCC_LOCK:
-                    self._bpf.cleanup()
+                detach(self._bpf)
                 self._bpf = None
             self._health = Health("detached")
 
@@ -151,20 +132,20 @@ class TrafficProbe:
     def _read_rows(self) -> dict[TrafficKey, Counters]:
         out: dict[TrafficKey, Counters] = {}
         for k, v in self._bpf[b"traffic"].items():
-            key = TrafficKey(int(k.tgid), int(k.uid), _text(k.dev), _text(k.comm))
+            key = TrafficKey(int(k.tgid), int(k.uid), c_string(k.dev), c_string(k.comm))
             out[key] = _counters(v)
         return out
 
     def _read_unowned(self) -> dict[str, Counters]:
         return {
-            _text(k.dev): Counters(
+            c_string(k.dev): Counters(
                 int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes), int(v.recv_bytes)
             )
             for k, v in self._bpf[b"unowned"].items()
         }
 
     def _read_lost(self) -> int:
-        return int(sum(self._bpf[b"lost"].getvalue(ctypes.c_int(0))))
+        return percpu_counter(self._bpf, b"lost")
 
     def _prune_idle(self) -> None:
         stale = [k for k, n in self._idle.items() if n >= IDLE_INTERVALS_BEFORE_PRUNE]
@@ -193,7 +174,3 @@ def _drop_probe(text: str, name: str) -> str:
         if depth == 0:
             return text[:start] + text[i + 1 :]
     raise ValueError(f"unbalanced braces after {name}")
-
-
-def kernel_release() -> str:
-    return platform.release()

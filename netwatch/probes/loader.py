@@ -1,0 +1,53 @@
+"""What every probe does the same way: BTF offsets as -D macros, compiling under the BCC lock
+with a one-line error, reading a per-CPU counter, decoding C strings, detaching."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from netwatch.probes import BCC_LOCK
+from netwatch.probes.btf import BTF, BTFError
+from netwatch.sources import SourceError
+
+# (macro, path): the path alternates struct and member, offsets added along the way, e.g.
+# ("sock", "__sk_common", "sock_common", "skc_family").
+OffsetSpec = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def offset_defines(probe: str, specs: OffsetSpec) -> list[str]:
+    try:
+        btf = BTF.load()
+        return [f"-D{macro}={_offset(btf, path)}" for macro, path in specs]
+    except BTFError as exc:
+        raise SourceError(f"{probe} probe: {exc}; netwatch needs kernel BTF") from exc
+
+
+def _offset(btf: BTF, path: tuple[str, ...]) -> int:
+    return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
+
+
+def compile_probe(probe: str, text: bytes, cflags: list[str]) -> Any:
+    """BCC compiles and attaches here; one at a time, since its compiler is not thread-safe."""
+    from bcc import BPF  # the model and replay never need BCC
+
+    try:
+        with BCC_LOCK:
+            return BPF(text=text, cflags=cflags)
+    except Exception as exc:  # BCC raises bare Exception for compile and attach failures
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"{probe} probe failed to load: {first}") from exc
+
+
+def detach(bpf: Any) -> None:
+    with BCC_LOCK:
+        bpf.cleanup()
+
+
+def percpu_counter(bpf: Any, name: bytes, index: int = 0) -> int:
+    """The sum over CPUs of slot `index` of a BPF_PERCPU_ARRAY of u64."""
+    return int(sum(bpf[name].getvalue(ctypes.c_int(index))))
+
+
+def c_string(raw: Any) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
