@@ -215,7 +215,8 @@ def test_connection_reset_before_accept_still_shows_its_port_and_source(
     assert server.stdout.readline().strip() == "ready"
     scan = (
         "import socket,struct\n"
-        "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n"
+        "s=socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n"
         f"s.connect(({link.b.addr!r},7304)); print(s.getsockname()[1]); s.close()\n"
     )
     sport = int(
@@ -225,6 +226,7 @@ def test_connection_reset_before_accept_still_shows_its_port_and_source(
     )
     time.sleep(0.3)  # the RST lands before the server accepts
     out, _ = server.communicate("go\n", timeout=30)
+    assert out.split() == [link.a.addr, str(sport)]  # the server did accept that connection
     events = [e for e in collect(probe) if e.raddr == link.a.addr and e.rport == sport]
     assert len(events) == 1
     assert events[0].lport == 7304 and events[0].pid == server.pid

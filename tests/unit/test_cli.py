@@ -42,6 +42,13 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["replay", "/nonexistent.nwrec"], r"/nonexistent.nwrec: cannot read"),
         (["replay", str(DEMO), "--snapshot-dir", "/nonexistent"], "snapshot directory"),
         (["record"], "required: -o/--output"),
+        (["drops"], "the following arguments are required: --batch"),
+        (["drops", "--batch", "--interval", "-1"], "out of range"),
+        (["accepts", "--batch", "--duration", "zero"], "'zero' is not a number"),
+        (["replay", str(DEMO), "--speed", "0"], "out of range"),
+        (["--max-rows", "0"], "not a whole number of 1 or more"),
+        (["drops", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
+        (["accepts", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
     ],
 )
 def test_bad_arguments(args: list[str], pattern: str) -> None:
@@ -119,3 +126,20 @@ def test_batch_json_from_a_recording() -> None:
             "xmit_bytes",
             "recv_bytes",
         } <= set(row)
+
+
+def test_drops_and_accepts_batch_from_a_recording() -> None:
+    drops = run("drops", "--batch", "--replay", str(DEMO))
+    assert drops.returncode == 0, drops.stderr
+    lines = [line for line in drops.stdout.splitlines() if line]
+    assert lines[0] == "Monitoring for dropped packets"
+    assert lines[-1] == "Stopping dropped packet monitor"
+    assert all(
+        re.match(r"^\d+ packets dropped at location 0x[0-9a-f]+ \S+ [A-Z_0-9]+$", line)
+        for line in lines[1:-1]
+    )
+    accepts = run("accepts", "--batch", "--replay", str(DEMO))
+    assert accepts.returncode == 0, accepts.stderr
+    rows = accepts.stdout.splitlines()
+    assert rows[0] == "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
+    assert len(rows) > 1 and all(re.match(r"^ *\d+ +\S+ +\d+ +\d+ +\S+$", row) for row in rows[1:])
