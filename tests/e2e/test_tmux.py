@@ -112,3 +112,22 @@ def test_ssh_drop_sighup_detaches_the_probes(session: str) -> None:
     assert loaded_program_ids() - baseline
     tmux("kill-session", "-t", session)  # the pty closes: netwatch gets SIGHUP, as on SSH drop
     assert wait_released(baseline, timeout=30) == set(), "probes still loaded after SIGHUP"
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_quit_cleanly_and_detach(session: str, how: str) -> None:
+    baseline = loaded_program_ids()
+    wait_screen(session, lambda s: "live:" in s)
+    assert loaded_program_ids() - baseline
+    if how == "ctrl-c":
+        tmux("send-keys", "-t", session, "C-c")
+    else:
+        pane_pid = tmux("display", "-p", "-t", session, "#{pane_pid}").strip()
+        child = subprocess.run(
+            ["pgrep", "-P", pane_pid, "-f", "netwatch"], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
+        subprocess.run(["kill", "-TERM", child], check=True)
+    text = wait_screen(session, lambda s: "NETWATCH-EXIT=" in s)
+    assert "NETWATCH-EXIT=0" in text and "Traceback" not in text
+    assert "Traffic  Calls" not in text  # the terminal is back to the shell
+    assert wait_released(baseline) == set()

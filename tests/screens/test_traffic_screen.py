@@ -264,3 +264,20 @@ async def test_replay_plays_the_committed_recording_to_its_end(tmp_path: Path) -
             for i in range(app.query_one(TrafficView).table.row_count)
         }
         assert {"backup-agent", "backup-server", "metrics-feed", "metrics-sink"} <= comms
+
+
+async def test_no_color_keeps_state_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under NO_COLOR the meaning must survive: PAUSED is a word, the sorted column underlined."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.no_color
+        first_sample(source)
+        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
+        await pilot.press("p")
+        assert "PAUSED" in banner(app) and status(app).startswith("PAUSED")
+        await pilot.press("greater_than_sign")
+        label = app.query_one(TrafficView).table.columns["pid"].label  # type: ignore[index]
+        assert "underline" in str(label.style)
