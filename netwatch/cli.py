@@ -94,6 +94,24 @@ def _ui_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _batch_parser(name: str, description: str, what: str) -> _Parser:
+    """What every batch subcommand takes: --batch (required) and --replay FILE."""
+    p = _Parser(prog=f"netwatch {name}", description=description)
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        required=True,
+        help="print to stdout instead of the full-screen UI (required)",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help=f"print a recording instead of live {what} (no root needed)",
+    )
+    return p
+
+
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     ui = _Parser(
         prog="netwatch",
@@ -105,13 +123,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
     _ui_options(ui)
 
-    top = _Parser(prog="netwatch top", description="Per-process traffic, printed like top -b.")
-    top.add_argument(
-        "--batch",
-        action="store_true",
-        required=True,
-        help="print to stdout instead of the full-screen UI (required)",
-    )
+    top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
     top.add_argument(
         "--interval",
         type=_positive,
@@ -120,22 +132,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     )
     top.add_argument("--count", type=_count, help="stop after N intervals")
     top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
-    top.add_argument(
-        "--replay",
-        type=Path,
-        metavar="FILE",
-        help="print a recording instead of live traffic (no root needed)",
-    )
 
-    drops = _Parser(
-        prog="netwatch drops",
-        description="Where the kernel drops packets, printed like dropwatch.stp.",
-    )
-    drops.add_argument(
-        "--batch",
-        action="store_true",
-        required=True,
-        help="print to stdout instead of the full-screen UI (required)",
+    drops = _batch_parser(
+        "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
     )
     drops.add_argument(
         "--interval",
@@ -149,31 +148,12 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         action="store_true",
         help="one JSON object per location, reason and protocol per interval",
     )
-    drops.add_argument(
-        "--replay",
-        type=Path,
-        metavar="FILE",
-        help="print a recording instead of live drops (no root needed)",
-    )
 
-    accepts = _Parser(
-        prog="netwatch accepts",
-        description="Accepted TCP connections as they happen, like tcp_connections.stp.",
-    )
-    accepts.add_argument(
-        "--batch",
-        action="store_true",
-        required=True,
-        help="print to stdout instead of the full-screen UI (required)",
+    accepts = _batch_parser(
+        "accepts", "Accepted TCP connections as they happen, like tcp_connections.stp.", "accepts"
     )
     accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
     accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
-    accepts.add_argument(
-        "--replay",
-        type=Path,
-        metavar="FILE",
-        help="print a recording instead of live accepts (no root needed)",
-    )
 
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
