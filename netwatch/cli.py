@@ -48,24 +48,23 @@ class CliError(Exception):
         self.code = code
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0.05 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (0.05 to 3600 seconds)")
-    return value
+def _number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]:
+    """An argparse type: a number from `low` to `high`, or a one-line error saying which."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low:g} to {high:g}{unit})")
+        return value
+
+    return parse
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0.01 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (0.01 to 1000)")
-    return value
+_positive = _number_in(0.05, 3600, " seconds")
+_speed = _number_in(0.01, 1000)
 
 
 def _count(text: str) -> int:
