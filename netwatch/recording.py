@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
@@ -38,54 +39,91 @@ class RecordingError(SourceError):
     """The file is not a readable netwatch recording."""
 
 
-def _traffic_record(sample: TrafficSample) -> dict[str, Any]:
+class _Sample(Protocol):
+    """What every tab's sample has around its rows: when, over how long, and how much was lost."""
+
+    @property
+    def ts(self) -> float: ...
+
+    @property
+    def interval(self) -> float: ...
+
+    @property
+    def lost(self) -> int: ...
+
+
+def _record(tab: str, sample: _Sample, key: str, items: list[list[Any]]) -> dict[str, Any]:
+    """One line of the file: the sample's envelope and its rows (or events) as plain lists."""
     return {
-        "tab": "traffic",
+        "tab": tab,
         "ts": round(sample.ts, 6),
         "interval": sample.interval,
         "lost": sample.lost,
-        "rows": [
-            [r.key.pid, r.key.uid, r.key.dev, r.key.comm, r.key.reason, *r.counts.as_tuple()]
-            for r in sample.rows
-        ],
+        key: items,
     }
 
 
-def _drops_record(sample: DropsSample) -> dict[str, Any]:
-    return {
-        "tab": "drops",
-        "ts": round(sample.ts, 6),
-        "interval": sample.interval,
-        "lost": sample.lost,
-        "rows": [
-            [r.key.location, r.key.reason, r.key.protocol, r.symbol, r.count, r.dev, r.port]
-            for r in sample.rows
-        ],
-    }
+# Each tab's row as a list in the file, and back. The order is the documented format.
+def _traffic_row_out(r: TrafficRow) -> list[Any]:
+    return [r.key.pid, r.key.uid, r.key.dev, r.key.comm, r.key.reason, *r.counts.as_tuple()]
 
 
-def _accepts_record(sample: AcceptsSample) -> dict[str, Any]:
-    return {
-        "tab": "accepts",
-        "ts": round(sample.ts, 6),
-        "interval": sample.interval,
-        "lost": sample.lost,
-        "events": [
-            [
-                round(e.ts, 6),
-                e.pid,
-                e.tid,
-                e.uid,
-                e.comm,
-                e.family,
-                e.laddr,
-                e.lport,
-                e.raddr,
-                e.rport,
-            ]
-            for e in sample.events
-        ],
-    }
+def _traffic_row_in(item: list[Any]) -> TrafficRow:
+    pid, uid, dev, comm, reason, a, b, c, d = item
+    return TrafficRow(
+        TrafficKey(int(pid), int(uid), str(dev), str(comm), str(reason)),
+        Counters(int(a), int(b), int(c), int(d)),
+    )
+
+
+def _drop_row_out(r: DropRow) -> list[Any]:
+    return [r.key.location, r.key.reason, r.key.protocol, r.symbol, r.count, r.dev, r.port]
+
+
+def _drop_row_in(item: list[Any]) -> DropRow:
+    loc, reason, proto, symbol, count, dev, port = item
+    return DropRow(
+        DropKey(int(loc), str(reason), int(proto)), str(symbol), int(count), str(dev), int(port)
+    )
+
+
+def _accept_out(e: AcceptEvent) -> list[Any]:
+    return [
+        round(e.ts, 6),
+        e.pid,
+        e.tid,
+        e.uid,
+        e.comm,
+        e.family,
+        e.laddr,
+        e.lport,
+        e.raddr,
+        e.rport,
+    ]
+
+
+def _accept_in(item: list[Any]) -> AcceptEvent:
+    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport = item
+    return AcceptEvent(
+        float(ts),
+        int(pid),
+        int(tid),
+        int(uid),
+        str(comm),
+        str(family),
+        str(laddr),
+        int(lport),
+        str(raddr),
+        int(rport),
+    )
+
+
+# tab -> (the key its items are under, how one item is read back, the sample type to build)
+_READERS: dict[str, tuple[str, Callable[[list[Any]], Any], Callable[..., Any]]] = {
+    "traffic": ("rows", _traffic_row_in, TrafficSample),
+    "drops": ("rows", _drop_row_in, DropsSample),
+    "accepts": ("events", _accept_in, AcceptsSample),
+}
 
 
 class RecordingWriter:
@@ -104,13 +142,13 @@ class RecordingWriter:
         self._write(header)
 
     def write_traffic(self, sample: TrafficSample) -> None:
-        self._write(_traffic_record(sample))
+        self._write(_record("traffic", sample, "rows", [_traffic_row_out(r) for r in sample.rows]))
 
     def write_drops(self, sample: DropsSample) -> None:
-        self._write(_drops_record(sample))
+        self._write(_record("drops", sample, "rows", [_drop_row_out(r) for r in sample.rows]))
 
     def write_accepts(self, sample: AcceptsSample) -> None:
-        self._write(_accepts_record(sample))
+        self._write(_record("accepts", sample, "events", [_accept_out(e) for e in sample.events]))
 
     def _write(self, obj: dict[str, Any]) -> None:
         self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
@@ -142,9 +180,7 @@ def load_recording(path: Path) -> Recording:
     lines = text.split("\n")
     truncated = lines[-1] != ""
     header = _parse_header(path, lines[0])
-    traffic: list[TrafficSample] = []
-    drops: list[DropsSample] = []
-    accepts: list[AcceptsSample] = []
+    samples: dict[str, list[Any]] = {tab: [] for tab in _READERS}
     body = lines[1:-1] if not truncated else lines[1:]
     for number, line in enumerate(body, start=2):
         if truncated and number == len(lines):
@@ -155,13 +191,11 @@ def load_recording(path: Path) -> Recording:
             raise RecordingError(f"{path}: corrupt record at line {number}: {exc.msg}") from exc
         if not isinstance(record, dict) or "tab" not in record:
             raise RecordingError(f"{path}: corrupt record at line {number}: no 'tab' field")
-        if record["tab"] == "traffic":
-            traffic.append(_parse_traffic(path, number, record))
-        elif record["tab"] == "drops":
-            drops.append(_parse_drops(path, number, record))
-        elif record["tab"] == "accepts":
-            accepts.append(_parse_accepts(path, number, record))
-    return Recording(header, tuple(traffic), tuple(drops), tuple(accepts))
+        if record["tab"] in _READERS:  # tabs this version does not know are skipped
+            samples[record["tab"]].append(_parse_sample(path, number, record))
+    return Recording(
+        header, tuple(samples["traffic"]), tuple(samples["drops"]), tuple(samples["accepts"])
+    )
 
 
 def _parse_header(path: Path, line: str) -> dict[str, Any]:
@@ -180,71 +214,19 @@ def _parse_header(path: Path, line: str) -> dict[str, Any]:
     return header
 
 
-def _parse_traffic(path: Path, number: int, record: dict[str, Any]) -> TrafficSample:
+def _parse_sample(path: Path, number: int, record: dict[str, Any]) -> Any:
+    tab = record["tab"]
+    key, read_item, build = _READERS[tab]
     try:
-        rows = tuple(
-            TrafficRow(
-                TrafficKey(int(pid), int(uid), str(dev), str(comm), str(reason)),
-                Counters(int(a), int(b), int(c), int(d)),
-            )
-            for pid, uid, dev, comm, reason, a, b, c, d in record["rows"]
-        )
-        return TrafficSample(
-            float(record["ts"]), float(record["interval"]), rows, int(record.get("lost", 0))
+        items = tuple(read_item(item) for item in record[key])
+        return build(
+            float(record["ts"]), float(record["interval"]), items, int(record.get("lost", 0))
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{path}: corrupt traffic record at line {number}") from exc
+        raise RecordingError(f"{path}: corrupt {tab} record at line {number}") from exc
 
 
-def _parse_drops(path: Path, number: int, record: dict[str, Any]) -> DropsSample:
-    try:
-        rows = tuple(
-            DropRow(
-                DropKey(int(loc), str(reason), int(proto)),
-                str(symbol),
-                int(count),
-                str(dev),
-                int(port),
-            )
-            for loc, reason, proto, symbol, count, dev, port in record["rows"]
-        )
-        return DropsSample(
-            float(record["ts"]), float(record["interval"]), rows, int(record.get("lost", 0))
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{path}: corrupt drops record at line {number}") from exc
-
-
-def _parse_accepts(path: Path, number: int, record: dict[str, Any]) -> AcceptsSample:
-    try:
-        events = tuple(
-            AcceptEvent(
-                float(ts),
-                int(pid),
-                int(tid),
-                int(uid),
-                str(comm),
-                str(family),
-                str(laddr),
-                int(lport),
-                str(raddr),
-                int(rport),
-            )
-            for ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport in record["events"]
-        )
-        return AcceptsSample(
-            float(record["ts"]), float(record["interval"]), events, int(record.get("lost", 0))
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{path}: corrupt accepts record at line {number}") from exc
-
-
-class _Timed(Protocol):
-    @property
-    def interval(self) -> float: ...
-
-
-T = TypeVar("T", bound=_Timed)
+T = TypeVar("T", bound=_Sample)
 
 
 class ReplaySource(Generic[T]):

@@ -130,3 +130,37 @@ def test_drops_round_trip_keeps_symbols_for_other_machines(tmp_path: Path) -> No
     assert rec.traffic == (SAMPLES[0],) and rec.drops == (sample,)
     src = ReplayDropsSource.from_file(path)
     assert src.read() == sample and src.read() is None
+
+
+def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None:
+    from netwatch.model.accepts import AcceptEvent, AcceptsSample
+    from netwatch.recording import ReplayAcceptsSource
+
+    path = tmp_path / "a.nwrec"
+    sample = AcceptsSample(
+        9.0,
+        1.0,
+        (
+            AcceptEvent(
+                8.5,
+                10,
+                11,
+                33,
+                "nginx",
+                "ipv4-mapped",
+                "::ffff:10.0.0.1",
+                443,
+                "::ffff:10.0.0.2",
+                50000,
+            ),
+        ),
+        lost=2,
+    )
+    writer = RecordingWriter(create_new_file(path), ["accepts"])
+    writer.write_accepts(sample)
+    writer.close()
+    assert load_recording(path).accepts == (sample,)
+    assert ReplayAcceptsSource.from_file(path).read() == sample
+    path.write_text(path.read_text().replace('"nginx",', ""))  # one field short
+    with pytest.raises(RecordingError, match="corrupt accepts record at line 2"):
+        load_recording(path)
