@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,10 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from netwatch.model.accepts import AcceptsSample
+from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
 from netwatch.model.drops import DropsSample
 from netwatch.model.traffic import TrafficSample
 from netwatch.probes.requirements import degraded_features
 from netwatch.screens.accepts import AcceptsView
+from netwatch.screens.calls import CallsView
 from netwatch.screens.detail import ProcessDetail
 from netwatch.screens.drop_detail import DropDetail
 from netwatch.screens.drops import DropsView
@@ -27,6 +30,7 @@ from netwatch.screens.traffic import TrafficView
 from netwatch.snapshot import SnapshotError, write_snapshot
 from netwatch.sources import (
     AcceptsSource,
+    CallsSource,
     DropsSource,
     Health,
     Source,
@@ -35,10 +39,6 @@ from netwatch.sources import (
 )
 
 TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
-NOT_BUILT = {
-    "calls": "The Calls tab (socket-trace.stp: per-thread call tree of the socket layer) is not "
-    "built yet. It is tracked as issue #5.",
-}
 
 
 class NetwatchApp(App[None]):
@@ -59,8 +59,11 @@ class NetwatchApp(App[None]):
         traffic_source: TrafficSource,
         drops_source: DropsSource | None = None,
         accepts_source: AcceptsSource | None = None,
+        calls_source: CallsSource | None = None,
         *,
         max_rows: int = 10_000,
+        max_calls: int = DEFAULT_MAX_CALLS,
+        max_threads: int = DEFAULT_MAX_THREADS,
         initial_tab: str = "traffic",
         snapshot_dir: Path = Path("."),
         replay: bool = False,
@@ -72,7 +75,12 @@ class NetwatchApp(App[None]):
             self.sources["drops"] = drops_source
         if accepts_source is not None:
             self.sources["accepts"] = accepts_source
+        self.calls_source = calls_source
+        if calls_source is not None:
+            self.sources["calls"] = calls_source
         self.max_rows = max_rows
+        self.max_calls = max_calls
+        self.max_threads = max_threads
         self.initial_tab = initial_tab
         self.snapshot_dir = snapshot_dir
         self.replay = replay
@@ -96,14 +104,16 @@ class NetwatchApp(App[None]):
                         yield DropsView(id="drops")
                     elif tab == "accepts" and "accepts" in self.sources:
                         yield AcceptsView(max_rows=self.max_rows, id="accepts")
-                    elif tab in ("drops", "accepts"):
+                    elif tab == "calls" and "calls" in self.sources:
+                        yield CallsView(
+                            max_calls=self.max_calls, max_threads=self.max_threads, id="calls"
+                        )
+                    else:
                         yield Static(
                             f"This session has no {TAB_TITLES[tab]} source: the recording "
                             "holds none, or this kernel lacks its tracepoints.",
                             classes="not-built",
                         )
-                    else:
-                        yield Static(NOT_BUILT[tab], classes="not-built")
         yield Static("", id="status")
         yield Footer()
 
@@ -111,6 +121,7 @@ class NetwatchApp(App[None]):
         self._install_signal_handlers()
         for tab, source in self.sources.items():
             self._start_worker(tab, source)
+        self._attach_calls_if_shown(self.initial_tab)
         self._update_status()
         view = self.view(self.initial_tab)
         if view is not None:
@@ -184,6 +195,8 @@ class NetwatchApp(App[None]):
             self.query_one(DropsView).add_sample(sample)
         elif isinstance(sample, AcceptsSample) and self.view("accepts") is not None:
             self.query_one(AcceptsView).add_sample(sample)
+        elif isinstance(sample, CallsSample) and self.view("calls") is not None:
+            self.query_one(CallsView).add_sample(sample)
         self._update_status()
 
     def on_health_changed(self, message: HealthChanged) -> None:
@@ -208,6 +221,38 @@ class NetwatchApp(App[None]):
 
     def on_tab_view_view_changed(self, message: TabView.ViewChanged) -> None:
         self._update_status()
+
+    # ---- the Calls probe streams per call: attached only while its tab is shown -------------
+    def on_tabbed_content_tab_activated(self, message: TabbedContent.TabActivated) -> None:
+        self._attach_calls_if_shown((message.pane.id or "").removeprefix("tab-"))
+
+    def _attach_calls_if_shown(self, tab: str) -> None:
+        source = self.calls_source
+        if source is None:
+            return
+        # In a thread: attaching a dozen tracepoints takes a moment the UI should not wait.
+        action = source.resume if tab == "calls" else source.suspend
+        threading.Thread(target=self._calls_control, args=(action,), daemon=True).start()
+
+    def _calls_control(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as exc:  # BCC raises bare Exception when a tracepoint will not attach
+            self.post_message(HealthChanged("calls", Health("failed", f"attach: {exc}")))
+            return
+        if self.calls_source is not None and not self.replay:
+            self.post_message(HealthChanged("calls", self.calls_source.health()))
+
+    def on_calls_view_threads_changed(self, message: CallsView.ThreadsChanged) -> None:
+        source = self.calls_source
+        if source is None:
+            return
+        t = message.threads
+        threading.Thread(
+            target=self._calls_control,
+            args=(lambda: source.set_threads(t.pids, t.tids, t.comms),),
+            daemon=True,
+        ).start()
 
     def on_drops_view_selected_group(self, message: DropsView.SelectedGroup) -> None:
         self.push_screen(DropDetail(message.group, message.grouping, live=not self.replay))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TextIO, TypeVar
 
 from netwatch.model.accepts import SEED_HEADER, AcceptsSample
+from netwatch.model.calls import CallsSample, ThreadIndent
 from netwatch.model.drops import DropsSample, dropwatch_lines, protocol_name
 from netwatch.model.formats import nettop_table, row_json
 from netwatch.model.traffic import Counters, TrafficRow, TrafficSample
@@ -129,3 +130,20 @@ def accepts_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[Accept
 
 
 ACCEPTS_HEADER = SEED_HEADER
+
+
+def calls_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
+    """socket-trace.stp's lines (`thread_indent` style), or one JSON object per line."""
+    indent = ThreadIndent()
+
+    def emit(sample: CallsSample) -> None:
+        for ev in sample.events:
+            if as_json:
+                out.write(json.dumps(indent.record(ev), separators=(",", ":")) + "\n")
+            else:
+                out.write(indent.line(ev) + "\n")
+        if sample.lost:
+            print(f"netwatch: {sample.lost} call events lost (ring buffer full)", file=sys.stderr)
+        out.flush()
+
+    return emit

@@ -18,24 +18,35 @@ from netwatch import __version__
 from netwatch.batch import (
     ACCEPTS_HEADER,
     accepts_printer,
+    calls_printer,
     drops_printer,
     run_batch,
     traffic_printer,
 )
+from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
+from netwatch.probes.calls import DEFAULT_RINGBUF_MB
 from netwatch.recording import (
     Recording,
     RecordingWriter,
     ReplayAcceptsSource,
+    ReplayCallsSource,
     ReplayDropsSource,
     ReplayTrafficSource,
     create_new_file,
     load_recording,
 )
-from netwatch.sources import AcceptsSource, DropsSource, Source, SourceError, TrafficSource
+from netwatch.sources import (
+    AcceptsSource,
+    CallsSource,
+    DropsSource,
+    Source,
+    SourceError,
+    TrafficSource,
+)
 
 TABS = ("traffic", "calls", "accepts", "drops")
 T = TypeVar("T")
-SUBCOMMANDS = ("top", "drops", "accepts", "record", "replay")
+SUBCOMMANDS = ("top", "drops", "accepts", "calls", "record", "replay")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -91,6 +102,45 @@ def _ui_options(p: argparse.ArgumentParser) -> None:
         default=10_000,
         help="accepted connections kept in the Accepts log, oldest dropped first (default 10000)",
     )
+    p.add_argument(
+        "--max-calls",
+        type=_count,
+        default=DEFAULT_MAX_CALLS,
+        help=f"calls kept per thread in the Calls tab, oldest dropped first "
+        f"(default {DEFAULT_MAX_CALLS})",
+    )
+    p.add_argument(
+        "--max-threads",
+        type=_count,
+        default=DEFAULT_MAX_THREADS,
+        help=f"threads kept in the Calls tab, least recently active dropped first "
+        f"(default {DEFAULT_MAX_THREADS})",
+    )
+
+
+def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
+    for name, kind, help_text in (
+        ("pid", _count, "trace this process's threads"),
+        ("tid", _count, "trace this thread"),
+        ("comm", _comm, "trace threads with this exact command name"),
+    ):
+        p.add_argument(
+            f"--{prefix}{name}",
+            type=kind,
+            action="append",
+            default=[],
+            metavar=name.upper(),
+            help=f"{help_text} (repeatable)",
+        )
+
+
+def _comm(text: str) -> str:
+    if not text or len(text.encode()) > 15:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a command name (1 to 15 bytes, as the kernel keeps it)"
+        )
+    return text
 
 
 def _batch_parser(name: str, description: str, what: str) -> _Parser:
@@ -115,7 +165,8 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ui = _Parser(
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
-        "Subcommands: top --batch, record, replay (see 'netwatch SUBCOMMAND --help').",
+        "Subcommands: top, drops, accepts, calls (each --batch), record, replay "
+        "(see 'netwatch SUBCOMMAND --help').",
     )
     ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
     ui.add_argument("--interval", type=_positive, default=1.0, help="refresh seconds (default 1)")
@@ -154,12 +205,34 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
     accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
 
+    calls = _batch_parser(
+        "calls",
+        "Socket-layer calls per thread, printed like socket-trace.stp "
+        "(`<us> <comm>(<tid>): -> call`, `<- call = result (duration)`, `* event` inside).",
+        "calls",
+    )
+    _thread_options(calls)
+    calls.add_argument("--duration", type=_positive, help="stop after S seconds")
+    calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
+    calls.add_argument(
+        "--buffer-mb",
+        type=_count,
+        default=DEFAULT_RINGBUF_MB,
+        help=f"ring buffer size in MiB, a power of two (default {DEFAULT_RINGBUF_MB})",
+    )
+
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
         "--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"
     )
     record.add_argument("--interval", type=_positive, default=1.0, help="seconds per sample")
+    record.add_argument(
+        "--no-calls",
+        action="store_true",
+        help="leave out the Calls tab (its probe streams one record per socket call)",
+    )
+    _thread_options(record, "calls-")
 
     replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
@@ -173,6 +246,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "top": top,
         "drops": drops,
         "accepts": accepts,
+        "calls": calls,
         "record": record,
         "replay": replay,
     }
@@ -224,6 +298,55 @@ def live_accepts_source(interval: float) -> AcceptsSource | None:
     if check_live_requirements(TRACEPOINTS):
         return None
     return AcceptsProbe(interval)
+
+
+def live_calls_source(
+    interval: float,
+    *,
+    pids: tuple[int, ...] = (),
+    tids: tuple[int, ...] = (),
+    comms: tuple[str, ...] = (),
+    ringbuf_mb: int = DEFAULT_RINGBUF_MB,
+    start_suspended: bool = False,
+) -> CallsSource | None:
+    """None when this kernel lacks the syscall or socket tracepoints: only that tab says so."""
+    from netwatch.probes.calls import TRACEPOINTS, CallsProbe
+    from netwatch.probes.requirements import check_live_requirements
+
+    if check_live_requirements(TRACEPOINTS):
+        return None
+    return CallsProbe(
+        interval,
+        pids=pids,
+        tids=tids,
+        comms=comms,
+        ringbuf_mb=ringbuf_mb,
+        start_suspended=start_suspended,
+    )
+
+
+def cmd_calls(args: argparse.Namespace) -> int:
+    source: CallsSource | None
+    if args.replay is not None:
+        source = ReplayCallsSource(read_recording(args.replay).calls, args.replay)
+        source.interval = 0.0
+    else:
+        if args.buffer_mb & (args.buffer_mb - 1):
+            raise CliError(f"netwatch calls: --buffer-mb {args.buffer_mb} is not a power of two")
+        live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
+        source = live_calls_source(
+            0.2,
+            pids=tuple(args.pid),
+            tids=tuple(args.tid),
+            comms=tuple(args.comm),
+            ringbuf_mb=args.buffer_mb,
+        )
+        if source is None:
+            raise CliError("netwatch: this kernel lacks the raw_syscalls or sock tracepoints")
+    count = None
+    if args.duration is not None:
+        count = max(1, round(args.duration / source.interval)) if source.interval else None
+    return _batch(source, count, calls_printer(args.json))
 
 
 def cmd_accepts(args: argparse.Namespace) -> int:
@@ -297,6 +420,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     source = live_traffic_source(args.interval)
     drops = live_drops_source(args.interval)
     accepts = live_accepts_source(args.interval)
+    calls = None
+    if not args.no_calls:
+        calls = live_calls_source(
+            args.interval,
+            pids=tuple(args.calls_pid),
+            tids=tuple(args.calls_tid),
+            comms=tuple(args.calls_comm),
+        )
     try:
         stream = create_new_file(args.output)
     except FileExistsError:
@@ -306,6 +437,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
     tabs = ["traffic"] + (["drops"] if drops else []) + (["accepts"] if accepts else [])
+    tabs += ["calls"] if calls else []
     writer = RecordingWriter(stream, tabs)
     samples = 0
     with stop_on_signals() as should_stop:
@@ -315,6 +447,8 @@ def cmd_record(args: argparse.Namespace) -> int:
                 drops.open()
             if accepts is not None:
                 accepts.open()
+            if calls is not None:
+                calls.open()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
             next_tick = time.monotonic() + source.interval
@@ -333,6 +467,9 @@ def cmd_record(args: argparse.Namespace) -> int:
                 accept_sample = accepts.read() if accepts is not None else None
                 if accept_sample is not None:
                     writer.write_accepts(accept_sample)
+                call_sample = calls.read() if calls is not None else None
+                if call_sample is not None:
+                    writer.write_calls(call_sample)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
@@ -341,6 +478,8 @@ def cmd_record(args: argparse.Namespace) -> int:
                 drops.close()
             if accepts is not None:
                 accepts.close()
+            if calls is not None:
+                calls.close()
             writer.close()
     print(f"netwatch: wrote {samples} samples to {args.output}", file=sys.stderr)
     return 0
@@ -378,6 +517,7 @@ def cmd_ui(
     source: TrafficSource,
     drops: DropsSource | None,
     accepts: AcceptsSource | None,
+    calls: CallsSource | None,
     args: argparse.Namespace,
     replay: bool,
 ) -> int:
@@ -389,16 +529,19 @@ def cmd_ui(
         source,
         drops,
         accepts,
+        calls,
         initial_tab=tab,
         snapshot_dir=args.snapshot_dir,
         replay=replay,
         max_rows=args.max_rows,
+        max_calls=args.max_calls,
+        max_threads=args.max_threads,
     )
     with stderr_aside() as log:
         try:
             app.run()
         finally:
-            for probe in (source, drops, accepts):
+            for probe in (source, drops, accepts, calls):
                 if probe is not None:
                     probe.close()
     if log.stat().st_size == 0 or not app.fatal_error:
@@ -421,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_drops(args)
             if argv[0] == "accepts":
                 return cmd_accepts(args)
+            if argv[0] == "calls":
+                return cmd_calls(args)
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
@@ -429,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
             accepts = (
                 ReplayAcceptsSource(rec.accepts, args.file, args.speed) if rec.accepts else None
             )
-            return cmd_ui(args.tab, replayed, drops, accepts, args, replay=True)
+            calls = ReplayCallsSource(rec.calls, args.file, args.speed) if rec.calls else None
+            return cmd_ui(args.tab, replayed, drops, accepts, calls, args, replay=True)
         args = parsers["ui"].parse_args(argv)
         live = live_traffic_source(args.interval)
         return cmd_ui(
@@ -437,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             live,
             live_drops_source(args.interval),
             live_accepts_source(args.interval),
+            live_calls_source(args.interval, start_suspended=True),
             args,
             replay=False,
         )

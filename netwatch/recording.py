@@ -12,6 +12,9 @@ Drops records:
 Accepts records:
   {"tab": "accepts", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "events": [[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport], ...]}
+Calls records (one per event: a call's enter or exit, or a socket-layer event inside a call):
+  {"tab": "calls", "ts": <unix ts>, "interval": <s>, "lost": <n>,
+   "events": [[ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us], ...]}
 Readers skip records of tabs they do not know, so later tabs can add their own records.
 """
 
@@ -21,12 +24,13 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample
+from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.sources import Health, SourceError
@@ -118,11 +122,43 @@ def _accept_in(item: list[Any]) -> AcceptEvent:
     )
 
 
+def _call_out(e: CallEvent) -> list[Any]:
+    return [
+        round(e.ts, 6),
+        e.pid,
+        e.tid,
+        e.comm,
+        e.kind,
+        e.name,
+        [list(a) for a in e.args],
+        e.ret,
+        e.dur_us,
+    ]
+
+
+def _call_in(item: list[Any]) -> CallEvent:
+    ts, pid, tid, comm, kind, name, args, ret, dur_us = item
+    if kind not in (ENTER, EXIT, EVENT):
+        raise ValueError(f"unknown event kind {kind!r}")
+    return CallEvent(
+        float(ts),
+        int(pid),
+        int(tid),
+        str(comm),
+        str(kind),
+        str(name),
+        tuple((str(k), str(v)) for k, v in args),
+        int(ret),
+        float(dur_us),
+    )
+
+
 # tab -> (the key its items are under, how one item is read back, the sample type to build)
 _READERS: dict[str, tuple[str, Callable[[list[Any]], Any], Callable[..., Any]]] = {
     "traffic": ("rows", _traffic_row_in, TrafficSample),
     "drops": ("rows", _drop_row_in, DropsSample),
     "accepts": ("events", _accept_in, AcceptsSample),
+    "calls": ("events", _call_in, CallsSample),
 }
 
 
@@ -150,6 +186,9 @@ class RecordingWriter:
     def write_accepts(self, sample: AcceptsSample) -> None:
         self._write(_record("accepts", sample, "events", [_accept_out(e) for e in sample.events]))
 
+    def write_calls(self, sample: CallsSample) -> None:
+        self._write(_record("calls", sample, "events", [_call_out(e) for e in sample.events]))
+
     def _write(self, obj: dict[str, Any]) -> None:
         self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self._stream.flush()
@@ -164,6 +203,7 @@ class Recording:
     traffic: tuple[TrafficSample, ...]
     drops: tuple[DropsSample, ...] = ()
     accepts: tuple[AcceptsSample, ...] = ()
+    calls: tuple[CallsSample, ...] = ()
 
 
 def load_recording(path: Path) -> Recording:
@@ -194,7 +234,11 @@ def load_recording(path: Path) -> Recording:
         if record["tab"] in _READERS:  # tabs this version does not know are skipped
             samples[record["tab"]].append(_parse_sample(path, number, record))
     return Recording(
-        header, tuple(samples["traffic"]), tuple(samples["drops"]), tuple(samples["accepts"])
+        header,
+        tuple(samples["traffic"]),
+        tuple(samples["drops"]),
+        tuple(samples["accepts"]),
+        tuple(samples["calls"]),
     )
 
 
@@ -282,3 +326,16 @@ class ReplayAcceptsSource(ReplaySource[AcceptsSample]):
     @classmethod
     def from_file(cls, path: Path, speed: float = 1.0) -> ReplayAcceptsSource:
         return cls(load_recording(path).accepts, path, speed)
+
+
+class ReplayCallsSource(ReplaySource[CallsSample]):
+    """Offers what the live Calls probe offers, so the app suspends and filters either alike."""
+
+    def suspend(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
+        pass  # a recording holds what it holds: the view filters it

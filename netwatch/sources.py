@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from netwatch.model.accepts import AcceptsSample
+from netwatch.model.calls import CallsSample
 from netwatch.model.drops import DropsSample
 from netwatch.model.traffic import TrafficSample
 
@@ -43,3 +45,16 @@ class Source(Protocol[SampleT]):
 TrafficSource = Source[TrafficSample]
 DropsSource = Source[DropsSample]
 AcceptsSource = Source[AcceptsSample]
+
+
+class CallsSource(Source[CallsSample], Protocol):
+    """The Calls probe streams per call, so it is only attached while someone looks, and the
+    threads it traces are chosen in the kernel."""
+
+    def suspend(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def set_threads(
+        self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]
+    ) -> None: ...

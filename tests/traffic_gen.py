@@ -5,6 +5,8 @@ traffic_gen.py udp-send HOST PORT --count N --size B [--max-seconds S] [--pace-e
 traffic_gen.py tcp-recv HOST PORT [--max-seconds S]
 traffic_gen.py tcp-send HOST PORT --count N --size B [--max-seconds S]
 traffic_gen.py udp-loop HOST PORT --max-seconds S   (to itself, 20 datagrams per 20 ms)
+traffic_gen.py echo-server HOST PORT --proto tcp|udp --count N
+traffic_gen.py call-client HOST PORT --proto tcp|udp --size B   (waits for a line on stdin)
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 
 def set_comm(name: str) -> None:
@@ -167,6 +171,75 @@ def connect_many(
     return {"pid": os.getpid(), "local": ports}
 
 
+def echo_server(host: str, port: int, proto: str, count: int, max_seconds: float) -> dict[str, int]:
+    """Echo `count` messages back (TCP: on connections one after another), then stop."""
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(socket.AF_INET, kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.settimeout(max_seconds)
+    if proto == "tcp":
+        s.listen()
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    echoed = 0
+    deadline = time.monotonic() + max_seconds
+    while echoed < count and time.monotonic() < deadline:
+        if proto == "udp":
+            data, peer = s.recvfrom(65536)
+            s.sendto(data, peer)
+            echoed += 1
+            continue
+        conn, _ = s.accept()
+        with conn:
+            conn.settimeout(max_seconds)
+            while echoed < count and (data := conn.recv(65536)):
+                conn.sendall(data)
+                echoed += 1
+    return {"pid": os.getpid(), "echoed": echoed}
+
+
+def call_client(
+    host: str, port: int, proto: str, size: int, max_seconds: float
+) -> dict[str, object]:
+    """Waits for a line on stdin (the probe is set up by then), then one of each: socket,
+    connect, write, read, sendto, recvfrom, close. Reports the fd and every byte count."""
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    sys.stdin.readline()
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    # Blocking, so each call is exactly one syscall (a timeout would add polls and make the fd
+    # non-blocking for os.read); the alarm bounds the time instead.
+    signal.alarm(max(1, int(max_seconds)))
+    s = socket.socket(socket.AF_INET, kind)
+    s.connect((host, port))
+    fd = s.fileno()
+    first, second = b"w" * size, b"s" * (size // 2)
+    wrote = os.write(fd, first)
+    got_read = _read_exactly(lambda n: os.read(fd, n), wrote, proto)
+    sent = s.send(second)
+    got_recv = _read_exactly(s.recv, sent, proto)
+    local = s.getsockname()
+    s.close()
+    return {
+        "pid": os.getpid(),
+        "fd": fd,
+        "wrote": wrote,
+        "read": got_read,
+        "sent": sent,
+        "recv": got_recv,
+        "lport": local[1],
+    }
+
+
+def _read_exactly(read: Callable[[int], bytes], want: int, proto: str) -> list[int]:
+    """The size of each read it took to get `want` bytes back (UDP: one datagram)."""
+    sizes = []
+    while sum(sizes) < want:
+        sizes.append(len(read(65536)))
+        if proto == "udp" or not sizes[-1]:
+            break
+    return sizes
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument(
@@ -179,6 +252,8 @@ def main() -> None:
             "udp-loop",
             "accept-server",
             "connect-many",
+            "echo-server",
+            "call-client",
         ],
     )
     p.add_argument("host")
@@ -192,6 +267,7 @@ def main() -> None:
     p.add_argument("--api", choices=["accept", "accept4-null"], default="accept")
     p.add_argument("--uid", type=int, help="accept-server: drop to this UID after listen()")
     p.add_argument("--pace", type=float, default=0.0, help="connect-many: seconds between")
+    p.add_argument("--proto", choices=["tcp", "udp"], default="tcp")
     a = p.parse_args()
     if a.name:
         set_comm(a.name)
@@ -203,6 +279,10 @@ def main() -> None:
         result = accept_server(a.host, a.port, a.count, a.api, a.uid, a.max_seconds)
     elif a.mode == "connect-many":
         result = connect_many(a.host, a.port, a.count, a.pace, a.max_seconds)
+    elif a.mode == "echo-server":
+        result = echo_server(a.host, a.port, a.proto, a.count, a.max_seconds)
+    elif a.mode == "call-client":
+        result = call_client(a.host, a.port, a.proto, a.size, a.max_seconds)
     elif a.mode == "udp-loop":
         result = udp_loop(a.host, a.port, a.size, a.max_seconds)
     elif a.mode == "tcp-recv":

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample, address
-from netwatch.probes.loader import compile_probe, detach, offset_defines, percpu_counter
+from netwatch.probes.loader import (
+    FD_SOCKET_OFFSETS,
+    SOCK_OFFSETS,
+    compile_probe,
+    detach,
+    offset_defines,
+    percpu_counter,
+)
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("accepts.bpf.c")
@@ -24,19 +31,10 @@ RINGBUF_PAGES = 1024  # 4 MiB: about 50,000 accepts of slack if the drain thread
 DRAIN_POLL_MS = 50
 
 _OFFSETS = (
-    ("TASK_FILES_OFF", ("task_struct", "files")),
-    ("FILES_FDT_OFF", ("files_struct", "fdt")),
-    ("FDT_FD_OFF", ("fdtable", "fd")),
-    ("FILE_PRIVATE_DATA_OFF", ("file", "private_data")),
-    ("SOCKET_SK_OFF", ("socket", "sk")),
-    ("SKC_FAMILY_OFF", ("sock_common", "skc_family")),
-    ("SK_PROTOCOL_OFF", ("sock", "sk_protocol")),
-    ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
-    ("SKC_NUM_OFF", ("sock_common", "skc_num")),
+    *FD_SOCKET_OFFSETS,
+    *SOCK_OFFSETS,
     ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
-    ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
     ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
-    ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
 )
 
 

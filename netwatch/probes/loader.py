@@ -15,6 +15,25 @@ from netwatch.sources import SourceError
 OffsetSpec = tuple[tuple[str, tuple[str, ...]], ...]
 
 
+# The socket behind a task's descriptor: task->files->fdt->fd[n]->private_data->sk.
+FD_SOCKET_OFFSETS: OffsetSpec = (
+    ("TASK_FILES_OFF", ("task_struct", "files")),
+    ("FILES_FDT_OFF", ("files_struct", "fdt")),
+    ("FDT_FD_OFF", ("fdtable", "fd")),
+    ("FILE_PRIVATE_DATA_OFF", ("file", "private_data")),
+    ("SOCKET_SK_OFF", ("socket", "sk")),
+)
+# A sock's family, protocol, local port and peer.
+SOCK_OFFSETS: OffsetSpec = (
+    ("SKC_FAMILY_OFF", ("sock_common", "skc_family")),
+    ("SK_PROTOCOL_OFF", ("sock", "sk_protocol")),
+    ("SKC_NUM_OFF", ("sock_common", "skc_num")),
+    ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
+    ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
+    ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
+)
+
+
 def offset_defines(probe: str, specs: OffsetSpec) -> list[str]:
     try:
         btf = BTF.load()

@@ -1,0 +1,242 @@
+"""Socket-layer calls per thread: events, the bounded tree they build, and its folded summary.
+
+A call opens on its enter event and closes on its exit; the socket-layer events that fired in
+between hang under it. Syscalls do not nest, so a thread's tree is two levels deep: calls
+(depth 1) and their events (depth 2), the depth socket-trace.stp's `thread_indent` printed.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections import deque
+from dataclasses import dataclass, field
+
+ENTER = "enter"
+EXIT = "exit"
+EVENT = "event"
+
+DEFAULT_MAX_CALLS = 500  # per thread
+DEFAULT_MAX_THREADS = 200
+MAX_EVENTS_PER_CALL = 64  # a large write queues hundreds of packets; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    ts: float  # wall clock, seconds
+    pid: int
+    tid: int
+    comm: str
+    kind: str  # ENTER, EXIT or EVENT
+    name: str  # the syscall, or the tracepoint of a nested event
+    args: tuple[tuple[str, str], ...] = ()
+    ret: int = 0  # exits: the return value (negative: -errno)
+    dur_us: float = 0.0  # exits: time since the enter
+
+    def arg(self, key: str) -> str | None:
+        for k, v in self.args:
+            if k == key:
+                return v
+        return None
+
+    def args_text(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.args)
+
+
+def result_text(ret: int) -> str:
+    """A return value as the user reads it: the number, or the errno's name."""
+    if ret < 0 and -ret in errno.errorcode:
+        return f"-{errno.errorcode[-ret]}"
+    return str(ret)
+
+
+def duration_text(us: float) -> str:
+    if us < 1000:
+        return f"{us:.0f} us"
+    if us < 1_000_000:
+        return f"{us / 1000:.1f} ms"
+    return f"{us / 1e6:.2f} s"
+
+
+@dataclass(frozen=True, slots=True)
+class CallsSample:
+    ts: float
+    interval: float
+    events: tuple[CallEvent, ...]
+    lost: int = 0
+
+
+@dataclass(slots=True)
+class CallNode:
+    id: int
+    enter: CallEvent
+    exit: CallEvent | None = None
+    events: list[CallEvent] = field(default_factory=list)
+    events_dropped: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.enter.name
+
+
+@dataclass(slots=True)
+class OpStats:
+    count: int = 0
+    total_us: float = 0.0
+    max_us: float = 0.0
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class ThreadCalls:
+    pid: int
+    tid: int
+    comm: str
+    calls: deque[CallNode] = field(default_factory=deque)
+    open: CallNode | None = None
+    last_ts: float = 0.0
+    count: int = 0  # calls seen, including those dropped from `calls`
+    total_us: float = 0.0
+    dropped: int = 0
+    fold: dict[str, OpStats] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.comm}({self.tid})"
+
+
+@dataclass(slots=True)
+class CallsState:
+    """Every thread's recent calls. Bounded: `max_calls` per thread and `max_threads` threads,
+    the oldest dropped first and counted."""
+
+    max_calls: int = DEFAULT_MAX_CALLS
+    max_threads: int = DEFAULT_MAX_THREADS
+    threads: dict[int, ThreadCalls] = field(default_factory=dict)
+    calls_dropped: int = 0
+    threads_dropped: int = 0
+    orphans: int = 0  # exits and events with no call open (it began before tracing did)
+    lost: int = 0
+    total_calls: int = 0
+    last: CallsSample | None = None
+    _next_id: int = 0
+
+    def apply(self, sample: CallsSample) -> None:
+        self.last = sample
+        self.lost += sample.lost
+        for ev in sample.events:
+            self.add(ev)
+        self._trim_threads()
+
+    def add(self, ev: CallEvent) -> None:
+        thread = self.threads.get(ev.tid)
+        if thread is None:
+            if ev.kind != ENTER:
+                self.orphans += 1
+                return
+            thread = self.threads[ev.tid] = ThreadCalls(ev.pid, ev.tid, ev.comm)
+        thread.last_ts = ev.ts
+        thread.comm = ev.comm  # exec renames a thread
+        if ev.kind == ENTER:
+            self._enter(thread, ev)
+        elif thread.open is None or (ev.kind == EXIT and thread.open.name != ev.name):
+            self.orphans += 1
+        elif ev.kind == EXIT:
+            self._exit(thread, thread.open, ev)
+        else:
+            node = thread.open
+            if len(node.events) < MAX_EVENTS_PER_CALL:
+                node.events.append(ev)
+            else:
+                node.events_dropped += 1
+
+    def _enter(self, thread: ThreadCalls, ev: CallEvent) -> None:
+        self._next_id += 1
+        node = CallNode(self._next_id, ev)
+        thread.open = node
+        thread.calls.append(node)
+        thread.count += 1
+        self.total_calls += 1
+        if len(thread.calls) > self.max_calls:
+            thread.calls.popleft()
+            thread.dropped += 1
+            self.calls_dropped += 1
+
+    def _exit(self, thread: ThreadCalls, node: CallNode, ev: CallEvent) -> None:
+        node.exit = ev
+        thread.open = None
+        thread.total_us += ev.dur_us
+        stats = thread.fold.setdefault(ev.name, OpStats())
+        stats.count += 1
+        stats.total_us += ev.dur_us
+        stats.max_us = max(stats.max_us, ev.dur_us)
+        if ev.ret < 0:
+            stats.errors += 1
+
+    def _trim_threads(self) -> None:
+        excess = len(self.threads) - self.max_threads
+        if excess <= 0:
+            return
+        for thread in sorted(self.threads.values(), key=lambda t: t.last_ts)[:excess]:
+            del self.threads[thread.tid]
+            self.threads_dropped += 1
+            self.calls_dropped += len(thread.calls)
+
+
+class ThreadIndent:
+    """socket-trace.stp's `thread_indent`: microseconds since the thread's outermost call began
+    (the clock restarts whenever the thread is back at depth 0), and the depth of each line."""
+
+    def __init__(self) -> None:
+        self._start: dict[int, float] = {}
+        self._depth: dict[int, int] = {}
+
+    def place(self, ev: CallEvent) -> tuple[int, int]:
+        """(microseconds, depth) of an event, in the order the events happened."""
+        depth = self._depth.get(ev.tid, 0)
+        if ev.kind == ENTER:
+            if depth == 0:
+                self._start[ev.tid] = ev.ts
+            self._depth[ev.tid] = 1
+            depth = 1
+        elif ev.kind == EXIT:
+            if depth == 0:  # its enter came before tracing did: it began dur_us ago
+                self._start[ev.tid] = ev.ts - ev.dur_us / 1e6
+            self._depth[ev.tid] = 0
+            depth = 1
+        else:
+            depth = 2
+        start = self._start.setdefault(ev.tid, ev.ts)
+        return round((ev.ts - start) * 1e6), depth
+
+    def line(self, ev: CallEvent) -> str:
+        """One line in the seed's format: `<us> <comm>(<tid>):<indent>-> <name>`, with `<-` on
+        returns (result and duration appended) and `*` on the events inside a call."""
+        us, depth = self.place(ev)
+        head = f"{us} {ev.comm}({ev.tid}):{' ' * depth}"
+        args = ev.args_text()
+        if ev.kind == ENTER:
+            return f"{head}-> {ev.name}" + (f" {args}" if args else "")
+        if ev.kind == EXIT:
+            tail = f" {args}" if args else ""
+            return f"{head}<- {ev.name} = {result_text(ev.ret)}{tail} ({duration_text(ev.dur_us)})"
+        return f"{head}* {ev.name}" + (f" {args}" if args else "")
+
+    def record(self, ev: CallEvent) -> dict[str, object]:
+        """One JSON object: the line's fields, and the structured arguments."""
+        us, depth = self.place(ev)
+        obj: dict[str, object] = {
+            "ts_us": us,
+            "time": round(ev.ts, 6),
+            "pid": ev.pid,
+            "tid": ev.tid,
+            "comm": ev.comm,
+            "depth": depth,
+            "kind": ev.kind,
+            "name": ev.name,
+            "args": dict(ev.args),
+        }
+        if ev.kind == EXIT:
+            obj["ret"] = ev.ret
+            obj["result"] = result_text(ev.ret)
+            obj["dur_us"] = round(ev.dur_us, 3)
+        return obj

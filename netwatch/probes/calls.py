@@ -1,0 +1,260 @@
+"""Loads calls.bpf.c, sets which threads it traces, and drains its ring buffer in a thread of
+its own. It streams one record per call and per nested event, so it can be suspended (its
+tracepoints detached) while nobody looks at the Calls tab, and resumed without recompiling."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from netwatch.model.calls import CallsSample
+from netwatch.model.calls_decode import RECORD, Decoder, ReasonName, Symbolize
+from netwatch.model.dropreasons import load_format
+from netwatch.model.symbols import SymbolTable
+from netwatch.probes import BCC_LOCK
+from netwatch.probes.loader import (
+    FD_SOCKET_OFFSETS,
+    SOCK_OFFSETS,
+    compile_probe,
+    detach,
+    offset_defines,
+    percpu_counter,
+)
+from netwatch.sources import Health, SourceError
+
+BPF_SOURCE = Path(__file__).with_name("calls.bpf.c")
+RAW_TRACEPOINTS = (
+    "sys_enter",
+    "sys_exit",
+    "sock_send_length",
+    "sock_recv_length",
+    "skb_copy_datagram_iovec",
+    "inet_sock_set_state",
+    "net_dev_queue",
+    "kfree_skb",
+    "tcp_retransmit_skb",
+    "tcp_send_reset",
+    "tcp_receive_reset",
+    "tcp_destroy_sock",
+    "tcp_rcv_space_adjust",
+)
+# What check_live_requirements looks for in tracefs (category/event).
+TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "sock/sock_send_length")
+DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is off the CPU
+DRAIN_INTERVAL_S = 0.01
+FILTER_PID, FILTER_TID, FILTER_COMM = 1, 2, 4
+
+# x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
+_OFFSETS = (
+    *FD_SOCKET_OFFSETS,
+    *SOCK_OFFSETS,
+    ("REGS_ARG0_OFF", ("pt_regs", "di")),
+    ("REGS_ARG1_OFF", ("pt_regs", "si")),
+    ("REGS_ARG2_OFF", ("pt_regs", "dx")),
+    ("REGS_ARG3_OFF", ("pt_regs", "r10")),
+    ("REGS_ARG4_OFF", ("pt_regs", "r8")),
+    ("REGS_ARG5_OFF", ("pt_regs", "r9")),
+    ("REGS_ORIG_AX_OFF", ("pt_regs", "orig_ax")),
+    ("FDT_MAX_FDS_OFF", ("fdtable", "max_fds")),
+    ("FILE_F_INODE_OFF", ("file", "f_inode")),
+    ("INODE_I_MODE_OFF", ("inode", "i_mode")),
+    ("SKB_SK_OFF", ("sk_buff", "sk")),
+    ("SKB_LEN_OFF", ("sk_buff", "len")),
+    ("SKB_DEV_OFF", ("sk_buff", "dev")),
+    ("NETDEV_NAME_OFF", ("net_device", "name")),
+)
+
+
+class _CommKey(ctypes.Structure):
+    _fields_ = (("comm", ctypes.c_char * 16),)
+
+
+class CallsProbe:
+    """The live Calls source. `open` compiles and attaches; `suspend` / `resume` detach and
+    re-attach the tracepoints; `set_threads` chooses the traced threads in the kernel."""
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        pids: Iterable[int] = (),
+        tids: Iterable[int] = (),
+        comms: Iterable[str] = (),
+        ringbuf_mb: int = DEFAULT_RINGBUF_MB,
+        start_suspended: bool = False,
+    ) -> None:
+        self.interval = interval
+        self._threads = (tuple(pids), tuple(tids), tuple(comms))
+        self._ringbuf_pages = max(1, ringbuf_mb * 256)  # ring buffer size: pages of 4 KiB
+        self._bpf: Any = None
+        self._lock = threading.Lock()
+        self._close_lock = threading.Lock()
+        self._raw: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._health = Health("attaching", "compiling BPF")
+        self._suspended = start_suspended
+        self._attached = False
+        self._prev_lost = 0
+        self._misfits = 0  # records of another size than this netwatch's struct
+        self._last_read = 0.0
+        self._decoder = Decoder(time.time() - time.monotonic())
+
+    # ---- life ---------------------------------------------------------------------------------
+    def open(self) -> None:
+        defines = offset_defines("calls", _OFFSETS)
+        defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
+        self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
+        bpf = compile_probe("calls", BPF_SOURCE.read_bytes(), defines)
+        try:
+            self._bpf = bpf
+            self._write_threads(*self._threads)
+            bpf[b"events"].open_ring_buffer(self._on_record)
+        except Exception as exc:
+            self._bpf = None
+            detach(bpf)
+            raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
+        # BCC attached every RAW_TRACEPOINT_PROBE while loading; a suspended start takes them off.
+        self._attached = True
+        if self._suspended:
+            self._set_attached(False)
+        self._last_read = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._drain, name="netwatch-calls-drain", daemon=True
+        )
+        self._thread.start()
+        self._update_health()
+
+    @staticmethod
+    def _namers() -> tuple[Symbolize, ReasonName]:
+        """Drop locations and reasons, named as the Drops tab names them."""
+        symbols = SymbolTable.load()
+        try:
+            return symbols.describe, load_format().reason_name
+        except OSError:
+            return symbols.describe, str
+
+    def close(self) -> None:
+        with self._close_lock:
+            self._stop.set()
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                thread.join(timeout=5)
+            bpf, self._bpf = self._bpf, None
+            if bpf is not None:
+                detach(bpf)
+            self._attached = False
+            self._health = Health("detached")
+
+    def health(self) -> Health:
+        return self._health
+
+    # ---- which threads, and whether at all ----------------------------------------------------
+    def suspend(self) -> None:
+        self._suspended = True
+        self._set_attached(False)
+        self._update_health()
+
+    def resume(self) -> None:
+        self._suspended = False
+        self._set_attached(True)
+        self._update_health()
+
+    def _set_attached(self, attached: bool) -> None:
+        with self._close_lock:
+            bpf = self._bpf
+            if bpf is None or attached == self._attached:
+                return
+            with BCC_LOCK:
+                for tp in RAW_TRACEPOINTS:
+                    name = tp.encode()
+                    if attached:
+                        bpf.attach_raw_tracepoint(tp=name, fn_name=b"raw_tracepoint__" + name)
+                    else:
+                        bpf.detach_raw_tracepoint(tp=name)
+                if attached:
+                    # Calls begun while detached would close with no open: start clean.
+                    bpf[b"inflight"].clear()
+            self._attached = attached
+
+    def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
+        """Trace only threads matching every non-empty set (empty sets: all threads)."""
+        self._threads = (tuple(pids), tuple(tids), tuple(comms))
+        with self._close_lock:
+            if self._bpf is not None:
+                self._write_threads(*self._threads)
+        self._update_health()
+
+    def _write_threads(
+        self, pids: tuple[int, ...], tids: tuple[int, ...], comms: tuple[str, ...]
+    ) -> None:
+        bpf = self._bpf
+        mode = 0
+        for name, values, bit in (
+            (b"filter_pid", pids, FILTER_PID),
+            (b"filter_tid", tids, FILTER_TID),
+        ):
+            table = bpf[name]
+            table.clear()
+            for value in values:
+                table[ctypes.c_uint32(value)] = ctypes.c_uint8(1)
+            mode |= bit if values else 0
+        table = bpf[b"filter_comm"]
+        table.clear()
+        for comm in comms:
+            table[_CommKey(comm.encode()[:15])] = ctypes.c_uint8(1)
+        mode |= FILTER_COMM if comms else 0
+        # The mode goes last: the sets are complete before the kernel starts consulting them.
+        bpf[b"filter_mode"][ctypes.c_int(0)] = ctypes.c_uint32(mode)
+
+    def _update_health(self) -> None:
+        if self._bpf is None:
+            return
+        pids, tids, comms = self._threads
+        who = []
+        who += [f"pid {','.join(map(str, pids))}"] if pids else []
+        who += [f"tid {','.join(map(str, tids))}"] if tids else []
+        who += [f"comm {','.join(comms)}"] if comms else []
+        scope = "threads of " + " and ".join(who) if who else "all threads"
+        if self._suspended:
+            self._health = Health("suspended", "detached while the Calls tab is not shown")
+        else:
+            self._health = Health(
+                "attached", f"{scope}; syscall + socket tracepoint depth (no kprobes)"
+            )
+
+    # ---- data ---------------------------------------------------------------------------------
+    def _on_record(self, ctx: Any, data: Any, size: int) -> None:
+        # Copy only: decoding happens in bulk in read(), so the drain keeps up with bursts.
+        if size != RECORD.size:
+            self._misfits += 1
+            return
+        record = ctypes.string_at(data, size)
+        with self._lock:
+            self._raw.append(record)
+
+    def _drain(self) -> None:
+        while not self._stop.wait(DRAIN_INTERVAL_S):
+            bpf = self._bpf
+            if bpf is None:
+                return
+            bpf.ring_buffer_consume()
+
+    def read(self) -> CallsSample | None:
+        if self._bpf is None:
+            return None
+        now = time.monotonic()
+        interval = now - self._last_read
+        self._last_read = now
+        with self._lock:
+            raw, self._raw = self._raw, []
+        events = tuple(self._decoder.decode_many(b"".join(raw)))
+        lost_total = percpu_counter(self._bpf, b"lost") + self._decoder.undecodable + self._misfits
+        lost = lost_total - self._prev_lost
+        self._prev_lost = lost_total
+        return CallsSample(time.time(), round(interval, 3), events, lost)

@@ -1,0 +1,452 @@
+"""The Calls tab: socket-trace.stp as a live tree. Threads (under their process) hold their
+recent socket calls; each call holds the socket-layer events that fired inside it. A summary
+view folds each thread's calls by name: count, total and longest time, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from netwatch.model.calls import (
+    CallEvent,
+    CallNode,
+    CallsSample,
+    CallsState,
+    ThreadCalls,
+    ThreadIndent,
+    duration_text,
+    result_text,
+)
+from netwatch.model.calls_view import (
+    THREAD_SORTS,
+    CallsFilter,
+    KernelThreads,
+    parse_calls_filter,
+    sort_threads,
+)
+from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
+from netwatch.screens.tabview import TabView
+
+MAX_DRAWN_ROWS = 1500
+CALLS_DRAWN_PER_THREAD = 40
+TREE_COLUMNS = (("time", "TIME", 12), ("tree", "CALL TREE", 0), ("result", "RESULT", 16),
+                ("dur", "DURATION", 10))  # fmt: skip
+FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "TOTAL", 10),
+                ("max", "MAX", 10), ("errors", "ERRORS", 7))  # fmt: skip
+NAV_KEYS = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
+# A table cell loses its leading whitespace when drawn, so the tree's indentation starts with
+# a visible guide.
+PAD = "│ "
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+
+
+def _call_key(node: CallNode) -> str:
+    return f"c{node.id}"
+
+
+def _thread_key(t: ThreadCalls) -> str:
+    return f"t{t.tid}"
+
+
+class CallsView(TabView):
+    """Owns the Calls state and draws it as a tree or as the folded summary."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f,end", "follow", "Follow"),
+        Binding("v", "fold", "Tree/summary"),
+        Binding("plus", "expand_all", "Expand all"),
+        Binding("minus", "collapse_all", "Collapse all"),
+        Binding("greater_than_sign", "sort_next", "Sort >"),
+        Binding("r", "reverse", "Reverse"),
+    ]
+    tab_name = "calls"
+    filter_placeholder = "filter: pid:N tid:N comm:NAME call:NAME|PREFIX* free text (!term negates)"
+
+    class ThreadsChanged(Message):
+        """The filter names threads: the probe should trace only those, in the kernel."""
+
+        def __init__(self, threads: KernelThreads) -> None:
+            super().__init__()
+            self.threads = threads
+
+    def __init__(
+        self, *, max_calls: int = 500, max_threads: int = 200, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.state = CallsState(max_calls=max_calls, max_threads=max_threads)
+        self.filter: CallsFilter | None = None
+        self.follow = True
+        self.folded = False
+        self.sort_by = "recent"
+        self.reverse = False
+        self.expand_default = True
+        self.toggled: set[str] = set()  # row keys whose expansion differs from the default
+        self._drawn_threads: list[ThreadCalls] = []
+        self._drawn_calls: dict[int, list[CallNode]] = {}
+        self._tree_width = 60
+
+    # ---- table --------------------------------------------------------------------------------
+    def _columns(self) -> tuple[tuple[str, str, int], ...]:
+        return FOLD_COLUMNS if self.folded else TREE_COLUMNS
+
+    def add_columns(self, table: FilterableTable) -> None:
+        fixed = sum(w + 2 for _, _, w in self._columns() if w)
+        self._tree_width = max(30, self.app.size.width - fixed - 4)
+        for key, label, width in self._columns():
+            table.add_column(label, key=key, width=width or self._tree_width)
+
+    def _reset_columns(self) -> None:
+        self.table.clear(columns=True)
+        self.add_columns(self.table)
+
+    def on_resize(self) -> None:
+        fixed = sum(w + 2 for _, _, w in self._columns() if w)
+        if max(30, self.app.size.width - fixed - 4) != self._tree_width:
+            self._reset_columns()
+            self.redraw()
+
+    # ---- data in ------------------------------------------------------------------------------
+    def add_sample(self, sample: CallsSample) -> None:
+        self.state.apply(sample)  # tracing goes on while paused, into the bounded state
+        if not self.paused:
+            self.redraw()
+
+    def expanded(self, key: str) -> bool:
+        return self.expand_default != (key in self.toggled)
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def _threads(self) -> list[ThreadCalls]:
+        shown = [t for t in self.state.threads.values() if self._thread_shown(t)]
+        return sort_threads(shown, self.sort_by, self.reverse)
+
+    def _thread_shown(self, t: ThreadCalls) -> bool:
+        if self.filter is None:
+            return True
+        if not self.filter.matches_thread(t):
+            return False
+        return any(self.filter.matches_call(t, c) for c in t.calls) or not t.calls
+
+    def _calls(self, t: ThreadCalls) -> list[CallNode]:
+        calls = list(t.calls)
+        if self.filter is not None:
+            calls = [c for c in calls if self.filter.matches_call(t, c)]
+        return calls[-CALLS_DRAWN_PER_THREAD:]
+
+    def redraw(self) -> None:
+        threads = self._threads()
+        rows: list[tuple[str, dict[str, object]]] = []
+        self._drawn_threads = []
+        self._drawn_calls = {}
+        per_process: dict[int, int] = {}
+        for t in threads:
+            per_process[t.pid] = per_process.get(t.pid, 0) + 1
+        last_pid = -1
+        for t in threads:
+            if len(rows) >= MAX_DRAWN_ROWS:
+                break
+            grouped = per_process[t.pid] > 1 and not self.folded
+            if grouped and t.pid != last_pid:
+                rows.append(self._process_row(t, per_process[t.pid], len(rows)))
+            last_pid = t.pid
+            if grouped and not self.expanded(f"p{t.pid}"):
+                continue
+            self._drawn_threads.append(t)
+            calls = self._calls(t)
+            self._drawn_calls[t.tid] = calls
+            if self.folded:
+                rows += self._fold_rows(t, len(rows))
+            else:
+                rows += self._tree_rows(t, calls, len(rows), PAD if grouped else "")
+        table = self.table
+        column_ids = [c[0] for c in self._columns()]
+        with self.app.batch_update():
+            sync_rows(table, column_ids, rows[:MAX_DRAWN_ROWS], "tree")
+            self._follow_cursor()
+        self.update_banner()
+        self.post_message(self.ViewChanged())
+
+    def _process_row(self, t: ThreadCalls, n: int, start: int) -> tuple[str, dict[str, object]]:
+        key = f"p{t.pid}"
+        mark = "▾" if self.expanded(key) else "▸"
+        return (
+            key,
+            {
+                "time": Text(""),
+                "tree": RankedCell(f"{mark} process {t.pid}: {n} threads", start, justify="left"),
+                "result": Text(""),
+                "dur": Text(""),
+            },
+        )
+
+    def _tree_rows(
+        self, t: ThreadCalls, calls: list[CallNode], start: int, pad: str = ""
+    ) -> list[tuple[str, dict[str, object]]]:
+        key = _thread_key(t)
+        open_ = self.expanded(key)
+        head = f"{pad}{'▾' if open_ else '▸'} {t.label}  pid {t.pid}"
+        if t.dropped:
+            head += f"  ({t.dropped} older dropped)"
+        rows: list[tuple[str, dict[str, object]]] = [
+            (
+                key,
+                {
+                    "time": Text(_clock(t.last_ts)),
+                    "tree": RankedCell(head, start, justify="left"),
+                    "result": Text(f"{t.count} calls", justify="right"),
+                    "dur": Text(duration_text(t.total_us), justify="right"),
+                },
+            )
+        ]
+        if not open_:
+            return rows
+        for node in calls:
+            rows += self._call_rows(node, start + len(rows), pad + PAD)
+        return rows
+
+    def _call_rows(
+        self, node: CallNode, start: int, pad: str
+    ) -> list[tuple[str, dict[str, object]]]:
+        key = _call_key(node)
+        n_events = len(node.events) + node.events_dropped
+        open_ = self.expanded(key)
+        mark = ("▾" if open_ else "▸") if n_events else "·"
+        text = f"{pad}{mark} -> {node.name} {node.enter.args_text()}"
+        if n_events and not open_:
+            text += f"  [{n_events} events]"
+        if node.exit is None:
+            result = Text("running", style="italic", justify="right")
+            dur = Text("…", justify="right")
+        else:
+            ret = node.exit.ret
+            shown = result_text(ret) + (f" {node.exit.args_text()}" if node.exit.args else "")
+            result = Text(shown, style="red" if ret < 0 else "", justify="right")
+            dur = Text(duration_text(node.exit.dur_us), justify="right")
+        rows: list[tuple[str, dict[str, object]]] = [
+            (
+                key,
+                {
+                    "time": Text(_clock(node.enter.ts)),
+                    "tree": RankedCell(text, start, justify="left"),
+                    "result": result,
+                    "dur": dur,
+                },
+            )
+        ]
+        if not open_:
+            return rows
+        for i, ev in enumerate(node.events):
+            offset = (ev.ts - node.enter.ts) * 1e6
+            cell = RankedCell(
+                f"{pad}{PAD}  * {ev.name} {ev.args_text()}", start + len(rows), justify="left"
+            )
+            if ev.arg("socket") == "other":
+                cell.stylize("dim")  # a softirq's work for another socket, on this CPU
+            rows.append(
+                (
+                    f"{key}.{i}",
+                    {
+                        "time": Text(""),
+                        "tree": cell,
+                        "result": Text(""),
+                        "dur": Text(f"+{offset:.0f} us", justify="right"),
+                    },
+                )
+            )
+        if node.events_dropped:
+            rows.append(
+                (
+                    f"{key}.more",
+                    {
+                        "time": Text(""),
+                        "tree": RankedCell(
+                            f"{pad}{PAD}  ... {node.events_dropped} more events not kept",
+                            start + len(rows),
+                            justify="left",
+                        ),
+                        "result": Text(""),
+                        "dur": Text(""),
+                    },
+                )
+            )
+        return rows
+
+    def _fold_rows(self, t: ThreadCalls, start: int) -> list[tuple[str, dict[str, object]]]:
+        rows: list[tuple[str, dict[str, object]]] = [
+            (
+                _thread_key(t),
+                {
+                    "tree": RankedCell(f"{t.label}  pid {t.pid}", start, justify="left"),
+                    "count": Text(str(t.count), justify="right"),
+                    "total": Text(duration_text(t.total_us), justify="right"),
+                    "max": Text(""),
+                    "errors": Text(""),
+                },
+            )
+        ]
+        ops = sorted(t.fold.items(), key=lambda kv: (-kv[1].total_us, kv[0]))
+        if self.filter is not None:
+            ops = [(n, s) for n, s in ops if self._op_shown(t, n)]
+        for name, stats in ops:
+            rows.append(
+                (
+                    f"f{t.tid}.{name}",
+                    {
+                        "tree": RankedCell(f"{PAD}{name}", start + len(rows), justify="left"),
+                        "count": Text(str(stats.count), justify="right"),
+                        "total": Text(duration_text(stats.total_us), justify="right"),
+                        "max": Text(duration_text(stats.max_us), justify="right"),
+                        "errors": Text(
+                            str(stats.errors),
+                            style="red" if stats.errors else "",
+                            justify="right",
+                        ),
+                    },
+                )
+            )
+        return rows
+
+    def _op_shown(self, t: ThreadCalls, name: str) -> bool:
+        assert self.filter is not None
+        probe = CallNode(0, CallEvent(0.0, t.pid, t.tid, t.comm, "enter", name))
+        terms_on_name = CallsFilter(
+            self.filter.text, tuple(x for x in self.filter.terms if x.key == "call")
+        )
+        return terms_on_name.matches_call(t, probe)
+
+    def newest_call(self) -> CallNode | None:
+        newest: CallNode | None = None
+        for calls in self._drawn_calls.values():
+            if calls and (newest is None or calls[-1].id > newest.id):
+                newest = calls[-1]
+        return newest
+
+    def _follow_cursor(self) -> None:
+        if not self.follow or not self.table.row_count:
+            return
+        target = None
+        node = self.newest_call()
+        if node is not None and not self.folded:
+            owner = next((t for t in self._drawn_threads if t.tid == node.enter.tid), None)
+            if owner is not None and self.expanded(_thread_key(owner)):
+                target = _call_key(node)
+        if target is not None and target in self.table.rows:
+            self.table.move_cursor(row=self.table.get_row_index(target), animate=False)
+        else:
+            self.table.move_cursor(row=0, animate=False)
+
+    # ---- keys ---------------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        super().on_key(event)
+        if event.key in NAV_KEYS and self.follow:
+            self.follow = False
+            self.update_banner()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter: open or close the thread or call under the cursor."""
+        event.stop()
+        key = event.row_key.value
+        if key is None or key.startswith("f") or "." in key:
+            return
+        self.toggled ^= {key}
+        self.follow = False  # the user is looking at this node: keep it where it is
+        self.redraw()
+
+    def action_follow(self) -> None:
+        self.follow = True
+        self._follow_cursor()
+        self.update_banner()
+
+    def action_fold(self) -> None:
+        self.folded = not self.folded
+        self._reset_columns()
+        self.redraw()
+
+    def action_expand_all(self) -> None:
+        self.expand_default = True
+        self.toggled.clear()
+        self.redraw()
+
+    def action_collapse_all(self) -> None:
+        """Calls fold up to one line each; threads stay open."""
+        self.expand_default = False
+        self.toggled = {_thread_key(t) for t in self.state.threads.values()}
+        self.redraw()
+
+    def action_sort_next(self) -> None:
+        self.sort_by = THREAD_SORTS[(THREAD_SORTS.index(self.sort_by) + 1) % len(THREAD_SORTS)]
+        self.redraw()
+
+    def action_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self.redraw()
+
+    # ---- banner, filter, snapshot -------------------------------------------------------------
+    def banner_parts(self) -> list[str]:
+        s = self.state
+        parts = [
+            "following newest" if self.follow else "browsing (End follows)",
+            "summary" if self.folded else "tree",
+            f"threads by {self.sort_by}{' (reversed)' if self.reverse else ''}",
+        ]
+        if self.filter:
+            parts.append(f"filter '{self.filter.text}'")
+        kept = sum(len(t.calls) for t in s.threads.values())
+        parts.append(f"{len(s.threads)} threads, {kept} calls kept")
+        if s.calls_dropped or s.threads_dropped:
+            parts.append(
+                f"dropped {s.calls_dropped} calls, {s.threads_dropped} threads "
+                f"(--max-calls {s.max_calls}, --max-threads {s.max_threads})"
+            )
+        if s.lost:
+            parts.append(f"LOST {s.lost}")
+        return parts
+
+    def lost_events(self) -> int:
+        return self.state.lost
+
+    def filter_text(self) -> str:
+        return self.filter.text if self.filter else ""
+
+    def set_filter(self, text: str) -> None:
+        self.filter = parse_calls_filter(text) if text else None
+        threads = self.filter.kernel_threads() if self.filter else KernelThreads()
+        self.post_message(self.ThreadsChanged(threads))
+
+    def shown_events(self) -> list[CallEvent]:
+        """The drawn calls as the event stream they came from, oldest first."""
+        out: list[CallEvent] = []
+        for calls in self._drawn_calls.values():
+            for node in calls:
+                out.append(node.enter)
+                out += node.events
+                if node.exit is not None:
+                    out.append(node.exit)
+        out.sort(key=lambda e: e.ts)
+        return out
+
+    def snapshot_contents(self) -> dict[str, str]:
+        """What is drawn: socket-trace.stp's lines, and JSON (the batch mode's objects)."""
+        stream = self.shown_events()
+        indent = ThreadIndent()
+        text = "".join(indent.line(ev) + "\n" for ev in stream)
+        indent = ThreadIndent()
+        data = {
+            "tab": "calls",
+            "filter": self.filter_text(),
+            "paused": self.paused,
+            "lost": self.state.lost,
+            "calls_dropped": self.state.calls_dropped,
+            "threads_dropped": self.state.threads_dropped,
+            "events": [indent.record(ev) for ev in stream],
+        }
+        return {"txt": text, "json": json.dumps(data, indent=1) + "\n"}

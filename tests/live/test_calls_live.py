@@ -1,0 +1,200 @@
+"""Live Calls probe: a client in one namespace talks to an echo server in another; the probe,
+filtered in the kernel to the client's PID, must show the client's calls in order with their
+fds and byte counts, each nested event under the call it fired in, and nothing of the server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netwatch.model.calls import ENTER, EXIT, CallEvent, CallNode, CallsSample, CallsState
+from netwatch.probes.calls import CallsProbe
+from tests.netns import Host, Link, veth_pair
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+
+GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
+SIZE = 3000  # more than one 1500-byte frame: the write queues several packets
+
+
+@pytest.fixture
+def link() -> Iterator[Link]:
+    with veth_pair("k") as pair:
+        yield pair
+
+
+def start(host: Host, *argv: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        host.exec_argv(sys.executable, GEN, *argv, "--max-seconds", "30"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["ready"] == proc.pid
+    return proc
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, object]:
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def run_client(link: Link, proto: str, port: int) -> tuple[dict[str, object], list[CallEvent]]:
+    """Server and client started, the probe opened on the client's PID alone, then the client
+    told to go. Returns the client's report and every event the probe delivered."""
+    server = start(link.b, "echo-server", link.b.addr, str(port), "--proto", proto, "--count", "2")
+    client = start(link.a, "call-client", link.b.addr, str(port), "--proto", proto,
+                   "--size", str(SIZE))  # fmt: skip
+    probe = CallsProbe(interval=1.0, pids=[client.pid])
+    probe.open()
+    try:
+        assert client.stdin is not None
+        client.stdin.write("go\n")
+        client.stdin.flush()
+        report = finish(client)
+        finish(server)
+        time.sleep(0.2)  # the drain thread consumes every 10 ms
+        sample = probe.read()
+    finally:
+        probe.close()
+    assert sample is not None and sample.lost == 0
+    return report, list(sample.events)
+
+
+def calls_of(events: list[CallEvent]) -> list[CallNode]:
+    state = CallsState()
+    state.apply(CallsSample(0.0, 1.0, tuple(events)))
+    assert state.orphans == 0
+    (thread,) = state.threads.values()
+    return list(thread.calls)
+
+
+def socket_calls(nodes: list[CallNode], fd: int) -> list[CallNode]:
+    """From the socket() that returned `fd` to the close() of it."""
+    begin = next(
+        i for i, n in enumerate(nodes) if n.name == "socket" and n.exit and n.exit.ret == fd
+    )
+    end = next(i for i, n in enumerate(nodes) if n.name == "close" and n.enter.arg("fd") == str(fd))
+    return nodes[begin : end + 1]
+
+
+def nested(node: CallNode, name: str) -> list[CallEvent]:
+    return [e for e in node.events if e.name == name]
+
+
+@pytest.mark.parametrize(("proto", "port"), [("tcp", 7400), ("udp", 7401)])
+def test_client_calls_in_order_with_fds_bytes_and_nested_events(
+    link: Link, proto: str, port: int
+) -> None:
+    report, events = run_client(link, proto, port)
+    pid, fd = report["pid"], report["fd"]
+    assert isinstance(fd, int)
+
+    # Only the client: the server answered every message, and none of its calls were traced.
+    assert events and {e.pid for e in events} == {pid}
+
+    nodes = socket_calls(calls_of(events), fd)
+    names = [n.name for n in nodes]
+    # One read per chunk the client needed; TCP may deliver the echo in more than one piece.
+    reads, recvs = report["read"], report["recv"]
+    assert isinstance(reads, list) and isinstance(recvs, list)
+    assert names == ["socket", "connect", "write", *["read"] * len(reads), "sendto",
+                     *["recvfrom"] * len(recvs), "getsockname", "close"]  # fmt: skip
+
+    # Every call closed (depth back to zero), on the client's fd, each with its result.
+    for node in nodes:
+        assert node.exit is not None, node.name
+        if node.name != "socket":
+            assert node.enter.arg("fd") == str(fd), node.name
+    by_name = {n.name: n for n in nodes}
+    assert by_name["connect"].enter.arg("addr") == f"{link.b.addr}:{port}"
+    assert by_name["connect"].exit.ret == 0  # type: ignore[union-attr]
+    assert by_name["write"].exit.ret == report["wrote"] == SIZE  # type: ignore[union-attr]
+    assert by_name["sendto"].exit.ret == report["sent"] == SIZE // 2  # type: ignore[union-attr]
+    assert [n.exit.ret for n in nodes if n.name == "read"] == reads  # type: ignore[union-attr]
+    assert [n.exit.ret for n in nodes if n.name == "recvfrom"] == recvs  # type: ignore[union-attr]
+    assert sum(reads) == SIZE and sum(recvs) == SIZE // 2
+
+    # Nested events sit under the call they fired in, with that call's byte counts.
+    for node, size in ((by_name["write"], SIZE), (by_name["sendto"], SIZE // 2)):
+        sends = nested(node, "sock_send_length")
+        assert [e.arg("bytes") for e in sends] == [str(size)]
+        # The call's own packets (an ARP exchange may run inside it too, with no socket).
+        queued = [
+            e for e in nested(node, "net_dev_queue") if e.arg("lport") == str(report["lport"])
+        ]
+        assert {e.arg("dev") for e in queued} == {link.a.dev}
+        assert all(e.arg("socket") is None for e in queued)
+        # Wire bytes: payload + per packet Ethernet 14 + IPv4 20 (+ TCP 32 with timestamps;
+        # UDP: one 8-byte header, the datagram fragmented).
+        wire = sum(int(e.arg("len") or 0) for e in queued)
+        n = len(queued)
+        assert wire == (size + n * (14 + 20 + 32) if proto == "tcp" else size + 8 + n * 34)
+    for node in (n for n in nodes if n.name in ("read", "recvfrom")):
+        recv = nested(node, "sock_recv_length")
+        assert [e.arg("bytes") for e in recv] == [str(node.exit.ret)]  # type: ignore[union-attr]
+        assert not nested(node, "sock_send_length")
+    for node in nodes:
+        assert all(node.enter.ts <= e.ts <= node.exit.ts for e in node.events)  # type: ignore[union-attr]
+    if proto == "tcp":
+        states = [e.arg("state") for e in nested(by_name["connect"], "inet_sock_set_state")]
+        assert states[0] == "CLOSE->SYN_SENT"
+        closing = [
+            e.arg("state")
+            for e in nested(by_name["close"], "inet_sock_set_state")
+            if e.arg("socket") != "other"
+        ]
+        # Whichever side closed first: the server may already have sent its FIN.
+        assert closing[0] in ("ESTABLISHED->FIN_WAIT1", "CLOSE_WAIT->LAST_ACK")
+
+
+def test_kinds_alternate_enter_exit_per_thread(link: Link) -> None:
+    """The stream itself: per thread, enter and exit alternate and events only come between."""
+    _, events = run_client(link, "udp", 7402)
+    depth = 0
+    for ev in events:
+        if ev.kind == ENTER:
+            assert depth == 0
+            depth = 1
+        elif ev.kind == EXIT:
+            assert depth == 1
+            depth = 0
+        else:
+            assert depth == 1
+    assert depth == 0
+
+
+def test_suspended_probe_sees_nothing_and_resumes(link: Link) -> None:
+    server = start(link.b, "echo-server", link.b.addr, "7403", "--proto", "udp", "--count", "4")
+    probe = CallsProbe(interval=1.0, start_suspended=True, comms=["calls-peer"])
+    probe.open()
+    try:
+        assert probe.health().state == "suspended"
+        rounds = []
+        for resume in (False, True):
+            if resume:
+                probe.resume()
+                assert probe.health().state == "attached"
+            client = subprocess.Popen(
+                link.a.exec_argv(sys.executable, GEN, "call-client", link.b.addr, "7403",
+                                 "--proto", "udp", "--size", "100", "--name", "calls-peer"),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            out, _ = client.communicate("go\n", timeout=60)
+            time.sleep(0.2)
+            sample = probe.read()
+            assert sample is not None
+            rounds.append({e.pid for e in sample.events})
+        finish(server)
+    finally:
+        probe.close()
+    assert rounds[0] == set()
+    assert rounds[1] == {client.pid}
