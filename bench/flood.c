@@ -5,6 +5,10 @@
  *   flood tcp-recv PORT SECONDS        accepts one connection and drains it; prints bytes
  *   flood accept-loop PORT SECONDS     accepts and closes connections; prints how many
  *   flood connect-loop PORT SECONDS    connects and closes as fast as it can; prints how many
+ *   flood echo-server PORT SECONDS     echoes UDP datagrams on 127.0.0.1:PORT
+ *   flood ping-loop PORT SECONDS       prints its pid, waits for a line on stdin, then sends a
+ *                                      32-byte datagram and waits for its echo, again and
+ *                                      again; prints round trips
  * Every loop stops after SECONDS (and the receivers after 1 s of silence). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -110,6 +114,38 @@ int main(int argc, char **argv)
             if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
                 n++;
             close(s);
+        }
+    } else if (!strcmp(mode, "echo-server")) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        bind(s, (struct sockaddr *)&a, sizeof(a));
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        printf("ready\n");
+        fflush(stdout);
+        struct sockaddr_in peer;
+        socklen_t len = sizeof(peer);
+        ssize_t r;
+        while (now() < end + 30) { /* waits out the client's start; killed when it is done */
+            r = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &len);
+            if (r > 0) {
+                sendto(s, buf, r, 0, (struct sockaddr *)&peer, len);
+                n++;
+            }
+            len = sizeof(peer);
+        }
+    } else if (!strcmp(mode, "ping-loop")) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        connect(s, (struct sockaddr *)&a, sizeof(a));
+        printf("%d\n", (int)getpid());
+        fflush(stdout);
+        char go[16];
+        if (!fgets(go, sizeof(go), stdin))
+            return 1;
+        end = now() + seconds;
+        while (now() < end) {
+            if (send(s, buf, 32, 0) != 32 || recv(s, buf, sizeof(buf), 0) <= 0)
+                break;
+            n++;
         }
     } else {
         return 2;

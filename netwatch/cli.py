@@ -24,6 +24,7 @@ from netwatch.batch import (
     traffic_printer,
 )
 from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
+from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.probes.calls import DEFAULT_RINGBUF_MB
 from netwatch.recording import (
     Recording,
@@ -333,6 +334,8 @@ def cmd_calls(args: argparse.Namespace) -> int:
     else:
         if args.buffer_mb & (args.buffer_mb - 1):
             raise CliError(f"netwatch calls: --buffer-mb {args.buffer_mb} is not a power of two")
+        if max(len(args.pid), len(args.tid)) > MAX_KERNEL_IDS:
+            raise CliError(f"netwatch calls: at most {MAX_KERNEL_IDS} --pid and --tid each")
         live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
         source = live_calls_source(
             0.2,
@@ -346,7 +349,9 @@ def cmd_calls(args: argparse.Namespace) -> int:
     count = None
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
-    return _batch(source, count, calls_printer(args.json))
+    scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
+    announce = "" if args.replay else f"netwatch: tracing {scope or 'all threads'} (Ctrl-C stops)"
+    return _batch(source, count, calls_printer(args.json), announce)
 
 
 def cmd_accepts(args: argparse.Namespace) -> int:
@@ -404,10 +409,15 @@ def cmd_drops(args: argparse.Namespace) -> int:
             print("Stopping dropped packet monitor", flush=True)
 
 
-def _batch(source: Source[T], count: int | None, emit: Callable[[T], None]) -> int:
+def _batch(
+    source: Source[T], count: int | None, emit: Callable[[T], None], announce: str = ""
+) -> int:
+    """`announce` goes to stderr once the source is open (for a probe: attached)."""
     with stop_on_signals() as should_stop:
         try:
             source.open()
+            if announce:
+                print(announce, file=sys.stderr, flush=True)
             run_batch(source, count, emit, should_stop=should_stop)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc

@@ -30,6 +30,7 @@ EVENT_NAMES = (
     "tcp_destroy_sock", "tcp_rcv_space_adjust",
 )  # fmt: skip
 
+MEMO_SIZE = 4096  # described argument sets kept; cleared when full
 RECORD = struct.Struct("<QQQQqQIIiHHHHHHHH16s16s16s4x")
 _KINDS = {1: ENTER, 2: EXIT, 3: EVENT}
 F_OTHER_SOCK = 1
@@ -98,6 +99,8 @@ class Decoder:
         self.symbolize = symbolize
         self.reason_name = reason_name
         self.undecodable = 0
+        self._args: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self._comms: dict[bytes, str] = {}
 
     def decode_many(self, blob: bytes) -> Iterator[CallEvent]:
         usable = len(blob) - len(blob) % RECORD.size
@@ -109,31 +112,51 @@ class Decoder:
                 yield ev
 
     def decode(self, f: tuple[Any, ...]) -> CallEvent | None:
-        ts_ns, a0, a1, a2, ret, dur_ns, pid, tid, fd = f[:9]
-        kind_no, op, family, port, lport, proto, flags, _pad, addr, comm, dev = f[9:]
-        kind = _KINDS.get(int(kind_no))
-        names = EVENT_NAMES if kind == EVENT else CALL_NAMES
-        if kind is None or not 0 < op < len(names):
+        (ts_ns, a0, a1, a2, ret, dur_ns, pid, tid, fd,
+         kind_no, op, family, port, lport, proto, flags, _pad, addr, comm, dev) = f  # fmt: skip
+        kind = _KINDS.get(kind_no)
+        if kind is None:
             return None
-        ints = (int(a0), int(a1), int(a2))
-        sock = _Sock(int(fd), int(family), int(port), int(lport), int(proto), flags, addr)
-        name = names[op]
-        if kind == EVENT:
-            args = self._event_args(name, ints, int(ret), sock, dev)
-        elif kind == ENTER:
-            args = _enter_args(name, ints, sock)
+        names = EVENT_NAMES if kind is EVENT else CALL_NAMES
+        if not 0 < op < len(names):
+            return None
+        # A busy thread repeats the same call on the same socket: its arguments are described
+        # once and looked up after that (describing them is most of a record's decoding cost).
+        if kind is EXIT:
+            key: tuple[Any, ...] = (2, op, fd, family, port, lport, proto, flags, addr)
+        elif kind is ENTER:
+            key = (1, op, a0, a1, a2, fd, family, port, lport, proto, flags, addr)
         else:
-            args = _exit_args(name, sock)
+            key = (3, op, a0, a1, ret, fd, family, port, lport, proto, flags, addr, dev)
+        args = self._args.get(key)
+        if args is None:
+            sock = _Sock(fd, family, port, lport, proto, flags, addr)
+            name = names[op]
+            if kind is EVENT:
+                described = self._event_args(name, (a0, a1, a2), ret, sock, dev)
+            elif kind is ENTER:
+                described = _enter_args(name, (a0, a1, a2), sock)
+            else:
+                described = _exit_args(name, sock)
+            if len(self._args) >= MEMO_SIZE:
+                self._args.clear()
+            args = self._args[key] = tuple(described)
+        name_of_comm = self._comms.get(comm)
+        if name_of_comm is None:
+            if len(self._comms) >= MEMO_SIZE:
+                self._comms.clear()
+            name_of_comm = self._comms[comm] = comm.split(b"\0", 1)[0].decode("utf-8", "replace")
+        is_exit = kind is EXIT
         return CallEvent(
-            ts=ts_ns / 1e9 + self.wall_offset,
-            pid=int(pid),
-            tid=int(tid),
-            comm=comm.split(b"\0", 1)[0].decode("utf-8", "replace"),
-            kind=kind,
-            name=name,
-            args=tuple(args),
-            ret=int(ret) if kind == EXIT else 0,
-            dur_us=int(dur_ns) / 1000 if kind == EXIT else 0.0,
+            ts_ns / 1e9 + self.wall_offset,
+            pid,
+            tid,
+            name_of_comm,
+            kind,
+            names[op],
+            args,
+            ret if is_exit else 0,
+            dur_ns / 1000 if is_exit else 0.0,
         )
 
     def _event_args(

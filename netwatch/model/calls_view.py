@@ -14,6 +14,7 @@ from netwatch.model.calls import CallNode, ThreadCalls
 from netwatch.model.filter import FilterError, Term, parse_terms
 
 CALL_FILTER_KEYS = ("pid", "tid", "comm", "call")
+MAX_KERNEL_IDS = 16  # pids and tids the probe compares in place (calls.bpf.c's MAX_IDS)
 THREAD_SORTS = ("recent", "calls", "time")
 
 
@@ -82,6 +83,8 @@ def _name_matches(pattern: str, name: str) -> bool:
 def parse_calls_filter(text: str) -> CallsFilter:
     terms = parse_terms(text, CALL_FILTER_KEYS, numeric=("pid", "tid"), exact=("comm",))
     for term in terms:
+        if term.key in ("pid", "tid") and not term.negate and len(term.values) > MAX_KERNEL_IDS:
+            raise FilterError(f"at most {MAX_KERNEL_IDS} values for {term.key}:")
         if term.key == "comm":
             for v in term.values:
                 if len(v.encode()) > 15:

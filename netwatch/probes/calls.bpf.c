@@ -13,8 +13,8 @@
  *       softirq that runs while that thread is on the CPU is inside the call too, so each
  *       event says whether it concerns the call's own socket.
  *
- * Which threads: `filter_mode` says which of the pid / tid / comm sets apply (all that apply
- * must match); user space fills the sets, so no user text ever becomes BPF C. netwatch itself
+ * Which threads: `filter` says which of the pid / tid / comm sets apply (all that apply must
+ * match); user space fills the sets, so no user text ever becomes BPF C. netwatch itself
  * (SELF_PID) is never traced.
  *
  * Kernel features: raw tracepoints (4.17+), BPF ring buffer (5.8+), BTF offsets (passed by the
@@ -92,11 +92,12 @@ struct call_event_t {
 /* One thread's call in progress. `rec` is its enter record, kept for calls whose enter is only
  * sent once something happens inside them (the poll family), and for the exit's fields. */
 struct inflight_t {
-    u64 ts_ns;
     u64 sk;
     u64 addr_ptr;  /* user sockaddr filled by the kernel, read at exit (accept, recvfrom) */
+    u32 active;    /* the thread is inside this call (the slot is reused, not deleted) */
     u32 sent;      /* the enter record reached the ring buffer */
     u32 deferred;  /* sent only when a nested event fires */
+    u32 pad;
     struct call_event_t rec;
 };
 
@@ -107,14 +108,23 @@ struct comm_key_t {
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 /* [0]: records that could not be reserved (ring buffer full). */
 BPF_PERCPU_ARRAY(lost, u64, 1);
-BPF_ARRAY(filter_mode, u32, 1);
-BPF_HASH(filter_pid, u32, u8, 1024);
-BPF_HASH(filter_tid, u32, u8, 1024);
+/* Which threads: a handful of pids and tids compared in place (cheaper than a hash lookup on
+ * every system call of every process), and command names in a hash. */
+#define MAX_IDS 16
+struct filter_t {
+    u32 mode;
+    u32 n_pids;
+    u32 n_tids;
+    u32 pad;
+    u32 pids[MAX_IDS];
+    u32 tids[MAX_IDS];
+};
+BPF_ARRAY(filter, struct filter_t, 1);
 BPF_HASH(filter_comm, struct comm_key_t, u8, 256);
 /* LRU: a thread killed inside a call never reaches sys_exit. */
 BPF_TABLE("lru_hash", u32, struct inflight_t, inflight, 16384);
-/* Scratch for building an inflight value (too big for the BPF stack). */
-BPF_PERCPU_ARRAY(scratch, struct inflight_t, 1);
+/* A zeroed value for a thread's first call (too big for the BPF stack). */
+BPF_PERCPU_ARRAY(blank, struct inflight_t, 1);
 
 static __always_inline u64 read_u64(u64 base, u64 off)
 {
@@ -192,25 +202,30 @@ static __always_inline int takes_no_fd(int op)
     return op == OP_SOCKET || op == OP_SOCKETPAIR || op >= OP_POLL;
 }
 
+static __always_inline int listed(u32 *ids, u32 n, u32 id)
+{
+#pragma unroll
+    for (int i = 0; i < MAX_IDS; i++) {
+        if (i < n && ids[i] == id)
+            return 1;
+    }
+    return 0;
+}
+
 static __always_inline int wanted(u64 pid_tgid)
 {
     u32 pid = pid_tgid >> 32;
     if (pid == SELF_PID)
         return 0;
     u32 zero = 0;
-    u32 *mode = filter_mode.lookup(&zero);
-    if (!mode || !*mode)
+    struct filter_t *f = filter.lookup(&zero);
+    if (!f || !f->mode)
         return 1;
-    if (*mode & FILTER_PID) {
-        if (!filter_pid.lookup(&pid))
-            return 0;
-    }
-    if (*mode & FILTER_TID) {
-        u32 tid = (u32)pid_tgid;
-        if (!filter_tid.lookup(&tid))
-            return 0;
-    }
-    if (*mode & FILTER_COMM) {
+    if (f->mode & FILTER_PID && !listed(f->pids, f->n_pids, pid))
+        return 0;
+    if (f->mode & FILTER_TID && !listed(f->tids, f->n_tids, (u32)pid_tgid))
+        return 0;
+    if (f->mode & FILTER_COMM) {
         struct comm_key_t key = {};
         bpf_get_current_comm(key.comm, sizeof(key.comm));
         if (!filter_comm.lookup(&key))
@@ -227,13 +242,13 @@ static __always_inline u64 fd_file(long fd)
     u64 task = bpf_get_current_task();
     u64 files = read_u64(task, TASK_FILES_OFF);
     u64 fdt = read_u64(files, FILES_FDT_OFF);
-    u32 max_fds = 0;
-    if (fdt)
-        bpf_probe_read_kernel(&max_fds, sizeof(max_fds), (const u8 *)fdt + FDT_MAX_FDS_OFF);
-    if ((u64)fd >= max_fds)
+    /* max_fds and the fd array pointer in one read: every read costs, on every call. */
+    u8 head[FDT_HEAD_LEN] = {};
+    if (!fdt || bpf_probe_read_kernel(head, sizeof(head), (const u8 *)fdt) < 0)
         return 0;
-    u64 fd_array = read_u64(fdt, FDT_FD_OFF);
-    return read_u64(fd_array, (u64)fd * sizeof(u64));
+    if ((u64)fd >= *(u32 *)(head + FDT_MAX_FDS_OFF))
+        return 0;
+    return read_u64(*(u64 *)(head + FDT_FD_OFF), (u64)fd * sizeof(u64));
 }
 
 /* The sock behind a struct file if it is a socket, else 0. */
@@ -256,24 +271,24 @@ static __always_inline void sock_fields(struct call_event_t *rec, u64 sk)
     if (!sk)
         return;
     const u8 *skc = (const u8 *)sk;
-    u16 family = 0, protocol = 0, lport = 0;
-    bpf_probe_read_kernel(&family, sizeof(family), skc + SKC_FAMILY_OFF);
+    /* sock_common's first bytes hold the IPv4 peer, both ports and the family: one read. */
+    u8 head[SKC_HEAD_LEN] = {};
+    u16 protocol = 0;
+    bpf_probe_read_kernel(head, sizeof(head), skc);
     bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
-    if (family == AF_INET_ || family == AF_INET6_)
-        bpf_probe_read_kernel(&lport, sizeof(lport), skc + SKC_NUM_OFF);
-    rec->lport = lport;
+    u16 family = *(u16 *)(head + SKC_FAMILY_OFF);
+    int inet = family == AF_INET_ || family == AF_INET6_;
+    rec->lport = inet ? *(u16 *)(head + SKC_NUM_OFF) : 0;
     rec->proto = protocol;
     if (rec->flags & F_ADDR)
         return;
     rec->family = family;
-    u16 dport_be = 0;
-    if (family == AF_INET_ || family == AF_INET6_)
-        bpf_probe_read_kernel(&dport_be, sizeof(dport_be), skc + SKC_DPORT_OFF);
+    u16 dport_be = inet ? *(u16 *)(head + SKC_DPORT_OFF) : 0;
     if (!dport_be)
         return;
     rec->port = (u16)((dport_be >> 8) | (dport_be << 8));
     if (family == AF_INET_)
-        bpf_probe_read_kernel(rec->addr, 4, skc + SKC_DADDR_OFF);
+        __builtin_memcpy(rec->addr, head + SKC_DADDR_OFF, 4);
     else
         bpf_probe_read_kernel(rec->addr, 16, skc + SKC_V6_DADDR_OFF);
     rec->flags |= F_PEER;
@@ -330,11 +345,13 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     if (!wanted(pid_tgid))
         return 0;
 
-    u64 regs = ctx->args[0];
+    /* The six argument registers lie together in pt_regs: one read for all of them. */
+    u64 span[REGS_SPAN_WORDS] = {};
+    bpf_probe_read_kernel(span, sizeof(span), (const u8 *)ctx->args[0] + REGS_SPAN_OFF);
     u64 args[6] = {
-        read_u64(regs, REGS_ARG0_OFF), read_u64(regs, REGS_ARG1_OFF),
-        read_u64(regs, REGS_ARG2_OFF), read_u64(regs, REGS_ARG3_OFF),
-        read_u64(regs, REGS_ARG4_OFF), read_u64(regs, REGS_ARG5_OFF),
+        span[(REGS_ARG0_OFF - REGS_SPAN_OFF) / 8], span[(REGS_ARG1_OFF - REGS_SPAN_OFF) / 8],
+        span[(REGS_ARG2_OFF - REGS_SPAN_OFF) / 8], span[(REGS_ARG3_OFF - REGS_SPAN_OFF) / 8],
+        span[(REGS_ARG4_OFF - REGS_SPAN_OFF) / 8], span[(REGS_ARG5_OFF - REGS_SPAN_OFF) / 8],
     };
     u64 sk = 0;
     s32 fd = -1;
@@ -345,10 +362,20 @@ RAW_TRACEPOINT_PROBE(sys_enter)
             return 0; /* read/write/close of a file, pipe or tty: not the socket layer */
     }
 
-    u32 zero = 0;
-    struct inflight_t *call = scratch.lookup(&zero);
-    if (!call)
-        return 0;
+    /* One slot per thread, written in place call after call: no map update or delete on the
+     * hot path. */
+    u32 tid = (u32)pid_tgid;
+    struct inflight_t *call = inflight.lookup(&tid);
+    if (!call) {
+        u32 zero = 0;
+        struct inflight_t *fresh = blank.lookup(&zero);
+        if (!fresh)
+            return 0;
+        inflight.update(&tid, fresh);
+        call = inflight.lookup(&tid);
+        if (!call)
+            return 0;
+    }
     struct call_event_t *rec = &call->rec;
     __builtin_memset(rec, 0, sizeof(*rec));
     rec->ts_ns = bpf_ktime_get_ns();
@@ -366,13 +393,11 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     if (op == OP_SENDTO || op == OP_RECVFROM)
         rec->a1 = args[3]; /* flags; the buffer pointer tells the user nothing */
 
-    call->ts_ns = rec->ts_ns;
     call->sk = sk;
     call->addr_ptr = addr_out(op, args);
     call->deferred = op >= OP_POLL;
     call->sent = call->deferred ? 0 : submit(rec);
-    u32 tid = (u32)pid_tgid;
-    inflight.update(&tid, call);
+    call->active = 1;
     return 0;
 }
 
@@ -385,23 +410,19 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct inflight_t *call = inflight.lookup(&tid);
-    if (!call)
+    if (!call || !call->active)
         return 0;
-    if (call->rec.op != op || !call->sent) {
-        inflight.delete(&tid);
+    call->active = 0;
+    if (call->rec.op != op || !call->sent)
         return 0;
-    }
-    u32 zero = 0;
-    struct inflight_t *out = scratch.lookup(&zero);
-    if (!out) {
-        inflight.delete(&tid);
+    struct call_event_t *rec = events.ringbuf_reserve(sizeof(struct call_event_t));
+    if (!rec) {
+        count_lost();
         return 0;
     }
-    struct call_event_t *rec = &out->rec;
     __builtin_memcpy(rec, &call->rec, sizeof(*rec));
     u64 sk = call->sk;
     u64 addr_ptr = call->addr_ptr;
-    inflight.delete(&tid);
 
     u64 now = bpf_ktime_get_ns();
     rec->kind = KIND_EXIT;
@@ -414,10 +435,11 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     }
     if ((op == OP_SOCKET || op == OP_ACCEPT || op == OP_ACCEPT4) && rec->ret >= 0) {
         rec->fd = (s32)rec->ret; /* the new socket: show its protocol and port */
-        sk = file_sock(fd_file(rec->ret));
+        sock_fields(rec, file_sock(fd_file(rec->ret)));
+    } else if (op == OP_CONNECT || op == OP_BIND) {
+        sock_fields(rec, sk); /* a local port was chosen; other calls keep the enter's view */
     }
-    sock_fields(rec, sk);
-    submit(rec);
+    events.ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
     return 0;
 }
 
@@ -427,7 +449,7 @@ static __always_inline struct inflight_t *current_call(void)
 {
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct inflight_t *call = inflight.lookup(&tid);
-    if (!call)
+    if (!call || !call->active)
         return 0;
     if (!call->sent && call->deferred) {
         call->sent = submit(&call->rec);
@@ -452,6 +474,16 @@ static __always_inline struct call_event_t *event_record(struct inflight_t *call
     rec->kind = KIND_EVENT;
     rec->op = ev;
     __builtin_memcpy(rec->comm, call->rec.comm, sizeof(rec->comm));
+    if (sk && sk == call->sk && call->rec.lport && !(call->rec.flags & F_ADDR)) {
+        /* The call's own socket, as its enter saw it: no reads needed. */
+        rec->lport = call->rec.lport;
+        rec->proto = call->rec.proto;
+        rec->family = call->rec.family;
+        rec->port = call->rec.port;
+        rec->flags = call->rec.flags & F_PEER;
+        __builtin_memcpy(rec->addr, call->rec.addr, sizeof(rec->addr));
+        return rec;
+    }
     if (sk && sk != call->sk)
         rec->flags |= F_OTHER_SOCK;
     sock_fields(rec, sk);

@@ -14,15 +14,17 @@ from typing import Any
 
 from netwatch.model.calls import CallsSample
 from netwatch.model.calls_decode import RECORD, Decoder, ReasonName, Symbolize
+from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
     SOCK_OFFSETS,
+    as_defines,
     compile_probe,
     detach,
-    offset_defines,
+    offsets,
     percpu_counter,
 )
 from netwatch.sources import Health, SourceError
@@ -47,6 +49,8 @@ RAW_TRACEPOINTS = (
 TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "sock/sock_send_length")
 DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is off the CPU
 DRAIN_INTERVAL_S = 0.01
+# Records drained but not yet read (~128 bytes each): beyond this the reader is too far behind.
+MAX_PENDING_RECORDS = 500_000
 FILTER_PID, FILTER_TID, FILTER_COMM = 1, 2, 4
 
 # x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
@@ -68,6 +72,29 @@ _OFFSETS = (
     ("SKB_DEV_OFF", ("sk_buff", "dev")),
     ("NETDEV_NAME_OFF", ("net_device", "name")),
 )
+
+
+def _with_spans(off: dict[str, int]) -> dict[str, int]:
+    """Where the probe reads several fields in one go: the span that holds them all."""
+    regs = [off[f"REGS_ARG{i}_OFF"] for i in range(6)]
+    if any(r % 8 for r in regs):
+        raise SourceError("calls probe: this kernel's pt_regs is laid out unexpectedly")
+    spans = {
+        "REGS_SPAN_OFF": min(regs),
+        "REGS_SPAN_WORDS": (max(regs) - min(regs)) // 8 + 1,
+        "FDT_HEAD_LEN": _round8(max(off["FDT_MAX_FDS_OFF"] + 4, off["FDT_FD_OFF"] + 8)),
+        "SKC_HEAD_LEN": _round8(
+            max(
+                off["SKC_DADDR_OFF"] + 4,
+                *(off[m] + 2 for m in ("SKC_FAMILY_OFF", "SKC_NUM_OFF", "SKC_DPORT_OFF")),
+            )
+        ),
+    }
+    return off | spans
+
+
+def _round8(n: int) -> int:
+    return (n + 7) // 8 * 8
 
 
 class _CommKey(ctypes.Structure):
@@ -102,12 +129,13 @@ class CallsProbe:
         self._attached = False
         self._prev_lost = 0
         self._misfits = 0  # records of another size than this netwatch's struct
+        self._overflow = 0  # records dropped because read() fell behind the drain
         self._last_read = 0.0
         self._decoder = Decoder(time.time() - time.monotonic())
 
     # ---- life ---------------------------------------------------------------------------------
     def open(self) -> None:
-        defines = offset_defines("calls", _OFFSETS)
+        defines = as_defines(_with_spans(offsets("calls", _OFFSETS)))
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
         self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
         bpf = compile_probe("calls", BPF_SOURCE.read_bytes(), defines)
@@ -193,24 +221,26 @@ class CallsProbe:
     def _write_threads(
         self, pids: tuple[int, ...], tids: tuple[int, ...], comms: tuple[str, ...]
     ) -> None:
+        if len(pids) > MAX_KERNEL_IDS or len(tids) > MAX_KERNEL_IDS:
+            raise SourceError(f"calls probe: at most {MAX_KERNEL_IDS} pids and tids each")
         bpf = self._bpf
-        mode = 0
-        for name, values, bit in (
-            (b"filter_pid", pids, FILTER_PID),
-            (b"filter_tid", tids, FILTER_TID),
-        ):
-            table = bpf[name]
-            table.clear()
-            for value in values:
-                table[ctypes.c_uint32(value)] = ctypes.c_uint8(1)
-            mode |= bit if values else 0
         table = bpf[b"filter_comm"]
         table.clear()
         for comm in comms:
             table[_CommKey(comm.encode()[:15])] = ctypes.c_uint8(1)
-        mode |= FILTER_COMM if comms else 0
-        # The mode goes last: the sets are complete before the kernel starts consulting them.
-        bpf[b"filter_mode"][ctypes.c_int(0)] = ctypes.c_uint32(mode)
+        chosen = bpf[b"filter"].Leaf()
+        chosen.mode = (
+            (FILTER_PID if pids else 0)
+            | (FILTER_TID if tids else 0)
+            | (FILTER_COMM if comms else 0)
+        )
+        chosen.n_pids, chosen.n_tids = len(pids), len(tids)
+        for i, pid in enumerate(pids):
+            chosen.pids[i] = pid
+        for i, tid in enumerate(tids):
+            chosen.tids[i] = tid
+        # Written last, in one update: the comm set is complete before the kernel consults it.
+        bpf[b"filter"][ctypes.c_int(0)] = chosen
 
     def _update_health(self) -> None:
         if self._bpf is None:
@@ -236,7 +266,10 @@ class CallsProbe:
             return
         record = ctypes.string_at(data, size)
         with self._lock:
-            self._raw.append(record)
+            if len(self._raw) >= MAX_PENDING_RECORDS:
+                self._overflow += 1  # the reader is behind: bounded memory, counted as lost
+            else:
+                self._raw.append(record)
 
     def _drain(self) -> None:
         while not self._stop.wait(DRAIN_INTERVAL_S):
@@ -254,7 +287,12 @@ class CallsProbe:
         with self._lock:
             raw, self._raw = self._raw, []
         events = tuple(self._decoder.decode_many(b"".join(raw)))
-        lost_total = percpu_counter(self._bpf, b"lost") + self._decoder.undecodable + self._misfits
+        lost_total = (
+            percpu_counter(self._bpf, b"lost")
+            + self._decoder.undecodable
+            + self._misfits
+            + self._overflow
+        )
         lost = lost_total - self._prev_lost
         self._prev_lost = lost_total
         return CallsSample(time.time(), round(interval, 3), events, lost)

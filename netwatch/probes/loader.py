@@ -34,12 +34,21 @@ SOCK_OFFSETS: OffsetSpec = (
 )
 
 
-def offset_defines(probe: str, specs: OffsetSpec) -> list[str]:
+def offsets(probe: str, specs: OffsetSpec) -> dict[str, int]:
+    """Each macro's byte offset in the running kernel, from its BTF."""
     try:
         btf = BTF.load()
-        return [f"-D{macro}={_offset(btf, path)}" for macro, path in specs]
+        return {macro: _offset(btf, path) for macro, path in specs}
     except BTFError as exc:
         raise SourceError(f"{probe} probe: {exc}; netwatch needs kernel BTF") from exc
+
+
+def offset_defines(probe: str, specs: OffsetSpec) -> list[str]:
+    return as_defines(offsets(probe, specs))
+
+
+def as_defines(values: dict[str, int]) -> list[str]:
+    return [f"-D{macro}={value}" for macro, value in values.items()]
 
 
 def _offset(btf: BTF, path: tuple[str, ...]) -> int:

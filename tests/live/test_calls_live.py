@@ -188,7 +188,7 @@ def test_suspended_probe_sees_nothing_and_resumes(link: Link) -> None:
                                  "--proto", "udp", "--size", "100", "--name", "calls-peer"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
-            out, _ = client.communicate("go\n", timeout=60)
+            client.communicate("go\n", timeout=60)
             time.sleep(0.2)
             sample = probe.read()
             assert sample is not None
