@@ -31,8 +31,20 @@ EVENT_NAMES = (
 )  # fmt: skip
 
 MEMO_SIZE = 4096  # described argument sets kept; cleared when full
-RECORD = struct.Struct("<QQQQqQIIiHHHHHHHH16s16s16s4x")
-_KINDS = {1: ENTER, 2: EXIT, 3: EVENT}
+MAX_WAITING = 4096  # events of one call held back until its record comes
+MAX_INLINE = 4  # calls.bpf.c's events carried inside a call's record
+KIND_CALL = 1
+KIND_EVENT = 3
+# calls.bpf.c's struct call_record_t: header, socket as the call began and as it returned,
+# then MAX_INLINE events (struct nested_t).
+_HEADER = "QQQQqQII16sHHHH"  # ts a0 a1 a2 ret dur pid tid comm kind op n_inline n_overflow
+_VIEW = "iHHHHHH16s"  # fd family port lport proto flags pad addr
+_NESTED = "QQQqHHHHHHI16s16s"  # ts a0 a1 value op flags family port lport proto pad addr dev
+RECORD = struct.Struct("<" + _HEADER + _VIEW * 2 + _NESTED * MAX_INLINE)
+_H, _V, _N = 13, 8, 13  # fields in each part
+ENTER_AT, EXIT_AT, EVENTS_AT = _H, _H + _V, _H + 2 * _V
+# The per-thread slot around a record in the inflight map: sk, addr_ptr, active, deferred.
+INFLIGHT = struct.Struct("<QQII")
 F_OTHER_SOCK = 1
 F_ADDR = 2
 F_PEER = 4
@@ -101,62 +113,129 @@ class Decoder:
         self.undecodable = 0
         self._args: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
         self._comms: dict[bytes, str] = {}
+        # tid -> (its call's start, events sent on their own, waiting for the call's record)
+        self._waiting: dict[int, tuple[int, list[CallEvent]]] = {}
+        # tid -> start of its call already shown as running
+        self._announced: dict[int, int] = {}
 
     def decode_many(self, blob: bytes) -> Iterator[CallEvent]:
+        """Records to events, a call as its enter, the events inside it and its exit. Events
+        sent on their own (past a call's inline slots) wait for their call's record."""
         usable = len(blob) - len(blob) % RECORD.size
-        for fields in RECORD.iter_unpack(blob[:usable]):
-            ev = self.decode(fields)
-            if ev is None:
+        for f in RECORD.iter_unpack(blob[:usable]):
+            kind, op, tid = f[9], f[10], f[7]
+            if not 0 < op < len(CALL_NAMES) or kind not in (KIND_CALL, KIND_EVENT):
                 self.undecodable += 1
-            else:
-                yield ev
+                continue
+            if kind == KIND_EVENT:
+                ev = self._nested(f, f[EVENTS_AT : EVENTS_AT + _N])
+                if ev is None:
+                    self.undecodable += 1
+                    continue
+                waiting = self._waiting.setdefault(tid, (f[0], []))
+                if waiting[0] != f[0]:  # its call's record was lost: these can never be placed
+                    self.undecodable += len(waiting[1])
+                    waiting = self._waiting[tid] = (f[0], [])
+                if len(waiting[1]) < MAX_WAITING:
+                    waiting[1].append(ev)
+                else:
+                    self.undecodable += 1
+                continue
+            if self._announced.pop(tid, None) != f[0]:
+                yield self._enter(f)
+            for i in range(min(f[11], MAX_INLINE)):
+                at = EVENTS_AT + i * _N
+                nested = self._nested(f, f[at : at + _N])
+                if nested is None:
+                    self.undecodable += 1
+                else:
+                    yield nested
+            if tid in self._waiting:
+                start, held = self._waiting.pop(tid)
+                if start == f[0]:
+                    yield from held
+                else:
+                    self.undecodable += len(held)
+            yield self._exit(f)
 
-    def decode(self, f: tuple[Any, ...]) -> CallEvent | None:
-        (ts_ns, a0, a1, a2, ret, dur_ns, pid, tid, fd,
-         kind_no, op, family, port, lport, proto, flags, _pad, addr, comm, dev) = f  # fmt: skip
-        kind = _KINDS.get(kind_no)
-        if kind is None:
+    def announce(self, slot: bytes) -> CallEvent | None:
+        """A call still in progress (read from the probe's per-thread slots): its enter now,
+        so that a call blocked for minutes shows as running; its record later skips it."""
+        if len(slot) < INFLIGHT.size + RECORD.size:
             return None
-        names = EVENT_NAMES if kind is EVENT else CALL_NAMES
-        if not 0 < op < len(names):
+        _sk, _ptr, active, deferred = INFLIGHT.unpack_from(slot)
+        if not active or deferred:
             return None
-        # A busy thread repeats the same call on the same socket: its arguments are described
-        # once and looked up after that (describing them is most of a record's decoding cost).
-        if kind is EXIT:
-            key: tuple[Any, ...] = (2, op, fd, family, port, lport, proto, flags, addr)
-        elif kind is ENTER:
-            key = (1, op, a0, a1, a2, fd, family, port, lport, proto, flags, addr)
-        else:
-            key = (3, op, a0, a1, ret, fd, family, port, lport, proto, flags, addr, dev)
-        args = self._args.get(key)
-        if args is None:
-            sock = _Sock(fd, family, port, lport, proto, flags, addr)
-            name = names[op]
-            if kind is EVENT:
-                described = self._event_args(name, (a0, a1, a2), ret, sock, dev)
-            elif kind is ENTER:
-                described = _enter_args(name, (a0, a1, a2), sock)
-            else:
-                described = _exit_args(name, sock)
-            if len(self._args) >= MEMO_SIZE:
-                self._args.clear()
-            args = self._args[key] = tuple(described)
-        name_of_comm = self._comms.get(comm)
-        if name_of_comm is None:
+        f = RECORD.unpack_from(slot, INFLIGHT.size)
+        if (
+            f[9] != KIND_CALL
+            or not 0 < f[10] < len(CALL_NAMES)
+            or self._announced.get(f[7]) == f[0]
+        ):
+            return None
+        self._announced[f[7]] = f[0]
+        return self._enter(f)
+
+    def _comm(self, raw: bytes) -> str:
+        name = self._comms.get(raw)
+        if name is None:
             if len(self._comms) >= MEMO_SIZE:
                 self._comms.clear()
-            name_of_comm = self._comms[comm] = comm.split(b"\0", 1)[0].decode("utf-8", "replace")
-        is_exit = kind is EXIT
+            name = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return name
+
+    def _described(
+        self, key: tuple[Any, ...], describe: Callable[[], list[tuple[str, str]]]
+    ) -> tuple[tuple[str, str], ...]:
+        # A busy thread repeats the same call on the same socket: its arguments are described
+        # once and looked up after that (describing them is most of a record's decoding cost).
+        args = self._args.get(key)
+        if args is None:
+            if len(self._args) >= MEMO_SIZE:
+                self._args.clear()
+            args = self._args[key] = tuple(describe())
+        return args
+
+    def _enter(self, f: tuple[Any, ...]) -> CallEvent:
+        op, view = f[10], f[ENTER_AT:EXIT_AT]
+        name = CALL_NAMES[op]
+        args = self._described(
+            (1, op, f[1], f[2], f[3], view),
+            lambda: _enter_args(name, (f[1], f[2], f[3]), _Sock(*view)),
+        )
         return CallEvent(
-            ts_ns / 1e9 + self.wall_offset,
-            pid,
-            tid,
-            name_of_comm,
-            kind,
-            names[op],
+            f[0] / 1e9 + self.wall_offset, f[6], f[7], self._comm(f[8]), ENTER, name, args
+        )
+
+    def _exit(self, f: tuple[Any, ...]) -> CallEvent:
+        op, view = f[10], f[EXIT_AT:EVENTS_AT]
+        name = CALL_NAMES[op]
+        args = self._described((2, op, view), lambda: _exit_args(name, _Sock(*view)))
+        return CallEvent(
+            (f[0] + f[5]) / 1e9 + self.wall_offset,
+            f[6],
+            f[7],
+            self._comm(f[8]),
+            EXIT,
+            name,
             args,
-            ret if is_exit else 0,
-            dur_ns / 1000 if is_exit else 0.0,
+            f[4],
+            f[5] / 1000,
+        )
+
+    def _nested(self, f: tuple[Any, ...], e: tuple[Any, ...]) -> CallEvent | None:
+        ts, a0, a1, value, op, flags, family, port, lport, proto, _pad, addr, dev = e
+        if not 0 < op < len(EVENT_NAMES):
+            return None
+        name = EVENT_NAMES[op]
+        args = self._described(
+            (3, op, a0, a1, value, flags, family, port, lport, proto, addr, dev),
+            lambda: self._event_args(
+                name, (a0, a1, 0), value, _Sock(-1, family, port, lport, proto, flags, 0, addr), dev
+            ),
+        )
+        return CallEvent(
+            ts / 1e9 + self.wall_offset, f[6], f[7], self._comm(f[8]), EVENT, name, args
         )
 
     def _event_args(
@@ -197,7 +276,15 @@ class _Sock:
     __slots__ = ("addr", "family", "fd", "flags", "lport", "port", "proto")
 
     def __init__(
-        self, fd: int, family: int, port: int, lport: int, proto: int, flags: int, addr: bytes
+        self,
+        fd: int,
+        family: int,
+        port: int,
+        lport: int,
+        proto: int,
+        flags: int,
+        _pad: int,
+        addr: bytes,
     ) -> None:
         self.fd, self.family, self.port, self.lport = fd, family, port, lport
         self.proto, self.flags, self.addr = proto, flags, addr

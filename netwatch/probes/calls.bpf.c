@@ -21,18 +21,25 @@
  * loader) for pt_regs, task->files->fdt->fd[], file->f_inode->i_mode, socket->sk, sk_buff and
  * sock_common. Syscall numbers are the build architecture's __NR_* (x86_64 here).
  *
+ * Records: one per call (struct call_record_t, 464 bytes), sent when it returns, carrying the
+ * first MAX_INLINE events inside it; a call with more sends the rest as they happen. User
+ * space reads the calls still in progress from the per-thread slots (`inflight`), so a call
+ * blocked for minutes shows as running. Submitted without a wakeup and drained by user space
+ * every 10 ms. A record that cannot be reserved is counted in `lost`.
+ *
  * Expected overhead: every system call of every process passes sys_enter/sys_exit: a switch on
- * the number, and for socket calls a filter lookup. Every packet passes net_dev_queue and every
- * freed skb kfree_skb: one hash lookup by thread. A traced call costs 2 ring buffer records
- * plus one per nested event (~128 bytes each), submitted without a wakeup and drained by user
- * space every few milliseconds. A record that cannot be reserved is counted in `lost`.
+ * the number and, for socket calls, the pid/tid filter compared in place. Enabling syscall
+ * tracepoints at all puts every task on the slow syscall path: about 9% of a syscall-bound
+ * loop on our VMs with empty programs (bench/calls_overhead). Per-packet events cost an array
+ * read while no traced call is in progress, and a hash lookup by thread while one is. A traced
+ * call costs about a dozen kernel reads and one ring buffer record.
  */
 #include <uapi/linux/ptrace.h>
 #include <asm/unistd.h>
 
-#define KIND_ENTER 1
-#define KIND_EXIT 2
-#define KIND_EVENT 3
+#define KIND_CALL 1   /* a call that returned, with the events inside it */
+#define KIND_EVENT 3  /* an event beyond a call's MAX_INLINE, sent as it happens */
+#define MAX_INLINE 4  /* a power of two */
 
 /* The order is the Python side's CALL_NAMES (tests/unit checks they agree). */
 enum call_op {
@@ -66,39 +73,66 @@ enum event_op {
 #define AF_INET6_ 10
 #define AF_UNIX_ 1
 
-struct call_event_t {
-    u64 ts_ns;
-    u64 a0;        /* enter: first three syscall arguments; event: values by type */
-    u64 a1;
-    u64 a2;
-    s64 ret;       /* exit: return value; event: its main number (bytes, error, ...) */
-    u64 dur_ns;    /* exit: time since enter */
-    u32 pid;
-    u32 tid;
-    s32 fd;        /* the call's socket descriptor, -1 if none */
-    u16 kind;
-    u16 op;        /* enum call_op, or enum event_op for KIND_EVENT */
-    u16 family;    /* of addr, or of the fd's socket */
+/* A socket as a record shows it: the descriptor, its address (an argument, or its peer),
+ * local port and protocol. */
+struct sock_view_t {
+    s32 fd;        /* -1 if none */
+    u16 family;    /* of addr, or of the socket */
     u16 port;      /* of addr (host order) */
-    u16 lport;     /* local port of the socket concerned */
-    u16 proto;     /* IPPROTO_* of the socket concerned */
-    u16 flags;
+    u16 lport;     /* local port */
+    u16 proto;     /* IPPROTO_* */
+    u16 flags;     /* F_* */
     u16 pad;
     u8 addr[16];
-    char comm[16];
+};
+
+/* A socket-layer event inside a call. */
+struct nested_t {
+    u64 ts_ns;
+    u64 a0;        /* values by type: flags, old state, drop location, ... */
+    u64 a1;        /* new state, drop reason, ... */
+    s64 value;     /* bytes, length or error */
+    u16 op;        /* enum event_op */
+    u16 flags;
+    u16 family;
+    u16 port;
+    u16 lport;
+    u16 proto;
+    u32 pad;
+    u8 addr[16];
     char dev[16];
 };
 
-/* One thread's call in progress. `rec` is its enter record, kept for calls whose enter is only
- * sent once something happens inside them (the poll family), and for the exit's fields. */
+/* One record per call, sent when it returns, with the first MAX_INLINE events inside it.
+ * A call with more events sends the rest as KIND_EVENT records of the same layout as they
+ * happen (the event in ev[0]); user space puts them back under their call. One record per call
+ * instead of one per enter, event and exit is what lets a busy thread be followed in full. */
+struct call_record_t {
+    u64 ts_ns;     /* KIND_CALL: the call's start; KIND_EVENT: unused (see ev[0]) */
+    u64 a0;        /* the first three syscall arguments */
+    u64 a1;
+    u64 a2;
+    s64 ret;
+    u64 dur_ns;
+    u32 pid;
+    u32 tid;
+    char comm[16];
+    u16 kind;
+    u16 op;        /* enum call_op */
+    u16 n_inline;  /* events in ev[] */
+    u16 n_overflow; /* events sent as their own records */
+    struct sock_view_t enter;  /* the socket as the call began */
+    struct sock_view_t exit;   /* as it returned: a new fd (socket, accept), a port (connect) */
+    struct nested_t ev[MAX_INLINE];
+};
+
+/* One thread's call in progress; the slot is reused call after call, not deleted. */
 struct inflight_t {
     u64 sk;
     u64 addr_ptr;  /* user sockaddr filled by the kernel, read at exit (accept, recvfrom) */
-    u32 active;    /* the thread is inside this call (the slot is reused, not deleted) */
-    u32 sent;      /* the enter record reached the ring buffer */
-    u32 deferred;  /* sent only when a nested event fires */
-    u32 pad;
-    struct call_event_t rec;
+    u32 active;    /* the thread is inside this call */
+    u32 deferred;  /* sent only if an event fires inside it (the poll family) */
+    struct call_record_t rec;
 };
 
 struct comm_key_t {
@@ -121,8 +155,12 @@ struct filter_t {
 };
 BPF_ARRAY(filter, struct filter_t, 1);
 BPF_HASH(filter_comm, struct comm_key_t, u8, 256);
-/* LRU: a thread killed inside a call never reaches sys_exit. */
+/* LRU: a thread killed inside a call never reaches sys_exit; dead threads' slots age out. */
 BPF_TABLE("lru_hash", u32, struct inflight_t, inflight, 16384);
+/* [0]: calls in progress in traced threads. While it is 0, the per-packet events return at
+ * once instead of looking the current thread up (an array read is inlined; a hash lookup is a
+ * call). A thread killed inside a call leaves it high, which only costs those lookups. */
+BPF_ARRAY(active_calls, s64, 1);
 /* A zeroed value for a thread's first call (too big for the BPF stack). */
 BPF_PERCPU_ARRAY(blank, struct inflight_t, 1);
 
@@ -140,16 +178,6 @@ static __always_inline void count_lost(void)
     u64 *l = lost.lookup(&zero);
     if (l)
         (*l)++;
-}
-
-static __always_inline int submit(struct call_event_t *rec)
-{
-    /* No wakeup per record: user space drains on its own clock, which costs far less. */
-    if (events.ringbuf_output(rec, sizeof(*rec), BPF_RB_NO_WAKEUP) < 0) {
-        count_lost();
-        return 0;
-    }
-    return 1;
 }
 
 static __always_inline int call_op(long id)
@@ -265,8 +293,10 @@ static __always_inline u64 file_sock(u64 file)
     return read_u64(socket, SOCKET_SK_OFF);
 }
 
-/* Local port, protocol and family of a sock into a record. */
-static __always_inline void sock_fields(struct call_event_t *rec, u64 sk)
+/* Family, local port, protocol and peer of a sock into a view (its address stays when it
+ * already holds the call's address argument). */
+static __always_inline void sock_fields(u16 *family_out, u16 *port, u16 *lport, u16 *proto,
+                                        u16 *flags, u8 *addr, u64 sk)
 {
     if (!sk)
         return;
@@ -278,24 +308,29 @@ static __always_inline void sock_fields(struct call_event_t *rec, u64 sk)
     bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
     u16 family = *(u16 *)(head + SKC_FAMILY_OFF);
     int inet = family == AF_INET_ || family == AF_INET6_;
-    rec->lport = inet ? *(u16 *)(head + SKC_NUM_OFF) : 0;
-    rec->proto = protocol;
-    if (rec->flags & F_ADDR)
+    *lport = inet ? *(u16 *)(head + SKC_NUM_OFF) : 0;
+    *proto = protocol;
+    if (*flags & F_ADDR)
         return;
-    rec->family = family;
+    *family_out = family;
     u16 dport_be = inet ? *(u16 *)(head + SKC_DPORT_OFF) : 0;
     if (!dport_be)
         return;
-    rec->port = (u16)((dport_be >> 8) | (dport_be << 8));
+    *port = (u16)((dport_be >> 8) | (dport_be << 8));
     if (family == AF_INET_)
-        __builtin_memcpy(rec->addr, head + SKC_DADDR_OFF, 4);
+        __builtin_memcpy(addr, head + SKC_DADDR_OFF, 4);
     else
-        bpf_probe_read_kernel(rec->addr, 16, skc + SKC_V6_DADDR_OFF);
-    rec->flags |= F_PEER;
+        bpf_probe_read_kernel(addr, 16, skc + SKC_V6_DADDR_OFF);
+    *flags |= F_PEER;
 }
 
-/* A user-space sockaddr (inet or inet6) into a record's address fields. */
-static __always_inline void user_addr(struct call_event_t *rec, u64 ptr)
+static __always_inline void view_sock(struct sock_view_t *v, u64 sk)
+{
+    sock_fields(&v->family, &v->port, &v->lport, &v->proto, &v->flags, v->addr, sk);
+}
+
+/* A user-space sockaddr (inet or inet6) into a view's address. */
+static __always_inline void user_addr(struct sock_view_t *v, u64 ptr)
 {
     if (!ptr)
         return;
@@ -304,15 +339,15 @@ static __always_inline void user_addr(struct call_event_t *rec, u64 ptr)
         return;
     u16 family = raw[0] | (raw[1] << 8);
     if (family == AF_INET_) {
-        __builtin_memcpy(rec->addr, raw + 4, 4);
+        __builtin_memcpy(v->addr, raw + 4, 4);
     } else if (family == AF_INET6_) {
-        __builtin_memcpy(rec->addr, raw + 8, 16);
+        __builtin_memcpy(v->addr, raw + 8, 16);
     } else if (family != AF_UNIX_) {
         return;
     }
-    rec->family = family;
-    rec->port = (raw[2] << 8) | raw[3];
-    rec->flags |= F_ADDR;
+    v->family = family;
+    v->port = (raw[2] << 8) | raw[3];
+    v->flags |= F_ADDR;
 }
 
 /* The user pointer, among a call's arguments, of a sockaddr it reads at entry. */
@@ -362,8 +397,6 @@ RAW_TRACEPOINT_PROBE(sys_enter)
             return 0; /* read/write/close of a file, pipe or tty: not the socket layer */
     }
 
-    /* One slot per thread, written in place call after call: no map update or delete on the
-     * hot path. */
     u32 tid = (u32)pid_tgid;
     struct inflight_t *call = inflight.lookup(&tid);
     if (!call) {
@@ -376,118 +409,156 @@ RAW_TRACEPOINT_PROBE(sys_enter)
         if (!call)
             return 0;
     }
-    struct call_event_t *rec = &call->rec;
-    __builtin_memset(rec, 0, sizeof(*rec));
+    struct call_record_t *rec = &call->rec;
     rec->ts_ns = bpf_ktime_get_ns();
     rec->a0 = args[0];
-    rec->a1 = args[1];
+    rec->a1 = (op == OP_SENDTO || op == OP_RECVFROM) ? args[3] : args[1]; /* flags, not a buffer */
     rec->a2 = args[2];
+    rec->ret = 0;
+    rec->dur_ns = 0;
     rec->pid = pid_tgid >> 32;
-    rec->tid = (u32)pid_tgid;
-    rec->fd = fd;
-    rec->kind = KIND_ENTER;
-    rec->op = op;
+    rec->tid = tid;
     bpf_get_current_comm(rec->comm, sizeof(rec->comm));
-    user_addr(rec, addr_in(op, args));
-    sock_fields(rec, sk);
-    if (op == OP_SENDTO || op == OP_RECVFROM)
-        rec->a1 = args[3]; /* flags; the buffer pointer tells the user nothing */
-
+    rec->kind = KIND_CALL;
+    rec->op = op;
+    rec->n_inline = 0;
+    rec->n_overflow = 0;
+    __builtin_memset(&rec->enter, 0, sizeof(rec->enter));
+    rec->enter.fd = fd;
+    user_addr(&rec->enter, addr_in(op, args));
+    view_sock(&rec->enter, sk);
     call->sk = sk;
     call->addr_ptr = addr_out(op, args);
     call->deferred = op >= OP_POLL;
-    call->sent = call->deferred ? 0 : submit(rec);
+    if (!call->active) {
+        u32 zero = 0;
+        s64 *n = active_calls.lookup(&zero);
+        if (n)
+            __sync_fetch_and_add(n, 1);
+    }
     call->active = 1;
     return 0;
 }
 
 RAW_TRACEPOINT_PROBE(sys_exit)
 {
-    u64 regs = ctx->args[0];
-    long id = (long)read_u64(regs, REGS_ORIG_AX_OFF);
-    int op = call_op(id);
-    if (op == OP_NONE)
+    u64 pid_tgid = bpf_get_current_pid_tgid();
+    if (!wanted(pid_tgid))
         return 0;
-    u32 tid = (u32)bpf_get_current_pid_tgid();
+    u32 tid = (u32)pid_tgid;
     struct inflight_t *call = inflight.lookup(&tid);
     if (!call || !call->active)
         return 0;
     call->active = 0;
-    if (call->rec.op != op || !call->sent)
+    u32 zero = 0;
+    s64 *n = active_calls.lookup(&zero);
+    if (n)
+        __sync_fetch_and_add(n, -1);
+    long id = (long)read_u64(ctx->args[0], REGS_ORIG_AX_OFF);
+    int op = call_op(id);
+    struct call_record_t *src = &call->rec;
+    if (op == OP_NONE || src->op != op)
         return 0;
-    struct call_event_t *rec = events.ringbuf_reserve(sizeof(struct call_event_t));
+    if (call->deferred && !src->n_inline && !src->n_overflow)
+        return 0; /* a poll that touched no socket: not the socket layer */
+    struct call_record_t *rec = events.ringbuf_reserve(sizeof(struct call_record_t));
     if (!rec) {
         count_lost();
         return 0;
     }
-    __builtin_memcpy(rec, &call->rec, sizeof(*rec));
-    u64 sk = call->sk;
-    u64 addr_ptr = call->addr_ptr;
-
-    u64 now = bpf_ktime_get_ns();
-    rec->kind = KIND_EXIT;
-    rec->dur_ns = now - rec->ts_ns;
-    rec->ts_ns = now;
+    __builtin_memcpy(rec, src, sizeof(*rec));
+    rec->dur_ns = bpf_ktime_get_ns() - rec->ts_ns;
     rec->ret = (s64)ctx->args[1];
-    if (rec->ret >= 0 && addr_ptr) {
-        rec->flags &= ~F_ADDR;
-        user_addr(rec, addr_ptr);
+    __builtin_memcpy(&rec->exit, &rec->enter, sizeof(rec->exit));
+    if (rec->ret >= 0 && call->addr_ptr) {
+        rec->exit.flags &= ~F_ADDR;
+        user_addr(&rec->exit, call->addr_ptr);
     }
     if ((op == OP_SOCKET || op == OP_ACCEPT || op == OP_ACCEPT4) && rec->ret >= 0) {
-        rec->fd = (s32)rec->ret; /* the new socket: show its protocol and port */
-        sock_fields(rec, file_sock(fd_file(rec->ret)));
+        rec->exit.fd = (s32)rec->ret; /* the new socket: its protocol and ports */
+        view_sock(&rec->exit, file_sock(fd_file(rec->ret)));
     } else if (op == OP_CONNECT || op == OP_BIND) {
-        sock_fields(rec, sk); /* a local port was chosen; other calls keep the enter's view */
+        view_sock(&rec->exit, call->sk); /* a local port was chosen */
     }
     events.ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
     return 0;
 }
 
-/* The call the current thread is in, with its enter record sent (now, if it was deferred);
- * 0 when the thread is not inside a traced call. */
+/* The call the current thread is in, or 0. */
 static __always_inline struct inflight_t *current_call(void)
 {
+    u32 zero = 0;
+    s64 *n = active_calls.lookup(&zero);
+    if (!n || *n <= 0)
+        return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct inflight_t *call = inflight.lookup(&tid);
     if (!call || !call->active)
         return 0;
-    if (!call->sent && call->deferred) {
-        call->sent = submit(&call->rec);
-        call->deferred = 0;
-    }
-    return call->sent ? call : 0;
+    return call;
 }
 
-/* A ring buffer record for event `ev` inside `call`, filled but for its values; 0 if full. */
-static __always_inline struct call_event_t *event_record(struct inflight_t *call, int ev, u64 sk)
+/* Where event `ev` goes: the call's next free slot, or (slots full) a record of its own. */
+static __always_inline struct nested_t *event_slot(struct inflight_t *call, struct call_record_t **own)
 {
-    struct call_event_t *rec = events.ringbuf_reserve(sizeof(struct call_event_t));
-    if (!rec) {
+    struct call_record_t *rec = &call->rec;
+    u16 n = rec->n_inline;
+    *own = 0;
+    if (n < MAX_INLINE) {
+        rec->n_inline = n + 1;
+        return &rec->ev[n & (MAX_INLINE - 1)];
+    }
+    struct call_record_t *out = events.ringbuf_reserve(sizeof(struct call_record_t));
+    if (!out) {
         count_lost();
         return 0;
     }
-    __builtin_memset(rec, 0, sizeof(*rec));
-    rec->ts_ns = bpf_ktime_get_ns();
-    rec->pid = call->rec.pid;
-    rec->tid = call->rec.tid;
-    rec->fd = call->rec.fd;
-    rec->kind = KIND_EVENT;
-    rec->op = ev;
-    __builtin_memcpy(rec->comm, call->rec.comm, sizeof(rec->comm));
-    if (sk && sk == call->sk && call->rec.lport && !(call->rec.flags & F_ADDR)) {
-        /* The call's own socket, as its enter saw it: no reads needed. */
-        rec->lport = call->rec.lport;
-        rec->proto = call->rec.proto;
-        rec->family = call->rec.family;
-        rec->port = call->rec.port;
-        rec->flags = call->rec.flags & F_PEER;
-        __builtin_memcpy(rec->addr, call->rec.addr, sizeof(rec->addr));
-        return rec;
+    rec->n_overflow++;
+    out->ts_ns = rec->ts_ns;
+    out->pid = rec->pid;
+    out->tid = rec->tid;
+    __builtin_memcpy(out->comm, rec->comm, sizeof(out->comm));
+    out->kind = KIND_EVENT;
+    out->op = rec->op;
+    out->n_inline = 1;
+    out->n_overflow = 0;
+    *own = out;
+    return &out->ev[0];
+}
+
+/* An event's fields: the socket as the call saw it when it is the call's own, else read. */
+static __always_inline void fill_event(struct nested_t *e, struct inflight_t *call, int ev,
+                                       u64 sk)
+{
+    struct sock_view_t *mine = &call->rec.enter;
+    e->ts_ns = bpf_ktime_get_ns();
+    e->op = ev;
+    e->a0 = 0;
+    e->a1 = 0;
+    e->value = 0;
+    e->dev[0] = 0;
+    if (sk && sk == call->sk && mine->lport && !(mine->flags & F_ADDR)) {
+        e->flags = mine->flags & F_PEER;
+        e->family = mine->family;
+        e->port = mine->port;
+        e->lport = mine->lport;
+        e->proto = mine->proto;
+        __builtin_memcpy(e->addr, mine->addr, sizeof(e->addr));
+        return;
     }
-    if (sk && sk != call->sk)
-        rec->flags |= F_OTHER_SOCK;
-    sock_fields(rec, sk);
-    return rec;
+    e->flags = (sk && sk != call->sk) ? F_OTHER_SOCK : 0;
+    e->family = 0;
+    e->port = 0;
+    e->lport = 0;
+    e->proto = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    sock_fields(&e->family, &e->port, &e->lport, &e->proto, &e->flags, e->addr, sk);
+}
+
+static __always_inline void done(struct call_record_t *own)
+{
+    if (own)
+        events.ringbuf_submit(own, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int nested(int ev, u64 sk, s64 value, u64 a0, u64 a1)
@@ -495,13 +566,15 @@ static __always_inline int nested(int ev, u64 sk, s64 value, u64 a0, u64 a1)
     struct inflight_t *call = current_call();
     if (!call)
         return 0;
-    struct call_event_t *rec = event_record(call, ev, sk);
-    if (!rec)
+    struct call_record_t *own;
+    struct nested_t *e = event_slot(call, &own);
+    if (!e)
         return 0;
-    rec->ret = value;
-    rec->a0 = a0;
-    rec->a1 = a1;
-    events.ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+    fill_event(e, call, ev, sk);
+    e->value = value;
+    e->a0 = a0;
+    e->a1 = a1;
+    done(own);
     return 0;
 }
 
@@ -524,6 +597,8 @@ RAW_TRACEPOINT_PROBE(sock_recv_length)
 RAW_TRACEPOINT_PROBE(skb_copy_datagram_iovec)
 {
     /* (const struct sk_buff *skb, int len) */
+    if (!current_call())
+        return 0;
     return nested(EV_COPY_DATAGRAM, skb_sock(ctx->args[0]), (s32)ctx->args[1], 0, 0);
 }
 
@@ -540,22 +615,26 @@ RAW_TRACEPOINT_PROBE(net_dev_queue)
     if (!call)
         return 0;
     u64 skb = ctx->args[0];
-    struct call_event_t *rec = event_record(call, EV_DEV_QUEUE, skb_sock(skb));
-    if (!rec)
+    struct call_record_t *own;
+    struct nested_t *e = event_slot(call, &own);
+    if (!e)
         return 0;
+    fill_event(e, call, EV_DEV_QUEUE, skb_sock(skb));
     u32 len = 0;
     bpf_probe_read_kernel(&len, sizeof(len), (const u8 *)skb + SKB_LEN_OFF);
-    rec->ret = len;
+    e->value = len;
     u64 dev = read_u64(skb, SKB_DEV_OFF);
     if (dev)
-        bpf_probe_read_kernel_str(rec->dev, sizeof(rec->dev), (const u8 *)dev + NETDEV_NAME_OFF);
-    events.ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+        bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), (const u8 *)dev + NETDEV_NAME_OFF);
+    done(own);
     return 0;
 }
 
 RAW_TRACEPOINT_PROBE(kfree_skb)
 {
     /* (struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk) */
+    if (!current_call())
+        return 0;
     u64 skb = ctx->args[0];
     u64 sk = skb_sock(skb);
     if (!sk)

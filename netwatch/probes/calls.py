@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from netwatch.model.calls import CallsSample
+from netwatch.model.calls import CallEvent, CallsSample
 from netwatch.model.calls_decode import RECORD, Decoder, ReasonName, Symbolize
 from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.dropreasons import load_format
@@ -208,6 +208,7 @@ class CallsProbe:
                 if attached:
                     # Calls begun while detached would close with no open: start clean.
                     bpf[b"inflight"].clear()
+                    bpf[b"active_calls"][ctypes.c_int(0)] = ctypes.c_int64(0)
             self._attached = attached
 
     def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
@@ -286,7 +287,7 @@ class CallsProbe:
         self._last_read = now
         with self._lock:
             raw, self._raw = self._raw, []
-        events = tuple(self._decoder.decode_many(b"".join(raw)))
+        events = [*self._decoder.decode_many(b"".join(raw)), *self._running()]
         lost_total = (
             percpu_counter(self._bpf, b"lost")
             + self._decoder.undecodable
@@ -295,4 +296,19 @@ class CallsProbe:
         )
         lost = lost_total - self._prev_lost
         self._prev_lost = lost_total
-        return CallsSample(time.time(), round(interval, 3), events, lost)
+        return CallsSample(time.time(), round(interval, 3), tuple(events), lost)
+
+    def _running(self) -> list[CallEvent]:
+        """Calls in progress, from the per-thread slots: a call's record is only sent when it
+        returns, and one blocked in accept() or recv() should show as running meanwhile."""
+        found = []
+        with self._close_lock:
+            if self._bpf is None or not self._attached:
+                return []
+            for _, slot in self._bpf[b"inflight"].items():
+                enter = self._decoder.announce(
+                    ctypes.string_at(ctypes.addressof(slot), ctypes.sizeof(slot))
+                )
+                if enter is not None:
+                    found.append(enter)
+        return sorted(found, key=lambda e: e.ts)
