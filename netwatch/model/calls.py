@@ -150,6 +150,14 @@ class CallsState:
                 node.events_dropped += 1
 
     def _enter(self, thread: ThreadCalls, ev: CallEvent) -> None:
+        dangling = thread.open
+        if dangling is not None and dangling in thread.calls:
+            # Shown as running, but its record never came (lost, or a torn read of the slot):
+            # a thread is in one call at a time, so this one is over. Not counted as a call.
+            thread.calls.remove(dangling)
+            thread.count -= 1
+            self.total_calls -= 1
+            self.orphans += 1
         self._next_id += 1
         node = CallNode(self._next_id, ev)
         thread.open = node

@@ -66,6 +66,7 @@ enum event_op {
 #define FILTER_PID 1
 #define FILTER_TID 2
 #define FILTER_COMM 4
+#define FILTER_READY 8   /* set by user space with the sets: until then nothing is traced */
 
 #define S_IFMT_ 00170000
 #define S_IFSOCK_ 0140000
@@ -247,8 +248,9 @@ static __always_inline int wanted(u64 pid_tgid)
         return 0;
     u32 zero = 0;
     struct filter_t *f = filter.lookup(&zero);
-    if (!f || !f->mode)
-        return 1;
+    /* BCC attaches while loading, before user space has said which threads: trace none yet. */
+    if (!f || !(f->mode & FILTER_READY))
+        return 0;
     if (f->mode & FILTER_PID && !listed(f->pids, f->n_pids, pid))
         return 0;
     if (f->mode & FILTER_TID && !listed(f->tids, f->n_tids, (u32)pid_tgid))

@@ -51,7 +51,7 @@ DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is o
 DRAIN_INTERVAL_S = 0.01
 # Records drained but not yet read (~128 bytes each): beyond this the reader is too far behind.
 MAX_PENDING_RECORDS = 500_000
-FILTER_PID, FILTER_TID, FILTER_COMM = 1, 2, 4
+FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
 
 # x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
 _OFFSETS = (
@@ -207,9 +207,12 @@ class CallsProbe:
                         bpf.detach_raw_tracepoint(tp=name)
                 if attached:
                     # Calls begun while detached would close with no open: start clean.
-                    bpf[b"inflight"].clear()
-                    bpf[b"active_calls"][ctypes.c_int(0)] = ctypes.c_int64(0)
+                    self._forget_calls_in_progress()
             self._attached = attached
+
+    def _forget_calls_in_progress(self) -> None:
+        self._bpf[b"inflight"].clear()
+        self._bpf[b"active_calls"][ctypes.c_int(0)] = ctypes.c_int64(0)
 
     def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
         """Trace only threads matching every non-empty set (empty sets: all threads)."""
@@ -217,6 +220,8 @@ class CallsProbe:
         with self._close_lock:
             if self._bpf is not None:
                 self._write_threads(*self._threads)
+                # A thread dropped from the sets mid-call would never clear its slot.
+                self._forget_calls_in_progress()
         self._update_health()
 
     def _write_threads(
@@ -231,7 +236,8 @@ class CallsProbe:
             table[_CommKey(comm.encode()[:15])] = ctypes.c_uint8(1)
         chosen = bpf[b"filter"].Leaf()
         chosen.mode = (
-            (FILTER_PID if pids else 0)
+            FILTER_READY
+            | (FILTER_PID if pids else 0)
             | (FILTER_TID if tids else 0)
             | (FILTER_COMM if comms else 0)
         )

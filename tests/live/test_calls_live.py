@@ -198,3 +198,28 @@ def test_suspended_probe_sees_nothing_and_resumes(link: Link) -> None:
         probe.close()
     assert rounds[0] == set()
     assert rounds[1] == {client.pid}
+
+
+def test_threads_outside_the_filter_are_never_traced_not_even_while_attaching(
+    link: Link,
+) -> None:
+    """BCC attaches while it loads, before the filter is written: a busy bystander running
+    through that moment must still leave no trace."""
+    busy = subprocess.Popen(
+        link.a.exec_argv(sys.executable, GEN, "udp-loop", link.a.addr, "7404",
+                         "--max-seconds", "8", "--name", "bystander"),
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        probe = CallsProbe(interval=1.0, comms=["nobody-runs-me"])
+        probe.open()
+        try:
+            time.sleep(1.0)
+            sample = probe.read()
+        finally:
+            probe.close()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert sample is not None and sample.events == () and sample.lost == 0

@@ -1,0 +1,203 @@
+"""The Calls probe's records, built byte for byte as calls.bpf.c lays them out, decoded."""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent
+from netwatch.model.calls_decode import (
+    CALL_NAMES,
+    EVENT_NAMES,
+    F_ADDR,
+    F_OTHER_SOCK,
+    F_PEER,
+    INFLIGHT,
+    KIND_CALL,
+    KIND_EVENT,
+    MAX_INLINE,
+    RECORD,
+    Decoder,
+    msg_flags,
+)
+
+BPF_C = (Path(__file__).resolve().parents[2] / "netwatch" / "probes" / "calls.bpf.c").read_text()
+V4 = socket.inet_aton("10.0.0.2") + bytes(12)
+NO_VIEW = (-1, 0, 0, 0, 0, 0, 0, bytes(16))
+NO_EVENT = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+
+
+def view(fd: int = 3, port: int = 0, lport: int = 0, proto: int = 6, flags: int = 0,
+         addr: bytes = bytes(16), family: int = 2) -> tuple[object, ...]:  # fmt: skip
+    return (fd, family, port, lport, proto, flags, 0, addr)
+
+
+def event(ts: int, op: str, value: int = 0, a0: int = 0, a1: int = 0, lport: int = 0,
+          flags: int = 0, dev: bytes = b"") -> tuple[object, ...]:  # fmt: skip
+    return (ts, a0, a1, value, EVENT_NAMES.index(op), flags, 2, 0, lport, 6, 0, bytes(16), dev)
+
+
+def record(
+    op: str,
+    *,
+    ts: int = 1_000_000,
+    args: tuple[int, int, int] = (3, 0, 0),
+    ret: int = 0,
+    dur: int = 5000,
+    tid: int = 42,
+    enter: tuple[object, ...] = NO_VIEW,
+    exit: tuple[object, ...] | None = None,
+    events: list[tuple[object, ...]] | None = None,
+    kind: int = KIND_CALL,
+    overflow: int = 0,
+) -> bytes:
+    evs = list(events or [])
+    inline = evs[:MAX_INLINE] + [NO_EVENT] * (MAX_INLINE - len(evs[:MAX_INLINE]))
+    fields = [ts, *args, ret, dur, 40, tid, b"client", kind, CALL_NAMES.index(op),
+              len(evs[:MAX_INLINE]), overflow, *enter, *(exit or enter)]  # fmt: skip
+    for e in inline:
+        fields += e
+    return RECORD.pack(*fields)
+
+
+def decode(*records: bytes) -> list[CallEvent]:
+    return list(Decoder(0.0).decode_many(b"".join(records)))
+
+
+def test_names_agree_with_the_bpf_enums() -> None:
+    def enum(name: str) -> list[str]:
+        body = re.search(r"enum " + name + r" \{(.*?)\};", BPF_C, re.S)
+        assert body is not None
+        return [w.strip() for w in body.group(1).replace("\n", " ").split(",") if w.strip()]
+
+    calls = enum("call_op")
+    assert [c.removeprefix("OP_").lower() for c in calls[1:]] == list(CALL_NAMES[1:])
+    events = enum("event_op")
+    assert len(events) == len(EVENT_NAMES)
+
+
+def test_record_layout_matches_the_c_struct() -> None:
+    # 80 header + 2 x 32 socket views + MAX_INLINE x 80 events; the C says MAX_INLINE too.
+    assert RECORD.size == 80 + 2 * 32 + MAX_INLINE * 80 == 464
+    assert f"#define MAX_INLINE {MAX_INLINE}" in BPF_C
+    assert INFLIGHT.size == 24  # sk, addr_ptr, active, deferred before the record
+
+
+def test_a_call_becomes_enter_events_exit_in_order() -> None:
+    mine = view(port=7000, lport=40000, flags=F_PEER, addr=V4)
+    evs = decode(
+        record(
+            "sendto",
+            args=(3, 0, 1500),
+            ret=1500,
+            dur=20_000,
+            enter=mine,
+            events=[
+                event(1_005_000, "net_dev_queue", value=1514, lport=40000, dev=b"veth0"),
+                event(1_015_000, "sock_send_length", value=1500, lport=40000),
+            ],
+        )
+    )
+    assert [(e.kind, e.name) for e in evs] == [
+        (ENTER, "sendto"),
+        (EVENT, "net_dev_queue"),
+        (EVENT, "sock_send_length"),
+        (EXIT, "sendto"),
+    ]
+    enter, dev, sent, exit_ = evs
+    assert enter.arg("fd") == "3" and enter.arg("peer") == "10.0.0.2:7000"
+    assert enter.arg("size") == "1500" and enter.arg("lport") == "40000"
+    assert dev.arg("dev") == "veth0" and dev.arg("len") == "1514"
+    assert sent.arg("bytes") == "1500"
+    assert exit_.ret == 1500 and exit_.dur_us == 20.0
+    assert exit_.ts == pytest.approx(enter.ts + 20e-6)
+    assert enter.tid == exit_.tid == 42 and enter.comm == "client"
+
+
+def test_events_past_the_inline_slots_wait_for_their_call() -> None:
+    inline = [event(1_000_100 + i, "net_dev_queue", value=66) for i in range(MAX_INLINE)]
+    extra = [
+        record("close", kind=KIND_EVENT, events=[event(1_000_900 + i, "tcp_destroy_sock")])
+        for i in range(2)
+    ]
+    call = record("close", events=inline, overflow=2)
+    evs = decode(*extra, call)
+    names = [e.name for e in evs]
+    assert names == ["close", *["net_dev_queue"] * MAX_INLINE, *["tcp_destroy_sock"] * 2, "close"]
+    assert [e.ts for e in evs[1:-1]] == sorted(e.ts for e in evs[1:-1])
+
+
+def test_waiting_events_of_a_lost_call_are_counted_not_misplaced() -> None:
+    d = Decoder(0.0)
+    orphan = record("close", ts=500, kind=KIND_EVENT, events=[event(600, "tcp_destroy_sock")])
+    later = record("close", ts=1_000_000)
+    evs = list(d.decode_many(orphan + later))
+    assert [e.kind for e in evs] == [ENTER, EXIT]
+    assert d.undecodable == 1
+
+
+def test_a_running_call_is_announced_once_and_not_repeated_by_its_record() -> None:
+    d = Decoder(0.0)
+    call = record("accept4", ts=7_000, args=(3, 0, 0), enter=view(lport=8080))
+    slot = INFLIGHT.pack(0, 0, 1, 0) + call
+    first = d.announce(slot)
+    assert first is not None and first.kind == ENTER and first.name == "accept4"
+    assert d.announce(slot) is None  # still running: already shown
+    assert d.announce(INFLIGHT.pack(0, 0, 0, 0) + call) is None  # not in a call
+    assert d.announce(INFLIGHT.pack(0, 0, 1, 1) + call) is None  # a poll: only with events
+    evs = list(d.decode_many(call))
+    assert [e.kind for e in evs] == [EXIT]
+
+
+def test_arguments_by_call() -> None:
+    enter = decode(record("socket", args=(2, 1 | 0o2000000, 0)))[0]
+    assert enter.args_text() == "family=inet type=STREAM|CLOEXEC protocol=0"
+    connect = decode(record("connect", enter=view(port=80, flags=F_ADDR, addr=V4)))[0]
+    assert connect.arg("addr") == "10.0.0.2:80"
+    recv = decode(
+        record(
+            "recvfrom",
+            args=(5, 0x40, 100),
+            ret=7,
+            enter=view(fd=5),
+            exit=view(fd=5, port=53, flags=F_ADDR, addr=V4),
+        )
+    )
+    assert recv[0].arg("flags") == "DONTWAIT" and recv[0].arg("size") == "100"
+    assert recv[-1].arg("from") == "10.0.0.2:53"
+    refused = decode(record("connect", ret=-111))[-1]
+    assert refused.ret == -111
+
+
+def test_event_fields() -> None:
+    state = event(10, "inet_sock_set_state", a0=7, a1=2, lport=1234)
+    other = event(11, "sock_recv_length", value=-11, flags=F_OTHER_SOCK)
+    evs = decode(record("connect", events=[state, other]))
+    assert evs[1].arg("state") == "CLOSE->SYN_SENT" and evs[1].arg("lport") == "1234"
+    assert evs[2].arg("bytes") == "-EAGAIN" and evs[2].arg("socket") == "other"
+
+
+def test_memo_never_mixes_different_arguments() -> None:
+    d = Decoder(0.0)
+    a = list(d.decode_many(record("write", args=(3, 0, 10), ret=10)))
+    b = list(d.decode_many(record("write", args=(3, 0, 20), ret=20)))
+    assert a[0].arg("size") == "10" and b[0].arg("size") == "20"
+    assert a[-1].ret == 10 and b[-1].ret == 20
+
+
+def test_garbage_is_counted() -> None:
+    d = Decoder(0.0)
+    bad = bytearray(record("write"))
+    struct.pack_into("<H", bad, 74, 999)  # op out of range
+    assert list(d.decode_many(bytes(bad))) == []
+    assert d.undecodable == 1
+
+
+def test_msg_flags() -> None:
+    assert msg_flags(0) == "0"
+    assert msg_flags(0x40 | 0x4000) == "DONTWAIT|NOSIGNAL"
+    assert msg_flags(0x80000000) == "0x80000000"
