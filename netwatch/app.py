@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 import time
@@ -76,6 +77,8 @@ class NetwatchApp(App[None]):
         if accepts_source is not None:
             self.sources["accepts"] = accepts_source
         self.calls_source = calls_source
+        self._calls_shown: bool | None = None  # None: not decided yet
+        self._calls_actions: queue.SimpleQueue[Callable[[], None]] | None = None
         if calls_source is not None:
             self.sources["calls"] = calls_source
         self.max_rows = max_rows
@@ -189,14 +192,16 @@ class NetwatchApp(App[None]):
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:
         sample = message.sample
-        if isinstance(sample, TrafficSample):
-            self.query_one(TrafficView).add_sample(sample)
-        elif isinstance(sample, DropsSample) and self.view("drops") is not None:
-            self.query_one(DropsView).add_sample(sample)
-        elif isinstance(sample, AcceptsSample) and self.view("accepts") is not None:
-            self.query_one(AcceptsView).add_sample(sample)
-        elif isinstance(sample, CallsSample) and self.view("calls") is not None:
-            self.query_one(CallsView).add_sample(sample)
+        # view() is None for a tab without a source, and for all of them while tearing down.
+        view = self.view(message.tab)
+        if isinstance(sample, TrafficSample) and isinstance(view, TrafficView):
+            view.add_sample(sample)
+        elif isinstance(sample, DropsSample) and isinstance(view, DropsView):
+            view.add_sample(sample)
+        elif isinstance(sample, AcceptsSample) and isinstance(view, AcceptsView):
+            view.add_sample(sample)
+        elif isinstance(sample, CallsSample) and isinstance(view, CallsView):
+            view.add_sample(sample)
         self._update_status()
 
     def on_health_changed(self, message: HealthChanged) -> None:
@@ -228,31 +233,39 @@ class NetwatchApp(App[None]):
 
     def _attach_calls_if_shown(self, tab: str) -> None:
         source = self.calls_source
-        if source is None:
+        shown = tab == "calls"
+        if source is None or shown == self._calls_shown:
             return
-        # In a thread: attaching a dozen tracepoints takes a moment the UI should not wait.
-        action = source.resume if tab == "calls" else source.suspend
-        threading.Thread(target=self._calls_control, args=(action,), daemon=True).start()
+        self._calls_shown = shown
+        self._calls_control(source.resume if shown else source.suspend)
 
     def _calls_control(self, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except Exception as exc:  # BCC raises bare Exception when a tracepoint will not attach
-            self.post_message(HealthChanged("calls", Health("failed", f"attach: {exc}")))
-            return
-        if self.calls_source is not None and not self.replay:
-            self.post_message(HealthChanged("calls", self.calls_source.health()))
+        """Attaching a dozen tracepoints takes a moment the UI should not wait for; one thread
+        does these in the order asked, so a quick tab switch back and forth ends attached."""
+        if self._calls_actions is None:
+            self._calls_actions = queue.SimpleQueue()
+            threading.Thread(target=self._run_calls_actions, name="netwatch-calls-control",
+                             daemon=True).start()  # fmt: skip
+        self._calls_actions.put(action)
+
+    def _run_calls_actions(self) -> None:
+        assert self._calls_actions is not None
+        while True:
+            action = self._calls_actions.get()
+            try:
+                action()
+            except Exception as exc:  # BCC raises bare Exception when a tracepoint won't attach
+                self.post_message(HealthChanged("calls", Health("failed", f"attach: {exc}")))
+                continue
+            if self.calls_source is not None and not self.replay:
+                self.post_message(HealthChanged("calls", self.calls_source.health()))
 
     def on_calls_view_threads_changed(self, message: CallsView.ThreadsChanged) -> None:
         source = self.calls_source
         if source is None:
             return
         t = message.threads
-        threading.Thread(
-            target=self._calls_control,
-            args=(lambda: source.set_threads(t.pids, t.tids, t.comms),),
-            daemon=True,
-        ).start()
+        self._calls_control(lambda: source.set_threads(t.pids, t.tids, t.comms))
 
     def on_drops_view_selected_group(self, message: DropsView.SelectedGroup) -> None:
         self.push_screen(DropDetail(message.group, message.grouping, live=not self.replay))
@@ -268,7 +281,10 @@ class NetwatchApp(App[None]):
         self.push_screen(ProcessDetail(key, history, interval))
 
     def _update_status(self) -> None:
-        view = self.query_one(TrafficView)
+        found = self.query(TrafficView)
+        if not found:  # a message that arrives while the app is being torn down
+            return
+        view = found.first()
         # A replay shows the recorded interval, not how fast it is being played.
         last = view.state.last
         interval = last.interval if self.replay and last else self.traffic_source.interval

@@ -331,6 +331,10 @@ class ReplayAcceptsSource(ReplaySource[AcceptsSample]):
 class ReplayCallsSource(ReplaySource[CallsSample]):
     """Offers what the live Calls probe offers, so the app suspends and filters either alike."""
 
+    @classmethod
+    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayCallsSource:
+        return cls(load_recording(path).calls, path, speed)
+
     def suspend(self) -> None:
         pass
 

@@ -118,10 +118,12 @@ class CallsState:
     lost: int = 0
     total_calls: int = 0
     last: CallsSample | None = None
+    samples: int = 0
     _next_id: int = 0
 
     def apply(self, sample: CallsSample) -> None:
         self.last = sample
+        self.samples += 1
         self.lost += sample.lost
         for ev in sample.events:
             self.add(ev)

@@ -36,6 +36,12 @@ class FilterableTable(DataTable[object]):
             event.stop()
             event.prevent_default()
             self._owner.action_filter()
+        elif event.key == "end" and hasattr(self._owner, "action_follow"):
+            # The table's own End (jump to the last row) would beat the owner's binding, and
+            # on a log or a tree "End" means: follow the newest again.
+            event.stop()
+            event.prevent_default()
+            self._owner.action_follow()
 
 
 class RankedCell(Text):

@@ -9,10 +9,16 @@ from typing import Any
 from textual.pilot import Pilot
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import ReplayAcceptsSource, ReplayDropsSource, ReplayTrafficSource
+from netwatch.recording import (
+    ReplayAcceptsSource,
+    ReplayCallsSource,
+    ReplayDropsSource,
+    ReplayTrafficSource,
+)
 from tests.screens.test_traffic_screen import wait_for
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 
 
 def replay_app(tab: str = "traffic") -> NetwatchApp:
@@ -60,8 +66,44 @@ def test_help_screen(snap_compare: Any) -> None:
     assert snap_compare(replay_app(), terminal_size=(100, 32), run_before=run_before)
 
 
-def test_unbuilt_tab(snap_compare: Any) -> None:
+def test_tab_without_a_source_says_so(snap_compare: Any) -> None:
+    # traffic-demo.nwrec was recorded before the Calls tab existed: it holds no calls.
     assert snap_compare(replay_app("calls"), terminal_size=(80, 24), run_before=until_ended)
+
+
+def calls_app() -> NetwatchApp:
+    return NetwatchApp(
+        ReplayTrafficSource.from_file(CALLS_DEMO, speed=100),
+        None,
+        None,
+        ReplayCallsSource.from_file(CALLS_DEMO, speed=100),
+        initial_tab="calls",
+        replay=True,
+    )
+
+
+async def calls_ended(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, NetwatchApp)
+    await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.1)
+
+
+def test_calls_tree_120x40(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await calls_ended(pilot)
+        await pilot.press("home")  # the first thread's first calls, not the newest
+
+    assert snap_compare(calls_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_calls_summary_100x30(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await calls_ended(pilot)
+        await pilot.press("v", "home")
+
+    assert snap_compare(calls_app(), terminal_size=(100, 30), run_before=run_before)
 
 
 def test_drops_heatmap_by_reason_linear_80x24(snap_compare: Any) -> None:

@@ -243,12 +243,12 @@ async def test_help_tabs_and_resize(tmp_path: Path) -> None:
             assert app.query_one(TrafficView).table.row_count == 3
 
 
-@pytest.mark.parametrize("tab", ["calls"])
-async def test_unbuilt_tabs_say_so_honestly(tab: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("tab", ["calls", "accepts", "drops"])
+async def test_tabs_without_a_source_say_so_honestly(tab: str, tmp_path: Path) -> None:
     app = NetwatchApp(ScriptedSource(), initial_tab=tab, snapshot_dir=tmp_path, replay=True)
     async with app.run_test(size=(100, 30)):
         pane = app.query_one(f"#tab-{tab}")
-        assert "not built yet" in str(pane.query_one(Static).render())
+        assert "no " + tab.capitalize() + " source" in str(pane.query_one(Static).render())
 
 
 async def test_replay_plays_the_committed_recording_to_its_end(tmp_path: Path) -> None:

@@ -49,6 +49,15 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["--max-rows", "0"], "not a whole number of 1 or more"),
         (["drops", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
         (["accepts", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
+        (["calls"], "the following arguments are required: --batch"),
+        (["calls", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
+        (["calls", "--batch", "--comm", "x" * 16], "not a command name"),
+        (["calls", "--batch", "--pid", "abc"], "not a whole number"),
+        (["calls", "--batch", "--buffer-mb", "3"], "not a power of two"),
+        (["calls", "--batch", *[a for i in range(1, 18) for a in ("--pid", str(i))]], "at most 16"),
+        (["record", "-o", "/tmp/x.nwrec", "--calls-comm", ""], "not a command name"),
+        (["--max-calls", "0"], "not a whole number of 1 or more"),
+        (["--max-threads", "x"], "not a whole number of 1 or more"),
     ],
 )
 def test_bad_arguments(args: list[str], pattern: str) -> None:
@@ -143,3 +152,48 @@ def test_drops_and_accepts_batch_from_a_recording() -> None:
     rows = accepts.stdout.splitlines()
     assert rows[0] == "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
     assert len(rows) > 1 and all(re.match(r"^ *\d+ +\S+ +\d+ +\d+ +\S+$", row) for row in rows[1:])
+
+
+CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
+# socket-trace.stp's line: `<us> <comm>(<tid>):<indent>-> <name>`, `<- <name>` (result and
+# duration appended), and `*` for the events inside a call, one space of indent per level.
+SEED_LINE = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")
+
+
+def test_calls_batch_from_a_recording_is_the_seeds_format_line_by_line() -> None:
+    p = run("calls", "--batch", "--replay", str(CALLS_DEMO))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) > 100
+    open_call: dict[str, str] = {}
+    for line in lines:
+        m = SEED_LINE.match(line)
+        assert m is not None, line
+        _us, _comm, tid, indent, mark, name, rest = m.groups()
+        if mark == "->":
+            assert len(indent) == 1 and tid not in open_call, line
+            open_call[tid] = name
+        elif mark == "<-":
+            assert len(indent) == 1 and open_call.pop(tid) == name, line
+            assert re.match(r"^ = -?[A-Z0-9]+.* \(\d+(\.\d+)? (us|ms|s)\)$", rest), line
+        else:
+            assert len(indent) == 2 and tid in open_call, line  # inside a call
+    assert not open_call  # every call returned: depth back to zero
+    client = [line for line in lines if " web-client(" in line and ("-> " in line)]
+    names = [re.search(r"-> (\w+)", line).group(1) for line in client]  # type: ignore[union-attr]
+    assert names[:7] == ["socket", "connect", "write", "read", "sendto", "recvfrom", "getsockname"]
+
+
+def test_calls_batch_json_from_a_recording() -> None:
+    import json
+
+    p = run("calls", "--batch", "--json", "--replay", str(CALLS_DEMO))
+    assert p.returncode == 0, p.stderr
+    objs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert {o["kind"] for o in objs} == {"enter", "exit", "event"}
+    for o in objs:
+        assert {"ts_us", "pid", "tid", "comm", "depth", "kind", "name"} <= set(o)
+        if o["kind"] == "exit":
+            assert isinstance(o["ret"], int) and o["dur_us"] >= 0
+    text = run("calls", "--batch", "--replay", str(CALLS_DEMO)).stdout.splitlines()
+    assert len(text) == len(objs)

@@ -164,3 +164,35 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
     path.write_text(path.read_text().replace('"nginx",', ""))  # one field short
     with pytest.raises(RecordingError, match="corrupt accepts record at line 2"):
         load_recording(path)
+
+
+def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
+    from netwatch.model.calls import ENTER, EXIT, CallEvent, CallsSample
+    from netwatch.recording import ReplayCallsSource
+
+    path = tmp_path / "c.nwrec"
+    sample = CallsSample(
+        9.0,
+        1.0,
+        (
+            CallEvent(8.5, 10, 11, "curl", ENTER, "connect", (("fd", "3"), ("addr", "1.2.3.4:80"))),
+            CallEvent(8.6, 10, 11, "curl", EXIT, "connect", (), -111, 100000.0),
+        ),
+        lost=4,
+    )
+    writer = RecordingWriter(create_new_file(path), ["calls"])
+    writer.write_calls(sample)
+    writer.close()
+    assert load_recording(path).calls == (sample,)
+    source = ReplayCallsSource.from_file(path)
+    assert source.read() == sample and source.read() is None
+    path.write_text(path.read_text().replace('"exit"', '"leave"'))
+    with pytest.raises(RecordingError, match="corrupt calls record at line 2"):
+        load_recording(path)
+
+
+def test_committed_calls_recording_loads() -> None:
+    rec = load_recording(DEMO.with_name("calls-demo.nwrec"))
+    assert rec.calls and rec.header["tabs"][-1] == "calls"
+    names = {e.comm for s in rec.calls for e in s.events}
+    assert names == {"web-client", "web-server", "dns-client", "dns-server"}

@@ -1,0 +1,243 @@
+"""The Calls tab driven with Pilot against a scripted source and the committed recording."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from netwatch.app import NetwatchApp
+from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
+from netwatch.recording import ReplayCallsSource, ReplayTrafficSource
+from netwatch.screens.calls import CallsView
+from tests.screens.scripted import ScriptedSource
+from tests.screens.test_traffic_screen import wait_for
+
+CALLS_DEMO = Path(__file__).resolve().parents[1] / "data" / "calls-demo.nwrec"
+SEED_LINE = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")
+
+
+class ScriptedCalls(ScriptedSource):
+    """Also what the app asks of a Calls source: attach while shown, trace these threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.control: list[object] = []
+
+    def suspend(self) -> None:
+        self.control.append("suspend")
+
+    def resume(self) -> None:
+        self.control.append("resume")
+
+    def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
+        self.control.append((tuple(pids), tuple(tids), tuple(comms)))
+
+
+def call(name: str, start: float, tid: int = 7, pid: int = 7, comm: str = "client",
+         inside: tuple[str, ...] = ("sock_send_length",), ret: int = 0,
+         **args: str) -> list[CallEvent]:  # fmt: skip
+    evs = [CallEvent(start, pid, tid, comm, ENTER, name, tuple(args.items()))]
+    evs += [
+        CallEvent(start + (i + 1) * 1e-6, pid, tid, comm, EVENT, e, (("bytes", "5"),))
+        for i, e in enumerate(inside)
+    ]
+    evs.append(CallEvent(start + 1e-4, pid, tid, comm, EXIT, name, (), ret, 100.0))
+    return evs
+
+
+def calls_app(tmp_path: Path, tab: str = "calls", **kw: int) -> tuple[NetwatchApp, ScriptedCalls]:
+    src = ScriptedCalls()
+    app = NetwatchApp(
+        ScriptedSource(),  # type: ignore[arg-type]
+        None,
+        None,
+        src,  # type: ignore[arg-type]
+        initial_tab=tab,
+        snapshot_dir=tmp_path,
+        replay=True,
+        **kw,  # type: ignore[arg-type]
+    )
+    return app, src
+
+
+def view(app: NetwatchApp) -> CallsView:
+    return app.query_one(CallsView)
+
+
+async def feed(pilot: Pilot[Any], app: NetwatchApp, src: ScriptedCalls, *events: CallEvent) -> None:
+    v = view(app)
+    target = v.state.samples + 1
+    src.push_sample(CallsSample(2000.0, 1.0, tuple(events)))
+    await wait_for(pilot, lambda: v.state.samples == target)
+    await pilot.pause()
+
+
+def tree(app: NetwatchApp) -> list[str]:
+    table = view(app).table
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+def keys(app: NetwatchApp) -> list[str]:
+    return [str(k.value) for k in view(app).table.rows]
+
+
+def cursor_key(app: NetwatchApp) -> str:
+    table = view(app).table
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
+def banner(app: NetwatchApp) -> str:
+    return str(view(app).query_one(".tab-banner", Static).render())
+
+
+async def test_tree_of_threads_calls_and_the_events_inside_them(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(pilot, app, src, *call("connect", 1.0, fd="3", inside=("inet_sock_set_state",)),
+                   *call("sendto", 1.1, fd="3", size="5"))  # fmt: skip
+        rows = tree(app)
+        assert rows[0].startswith("▾ client(7)  pid 7")
+        assert rows[1].startswith("│ ▾ -> connect fd=3")
+        assert rows[2].startswith("│ │   * inet_sock_set_state")
+        assert rows[3].startswith("│ ▾ -> sendto fd=3 size=5")
+        assert rows[4].startswith("│ │   * sock_send_length bytes=5")
+        results = [str(view(app).table.get_row_at(i)[2]) for i in range(5)]
+        assert results[1] == "0" and results[0] == "2 calls"
+
+
+async def test_collapsed_nodes_stay_collapsed_as_calls_arrive(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        first = call("write", 1.0, fd="3")
+        await feed(pilot, app, src, *first)
+        table = view(app).table
+        table.move_cursor(row=keys(app).index("c1"))
+        await pilot.press("enter")  # collapse the first call
+        assert "c1.0" not in keys(app) and "[1 events]" in tree(app)[1]
+        await feed(pilot, app, src, *call("write", 2.0, fd="3"), *call("read", 3.0, fd="3"))
+        assert "c1.0" not in keys(app)  # still collapsed
+        assert {"c2.0", "c3.0"} <= set(keys(app))  # the new ones open
+        table.move_cursor(row=keys(app).index("t7"))
+        await pilot.press("enter")  # collapse the thread
+        await feed(pilot, app, src, *call("read", 4.0, fd="3"))
+        assert keys(app) == ["t7"] and tree(app)[0].startswith("▸ client(7)")
+        await pilot.press("plus")
+        assert "c4.0" in keys(app) and "c1.0" in keys(app)
+
+
+async def test_follow_then_browse_then_follow_again(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 20)) as pilot:
+        await feed(pilot, app, src, *(e for i in range(10) for e in call("read", 1.0 + i)))
+        assert cursor_key(app) == "c10" and "following newest" in banner(app)
+        await pilot.press("up", "up")
+        held = cursor_key(app)
+        assert "browsing" in banner(app)
+        await feed(pilot, app, src, *call("read", 20.0), *call("read", 21.0))
+        assert cursor_key(app) == held  # browse mode stays on its node
+        await pilot.press("end")
+        assert cursor_key(app) == "c12" and "following newest" in banner(app)
+
+
+async def test_summary_folds_repeated_calls(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(pilot, app, src, *call("read", 1.0), *call("read", 2.0),
+                   *call("connect", 3.0, ret=-111))  # fmt: skip
+        await pilot.press("v")
+        table = view(app).table
+        rows = {str(table.get_row_at(i)[0]).strip("│ "): [str(c) for c in table.get_row_at(i)[1:]]
+                for i in range(table.row_count)}  # fmt: skip
+        assert rows["read"] == ["2", "200 us", "100 us", "0"]
+        assert rows["connect"] == ["1", "100 us", "100 us", "1"]
+        assert "summary" in banner(app)
+        await pilot.press("v")
+        assert "tree" in banner(app) and tree(app)[0].startswith("▾ client(7)")
+
+
+async def test_filter_narrows_the_view_and_tells_the_probe_which_threads(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(pilot, app, src, *call("read", 1.0, tid=7, pid=7),
+                   *call("connect", 2.0, tid=8, pid=8, comm="server"))  # fmt: skip
+        await pilot.press("slash", *"pid:8", "enter")
+        await pilot.pause()
+        assert [r.split("  ")[0] for r in tree(app) if r.startswith("▾")] == ["▾ server(8)"]
+        await wait_for(pilot, lambda: ((8,), (), ()) in src.control)
+        # A bad filter is refused and the previous one stays.
+        await pilot.press("slash", *"port:80", "enter")
+        await pilot.pause()
+        assert view(app).filter is not None and view(app).filter.text == "pid:8"
+        assert app.query_one(CallsView).query_one(Input).display  # still open to fix
+        await pilot.press("escape")
+        await pilot.press("slash", "ctrl+u", *"call:read", "enter")
+        await pilot.pause()
+        assert [r for r in tree(app) if "->" in r] == [tree(app)[1]] and "read" in tree(app)[1]
+        await wait_for(pilot, lambda: src.control[-1] == ((), (), ()))
+
+
+async def test_pause_keeps_collecting_and_resume_draws_it(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(pilot, app, src, *call("read", 1.0))
+        await pilot.press("p")
+        await feed(pilot, app, src, *call("write", 2.0))
+        assert view(app).state.total_calls == 2
+        assert not any("write" in r for r in tree(app)) and "PAUSED" in banner(app)
+        await pilot.press("p")
+        assert any("write" in r for r in tree(app))
+
+
+async def test_bounds_are_shown(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path, max_calls=3)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await feed(pilot, app, src, *(e for i in range(5) for e in call("read", 1.0 + i)))
+        assert "dropped 2 calls, 0 threads" in banner(app)
+        assert "(2 older dropped)" in tree(app)[0]
+
+
+async def test_snapshot_writes_seed_text_json_and_svg_privately(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(pilot, app, src, *call("connect", 1.0, fd="3"), *call("read", 2.0, fd="3"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(app.last_snapshot) == 3)
+        by_ext = {p.suffix: p for p in app.last_snapshot}
+        assert set(by_ext) == {".txt", ".json", ".svg"}
+        for p in by_ext.values():
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600
+        lines = by_ext[".txt"].read_text().splitlines()
+        assert lines[0] == "0 client(7): -> connect fd=3"
+        assert all(SEED_LINE.match(line) for line in lines) and len(lines) == 6
+        data = json.loads(by_ext[".json"].read_text())
+        assert [e["kind"] for e in data["events"]][:3] == ["enter", "event", "exit"]
+
+
+async def test_the_probe_is_attached_only_while_the_tab_is_shown(tmp_path: Path) -> None:
+    app, src = calls_app(tmp_path, tab="traffic")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_for(pilot, lambda: src.control == ["suspend"])
+        await pilot.press("2")
+        await wait_for(pilot, lambda: src.control[-1] == "resume")
+        await pilot.press("1")
+        await wait_for(pilot, lambda: src.control[-1] == "suspend")
+        assert src.control == ["suspend", "resume", "suspend"]
+
+
+async def test_replayed_recording_draws_every_thread(tmp_path: Path) -> None:
+    calls = ReplayCallsSource.from_file(CALLS_DEMO, speed=100)
+    traffic = ReplayTrafficSource.from_file(CALLS_DEMO, speed=100)
+    app = NetwatchApp(traffic, None, None, calls, initial_tab="calls", snapshot_dir=tmp_path,
+                      replay=True)  # fmt: skip
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.health["calls"].state == "ended")
+        threads = {r.split("(")[0].lstrip("▾│ ") for r in tree(app) if "pid" in r}
+        assert threads == {"web-client", "web-server", "dns-client", "dns-server"}
+        assert view(app).state.orphans == 0
