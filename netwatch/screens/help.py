@@ -13,47 +13,56 @@ from textual.widgets import Static
 HELP_TEXT = """\
 netwatch keys
 
-  1 2 3 4     Traffic, Calls, Accepts, Accepts tab
-  f  End      follow the newest (moving up into the scroll-back stops following)
-  >           sort the summary by count or by port/address
-  /           filter: port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
-  p  s        pause (nothing is lost), snapshot (.txt in the seed's format, .json, .csv, .svg)
-  NEW marks a source address seen for the first time this session.
-
-Drops tab
-  q  Ctrl-C   quit (probes are detached)
+Everywhere
+  1 2 3 4     Traffic, Calls, Accepts, Drops tab
+  /           filter (terms AND together, a,b lists alternatives, !term negates;
+              Enter applies, Escape cancels, an empty filter clears)
+  p  Space    pause the display (collection goes on)
+  s           snapshot the view to files (.txt in the seed's format, .json, .svg, ...)
   ?           this help (Escape closes)
+  q  Ctrl-C   quit (probes are detached)
 
 Traffic tab
   > <         sort by the next / previous column (default: total packets, most first)
   r           reverse the sort
-  /           filter: pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
-              terms AND together, a,b lists alternatives, !term negates;
-              Enter applies, Escape cancels, an empty filter clears
+  /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
   c           toggle per-interval counts / totals since start
-  p  Space    pause the display (counting goes on)
-  s           snapshot the view to .txt, .json and .svg files
   Enter       details of the selected process; Escape returns
+  TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
+  XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them.
+  Unattributed rows (PID "-") hold device traffic no process can be charged with,
+  with the reason in COMMAND. See README, "How attribution works".
 
-TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
-XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them.
+Calls tab (traced only while this tab is shown)
+  Enter       open / close the thread or call under the cursor (kept as calls arrive)
+  + -         open all / fold every call to one line
+  v           tree, or summary per thread: count, total and longest time, errors
+  > r         sort threads by recent activity, call count or total time; reverse
+  f  End      follow the newest call (moving the cursor browses and stops following)
+  /           pid:N  tid:N  comm:NAME (exact)  call:NAME or call:PREFIX*  free text
+              pid, tid and comm are also applied in the kernel: others cost nothing
+  * lines are socket-layer events inside the call; dim ones concern another socket
+  (a softirq that ran on the CPU during the call).
+
+Accepts tab
+  f  End      follow the newest (moving up into the scroll-back stops following)
+  >           sort the summary by count or by port/address
+  /           port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
+  NEW marks a source address seen for the first time this session.
 
 Drops tab
   g           group rows by location, function or reason
   l           log / linear colour scale (the legend under the heatmap says which)
   > r         sort by total, last interval or name; reverse
-  /           filter: reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text
-  p  s  Enter pause (counting goes on), snapshot, details of the selected row
-
-Unattributed rows (PID "-") hold device traffic no process can be charged with,
-with the reason in COMMAND. See README, "How attribution works".
+  /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text
+  Enter       details of the selected row
 """
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 100%;
+    HelpScreen > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 100%;
                                   border: round $accent; padding: 0 1; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
