@@ -39,6 +39,8 @@ from netwatch.sources import (
     TrafficSource,
 )
 
+# Short words for the status line, which must fit 110 columns with every tab in it.
+STATUS_WORDS = {"attached": "on", "suspended": "off", "detached": "off", "attaching": "starting"}
 TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
 
 
@@ -298,7 +300,7 @@ class NetwatchApp(App[None]):
         parts = [
             f"{mode}",
             f"interval {interval:g}s",
-            *(f"{tab}: {h.state}" for tab, h in self.health.items()),
+            *(f"{tab} {STATUS_WORDS.get(h.state, h.state)}" for tab, h in self.health.items()),
             f"lost {lost}",
             *self._kernel_notes,
         ]

@@ -25,7 +25,7 @@ from netwatch.batch import (
 )
 from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
 from netwatch.model.calls_view import MAX_KERNEL_IDS
-from netwatch.probes.calls import DEFAULT_RINGBUF_MB
+from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
 from netwatch.recording import (
     Recording,
     RecordingWriter,
@@ -593,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
             live,
             live_drops_source(args.interval),
             live_accepts_source(args.interval),
-            live_calls_source(args.interval, start_suspended=True),
+            # Read more often than drawn: a busy thread's records are decoded in small batches.
+            live_calls_source(min(args.interval, CALLS_READ_INTERVAL), start_suspended=True),
             args,
             replay=False,
         )

@@ -35,6 +35,7 @@ async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
     async with app.run_test(size=size) as pilot:
         while any(h.state != "ended" for h in app.health.values()):
             await pilot.pause(0.05)
+        await pilot.pause(1.2)  # the Calls tree redraws at most once a second
         await pilot.press(*keys)
         await pilot.pause()
         app.save_screenshot(filename=f"{tab}.svg", path=str(ROOT / "screenshots"))

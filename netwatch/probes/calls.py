@@ -49,8 +49,9 @@ RAW_TRACEPOINTS = (
 TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "sock/sock_send_length")
 DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is off the CPU
 DRAIN_INTERVAL_S = 0.01
-# Records drained but not yet read (~128 bytes each): beyond this the reader is too far behind.
-MAX_PENDING_RECORDS = 500_000
+# Records drained but not yet read (464 bytes each): past ~46 MB the reader is too far behind.
+MAX_PENDING_RECORDS = 100_000
+CALLS_READ_INTERVAL = 0.25  # seconds between reads in the UI (it redraws at its own pace)
 FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
 
 # x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
@@ -139,18 +140,19 @@ class CallsProbe:
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
         self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
         bpf = compile_probe("calls", BPF_SOURCE.read_bytes(), defines)
+        # BCC attached every RAW_TRACEPOINT_PROBE while loading; they trace nothing until the
+        # filter is written, and a suspended start takes them off before that.
+        self._bpf = bpf
+        self._attached = True
         try:
-            self._bpf = bpf
+            if self._suspended:
+                self._set_attached(False)
             self._write_threads(*self._threads)
             bpf[b"events"].open_ring_buffer(self._on_record)
         except Exception as exc:
             self._bpf = None
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
-        # BCC attached every RAW_TRACEPOINT_PROBE while loading; a suspended start takes them off.
-        self._attached = True
-        if self._suspended:
-            self._set_attached(False)
         self._last_read = time.monotonic()
         self._thread = threading.Thread(
             target=self._drain, name="netwatch-calls-drain", daemon=True

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 from netwatch.model.calls import (
@@ -35,6 +36,7 @@ from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 
 MAX_DRAWN_ROWS = 1500
+REDRAW_EVERY_S = 1.0
 CALLS_DRAWN_PER_THREAD = 40
 TREE_COLUMNS = (("time", "TIME", 12), ("tree", "CALL TREE", 0), ("result", "RESULT", 16),
                 ("dur", "DURATION", 10))  # fmt: skip
@@ -94,6 +96,9 @@ class CallsView(TabView):
         self._drawn_threads: list[ThreadCalls] = []
         self._drawn_calls: dict[int, list[CallNode]] = {}
         self._tree_width = 60
+        self._last_redraw = 0.0
+        self.drawn_samples = 0  # how many samples the drawn tree includes
+        self._pending_redraw: Timer | None = None
 
     # ---- table --------------------------------------------------------------------------------
     def _columns(self) -> tuple[tuple[str, str, int], ...]:
@@ -118,6 +123,18 @@ class CallsView(TabView):
     # ---- data in ------------------------------------------------------------------------------
     def add_sample(self, sample: CallsSample) -> None:
         self.state.apply(sample)  # tracing goes on while paused, into the bounded state
+        if self.paused:
+            return
+        # Samples come several times a second; the tree is redrawn at most once a second.
+        now = time.monotonic()
+        if now - self._last_redraw >= REDRAW_EVERY_S:
+            self.redraw()
+        elif self._pending_redraw is None:
+            delay = REDRAW_EVERY_S - (now - self._last_redraw)
+            self._pending_redraw = self.set_timer(delay, self._redraw_later)
+
+    def _redraw_later(self) -> None:
+        self._pending_redraw = None
         if not self.paused:
             self.redraw()
 
@@ -143,6 +160,8 @@ class CallsView(TabView):
         return calls[-CALLS_DRAWN_PER_THREAD:]
 
     def redraw(self) -> None:
+        self._last_redraw = time.monotonic()
+        self.drawn_samples = self.state.samples
         threads = self._threads()
         rows: list[tuple[str, dict[str, object]]] = []
         self._drawn_threads = []

@@ -131,3 +131,37 @@ def test_ctrl_c_and_sigterm_quit_cleanly_and_detach(session: str, how: str) -> N
     assert "NETWATCH-EXIT=0" in text and "Traceback" not in text
     assert "Traffic  Calls" not in text  # the terminal is back to the shell
     assert wait_released(baseline) == set()
+
+
+def calls_links() -> int:
+    """The Calls probe's attachments: raw tracepoint links on sys_enter (one per instance)."""
+    import json
+
+    out = subprocess.run(
+        ["bpftool", "-j", "link", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    return sum(
+        1
+        for link in json.loads(out)
+        if link.get("type") == "raw_tracepoint" and link.get("tp_name") == "sys_enter"
+    )
+
+
+def test_calls_probe_is_attached_only_while_its_tab_is_shown(session: str) -> None:
+    baseline_links = calls_links()
+    baseline = loaded_program_ids()
+    wait_screen(session, lambda s: "live:" in s and "calls off" in s)
+    assert calls_links() == baseline_links  # compiled, not attached
+    tmux("send-keys", "-t", session, "2")
+    wait_screen(session, lambda s: "calls on" in s)
+    assert calls_links() == baseline_links + 1
+    tmux("send-keys", "-t", session, "1")
+    wait_screen(session, lambda s: "calls off" in s)
+    assert calls_links() == baseline_links
+    tmux("send-keys", "-t", session, "2")
+    wait_screen(session, lambda s: "calls on" in s)
+    tmux("send-keys", "-t", session, "q")
+    text = wait_screen(session, lambda s: "NETWATCH-EXIT=" in s)
+    assert "NETWATCH-EXIT=0" in text
+    assert calls_links() == baseline_links
+    assert wait_released(baseline) == set()

@@ -75,7 +75,8 @@ async def feed(pilot: Pilot[Any], app: NetwatchApp, src: ScriptedCalls, *events:
     v = view(app)
     target = v.state.samples + 1
     src.push_sample(CallsSample(2000.0, 1.0, tuple(events)))
-    await wait_for(pilot, lambda: v.state.samples == target)
+    # Drawn at most once a second: wait for the picture, not just the data.
+    await wait_for(pilot, lambda: v.drawn_samples == target)
     await pilot.pause()
 
 
@@ -188,8 +189,9 @@ async def test_pause_keeps_collecting_and_resume_draws_it(tmp_path: Path) -> Non
     async with app.run_test(size=(140, 30)) as pilot:
         await feed(pilot, app, src, *call("read", 1.0))
         await pilot.press("p")
-        await feed(pilot, app, src, *call("write", 2.0))
-        assert view(app).state.total_calls == 2
+        src.push_sample(CallsSample(2000.0, 1.0, tuple(call("write", 2.0))))
+        await wait_for(pilot, lambda: view(app).state.total_calls == 2)
+        await pilot.pause(1.2)  # longer than a redraw period: nothing may be drawn
         assert not any("write" in r for r in tree(app)) and "PAUSED" in banner(app)
         await pilot.press("p")
         assert any("write" in r for r in tree(app))
@@ -238,6 +240,7 @@ async def test_replayed_recording_draws_every_thread(tmp_path: Path) -> None:
                       replay=True)  # fmt: skip
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: app.health["calls"].state == "ended")
+        await wait_for(pilot, lambda: view(app).drawn_samples == view(app).state.samples)
         threads = {r.split("(")[0].lstrip("▾│ ") for r in tree(app) if "pid" in r}
         assert threads == {"web-client", "web-server", "dns-client", "dns-server"}
         assert view(app).state.orphans == 0

@@ -15,6 +15,7 @@ from netwatch.recording import (
     ReplayDropsSource,
     ReplayTrafficSource,
 )
+from netwatch.screens.calls import CallsView
 from tests.screens.test_traffic_screen import wait_for
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
@@ -86,6 +87,8 @@ async def calls_ended(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, NetwatchApp)
     await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
+    calls = app.query_one(CallsView)
+    await wait_for(pilot, lambda: calls.drawn_samples == calls.state.samples)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.1)
 
