@@ -145,3 +145,46 @@ def test_both_probes_compile_at_once_without_crashing() -> None:
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stderr[-2000:])
+
+
+def test_calls_batch_live_shows_one_clients_calls_in_the_seeds_format() -> None:
+    """`netwatch calls --batch --pid P`: the client's own calls, in thread_indent lines, and
+    nothing of the server's; then SIGINT ends it cleanly."""
+    with veth_pair("m") as link:
+        server = subprocess.Popen(
+            link.b.exec_argv(sys.executable, GEN, "echo-server", link.b.addr, "7501",
+                             "--proto", "udp", "--count", "2", "--max-seconds", "30"),
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert server.stdout is not None and json.loads(server.stdout.readline())["ready"]
+        client = subprocess.Popen(
+            link.a.exec_argv(sys.executable, GEN, "call-client", link.b.addr, "7501",
+                             "--proto", "udp", "--size", "400", "--max-seconds", "30"),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert client.stdout is not None and client.stdin is not None
+        assert json.loads(client.stdout.readline())["ready"] == client.pid
+        tracer = subprocess.Popen(
+            [*NETWATCH, "calls", "--batch", "--pid", str(client.pid)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert tracer.stderr is not None
+        assert "tracing pid" in tracer.stderr.readline()
+        out, _ = client.communicate("go\n", timeout=60)
+        report = json.loads(out.strip().splitlines()[-1])
+        server.communicate(timeout=60)
+        time.sleep(1.0)
+        tracer.send_signal(signal.SIGINT)
+        text, err = tracer.communicate(timeout=60)
+    assert tracer.returncode == 0 and "Traceback" not in err, err
+    lines = text.splitlines()
+    line = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")
+    parsed = [line.match(x) for x in lines]
+    assert all(parsed), lines
+    assert {m.group(3) for m in parsed if m} == {str(client.pid)}
+    fd = report["fd"]
+    assert f"<- socket = {fd} fd={fd} proto=udp" in text
+    assert f"<- write = {report['wrote']} " in text and f"<- sendto = {report['sent']} " in text
+    assert f"* sock_send_length bytes={report['wrote']} " in text
+    assert f"-> connect fd={fd} proto=udp addr={link.b.addr}:7501" in text
+    assert [m.group(6) for m in parsed if m and m.group(5) == "->"][-1] == "close"
