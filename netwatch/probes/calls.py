@@ -27,6 +27,7 @@ from netwatch.probes.loader import (
     offsets,
     percpu_counter,
 )
+from netwatch.probes.requirements import calls_depth
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("calls.bpf.c")
@@ -263,9 +264,7 @@ class CallsProbe:
         if self._suspended:
             self._health = Health("suspended", "detached while the Calls tab is not shown")
         else:
-            self._health = Health(
-                "attached", f"{scope}; syscall + socket tracepoint depth (no kprobes)"
-            )
+            self._health = Health("attached", f"{scope}; {calls_depth()}")
 
     # ---- data ---------------------------------------------------------------------------------
     def _on_record(self, ctx: Any, data: Any, size: int) -> None:

@@ -5,6 +5,7 @@ fds and byte counts, each nested event under the call it fired in, and nothing o
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -223,3 +224,49 @@ def test_threads_outside_the_filter_are_never_traced_not_even_while_attaching(
         busy.kill()
         busy.wait()
     assert sample is not None and sample.events == () and sample.lost == 0
+
+
+def test_a_blocked_accept_shows_as_running_then_returns_once() -> None:
+    """A call that has not returned is read from the probe's per-thread slot (its record only
+    comes at the return): shown once as running, then closed by its record, never twice."""
+    code = (
+        "import socket, ctypes, time\n"
+        "ctypes.CDLL(None).prctl(15, b'nw-blocked', 0, 0, 0)\n"
+        "time.sleep(1.5)\n"  # the probe attaches meanwhile
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+        "print(s.getsockname()[1], flush=True)\n"
+        "c, _ = s.accept()\n"  # blocking, no timeout: one accept4 that waits
+        "c.close(); s.close()\n"
+    )
+    state = CallsState()
+    probe = CallsProbe(interval=1.0, comms=["nw-blocked"])
+    probe.open()
+    try:
+        server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        time.sleep(0.5)  # blocked in accept4 now
+        for _ in range(2):  # read twice while it blocks: announced once
+            sample = probe.read()
+            assert sample is not None
+            state.apply(sample)
+            time.sleep(0.2)
+        (thread,) = state.threads.values()
+        assert [c.name for c in thread.calls] == ["socket", "bind", "listen", "getsockname",
+                                                  "accept4"]  # fmt: skip
+        assert thread.open is not None and thread.open.name == "accept4"
+        assert thread.open.exit is None  # running
+        with socket.create_connection(("127.0.0.1", port)):
+            pass
+        server.wait(timeout=30)
+        time.sleep(0.3)
+        sample = probe.read()
+        assert sample is not None
+        state.apply(sample)
+    finally:
+        probe.close()
+    names = [c.name for c in thread.calls]
+    assert names[:5] == ["socket", "bind", "listen", "getsockname", "accept4"]
+    assert names.count("accept4") == 1 and state.orphans == 0
+    accept = thread.calls[4]
+    assert accept.exit is not None and accept.exit.ret >= 0 and accept.exit.dur_us > 500_000
