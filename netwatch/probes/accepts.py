@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample, address
+from netwatch.probes.drain import DrainThread
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
     SOCK_OFFSETS,
@@ -82,8 +83,7 @@ class AcceptsProbe:
         self._close_lock = threading.Lock()
         self._pending: list[AcceptEvent] = []
         self._drain_errors = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
         self._prev_lost = 0
         self._last_read = 0.0
@@ -101,10 +101,10 @@ class AcceptsProbe:
             raise SourceError(f"accepts probe: cannot open its ring buffer: {exc}") from exc
         self._bpf = bpf
         self._last_read = time.monotonic()
-        self._thread = threading.Thread(
-            target=self._drain, name="netwatch-accepts-drain", daemon=True
+        self._drain = DrainThread(
+            "netwatch-accepts-drain", lambda: bpf.ring_buffer_poll(DRAIN_POLL_MS)
         )
-        self._thread.start()
+        self._drain.start()
         self._health = Health("attached", "accept/accept4 (io_uring accepts not seen)")
 
     def _on_event(self, ctx: Any, data: Any, size: int) -> None:
@@ -116,13 +116,6 @@ class AcceptsProbe:
                 self._pending.append(decoded)
         except Exception:
             self._drain_errors += 1
-
-    def _drain(self) -> None:
-        while not self._stop.is_set():
-            bpf = self._bpf
-            if bpf is None:
-                return
-            bpf.ring_buffer_poll(DRAIN_POLL_MS)
 
     def read(self) -> AcceptsSample | None:
         if self._bpf is None:
@@ -140,10 +133,8 @@ class AcceptsProbe:
     def close(self) -> None:
         # Called from the UI thread, the worker and the CLI alike: once, whoever comes first.
         with self._close_lock:
-            self._stop.set()
-            thread, self._thread = self._thread, None
-            if thread is not None:
-                thread.join(timeout=5)
+            if self._drain is not None:
+                self._drain.stop()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
                 detach(bpf)

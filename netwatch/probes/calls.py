@@ -18,6 +18,7 @@ from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
+from netwatch.probes.drain import DrainThread
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
     SOCK_OFFSETS,
@@ -124,8 +125,7 @@ class CallsProbe:
         self._lock = threading.Lock()
         self._close_lock = threading.Lock()
         self._raw: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
         self._suspended = start_suspended
         self._attached = False
@@ -155,10 +155,10 @@ class CallsProbe:
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
         self._last_read = time.monotonic()
-        self._thread = threading.Thread(
-            target=self._drain, name="netwatch-calls-drain", daemon=True
+        self._drain = DrainThread(
+            "netwatch-calls-drain", bpf.ring_buffer_consume, pause=DRAIN_INTERVAL_S
         )
-        self._thread.start()
+        self._drain.start()
         self._update_health()
 
     @staticmethod
@@ -172,10 +172,8 @@ class CallsProbe:
 
     def close(self) -> None:
         with self._close_lock:
-            self._stop.set()
-            thread, self._thread = self._thread, None
-            if thread is not None:
-                thread.join(timeout=5)
+            if self._drain is not None:
+                self._drain.stop()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
                 detach(bpf)
@@ -278,13 +276,6 @@ class CallsProbe:
                 self._overflow += 1  # the reader is behind: bounded memory, counted as lost
             else:
                 self._raw.append(record)
-
-    def _drain(self) -> None:
-        while not self._stop.wait(DRAIN_INTERVAL_S):
-            bpf = self._bpf
-            if bpf is None:
-                return
-            bpf.ring_buffer_consume()
 
     def read(self) -> CallsSample | None:
         if self._bpf is None:
