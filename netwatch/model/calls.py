@@ -198,25 +198,20 @@ class ThreadIndent:
 
     def __init__(self) -> None:
         self._start: dict[int, float] = {}
-        self._depth: dict[int, int] = {}
 
     def place(self, ev: CallEvent) -> tuple[int, int]:
-        """(microseconds, depth) of an event, in the order the events happened."""
-        depth = self._depth.get(ev.tid, 0)
-        if ev.kind == ENTER:
-            if depth == 0:
-                self._start[ev.tid] = ev.ts
-            self._depth[ev.tid] = 1
-            depth = 1
-        elif ev.kind == EXIT:
-            if depth == 0:  # its enter came before tracing did: it began dur_us ago
-                self._start[ev.tid] = ev.ts - ev.dur_us / 1e6
-            self._depth[ev.tid] = 0
-            depth = 1
-        else:
-            depth = 2
+        """(microseconds, depth) of an event, in the order the events happened. A thread is
+        remembered only while it is inside a call, so a long run over short-lived threads
+        does not grow."""
+        if ev.kind == ENTER:  # syscalls do not nest: an enter always starts the clock again
+            self._start[ev.tid] = ev.ts
+            return 0, 1
+        if ev.kind == EXIT:
+            # Its enter may have come before tracing did: then it began dur_us ago.
+            start = self._start.pop(ev.tid, ev.ts - ev.dur_us / 1e6)
+            return round((ev.ts - start) * 1e6), 1
         start = self._start.setdefault(ev.tid, ev.ts)
-        return round((ev.ts - start) * 1e6), depth
+        return round((ev.ts - start) * 1e6), 2
 
     def line(self, ev: CallEvent) -> str:
         """One line in the seed's format: `<us> <comm>(<tid>):<indent>-> <name>`, with `<-` on

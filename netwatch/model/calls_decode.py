@@ -32,6 +32,7 @@ EVENT_NAMES = (
 
 MEMO_SIZE = 4096  # described argument sets kept; cleared when full
 MAX_WAITING = 4096  # events of one call held back until its record comes
+MAX_THREADS_REMEMBERED = 16384  # as many as the probe has per-thread slots
 MAX_INLINE = 4  # calls.bpf.c's events carried inside a call's record
 KIND_CALL = 1
 KIND_EVENT = 3
@@ -132,6 +133,9 @@ class Decoder:
                 if ev is None:
                     self.undecodable += 1
                     continue
+                if tid not in self._waiting and len(self._waiting) >= MAX_THREADS_REMEMBERED:
+                    _, dropped = self._waiting.pop(next(iter(self._waiting)))
+                    self.undecodable += len(dropped)
                 waiting = self._waiting.setdefault(tid, (f[0], []))
                 if waiting[0] != f[0]:  # its call's record was lost: these can never be placed
                     self.undecodable += len(waiting[1])
@@ -143,6 +147,8 @@ class Decoder:
                 continue
             if self._announced.pop(tid, None) != f[0]:
                 yield self._enter(f)
+            if len(self._announced) > MAX_THREADS_REMEMBERED:  # threads that died mid-call
+                del self._announced[next(iter(self._announced))]
             for i in range(min(f[11], MAX_INLINE)):
                 at = EVENTS_AT + i * _N
                 nested = self._nested(f, f[at : at + _N])

@@ -189,3 +189,11 @@ def test_threads_sort_and_stay_with_their_process() -> None:
     assert [t.tid for t in sort_threads(threads, "recent", False)] == [2, 3, 1]
     assert [t.tid for t in sort_threads(threads, "time", False)] == [1, 3, 2]
     assert [t.tid for t in sort_threads(threads, "recent", True)] == [1, 3, 2]
+
+
+def test_thread_indent_forgets_threads_once_their_calls_return() -> None:
+    indent = ThreadIndent()
+    for tid in range(1000):
+        for e in call("read", float(tid), 5, tid=tid, inside=("x",)):
+            indent.line(e)
+    assert indent._start == {}  # a long batch run over short-lived threads does not grow
