@@ -309,6 +309,7 @@ def live_calls_source(
     comms: tuple[str, ...] = (),
     ringbuf_mb: int = DEFAULT_RINGBUF_MB,
     start_suspended: bool = False,
+    keep_last: int | None = None,
 ) -> CallsSource | None:
     """None when this kernel lacks the syscall or socket tracepoints: only that tab says so."""
     from netwatch.probes.calls import TRACEPOINTS, CallsProbe
@@ -323,6 +324,7 @@ def live_calls_source(
         comms=comms,
         ringbuf_mb=ringbuf_mb,
         start_suspended=start_suspended,
+        keep_last=keep_last,
     )
 
 
@@ -594,7 +596,11 @@ def main(argv: list[str] | None = None) -> int:
             live_drops_source(args.interval),
             live_accepts_source(args.interval),
             # Read more often than drawn: a busy thread's records are decoded in small batches.
-            live_calls_source(min(args.interval, CALLS_READ_INTERVAL), start_suspended=True),
+            live_calls_source(
+                min(args.interval, CALLS_READ_INTERVAL),
+                start_suspended=True,
+                keep_last=args.max_calls,
+            ),
             args,
             replay=False,
         )

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, result_text
+from netwatch.model.calls import ENTER, EVENT, EXIT, FOLDED, CallEvent, result_text
 
 # calls.bpf.c's enum call_op and enum event_op, in order (tests/unit checks they agree).
 CALL_NAMES = (
@@ -30,6 +30,13 @@ EVENT_NAMES = (
     "tcp_destroy_sock", "tcp_rcv_space_adjust",
 )  # fmt: skip
 
+
+def _event(fields: tuple[Any, ...]) -> CallEvent:
+    """A CallEvent from all nine fields, without NamedTuple's keyword-handling constructor
+    (a third of decoding's time otherwise)."""
+    return tuple.__new__(CallEvent, fields)
+
+
 MEMO_SIZE = 4096  # described argument sets kept; cleared when full
 MAX_WAITING = 4096  # events of one call held back until its record comes
 MAX_THREADS_REMEMBERED = 16384  # as many as the probe has per-thread slots
@@ -42,8 +49,16 @@ _HEADER = "QQQQqQII16sHHHH"  # ts a0 a1 a2 ret dur pid tid comm kind op n_inline
 _VIEW = "iHHHHHH16s"  # fd family port lport proto flags pad addr
 _NESTED = "QQQqHHHHHHI16s16s"  # ts a0 a1 value op flags family port lport proto pad addr dev
 RECORD = struct.Struct("<" + _HEADER + _VIEW * 2 + _NESTED * MAX_INLINE)
-_H, _V, _N = 13, 8, 13  # fields in each part
-ENTER_AT, EXIT_AT, EVENTS_AT = _H, _H + _V, _H + 2 * _V
+_HEAD = struct.Struct("<" + _HEADER)
+_VIEW_S = struct.Struct("<" + _VIEW)
+_NEST = struct.Struct("<" + _NESTED)
+_ARGS = struct.Struct("<QQQ")
+_TS = struct.Struct("<Q")
+_TID = struct.Struct("<I")
+_KIND = struct.Struct("<H")
+ENTER_OFF = _HEAD.size
+EXIT_OFF = ENTER_OFF + _VIEW_S.size
+EVENTS_OFF = EXIT_OFF + _VIEW_S.size
 # The per-thread slot around a record in the inflight map: sk, addr_ptr, active, deferred.
 INFLIGHT = struct.Struct("<QQII")
 F_OTHER_SOCK = 1
@@ -112,57 +127,91 @@ class Decoder:
         self.symbolize = symbolize
         self.reason_name = reason_name
         self.undecodable = 0
-        self._args: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self._args: dict[bytes, tuple[tuple[str, str], ...]] = {}
+        self._events: dict[bytes, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._comms: dict[bytes, str] = {}
         # tid -> (its call's start, events sent on their own, waiting for the call's record)
         self._waiting: dict[int, tuple[int, list[CallEvent]]] = {}
         # tid -> start of its call already shown as running
         self._announced: dict[int, int] = {}
 
-    def decode_many(self, blob: bytes) -> Iterator[CallEvent]:
+    def decode_many(self, blob: bytes, keep_last: int | None = None) -> Iterator[CallEvent]:
         """Records to events, a call as its enter, the events inside it and its exit. Events
-        sent on their own (past a call's inline slots) wait for their call's record."""
+        sent on their own (past a call's inline slots) wait for their call's record.
+
+        With `keep_last`, a thread's calls in this batch beyond its last `keep_last` come out
+        as one FOLDED event each (name, result, duration): a tree that keeps `keep_last` calls
+        per thread would drop them at once, and decoding them in full is most of the cost."""
         usable = len(blob) - len(blob) % RECORD.size
-        for f in RECORD.iter_unpack(blob[:usable]):
-            kind, op, tid = f[9], f[10], f[7]
+        head = _HEAD.unpack_from
+        to_fold = self._calls_to_fold(blob, usable, keep_last) if keep_last else {}
+        for off in range(0, usable, RECORD.size):
+            ts, _, _, _, ret, dur, pid, tid, comm_raw, kind, op, n_inline, _ = head(blob, off)
             if not 0 < op < len(CALL_NAMES) or kind not in (KIND_CALL, KIND_EVENT):
                 self.undecodable += 1
                 continue
-            if kind == KIND_EVENT:
-                ev = self._nested(f, f[EVENTS_AT : EVENTS_AT + _N])
-                if ev is None:
-                    self.undecodable += 1
-                    continue
-                if tid not in self._waiting and len(self._waiting) >= MAX_THREADS_REMEMBERED:
-                    _, dropped = self._waiting.pop(next(iter(self._waiting)))
-                    self.undecodable += len(dropped)
-                waiting = self._waiting.setdefault(tid, (f[0], []))
-                if waiting[0] != f[0]:  # its call's record was lost: these can never be placed
-                    self.undecodable += len(waiting[1])
-                    waiting = self._waiting[tid] = (f[0], [])
-                if len(waiting[1]) < MAX_WAITING:
-                    waiting[1].append(ev)
-                else:
-                    self.undecodable += 1
+            comm = self._comm(comm_raw)
+            if kind == KIND_CALL and to_fold.get(tid, 0) > 0:
+                to_fold[tid] -= 1
+                self._announced.pop(tid, None)
+                self._waiting.pop(tid, None)  # events of a call that is only counted
+                yield _event((ts / 1e9 + self.wall_offset, pid, tid, comm, FOLDED,
+                              CALL_NAMES[op], (), ret, dur / 1000))  # fmt: skip
                 continue
-            if self._announced.pop(tid, None) != f[0]:
-                yield self._enter(f)
+            if kind == KIND_EVENT:
+                self._hold(tid, ts, self._event_at(blob, off + EVENTS_OFF, pid, tid, comm))
+                continue
+            if self._announced.pop(tid, None) != ts:
+                yield self._enter_at(blob, off, ts, pid, tid, comm, op)
             if len(self._announced) > MAX_THREADS_REMEMBERED:  # threads that died mid-call
                 del self._announced[next(iter(self._announced))]
-            for i in range(min(f[11], MAX_INLINE)):
-                at = EVENTS_AT + i * _N
-                nested = self._nested(f, f[at : at + _N])
+            for i in range(min(n_inline, MAX_INLINE)):
+                nested = self._event_at(blob, off + EVENTS_OFF + i * _NEST.size, pid, tid, comm)
                 if nested is None:
                     self.undecodable += 1
                 else:
                     yield nested
             if tid in self._waiting:
                 start, held = self._waiting.pop(tid)
-                if start == f[0]:
+                if start == ts:
                     yield from held
                 else:
                     self.undecodable += len(held)
-            yield self._exit(f)
+            name = CALL_NAMES[op]
+            key = blob[off + 74 : off + 76] + blob[off + EXIT_OFF : off + EVENTS_OFF]
+            args = self._args.get(key)
+            if args is None:
+                view = _Sock(*_VIEW_S.unpack_from(blob, off + EXIT_OFF))
+                args = self._remember(key, tuple(_exit_args(name, view)))
+            yield _event(((ts + dur) / 1e9 + self.wall_offset, pid, tid, comm, EXIT, name, args,
+                          ret, dur / 1000))  # fmt: skip
+
+    @staticmethod
+    def _calls_to_fold(blob: bytes, usable: int, keep_last: int) -> dict[int, int]:
+        """tid -> how many of its first calls in `blob` to fold."""
+        calls: dict[int, int] = {}
+        for off in range(0, usable, RECORD.size):
+            tid, kind = _TID.unpack_from(blob, off + 52)[0], _KIND.unpack_from(blob, off + 72)[0]
+            if kind == KIND_CALL:
+                calls[tid] = calls.get(tid, 0) + 1
+        return {tid: n - keep_last for tid, n in calls.items() if n > keep_last}
+
+    def _hold(self, tid: int, call_start: int, ev: CallEvent | None) -> None:
+        """An event sent on its own waits for its call's record."""
+        if ev is None:
+            self.undecodable += 1
+            return
+        if tid not in self._waiting and len(self._waiting) >= MAX_THREADS_REMEMBERED:
+            _, dropped = self._waiting.pop(next(iter(self._waiting)))
+            self.undecodable += len(dropped)
+        waiting = self._waiting.setdefault(tid, (call_start, []))
+        if waiting[0] != call_start:  # its call's record was lost: these can never be placed
+            self.undecodable += len(waiting[1])
+            waiting = self._waiting[tid] = (call_start, [])
+        if len(waiting[1]) < MAX_WAITING:
+            waiting[1].append(ev)
+        else:
+            self.undecodable += 1
 
     def announce(self, slot: bytes) -> CallEvent | None:
         """A call still in progress (read from the probe's per-thread slots): its enter now,
@@ -172,15 +221,12 @@ class Decoder:
         _sk, _ptr, active, deferred = INFLIGHT.unpack_from(slot)
         if not active or deferred:
             return None
-        f = RECORD.unpack_from(slot, INFLIGHT.size)
-        if (
-            f[9] != KIND_CALL
-            or not 0 < f[10] < len(CALL_NAMES)
-            or self._announced.get(f[7]) == f[0]
-        ):
+        off = INFLIGHT.size
+        ts, _, _, _, _, _, pid, tid, comm_raw, kind, op, _, _ = _HEAD.unpack_from(slot, off)
+        if kind != KIND_CALL or not 0 < op < len(CALL_NAMES) or self._announced.get(tid) == ts:
             return None
-        self._announced[f[7]] = f[0]
-        return self._enter(f)
+        self._announced[tid] = ts
+        return self._enter_at(slot, off, ts, pid, tid, self._comm(comm_raw), op)
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
@@ -190,58 +236,51 @@ class Decoder:
             name = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
         return name
 
-    def _described(
-        self, key: tuple[Any, ...], describe: Callable[[], list[tuple[str, str]]]
+    def _remember(
+        self, key: bytes, args: tuple[tuple[str, str], ...]
     ) -> tuple[tuple[str, str], ...]:
         # A busy thread repeats the same call on the same socket: its arguments are described
-        # once and looked up after that (describing them is most of a record's decoding cost).
-        args = self._args.get(key)
-        if args is None:
-            if len(self._args) >= MEMO_SIZE:
-                self._args.clear()
-            args = self._args[key] = tuple(describe())
+        # once and found by their raw bytes after that (describing is most of decoding's cost).
+        if len(self._args) >= MEMO_SIZE:
+            self._args.clear()
+        self._args[key] = args
         return args
 
-    def _enter(self, f: tuple[Any, ...]) -> CallEvent:
-        op, view = f[10], f[ENTER_AT:EXIT_AT]
+    def _enter_at(
+        self, blob: bytes, off: int, ts: int, pid: int, tid: int, comm: str, op: int
+    ) -> CallEvent:
         name = CALL_NAMES[op]
-        args = self._described(
-            (1, op, f[1], f[2], f[3], view),
-            lambda: _enter_args(name, (f[1], f[2], f[3]), _Sock(*view)),
+        # The three arguments, the op and the socket as the call began.
+        key = (
+            blob[off + 8 : off + 32]
+            + blob[off + 74 : off + 76]
+            + blob[off + ENTER_OFF : off + EXIT_OFF]
         )
-        return CallEvent(
-            f[0] / 1e9 + self.wall_offset, f[6], f[7], self._comm(f[8]), ENTER, name, args
-        )
+        args = self._args.get(key)
+        if args is None:
+            a = _ARGS.unpack_from(blob, off + 8)
+            view = _Sock(*_VIEW_S.unpack_from(blob, off + ENTER_OFF))
+            args = self._remember(key, tuple(_enter_args(name, a, view)))
+        return _event((ts / 1e9 + self.wall_offset, pid, tid, comm, ENTER, name, args, 0, 0.0))
 
-    def _exit(self, f: tuple[Any, ...]) -> CallEvent:
-        op, view = f[10], f[EXIT_AT:EVENTS_AT]
-        name = CALL_NAMES[op]
-        args = self._described((2, op, view), lambda: _exit_args(name, _Sock(*view)))
-        return CallEvent(
-            (f[0] + f[5]) / 1e9 + self.wall_offset,
-            f[6],
-            f[7],
-            self._comm(f[8]),
-            EXIT,
-            name,
-            args,
-            f[4],
-            f[5] / 1000,
-        )
-
-    def _nested(self, f: tuple[Any, ...], e: tuple[Any, ...]) -> CallEvent | None:
-        ts, a0, a1, value, op, flags, family, port, lport, proto, _pad, addr, dev = e
-        if not 0 < op < len(EVENT_NAMES):
-            return None
-        name = EVENT_NAMES[op]
-        args = self._described(
-            (3, op, a0, a1, value, flags, family, port, lport, proto, addr, dev),
-            lambda: self._event_args(
-                name, (a0, a1, 0), value, _Sock(-1, family, port, lport, proto, flags, 0, addr), dev
-            ),
-        )
-        return CallEvent(
-            ts / 1e9 + self.wall_offset, f[6], f[7], self._comm(f[8]), EVENT, name, args
+    def _event_at(self, blob: bytes, at: int, pid: int, tid: int, comm: str) -> CallEvent | None:
+        key = blob[at + 8 : at + _NEST.size]  # all but its time
+        found = self._events.get(key)
+        if found is None:
+            _, a0, a1, value, op, flags, family, port, lport, proto, _, addr, dev = (
+                _NEST.unpack_from(blob, at)
+            )
+            if not 0 < op < len(EVENT_NAMES):
+                return None
+            name = EVENT_NAMES[op]
+            sock = _Sock(-1, family, port, lport, proto, flags, 0, addr)
+            found = (name, tuple(self._event_args(name, (a0, a1, 0), value, sock, dev)))
+            if len(self._events) >= MEMO_SIZE:
+                self._events.clear()
+            self._events[key] = found
+        ts = _TS.unpack_from(blob, at)[0]
+        return _event(
+            (ts / 1e9 + self.wall_offset, pid, tid, comm, EVENT, found[0], found[1], 0, 0.0)
         )
 
     def _event_args(

@@ -29,6 +29,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.requirements import calls_depth
+from netwatch.probes.ringbuf import RingReader
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("calls.bpf.c")
@@ -117,14 +118,20 @@ class CallsProbe:
         comms: Iterable[str] = (),
         ringbuf_mb: int = DEFAULT_RINGBUF_MB,
         start_suspended: bool = False,
+        keep_last: int | None = None,
     ) -> None:
+        """`keep_last`: for a reader that keeps only that many calls per thread (the Calls
+        tab): older calls of a busy thread come as FOLDED events. Batch and record: None."""
         self.interval = interval
         self._threads = (tuple(pids), tuple(tids), tuple(comms))
         self._ringbuf_pages = max(1, ringbuf_mb * 256)  # ring buffer size: pages of 4 KiB
         self._bpf: Any = None
         self._lock = threading.Lock()
         self._close_lock = threading.Lock()
-        self._raw: list[bytes] = []
+        self._keep_last = keep_last
+        self._raw: list[bytes] = []  # drained records, not read yet
+        self._pending = 0  # records in _raw
+        self._ring: RingReader | None = None
         self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
         self._suspended = start_suspended
@@ -149,14 +156,16 @@ class CallsProbe:
             if self._suspended:
                 self._set_attached(False)
             self._write_threads(*self._threads)
-            bpf[b"events"].open_ring_buffer(self._on_record)
+            events = bpf[b"events"]
+            ring = RingReader(events.map_fd, events.max_entries)
         except Exception as exc:
             self._bpf = None
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
         self._last_read = time.monotonic()
+        self._ring = ring
         self._drain = DrainThread(
-            "netwatch-calls-drain", bpf.ring_buffer_consume, pause=DRAIN_INTERVAL_S
+            "netwatch-calls-drain", lambda: self._pull(ring), pause=DRAIN_INTERVAL_S
         )
         self._drain.start()
         self._update_health()
@@ -174,6 +183,9 @@ class CallsProbe:
         with self._close_lock:
             if self._drain is not None:
                 self._drain.stop()
+            ring, self._ring = self._ring, None
+            if ring is not None:
+                ring.close()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
                 detach(bpf)
@@ -265,17 +277,17 @@ class CallsProbe:
             self._health = Health("attached", f"{scope}; {calls_depth()}")
 
     # ---- data ---------------------------------------------------------------------------------
-    def _on_record(self, ctx: Any, data: Any, size: int) -> None:
+    def _pull(self, ring: RingReader) -> None:
         # Copy only: decoding happens in bulk in read(), so the drain keeps up with bursts.
-        if size != RECORD.size:
-            self._misfits += 1
-            return
-        record = ctypes.string_at(data, size)
+        data, misfits = ring.read(RECORD.size)
+        records = len(data) // RECORD.size
         with self._lock:
-            if len(self._raw) >= MAX_PENDING_RECORDS:
-                self._overflow += 1  # the reader is behind: bounded memory, counted as lost
-            else:
-                self._raw.append(record)
+            self._misfits += misfits
+            if self._pending + records > MAX_PENDING_RECORDS:
+                self._overflow += records  # the reader is behind: bounded memory, counted
+            elif data:
+                self._raw.append(data)
+                self._pending += records
 
     def read(self) -> CallsSample | None:
         if self._bpf is None:
@@ -285,7 +297,9 @@ class CallsProbe:
         self._last_read = now
         with self._lock:
             raw, self._raw = self._raw, []
-        events = [*self._decoder.decode_many(b"".join(raw)), *self._running()]
+            self._pending = 0
+        decoded = self._decoder.decode_many(b"".join(raw), self._keep_last)
+        events = [*decoded, *self._running()]
         lost_total = (
             percpu_counter(self._bpf, b"lost")
             + self._decoder.undecodable

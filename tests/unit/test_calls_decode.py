@@ -201,3 +201,28 @@ def test_msg_flags() -> None:
     assert msg_flags(0) == "0"
     assert msg_flags(0x40 | 0x4000) == "DONTWAIT|NOSIGNAL"
     assert msg_flags(0x80000000) == "0x80000000"
+
+
+def test_a_busy_threads_older_calls_in_a_batch_are_folded_not_decoded() -> None:
+    from netwatch.model.calls import FOLDED, CallsSample, CallsState
+
+    blob = b"".join(
+        record("write", ts=1_000 * i, ret=i, dur=2_000, tid=7, events=[event(1_000 * i + 1,
+               "sock_send_length", value=i)])
+        for i in range(1, 11)
+    ) + record("read", ts=50_000, tid=8)  # fmt: skip
+    evs = list(Decoder(0.0).decode_many(blob, keep_last=3))
+    folded = [e for e in evs if e.kind == FOLDED]
+    assert [e.ret for e in folded] == list(range(1, 8)) and {e.tid for e in folded} == {7}
+    assert all(e.name == "write" and e.dur_us == 2.0 for e in folded)
+    state = CallsState(max_calls=3)
+    state.apply(CallsSample(0.0, 1.0, tuple(evs)))
+    t7 = state.threads[7]
+    # Kept and counted exactly as if every call had been decoded and the oldest dropped.
+    assert [c.exit.ret for c in t7.calls] == [8, 9, 10]  # type: ignore[union-attr]
+    assert t7.count == 10 and t7.dropped == 7 and state.calls_dropped == 7
+    assert t7.fold["write"].count == 10 and t7.fold["write"].total_us == 20.0
+    assert [c.name for c in state.threads[8].calls] == ["read"] and state.orphans == 0
+    full = CallsState(max_calls=3)
+    full.apply(CallsSample(0.0, 1.0, tuple(Decoder(0.0).decode_many(blob))))
+    assert full.threads[7].fold == t7.fold and full.calls_dropped == state.calls_dropped
