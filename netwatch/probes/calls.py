@@ -54,7 +54,7 @@ DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is o
 DRAIN_INTERVAL_S = 0.01
 # Records drained but not yet read (464 bytes each): past ~46 MB the reader is too far behind.
 MAX_PENDING_RECORDS = 100_000
-CALLS_READ_INTERVAL = 0.25  # seconds between reads in the UI (it redraws at its own pace)
+CALLS_READ_INTERVAL = 0.1  # seconds between reads in the UI (it redraws at its own pace)
 FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
 
 # x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
