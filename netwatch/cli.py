@@ -564,11 +564,18 @@ def cmd_ui(
     return 0
 
 
+def _opens_a_tab(argv: list[str]) -> bool:
+    """`netwatch drops` opens the UI on the Drops tab; `netwatch drops --batch` (or its help)
+    is the batch command of the same name."""
+    batch_words = {"--batch", "--replay", "-h", "--help"}
+    return argv[0] in TABS and not any(a.split("=")[0] in batch_words for a in argv[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parsers = build_parser()
     try:
-        if argv and argv[0] in SUBCOMMANDS:
+        if argv and argv[0] in SUBCOMMANDS and not _opens_a_tab(argv):
             args = parsers[argv[0]].parse_args(argv[1:])
             if argv[0] == "top":
                 return cmd_top(args)

@@ -24,8 +24,8 @@
  * Records: one per call (struct call_record_t, 464 bytes), sent when it returns, carrying the
  * first MAX_INLINE events inside it; a call with more sends the rest as they happen. User
  * space reads the calls still in progress from the per-thread slots (`inflight`), so a call
- * blocked for minutes shows as running. Submitted without a wakeup and drained by user space
- * every 10 ms. A record that cannot be reserved is counted in `lost`.
+ * blocked for minutes shows as running. Submitted without a wakeup; user space copies them out
+ * of the buffer's mapping every 10 ms. A record that cannot be reserved is counted in `lost`.
  *
  * Expected overhead: every system call of every process passes sys_enter/sys_exit: a switch on
  * the number and, for socket calls, the pid/tid filter compared in place. Enabling syscall

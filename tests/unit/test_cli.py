@@ -42,14 +42,15 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["replay", "/nonexistent.nwrec"], r"/nonexistent.nwrec: cannot read"),
         (["replay", str(DEMO), "--snapshot-dir", "/nonexistent"], "snapshot directory"),
         (["record"], "required: -o/--output"),
-        (["drops"], "the following arguments are required: --batch"),
+        (["drops", "--json"], "unrecognized arguments: --json"),  # the UI takes no --json
+        (["drops", "--count", "3", "--replay", "x"], "required: --batch"),
         (["drops", "--batch", "--interval", "-1"], "out of range"),
         (["accepts", "--batch", "--duration", "zero"], "'zero' is not a number"),
         (["replay", str(DEMO), "--speed", "0"], "out of range"),
         (["--max-rows", "0"], "not a whole number of 1 or more"),
         (["drops", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
         (["accepts", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
-        (["calls"], "the following arguments are required: --batch"),
+        (["calls", "--replay", str(DEMO)], "the following arguments are required: --batch"),
         (["calls", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
         (["calls", "--batch", "--comm", "x" * 16], "not a command name"),
         (["calls", "--batch", "--pid", "abc"], "not a whole number"),
@@ -197,3 +198,20 @@ def test_calls_batch_json_from_a_recording() -> None:
             assert isinstance(o["ret"], int) and o["dur_us"] >= 0
     text = run("calls", "--batch", "--replay", str(CALLS_DEMO)).stdout.splitlines()
     assert len(text) == len(objs)
+
+
+def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(cli, "live_traffic_source", lambda interval: object())
+    monkeypatch.setattr(cli, "live_drops_source", lambda interval: None)
+    monkeypatch.setattr(cli, "live_accepts_source", lambda interval: None)
+    monkeypatch.setattr(cli, "live_calls_source", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "cmd_ui", lambda tab, *a, **k: opened.append(tab) or 0)
+    for tab in ("drops", "accepts", "calls"):
+        assert cli.main([tab]) == 0
+        assert cli.main([tab, "--interval", "2"]) == 0
+    assert opened == ["drops", "drops", "accepts", "accepts", "calls", "calls"]
+    batch = run("calls", "--batch", "--replay", str(DEMO.with_name("calls-demo.nwrec")))
+    assert batch.returncode == 0 and " -> " in batch.stdout
