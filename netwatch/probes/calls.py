@@ -54,6 +54,7 @@ DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is o
 DRAIN_INTERVAL_S = 0.01
 # Records drained but not yet read (464 bytes each): past ~46 MB the reader is too far behind.
 MAX_PENDING_RECORDS = 100_000
+RUNNING_SCAN_EVERY_S = 1.0
 CALLS_READ_INTERVAL = 0.1  # seconds between reads in the UI (it redraws at its own pace)
 FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
 
@@ -132,6 +133,7 @@ class CallsProbe:
         self._raw: list[bytes] = []  # drained records, not read yet
         self._pending = 0  # records in _raw
         self._ring: RingReader | None = None
+        self._last_scan = 0.0
         self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
         self._suspended = start_suspended
@@ -313,11 +315,22 @@ class CallsProbe:
     def _running(self) -> list[CallEvent]:
         """Calls in progress, from the per-thread slots: a call's record is only sent when it
         returns, and one blocked in accept() or recv() should show as running meanwhile."""
+        # Once a second is enough to show what is blocked, and the slots of every thread ever
+        # traced (up to 16,384) are read in batches rather than one system call each.
+        now = time.monotonic()
+        if now - self._last_scan < RUNNING_SCAN_EVERY_S:
+            return []
+        self._last_scan = now
         found = []
         with self._close_lock:
             if self._bpf is None or not self._attached:
                 return []
-            for _, slot in self._bpf[b"inflight"].items():
+            slots = self._bpf[b"inflight"]
+            try:
+                pairs = list(slots.items_lookup_batch())
+            except Exception:  # BCC raises bare Exception where the kernel lacks batch ops
+                pairs = list(slots.items())
+            for _, slot in pairs:
                 enter = self._decoder.announce(
                     ctypes.string_at(ctypes.addressof(slot), ctypes.sizeof(slot))
                 )
