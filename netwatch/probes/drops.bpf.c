@@ -11,8 +11,8 @@
  * loader) for skb->protocol, skb->dev->name and rx_sk's local port. Reasons need 5.17+, rx_sk
  * 6.12+.
  *
- * Expected overhead: one short program and one per-CPU hash update per drop; nothing per drop
- * reaches user space. Counts are cumulative per CPU; user space differences them each interval.
+ * Expected overhead: one short program per drop and one per-CPU array update (a hash update
+ * for keys past the hot slots); nothing per drop reaches user space. Counts are cumulative per CPU; user space differences them each interval.
  */
 #include <uapi/linux/ptrace.h>
 
@@ -35,6 +35,16 @@ struct drop_val_t {
 };
 
 BPF_PERCPU_HASH(drops, struct drop_key_t, struct drop_val_t, MAX_LOCATIONS);
+
+/* The first HOT_SLOTS keys a CPU sees keep their counts in a per-CPU array instead: a flood
+ * drops at one or two places, and an array lookup is inlined where a hash lookup hashes the
+ * key. A slot, once claimed, is never given to another key, so every drop is counted exactly
+ * once, in its slot or in the hash; user space adds the two. */
+struct hot_t {
+    struct drop_key_t key;
+    struct drop_val_t val;
+};
+BPF_PERCPU_ARRAY(hot, struct hot_t, HOT_SLOTS);
 /* [0]: drops not counted because the map was full. */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
@@ -51,9 +61,30 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
     u16 proto_be = 0;
     bpf_probe_read_kernel(&proto_be, sizeof(proto_be), skb + SKB_PROTOCOL_OFF);
     key.protocol = (u16)((proto_be >> 8) | (proto_be << 8)); /* __be16 ethertype */
-    struct drop_val_t zero = {};
-    zero.first_ns = bpf_ktime_get_ns();
-    struct drop_val_t *v = drops.lookup_or_try_init(&key, &zero);
+    struct drop_val_t *v = 0;
+#pragma unroll
+    for (u32 i = 0; i < HOT_SLOTS; i++) {
+        u32 idx = i;
+        struct hot_t *h = hot.lookup(&idx);
+        if (!h)
+            break;
+        if (!h->val.count) { /* free: claim it */
+            h->key = key;
+            h->val.first_ns = bpf_ktime_get_ns();
+            v = &h->val;
+            break;
+        }
+        if (h->key.location == key.location && h->key.reason == key.reason &&
+            h->key.protocol == key.protocol) {
+            v = &h->val;
+            break;
+        }
+    }
+    if (!v) {
+        struct drop_val_t zero = {};
+        zero.first_ns = bpf_ktime_get_ns();
+        v = drops.lookup_or_try_init(&key, &zero);
+    }
     if (!v) {
         u32 idx = 0;
         u64 *l = lost.lookup(&idx);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from netwatch.sources import Health, SourceError
 BPF_SOURCE = Path(__file__).with_name("drops.bpf.c")
 TRACEPOINTS = ("skb/kfree_skb",)
 MAX_LOCATIONS = 8192
+HOT_SLOTS = 4  # keys per CPU counted in an array rather than the hash (drops.bpf.c)
 MODULES = Path("/proc/modules")
 
 _OFFSETS = (
@@ -54,7 +56,7 @@ class DropsProbe:
             raise SourceError(
                 f"drops probe: cannot read skb:kfree_skb format: {exc.strerror}"
             ) from exc
-        defines = [f"-DMAX_LOCATIONS={MAX_LOCATIONS}"]
+        defines = [f"-DMAX_LOCATIONS={MAX_LOCATIONS}", f"-DHOT_SLOTS={HOT_SLOTS}"]
         defines += [
             f"-D{flag}"
             for flag, present in (
@@ -123,7 +125,7 @@ class DropsProbe:
     def _read(self) -> dict[DropKey, tuple[int, int, int, str, int]]:
         assert self._format is not None
         out: dict[DropKey, tuple[int, int, int, str, int]] = {}
-        for k, per_cpu in self._bpf[b"drops"].items():
+        for k, per_cpu in self._counted():
             key = DropKey(int(k.location), self._format.reason_name(int(k.reason)), int(k.protocol))
             count = sum(int(v.count) for v in per_cpu)
             seen = [v for v in per_cpu if v.count]
@@ -133,10 +135,24 @@ class DropsProbe:
             dev = c_string(newest.dev) if newest is not None else ""
             port = int(newest.port) if newest is not None else 0
             prev = out.get(key)
-            if prev is not None:  # two reason numbers with one name: add them up
+            # Seen again: in another CPU's hot slot, or under a reason number with the same name.
+            if prev is not None:
                 count += prev[0]
+                first = min(f for f in (first, prev[1]) if f) if first or prev[1] else 0
+                if prev[2] > last:
+                    last, dev, port = prev[2], prev[3], prev[4]
             out[key] = (count, first, last, dev, port)
         return out
+
+    def _counted(self) -> list[tuple[Any, list[Any]]]:
+        """(key, its value on each CPU) from the hash, and from every CPU's hot slots: a key
+        may sit in a slot on one CPU and in the hash on another."""
+        pairs: list[tuple[Any, list[Any]]] = [(k, list(v)) for k, v in self._bpf[b"drops"].items()]
+        for i in range(HOT_SLOTS):
+            for h in self._bpf[b"hot"][ctypes.c_int(i)]:
+                if h.val.count:
+                    pairs.append((h.key, [h.val]))
+        return pairs
 
     def _refresh_symbols(self) -> None:
         """Load kallsyms once, and again whenever the module list changes."""
