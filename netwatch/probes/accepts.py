@@ -19,6 +19,7 @@ from netwatch.probes.loader import (
     offset_defines,
     percpu_counter,
 )
+from netwatch.probes.pacing import ReadBook
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("accepts.bpf.c")
@@ -85,8 +86,7 @@ class AcceptsProbe:
         self._drain_errors = 0
         self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
-        self._prev_lost = 0
-        self._last_read = 0.0
+        self._book = ReadBook()
         # bpf_ktime_get_ns is CLOCK_MONOTONIC; events are shown in wall-clock time.
         self._wall_offset = time.time() - time.monotonic()
 
@@ -100,7 +100,7 @@ class AcceptsProbe:
             detach(bpf)
             raise SourceError(f"accepts probe: cannot open its ring buffer: {exc}") from exc
         self._bpf = bpf
-        self._last_read = time.monotonic()
+        self._book.start()
         self._drain = DrainThread(
             "netwatch-accepts-drain", lambda: bpf.ring_buffer_poll(DRAIN_POLL_MS)
         )
@@ -120,15 +120,12 @@ class AcceptsProbe:
     def read(self) -> AcceptsSample | None:
         if self._bpf is None:
             return None
-        now = time.monotonic()
-        interval = now - self._last_read
-        self._last_read = now
+        interval = self._book.interval()
         with self._lock:
             events, self._pending = self._pending, []
         lost_total = percpu_counter(self._bpf, b"lost") + self._drain_errors
-        lost = lost_total - self._prev_lost
-        self._prev_lost = lost_total
-        return AcceptsSample(time.time(), round(interval, 3), tuple(events), lost)
+        lost = self._book.lost_since(lost_total)
+        return AcceptsSample(time.time(), interval, tuple(events), lost)
 
     def close(self) -> None:
         # Called from the UI thread, the worker and the CLI alike: once, whoever comes first.

@@ -28,6 +28,7 @@ from netwatch.probes.loader import (
     offsets,
     percpu_counter,
 )
+from netwatch.probes.pacing import ReadBook
 from netwatch.probes.requirements import calls_depth
 from netwatch.probes.ringbuf import RingReader
 from netwatch.sources import Health, SourceError
@@ -138,10 +139,9 @@ class CallsProbe:
         self._health = Health("attaching", "compiling BPF")
         self._suspended = start_suspended
         self._attached = False
-        self._prev_lost = 0
         self._misfits = 0  # records of another size than this netwatch's struct
         self._overflow = 0  # records dropped because read() fell behind the drain
-        self._last_read = 0.0
+        self._book = ReadBook()
         self._decoder = Decoder(time.time() - time.monotonic())
 
     # ---- life ---------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class CallsProbe:
             self._bpf = None
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
-        self._last_read = time.monotonic()
+        self._book.start()
         self._ring = ring
         self._drain = DrainThread(
             "netwatch-calls-drain", lambda: self._pull(ring), pause=DRAIN_INTERVAL_S
@@ -294,9 +294,7 @@ class CallsProbe:
     def read(self) -> CallsSample | None:
         if self._bpf is None:
             return None
-        now = time.monotonic()
-        interval = now - self._last_read
-        self._last_read = now
+        interval = self._book.interval()
         with self._lock:
             raw, self._raw = self._raw, []
             self._pending = 0
@@ -308,9 +306,8 @@ class CallsProbe:
             + self._misfits
             + self._overflow
         )
-        lost = lost_total - self._prev_lost
-        self._prev_lost = lost_total
-        return CallsSample(time.time(), round(interval, 3), tuple(events), lost)
+        lost = self._book.lost_since(lost_total)
+        return CallsSample(time.time(), interval, tuple(events), lost)
 
     def _running(self) -> list[CallEvent]:
         """Calls in progress, from the per-thread slots: a call's record is only sent when it

@@ -18,6 +18,7 @@ from netwatch.probes.loader import (
     offset_defines,
     percpu_counter,
 )
+from netwatch.probes.pacing import ReadBook
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("drops.bpf.c")
@@ -46,8 +47,7 @@ class DropsProbe:
         self._symbols = SymbolTable("")
         self._modules_seen = ""
         self._prev: dict[DropKey, int] = {}
-        self._prev_lost = 0
-        self._last_read = 0.0
+        self._book = ReadBook()
 
     def open(self) -> None:
         try:
@@ -77,7 +77,7 @@ class DropsProbe:
             self._bpf = bpf
             self._format = fmt
             # The map was created empty at attach: everything in it is this session's.
-            self._last_read = time.monotonic()
+            self._book.start()
             self._health = Health(
                 "degraded" if notes else "attached", "; ".join(notes) or "skb:kfree_skb"
             )
@@ -87,9 +87,7 @@ class DropsProbe:
             if self._bpf is None or self._format is None:
                 return None
             self._refresh_symbols()
-            now = time.monotonic()
-            interval = now - self._last_read
-            self._last_read = now
+            interval = self._book.interval()
             current = self._read()
             rows = []
             for key, (count, first_ns, last_ns, dev, port) in current.items():
@@ -108,9 +106,8 @@ class DropsProbe:
                     )
             self._prev = {k: v[0] for k, v in current.items()}
             lost_total = percpu_counter(self._bpf, b"lost")
-            lost = lost_total - self._prev_lost
-            self._prev_lost = lost_total
-        return DropsSample(time.time(), round(interval, 3), tuple(rows), lost)
+            lost = self._book.lost_since(lost_total)
+        return DropsSample(time.time(), interval, tuple(rows), lost)
 
     def close(self) -> None:
         with self._lock:

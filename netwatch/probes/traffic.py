@@ -21,6 +21,7 @@ from netwatch.probes.loader import (
     offset_defines,
     percpu_counter,
 )
+from netwatch.probes.pacing import ReadBook
 from netwatch.sources import Health
 
 BPF_SOURCE = Path(__file__).with_name("traffic.bpf.c")
@@ -72,8 +73,7 @@ class TrafficProbe:
         self._prev_rows: dict[TrafficKey, Counters] = {}
         self._idle: dict[TrafficKey, int] = {}
         self._unattributed = UnattributedTracker()
-        self._prev_lost = 0
-        self._last_read = 0.0
+        self._book = ReadBook()
         self._notes: list[str] = []
 
     def open(self) -> None:
@@ -90,7 +90,7 @@ class TrafficProbe:
         with self._lock:
             # The maps were created empty at attach: everything in them is this session's.
             self._bpf = bpf
-            self._last_read = time.monotonic()
+            self._book.start()
             state = "degraded" if self._notes else "attached"
             self._health = Health(state, "; ".join(self._notes) or "tracepoints")
 
@@ -98,9 +98,7 @@ class TrafficProbe:
         with self._lock:
             if self._bpf is None:
                 return None
-            now = time.monotonic()
-            interval = now - self._last_read
-            self._last_read = now
+            interval = self._book.interval()
             unowned = self._read_unowned()
             rows = self._read_rows()
             lost_total = self._read_lost()
@@ -114,10 +112,9 @@ class TrafficProbe:
                     deltas.append(TrafficRow(key, delta))
             self._prev_rows = rows
             self._prune_idle()
-            lost = lost_total - self._prev_lost
-            self._prev_lost = lost_total
+            lost = self._book.lost_since(lost_total)
             all_rows = deltas + self._unattributed.update(unowned)
-        return TrafficSample(time.time(), round(interval, 3), tuple(all_rows), lost)
+        return TrafficSample(time.time(), interval, tuple(all_rows), lost)
 
     def close(self) -> None:
         with self._lock:
