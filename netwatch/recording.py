@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample
 from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
@@ -276,6 +276,12 @@ T = TypeVar("T", bound=_Sample)
 class ReplaySource(Generic[T]):
     """Plays one tab's recorded samples one per read, at the recorded interval (or faster)."""
 
+    tab: ClassVar[str]  # the Recording field this source plays
+
+    @classmethod
+    def from_file(cls, path: Path, speed: float = 1.0) -> Self:
+        return cls(getattr(load_recording(path), cls.tab), path, speed)
+
     def __init__(self, samples: tuple[T, ...], path: Path, speed: float = 1.0) -> None:
         self._samples = samples
         self._path = path
@@ -305,15 +311,11 @@ class ReplaySource(Generic[T]):
 
 
 class ReplayTrafficSource(ReplaySource[TrafficSample]):
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayTrafficSource:
-        return cls(load_recording(path).traffic, path, speed)
+    tab = "traffic"
 
 
 class ReplayDropsSource(ReplaySource[DropsSample]):
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayDropsSource:
-        return cls(load_recording(path).drops, path, speed)
+    tab = "drops"
 
 
 def create_new_file(path: Path) -> IO[str]:
@@ -323,17 +325,13 @@ def create_new_file(path: Path) -> IO[str]:
 
 
 class ReplayAcceptsSource(ReplaySource[AcceptsSample]):
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayAcceptsSource:
-        return cls(load_recording(path).accepts, path, speed)
+    tab = "accepts"
 
 
 class ReplayCallsSource(ReplaySource[CallsSample]):
     """Offers what the live Calls probe offers, so the app suspends and filters either alike."""
 
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> ReplayCallsSource:
-        return cls(load_recording(path).calls, path, speed)
+    tab = "calls"
 
     def suspend(self) -> None:
         pass
