@@ -35,18 +35,23 @@ class CallsFilter:
     def matches_thread(self, t: ThreadCalls) -> bool:
         return all(self._thread_term(term, t) != term.negate for term in self.terms if term.key)
 
+    def matches_name(self, name: str) -> bool:
+        """The `call:` terms alone: what the summary, which has names but no calls, can apply."""
+        return all(
+            any(_name_matches(v, name) for v in term.values) != term.negate
+            for term in self.terms
+            if term.key == "call"
+        )
+
     def matches_call(self, t: ThreadCalls, c: CallNode) -> bool:
+        if not self.matches_name(c.name):
+            return False
         for term in self.terms:
-            if term.key == "call":
-                hit = any(_name_matches(v, c.name) for v in term.values)
-            elif not term.key:
+            if not term.key:
                 hay = f"{t.label} {c.name} {c.enter.args_text()}"
                 hay += f" {c.exit.args_text()}" if c.exit else ""
-                hit = term.values[0] in hay.lower()
-            else:
-                continue
-            if hit == term.negate:
-                return False
+                if (term.values[0] in hay.lower()) == term.negate:
+                    return False
         return True
 
     @staticmethod

@@ -314,7 +314,7 @@ class CallsView(TabView):
         ]
         ops = sorted(t.fold.items(), key=lambda kv: (-kv[1].total_us, kv[0]))
         if self.filter is not None:
-            ops = [(n, s) for n, s in ops if self._op_shown(t, n)]
+            ops = [(n, s) for n, s in ops if self.filter.matches_name(n)]
         for name, stats in ops:
             rows.append(
                 (
@@ -333,14 +333,6 @@ class CallsView(TabView):
                 )
             )
         return rows
-
-    def _op_shown(self, t: ThreadCalls, name: str) -> bool:
-        assert self.filter is not None
-        probe = CallNode(0, CallEvent(0.0, t.pid, t.tid, t.comm, "enter", name))
-        terms_on_name = CallsFilter(
-            self.filter.text, tuple(x for x in self.filter.terms if x.key == "call")
-        )
-        return terms_on_name.matches_call(t, probe)
 
     def newest_call(self) -> CallNode | None:
         newest: CallNode | None = None
