@@ -16,6 +16,7 @@ VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
 _BTF_MAGIC = 0xEB9F
 _KIND_STRUCT = 4
 _KIND_UNION = 5
+KIND_TYPEDEF = 8
 # Bytes that follow the 12-byte common header, per kind: fixed part and per-vlen part.
 _EXTRA_FIXED = {1: 4, 3: 12, 14: 4, 17: 4}
 _EXTRA_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}
@@ -45,9 +46,12 @@ class BTF:
     def __init__(self, blob: bytes) -> None:
         self._types = _parse(blob)
         self._structs: dict[str, int] = {}
+        self._named: dict[tuple[int, str], int] = {}
         for type_id, t in enumerate(self._types):
-            if t is not None and t.kind == _KIND_STRUCT and t.name:
-                self._structs.setdefault(t.name, type_id)
+            if t is not None and t.name:
+                self._named.setdefault((t.kind, t.name), type_id)
+                if t.kind == _KIND_STRUCT:
+                    self._structs.setdefault(t.name, type_id)
 
     @classmethod
     def load(cls, path: Path = VMLINUX_BTF) -> BTF:
@@ -55,6 +59,10 @@ class BTF:
             return cls(path.read_bytes())
         except OSError as exc:
             raise BTFError(f"cannot read kernel BTF at {path}: {exc.strerror}") from exc
+
+    def type_id(self, kind: int, name: str) -> int | None:
+        """The id of the first type of this kind and name (e.g. the typedef btf_trace_<tp>)."""
+        return self._named.get((kind, name))
 
     def member_offset(self, struct_name: str, member: str) -> int:
         """Byte offset of `member` in `struct struct_name`, looking inside anonymous unions."""

@@ -36,6 +36,28 @@
  */
 #include <uapi/linux/ptrace.h>
 
+/* Two builds of this file. With NW_BTF_CTX the loader attaches the programs as BTF raw
+ * tracepoints (tp_btf, probes/btf_attach.py): their arguments are typed kernel pointers, so a
+ * field is one plain load the verifier checks against BTF, where a bpf_probe_read_kernel() call
+ * costs ~25 ns on our VMs (every call and return pays for speculation mitigations). Without it:
+ * classic raw tracepoints and probe reads, for kernels that refuse tracing programs. */
+#ifdef NW_BTF_CTX
+/* u64 *ctx, not struct bpf_raw_tracepoint_args: BCC rewrites loads through pointers it derives
+ * from the latter into probe reads, which is what this build exists to avoid. */
+#define TRAFFIC_PROBE(event) int nw_tp__##event(u64 *ctx)
+#define NW_ARG(i) (ctx[i])
+#define NW_LOAD(type, base, off) (*(const type *)((const u8 *)(base) + (off)))
+#else
+#define TRAFFIC_PROBE(event) RAW_TRACEPOINT_PROBE(event)
+#define NW_ARG(i) (ctx->args[i])
+#define NW_LOAD(type, base, off)                                                                   \
+    ({                                                                                          \
+        type v_ = 0;                                                                            \
+        bpf_probe_read_kernel(&v_, sizeof(v_), (const u8 *)(base) + (off));                     \
+        v_;                                                                                     \
+    })
+#endif
+
 #define IFNAMSIZ_ 16
 #define COMM_LEN 16
 #define IPPROTO_TCP_ 6
@@ -137,30 +159,26 @@ static __always_inline void dev_name(char *dst, u64 dev)
 
 static __always_inline void skb_dev_name(char *dst, const u8 *skb)
 {
-    u64 dev = 0;
-    bpf_probe_read_kernel(&dev, sizeof(dev), skb + SKB_DEV_OFF);
-    dev_name(dst, dev);
+    dev_name(dst, NW_LOAD(u64, skb, SKB_DEV_OFF));
 }
 
-/* skb->dev and skb->sk, in one read where they sit side by side (they do on 6.x). */
+/* skb->dev and skb->sk, in one probe read where they sit side by side (they do on 6.x). */
 static __always_inline void skb_dev_and_sk(const u8 *skb, u64 *dev, u64 *sk)
 {
-#if SKB_SK_OFF == SKB_DEV_OFF + 8
+#if SKB_SK_OFF == SKB_DEV_OFF + 8 && !defined(NW_BTF_CTX)
     u64 both[2] = {};
     bpf_probe_read_kernel(both, sizeof(both), skb + SKB_DEV_OFF);
     *dev = both[0];
     *sk = both[1];
 #else
-    bpf_probe_read_kernel(dev, sizeof(*dev), skb + SKB_DEV_OFF);
-    bpf_probe_read_kernel(sk, sizeof(*sk), skb + SKB_SK_OFF);
+    *dev = NW_LOAD(u64, skb, SKB_DEV_OFF);
+    *sk = NW_LOAD(u64, skb, SKB_SK_OFF);
 #endif
 }
 
 static __always_inline u32 skb_len(const u8 *skb)
 {
-    u32 len = 0;
-    bpf_probe_read_kernel(&len, sizeof(len), skb + SKB_LEN_OFF);
-    return len;
+    return NW_LOAD(u32, skb, SKB_LEN_OFF);
 }
 
 static __always_inline int same_name(const char *a, const char *b)
@@ -178,9 +196,22 @@ static __always_inline int softirq_now(void)
 
 static __always_inline void owner_from_current(struct owner_t *o)
 {
+#ifdef NW_BTF_CTX
+    /* One helper call and plain loads instead of three helper calls: on our VMs every call
+     * and return pays for the kernel's speculation mitigations. Same values: current->tgid,
+     * current_cred()->uid (what bpf_get_current_uid_gid() reports) and current->comm. */
+    const u8 *task = (const u8 *)bpf_get_current_task_btf();
+    o->tgid = NW_LOAD(u32, task, TASK_TGID_OFF);
+    const u8 *cred = (const u8 *)NW_LOAD(u64, task, TASK_CRED_OFF);
+    o->uid = NW_LOAD(u32, cred, CRED_UID_OFF);
+    u64 *comm = (u64 *)o->comm;
+    comm[0] = NW_LOAD(u64, task, TASK_COMM_OFF);
+    comm[1] = NW_LOAD(u64, task, TASK_COMM_OFF + 8);
+#else
     o->tgid = bpf_get_current_pid_tgid() >> 32;
     o->uid = (u32)bpf_get_current_uid_gid();
     bpf_get_current_comm(o->comm, sizeof(o->comm));
+#endif
 }
 
 /* Values are per-CPU and BPF programs do not migrate mid-run: plain adds are safe. */
@@ -246,17 +277,16 @@ static __always_inline void settle_rx_now(struct rx_now_t *now)
 static __always_inline u64 pulled_headers(const u8 *skb)
 {
     u64 head = 0, data = 0;
-    u16 mac = 0xffff;
-#if SKB_DATA_OFF == SKB_HEAD_OFF + 8
+#if SKB_DATA_OFF == SKB_HEAD_OFF + 8 && !defined(NW_BTF_CTX)
     u64 head_data[2] = {};
     bpf_probe_read_kernel(head_data, sizeof(head_data), skb + SKB_HEAD_OFF);
     head = head_data[0];
     data = head_data[1];
 #else
-    bpf_probe_read_kernel(&head, sizeof(head), skb + SKB_HEAD_OFF);
-    bpf_probe_read_kernel(&data, sizeof(data), skb + SKB_DATA_OFF);
+    head = NW_LOAD(u64, skb, SKB_HEAD_OFF);
+    data = NW_LOAD(u64, skb, SKB_DATA_OFF);
 #endif
-    bpf_probe_read_kernel(&mac, sizeof(mac), skb + SKB_MAC_HEADER_OFF);
+    u16 mac = NW_LOAD(u16, skb, SKB_MAC_HEADER_OFF);
     if (mac == 0xffff || !head || data < head + mac)
         return 0;
     u64 pulled = data - (head + mac);
@@ -305,7 +335,7 @@ static __always_inline void remember_dev(u64 sk, const char *dev)
     sock_rx_dev.update(&sk, &d);
 }
 
-RAW_TRACEPOINT_PROBE(softirq_entry)
+TRAFFIC_PROBE(softirq_entry)
 {
     u32 zero = 0;
     u32 *flag = in_softirq.lookup(&zero);
@@ -314,7 +344,7 @@ RAW_TRACEPOINT_PROBE(softirq_entry)
     return 0;
 }
 
-RAW_TRACEPOINT_PROBE(softirq_exit)
+TRAFFIC_PROBE(softirq_exit)
 {
     u32 zero = 0;
     u32 *flag = in_softirq.lookup(&zero);
@@ -327,9 +357,9 @@ RAW_TRACEPOINT_PROBE(softirq_exit)
 }
 
 /* net_dev_queue(struct sk_buff *skb) */
-RAW_TRACEPOINT_PROBE(net_dev_queue)
+TRAFFIC_PROBE(net_dev_queue)
 {
-    const u8 *skb = (const u8 *)ctx->args[0];
+    const u8 *skb = (const u8 *)NW_ARG(0);
     u64 devp = 0, sk = 0;
     skb_dev_and_sk(skb, &devp, &sk);
     char dev[IFNAMSIZ_];
@@ -364,9 +394,9 @@ RAW_TRACEPOINT_PROBE(net_dev_queue)
 }
 
 /* netif_receive_skb(struct sk_buff *skb) */
-RAW_TRACEPOINT_PROBE(netif_receive_skb)
+TRAFFIC_PROBE(netif_receive_skb)
 {
-    const u8 *skb = (const u8 *)ctx->args[0];
+    const u8 *skb = (const u8 *)NW_ARG(0);
     u32 zero = 0;
     struct rx_now_t *now = rx_now.lookup(&zero);
     if (!now)
@@ -381,12 +411,11 @@ RAW_TRACEPOINT_PROBE(netif_receive_skb)
 }
 
 /* sk_data_ready(const struct sock *sk) */
-RAW_TRACEPOINT_PROBE(sk_data_ready)
+TRAFFIC_PROBE(sk_data_ready)
 {
-    const u8 *sk = (const u8 *)ctx->args[0];
-    u16 family = 0, protocol = 0;
-    bpf_probe_read_kernel(&family, sizeof(family), sk + SK_FAMILY_OFF);
-    bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + SK_PROTOCOL_OFF);
+    const u8 *sk = (const u8 *)NW_ARG(0);
+    u16 family = NW_LOAD(u16, sk, SK_FAMILY_OFF);
+    u16 protocol = NW_LOAD(u16, sk, SK_PROTOCOL_OFF);
     if (protocol == IPPROTO_TCP_ || protocol == IPPROTO_MPTCP_)
         return 0; /* tcp_probe saw the segment itself */
     if (family != AF_INET_ && family != AF_INET6_)
@@ -403,10 +432,10 @@ RAW_TRACEPOINT_PROBE(sk_data_ready)
 }
 
 /* tcp_probe(struct sock *sk, struct sk_buff *skb) */
-RAW_TRACEPOINT_PROBE(tcp_probe)
+TRAFFIC_PROBE(tcp_probe)
 {
-    u64 sk = (u64)ctx->args[0];
-    const u8 *skb = (const u8 *)ctx->args[1];
+    u64 sk = (u64)NW_ARG(0);
+    const u8 *skb = (const u8 *)NW_ARG(1);
     u64 bytes = skb_len(skb) + pulled_headers(skb);
     u32 zero = 0;
     if (!softirq_now()) {
@@ -432,11 +461,11 @@ RAW_TRACEPOINT_PROBE(tcp_probe)
 }
 
 /* sock_recv_length(struct sock *sk, int ret, int flags) */
-RAW_TRACEPOINT_PROBE(sock_recv_length)
+TRAFFIC_PROBE(sock_recv_length)
 {
-    if ((int)ctx->args[1] <= 0)
+    if ((int)NW_ARG(1) <= 0)
         return 0;
-    u64 sk = (u64)ctx->args[0];
+    u64 sk = (u64)NW_ARG(0);
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct owner_t *known = sock_owner.lookup(&sk);
     if (known && known->tgid == tgid)

@@ -1,4 +1,5 @@
-"""Which BPF programs are loaded: netwatch's all carry BCC's tracepoint__<category>__<name>."""
+"""Which BPF programs are loaded: netwatch's carry BCC's tracepoint__<category>__<name>, or
+nw_<name> where netwatch loads them itself as BTF tracepoints (probes/btf_attach.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ OURS = (
     "tracepoint__net__net_dev_queue",
     "tracepoint__net__netif_receive_skb",
     "tracepoint__tcp__tcp_probe",
+    "nw_net_dev_queue",
+    "nw_netif_receive_skb",
+    "nw_tcp_probe",
 )
 
 
@@ -20,7 +24,7 @@ def loaded_program_ids(names: tuple[str, ...] = OURS) -> set[int]:
     # bpftool shows the BTF name where it can (sometimes without BCC's "tracepoint__" prefix),
     # else the kernel's copy truncated to 15 characters (BPF_OBJ_NAME_LEN - 1).
     def ours(name: str) -> bool:
-        return any(n.endswith(name) or n[:15] == name for n in names) if name else False
+        return any(n.endswith(name) or n == name[:15] for n in names) if name else False
 
     return {p["id"] for p in json.loads(out) if ours(p.get("name", ""))}
 

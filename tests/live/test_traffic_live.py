@@ -31,11 +31,21 @@ def link() -> Iterator[Link]:
         yield pair
 
 
-@pytest.fixture
-def probe() -> Iterator[TrafficProbe]:
+@pytest.fixture(params=["btf", "raw"])
+def probe(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TrafficProbe]:
+    """Both builds of traffic.bpf.c: BTF tracepoints (what our kernels run) and the classic raw
+    tracepoints netwatch falls back to where tracing programs are refused."""
+    if request.param == "raw":
+        monkeypatch.setenv("NETWATCH_RAW_TRACEPOINTS", "1")
     p = TrafficProbe(interval=1.0)
     p.open()
     try:
+        if request.param == "btf":
+            assert p.attach_mode == "BTF tracepoints"
+        else:
+            assert p.attach_mode.startswith("raw tracepoints")
         yield p
     finally:
         p.close()

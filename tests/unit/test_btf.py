@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.probes.btf import BTF, VMLINUX_BTF, BTFError
+from netwatch.probes.btf import BTF, KIND_TYPEDEF, VMLINUX_BTF, BTFError
 
 
 def _blob() -> bytes:
@@ -58,3 +58,17 @@ def test_running_kernel_sk_buff_offsets_are_plausible() -> None:
     head = btf.member_offset("sk_buff", "head")
     data = btf.member_offset("sk_buff", "data")
     assert 0 < sk < head and data == head + 8  # head and data are adjacent pointers
+
+
+def test_type_ids_by_kind_and_name() -> None:
+    btf = BTF(_blob())
+    assert btf.type_id(4, "outer") == 3  # ids count from 1: the int is 1, the union 2
+    assert btf.type_id(1, "int") == 1
+    assert btf.type_id(4, "int") is None  # right name, wrong kind
+
+
+@pytest.mark.skipif(not VMLINUX_BTF.exists(), reason="this kernel exposes no BTF")
+def test_running_kernel_names_its_tracepoints_for_tp_btf() -> None:
+    btf = BTF.load()
+    assert btf.type_id(KIND_TYPEDEF, "btf_trace_net_dev_queue") is not None
+    assert btf.type_id(KIND_TYPEDEF, "btf_trace_no_such_tracepoint") is None

@@ -1,0 +1,111 @@
+"""Attaching BCC-compiled functions as BTF raw tracepoints (tp_btf), which BCC cannot do itself.
+
+BCC compiles the C and creates the maps; its bytecode already carries the map descriptors. Here
+each function is loaded as BPF_PROG_TYPE_TRACING with expected attach type BPF_TRACE_RAW_TP and
+the BTF id of the tracepoint's `btf_trace_<name>` typedef, then attached with
+BPF_RAW_TRACEPOINT_OPEN. The verifier then knows the arguments' types, so the C may load struct
+fields directly instead of calling bpf_probe_read_kernel().
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from netwatch.probes import BCC_LOCK
+from netwatch.probes.btf import BTF, KIND_TYPEDEF
+
+_NR_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351}
+_BPF_PROG_LOAD = 5
+_BPF_RAW_TRACEPOINT_OPEN = 17
+_BPF_PROG_TYPE_TRACING = 26
+_BPF_TRACE_RAW_TP = 23
+_PROG_LOAD_ATTR_SIZE = 144
+_LOG_SIZE = 1 << 20
+
+
+class BtfAttachError(Exception):
+    """The kernel refused a tp_btf program; the caller falls back to classic raw tracepoints."""
+
+
+@dataclass(slots=True)
+class BtfLink:
+    """One loaded and attached program: closing both descriptors detaches and frees it."""
+
+    name: str
+    prog_fd: int
+    link_fd: int
+
+    def close(self) -> None:
+        for fd in (self.link_fd, self.prog_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
+    nr = _NR_BPF.get(platform.machine())
+    if nr is None:
+        raise BtfAttachError(f"tp_btf loading not supported on {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    fd = int(libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(len(attr))))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return fd
+
+
+def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
+    """Load `func` from a compiled BCC module as a tp_btf program on `tracepoint` and attach it."""
+    from bcc import lib  # probes only: the model and replay never need BCC
+
+    target = btf.type_id(KIND_TYPEDEF, f"btf_trace_{tracepoint}")
+    if target is None:
+        raise BtfAttachError(f"no BTF for tracepoint {tracepoint}")
+    with BCC_LOCK:
+        start = lib.bpf_function_start(bpf.module, func.encode())
+        size = lib.bpf_function_size(bpf.module, func.encode())
+        if not start or not size:
+            raise BtfAttachError(f"{func} was not compiled")
+        insns = ctypes.string_at(start, size)
+    code = ctypes.create_string_buffer(insns, len(insns))
+    license_ = ctypes.create_string_buffer(b"GPL")
+    log = ctypes.create_string_buffer(_LOG_SIZE)
+    attr = ctypes.create_string_buffer(_PROG_LOAD_ATTR_SIZE)
+    name = f"nw_{tracepoint}".encode()[:15]
+    struct.pack_into(
+        "<IIQQIIQII16sII",
+        attr,
+        0,
+        _BPF_PROG_TYPE_TRACING,
+        len(insns) // 8,
+        ctypes.addressof(code),
+        ctypes.addressof(license_),
+        1,
+        _LOG_SIZE,
+        ctypes.addressof(log),
+        0,
+        0,
+        name,
+        0,
+        _BPF_TRACE_RAW_TP,
+    )
+    struct.pack_into("<I", attr, 108, target)
+    try:
+        prog_fd = _bpf(_BPF_PROG_LOAD, attr)
+    except OSError as exc:
+        last = log.value.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise BtfAttachError(f"{tracepoint}: {exc.strerror} {last[0]}".strip()) from exc
+    link_attr = ctypes.create_string_buffer(16)
+    struct.pack_into("<QI", link_attr, 0, 0, prog_fd)
+    try:
+        link_fd = _bpf(_BPF_RAW_TRACEPOINT_OPEN, link_attr)
+    except OSError as exc:
+        os.close(prog_fd)
+        raise BtfAttachError(f"attach {tracepoint}: {exc.strerror}") from exc
+    return BtfLink(name.decode(), prog_fd, link_fd)
