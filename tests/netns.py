@@ -13,6 +13,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+GEN = str(Path(__file__).resolve().parent / "traffic_gen.py")
 
 
 def _ip(*args: str) -> str:
@@ -47,6 +50,26 @@ class Host:
 class Link:
     a: Host
     b: Host
+
+    def udp_sender(
+        self, port: int, count: int, size: int = 200, pace_every: int = 20, cpu: int | None = None
+    ) -> list[str]:
+        """argv of tests/traffic_gen.py sending `count` datagrams from a to b (pinned to `cpu`)."""
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        return self.a.exec_argv(
+            *pin,
+            sys.executable,
+            GEN,
+            "udp-send",
+            self.b.addr,
+            str(port),
+            "--count",
+            str(count),
+            "--size",
+            str(size),
+            "--pace-every",
+            str(pace_every),
+        )
 
 
 @contextmanager

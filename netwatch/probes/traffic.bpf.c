@@ -112,6 +112,22 @@ struct parked_t {
 /* Per-CPU: each CPU adds to its own copy without atomics or cache-line bouncing between the
  * sender's CPU and the receiving softirq's; user space sums the copies. */
 BPF_PERCPU_HASH(traffic, struct traffic_key_t, struct counters_t, MAX_ROWS);
+/* Each CPU's busiest rows, counted in an array before the hash: a hash lookup is a helper call,
+ * and a flow hits the same row packet after packet. A slot takes a new key (gen + 1, counters
+ * from zero) only once user space has read all it counted, which it says by copying the slot's
+ * gen and packet total into hot_ack after each read; so no count is moved or lost, and each
+ * (CPU, slot, gen) is one row's cumulative counters that user space takes differences of. */
+struct hot_row_t {
+    u64 gen; /* 0: never used */
+    struct traffic_key_t key;
+    struct counters_t c;
+};
+struct hot_ack_t {
+    u64 gen;
+    u64 pk; /* xmit_pk + recv_pk as last read */
+};
+BPF_PERCPU_ARRAY(hot_rows, struct hot_row_t, HOT_SLOTS);
+BPF_PERCPU_ARRAY(hot_ack, struct hot_ack_t, HOT_SLOTS); /* written by user space only */
 BPF_HASH(unowned, struct dev_key_t, struct unowned_t, 1024);
 /* sk -> the process that last used it in process context. LRU: dead sockets age out. */
 BPF_TABLE("lru_hash", u64, struct owner_t, sock_owner, MAX_SOCKS);
@@ -135,6 +151,15 @@ struct learned_memo_t {
     u32 tgid;
 };
 BPF_PERCPU_ARRAY(learned_memo, struct learned_memo_t, 1);
+/* The last socket owner this CPU looked up, valid while owner_gen has not moved: every change
+ * to sock_owner bumps it. Saves the LRU lookup (a helper call) on each packet of a flow. */
+struct owner_memo_t {
+    u64 sk;
+    u64 gen;
+    struct owner_t owner;
+};
+BPF_PERCPU_ARRAY(owner_memo, struct owner_memo_t, 1);
+BPF_ARRAY(owner_gen, u64, 1);
 /* [0]: packets not counted because the traffic map was full. Shown as lost by user space. */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
@@ -226,6 +251,41 @@ static __always_inline void add(struct counters_t *v, u64 pk, u64 bytes, int is_
     }
 }
 
+static __always_inline int same_key(const struct traffic_key_t *a, const struct traffic_key_t *b)
+{
+    const u64 *x = (const u64 *)a, *y = (const u64 *)b;
+    return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* Count in this CPU's hot rows: the key's own slot, else a slot user space has seen in full
+ * (hot_ack matches it, so nothing it counted can be lost by starting over), else 0. */
+static __always_inline int charge_hot(const struct traffic_key_t *key, u64 pk, u64 bytes, int is_rx)
+{
+#pragma unroll
+    for (u32 i = 0; i < HOT_SLOTS; i++) {
+        u32 idx = i;
+        struct hot_row_t *h = hot_rows.lookup(&idx);
+        if (h && h->gen && same_key(&h->key, key)) {
+            add(&h->c, pk, bytes, is_rx);
+            return 1;
+        }
+    }
+#pragma unroll
+    for (u32 i = 0; i < HOT_SLOTS; i++) {
+        u32 idx = i;
+        struct hot_row_t *h = hot_rows.lookup(&idx);
+        struct hot_ack_t *seen = hot_ack.lookup(&idx);
+        if (h && seen && seen->gen == h->gen && seen->pk == h->c.xmit_pk + h->c.recv_pk) {
+            h->gen += 1;
+            __builtin_memcpy(&h->key, key, sizeof(*key));
+            __builtin_memset(&h->c, 0, sizeof(h->c));
+            add(&h->c, pk, bytes, is_rx);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static __always_inline void charge(const struct owner_t *o, const char *dev, u64 pk, u64 bytes,
                                    int is_rx)
 {
@@ -234,6 +294,8 @@ static __always_inline void charge(const struct owner_t *o, const char *dev, u64
     key.uid = o->uid;
     __builtin_memcpy(key.dev, dev, IFNAMSIZ_);
     __builtin_memcpy(key.comm, o->comm, COMM_LEN);
+    if (charge_hot(&key, pk, bytes, is_rx))
+        return;
     struct counters_t zero = {};
     struct counters_t *v = traffic.lookup_or_try_init(&key, &zero);
     if (!v) {
@@ -293,10 +355,31 @@ static __always_inline u64 pulled_headers(const u8 *skb)
     return pulled <= 256 ? pulled : 0;
 }
 
+/* sock_owner[sk], through this CPU's memo. An owner that ages out of the LRU stays in a memo
+ * until the memo is replaced: the last owner known is a better answer than none. */
+static __always_inline struct owner_t *owner_of(u64 sk)
+{
+    u32 zero = 0;
+    u64 *gen = owner_gen.lookup(&zero);
+    struct owner_memo_t *memo = owner_memo.lookup(&zero);
+    if (!gen || !memo)
+        return sock_owner.lookup(&sk);
+    u64 now = *gen; /* read first: a change after this leaves the memo stamped stale */
+    if (memo->sk == sk && memo->gen == now && sk)
+        return &memo->owner;
+    struct owner_t *o = sock_owner.lookup(&sk);
+    if (!o)
+        return 0;
+    memo->sk = sk;
+    memo->gen = now;
+    memo->owner = *o;
+    return &memo->owner;
+}
+
 /* Charge received traffic to the socket's owner, or park it until a reader shows up. */
 static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 bytes)
 {
-    struct owner_t *o = sock_owner.lookup(&sk);
+    struct owner_t *o = owner_of(sk);
     if (o) {
         charge(o, dev, 1, bytes, 1);
         return;
@@ -316,6 +399,10 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
 static __always_inline void learn_owner(u64 sk, struct owner_t *me)
 {
     sock_owner.update(&sk, me);
+    u32 zero = 0;
+    u64 *gen = owner_gen.lookup(&zero);
+    if (gen)
+        __sync_fetch_and_add(gen, 1);
     struct parked_t *p = parked_rx.lookup(&sk);
     if (p) {
         charge(me, p->dev, p->pk, p->bytes, 1);
@@ -373,7 +460,7 @@ TRAFFIC_PROBE(net_dev_queue)
         u32 zero = 0;
         struct learned_memo_t *memo = learned_memo.lookup(&zero);
         if (sk && !(memo && memo->sk == sk && memo->tgid == me.tgid)) {
-            struct owner_t *known = sock_owner.lookup(&sk);
+            struct owner_t *known = owner_of(sk);
             if (!known || known->tgid != me.tgid) {
                 learn_owner(sk, &me);
                 remember_dev(sk, dev);
@@ -385,7 +472,7 @@ TRAFFIC_PROBE(net_dev_queue)
         }
         return 0;
     }
-    struct owner_t *o = sk ? sock_owner.lookup(&sk) : 0;
+    struct owner_t *o = sk ? owner_of(sk) : 0;
     if (o)
         charge(o, dev, 1, len, 0);
     else
@@ -467,7 +554,7 @@ TRAFFIC_PROBE(sock_recv_length)
         return 0;
     u64 sk = (u64)NW_ARG(0);
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    struct owner_t *known = sock_owner.lookup(&sk);
+    struct owner_t *known = owner_of(sk);
     if (known && known->tgid == tgid)
         return 0;
     struct owner_t me = {};

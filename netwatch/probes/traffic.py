@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ from netwatch.model.traffic import (
 )
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_tp_btf
+from netwatch.probes.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.probes.loader import (
     c_string,
     compile_probe,
@@ -39,6 +41,8 @@ TRACEPOINTS = (
 OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready",)
 MAX_ROWS = 16384
 MAX_SOCKS = 65536
+# Rows each CPU counts in an array before the hash (traffic.bpf.c's hot_rows).
+HOT_SLOTS = 4
 # Rows idle this many intervals are removed from the kernel map to keep it small.
 IDLE_INTERVALS_BEFORE_PRUNE = 30
 
@@ -80,6 +84,7 @@ class TrafficProbe:
         self._prev_rows: dict[TrafficKey, Counters] = {}
         self._idle: dict[TrafficKey, int] = {}
         self._unattributed = UnattributedTracker()
+        self._hot = HotRowDeltas()
         self._book = ReadBook()
         self._notes: list[str] = []
         self._links: list[BtfLink] = []
@@ -87,7 +92,11 @@ class TrafficProbe:
 
     def open(self) -> None:
         defines = offset_defines("traffic", _OFFSETS)
-        defines += [f"-DMAX_ROWS={MAX_ROWS}", f"-DMAX_SOCKS={MAX_SOCKS}"]
+        defines += [
+            f"-DMAX_ROWS={MAX_ROWS}",
+            f"-DMAX_SOCKS={MAX_SOCKS}",
+            f"-DHOT_SLOTS={HOT_SLOTS}",
+        ]
         text = BPF_SOURCE.read_text()
         tracefs = Path("/sys/kernel/tracing/events")
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
@@ -139,18 +148,19 @@ class TrafficProbe:
             interval = self._book.interval()
             unowned = self._read_unowned()
             rows = self._read_rows()
+            per_key = self._hot.update(self._read_hot())
             lost_total = self._read_lost()
-            deltas: list[TrafficRow] = []
             for key, total in rows.items():
                 delta = total - self._prev_rows.get(key, Counters())
                 if delta.empty:
                     self._idle[key] = self._idle.get(key, 0) + 1
                 else:
                     self._idle[key] = 0
-                    deltas.append(TrafficRow(key, delta))
+                    per_key[key] = per_key.get(key, Counters()) + delta
             self._prev_rows = rows
             self._prune_idle()
             lost = self._book.lost_since(lost_total)
+            deltas = [TrafficRow(key, delta) for key, delta in per_key.items()]
             all_rows = deltas + self._unattributed.update(unowned)
         return TrafficSample(time.time(), interval, tuple(all_rows), lost)
 
@@ -172,6 +182,27 @@ class TrafficProbe:
         for k, v in self._bpf[b"traffic"].items():
             key = TrafficKey(int(k.tgid), int(k.uid), c_string(k.dev), c_string(k.comm))
             out[key] = _counters(v)
+        return out
+
+    @property
+    def hot_slots(self) -> dict[SlotPlace, HotSlot]:
+        """The hot slots as last read (for tests and debugging)."""
+        return self._hot.last
+
+    def _read_hot(self) -> dict[SlotPlace, HotSlot]:
+        """Every CPU's hot slots; then tell the kernel what was read, which frees idle slots."""
+        rows, acks = self._bpf[b"hot_rows"], self._bpf[b"hot_ack"]
+        out: dict[SlotPlace, HotSlot] = {}
+        for index in range(HOT_SLOTS):
+            seen = acks.Leaf()
+            for cpu, v in enumerate(rows.getvalue(ctypes.c_int(index))):
+                key = TrafficKey(
+                    int(v.key.tgid), int(v.key.uid), c_string(v.key.dev), c_string(v.key.comm)
+                )
+                slot = HotSlot(int(v.gen), key, _counters([v.c]))
+                out[(cpu, index)] = slot
+                seen[cpu].gen, seen[cpu].pk = slot.ack
+            acks[ctypes.c_int(index)] = seen
         return out
 
     def _read_unowned(self) -> dict[str, Counters]:

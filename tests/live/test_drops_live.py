@@ -43,19 +43,7 @@ def probe() -> Iterator[DropsProbe]:
 
 def send_udp(link: Link, port: int, count: int, size: int = 200) -> None:
     subprocess.run(
-        link.a.exec_argv(
-            sys.executable,
-            GEN,
-            "udp-send",
-            link.b.addr,
-            str(port),
-            "--count",
-            str(count),
-            "--size",
-            str(size),
-            "--pace-every",
-            "20",
-        ),
+        link.udp_sender(port, count, size),
         check=True,
         capture_output=True,
         timeout=60,
