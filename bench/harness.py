@@ -66,17 +66,23 @@ class Tracer:
             self.proc = None
 
 
-def trial(flood: str, kind: str, seconds: float, port: int, tracer: Tracer) -> tuple[float, float]:
-    """Throughput (per second) of one workload under one tracer, and the tracer's CPU share."""
+def trial(flood: str, kind: str, seconds: float, port: int, tracer: Tracer,
+          pin: tuple[int, int] | None = None) -> tuple[float, float]:
+    """Throughput (per second) of one workload under one tracer, and the tracer's CPU share.
+    `pin`: (sender CPU, receiver CPU), so the scheduler's placement of the two loops, which
+    moves loopback throughput by tens of percent from run to run, is the same in every mode."""
+    send_pin = ["taskset", "-c", str(pin[0])] if pin else []
+    recv_pin = ["taskset", "-c", str(pin[1])] if pin else []
     tracer.start()
     time.sleep(0.5)
-    recv = subprocess.Popen([flood, f"{kind}-recv", str(port), str(seconds)],
+    recv = subprocess.Popen([*recv_pin, flood, f"{kind}-recv", str(port), str(seconds)],
                             stdout=subprocess.PIPE, text=True)
     assert recv.stdout is not None
     recv.stdout.readline()
     cpu0 = cpu_seconds(tracer.proc.pid) if tracer.proc else 0.0
     t0 = time.monotonic()
-    send_args = [flood, f"{kind}-send", str(port), str(seconds)] + (["64"] if kind == "udp" else [])
+    send_args = [*send_pin, flood, f"{kind}-send", str(port), str(seconds)]
+    send_args += ["64"] if kind == "udp" else []
     sent = int(subprocess.run(send_args, capture_output=True, text=True, check=True).stdout)
     wall = time.monotonic() - t0
     cpu = (cpu_seconds(tracer.proc.pid) - cpu0) / wall if tracer.proc else 0.0
