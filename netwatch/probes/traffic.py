@@ -120,7 +120,9 @@ class TrafficProbe:
             self._bpf, self._links, self.attach_mode = bpf, links, mode
             self._book.start()
             state = "degraded" if self._notes else "attached"
-            self._health = Health(state, "; ".join(self._notes) or mode.split(" (")[0])
+            # Why BTF tracepoints were refused matters to whoever wonders about the overhead.
+            shown = mode if len(mode) <= 80 else mode[:79] + "…"
+            self._health = Health(state, "; ".join([*self._notes, shown]))
 
     @staticmethod
     def _open_tp_btf(text: str, defines: list[str], names: list[str]) -> tuple[Any, list[BtfLink]]:

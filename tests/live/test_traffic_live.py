@@ -43,9 +43,13 @@ def probe(
     p.open()
     try:
         if request.param == "btf":
-            assert p.attach_mode == "BTF tracepoints"
+            assert p.attach_mode == p.health().detail == "BTF tracepoints"
         else:
-            assert p.attach_mode.startswith("raw tracepoints")
+            assert (
+                p.attach_mode
+                == p.health().detail
+                == ("raw tracepoints (NETWATCH_RAW_TRACEPOINTS is set)")
+            )
         yield p
     finally:
         p.close()
