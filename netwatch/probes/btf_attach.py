@@ -86,9 +86,9 @@ def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
         len(insns) // 8,
         ctypes.addressof(code),
         ctypes.addressof(license_),
-        1,
-        _LOG_SIZE,
-        ctypes.addressof(log),
+        0,  # no verifier log unless it fails: a full log costs time and can overflow
+        0,
+        0,
         0,
         0,
         name,
@@ -99,8 +99,15 @@ def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
     try:
         prog_fd = _bpf(_BPF_PROG_LOAD, attr)
     except OSError as exc:
-        last = log.value.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise BtfAttachError(f"{tracepoint}: {exc.strerror} {last[0]}".strip()) from exc
+        # Once more with the log on, for the verifier's last word on why.
+        struct.pack_into("<IIQ", attr, 24, 1, _LOG_SIZE, ctypes.addressof(log))
+        try:
+            os.close(_bpf(_BPF_PROG_LOAD, attr))
+        except OSError:
+            pass
+        lines = log.value.decode(errors="replace").strip().splitlines()
+        why = [line for line in lines if not line.startswith("processed ")][-1:] or [""]
+        raise BtfAttachError(f"{tracepoint}: {exc.strerror}: {why[0]}".rstrip(": ")) from exc
     link_attr = ctypes.create_string_buffer(16)
     struct.pack_into("<QI", link_attr, 0, 0, prog_fd)
     try:

@@ -27,7 +27,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.pacing import ReadBook
-from netwatch.sources import Health
+from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("traffic.bpf.c")
 TRACEPOINTS = (
@@ -131,7 +131,10 @@ class TrafficProbe:
             btf = BTF.load()
         except BTFError as exc:
             raise BtfAttachError(str(exc)) from exc
-        bpf = compile_probe("traffic", text.encode(), [*defines, "-DNW_BTF_CTX"])
+        try:
+            bpf = compile_probe("traffic", text.encode(), [*defines, "-DNW_BTF_CTX"])
+        except SourceError as exc:  # e.g. a BCC too old for bpf_get_current_task_btf()
+            raise BtfAttachError(str(exc)) from exc
         links: list[BtfLink] = []
         try:
             for name in names:

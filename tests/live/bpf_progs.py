@@ -23,8 +23,8 @@ def loaded_program_ids(names: tuple[str, ...] = OURS) -> set[int]:
 
     # bpftool shows the BTF name where it can (sometimes without BCC's "tracepoint__" prefix),
     # else the kernel's copy truncated to 15 characters (BPF_OBJ_NAME_LEN - 1).
-    def ours(name: str) -> bool:
-        return any(n.endswith(name) or n == name[:15] for n in names) if name else False
+    def ours(shown: str) -> bool:
+        return bool(shown) and any(n.endswith(shown) or n[:15] == shown for n in names)
 
     return {p["id"] for p in json.loads(out) if ours(p.get("name", ""))}
 
