@@ -34,17 +34,29 @@ SOCK_OFFSETS: OffsetSpec = (
 )
 
 
-def offsets(probe: str, specs: OffsetSpec) -> dict[str, int]:
-    """Each macro's byte offset in the running kernel, from its BTF."""
+def offsets(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> dict[str, int]:
+    """Each macro's byte offset in the running kernel, from its BTF (parsed here if not given)."""
+    btf = btf or kernel_btf(probe)
     try:
-        btf = BTF.load()
         return {macro: _offset(btf, path) for macro, path in specs}
     except BTFError as exc:
-        raise SourceError(f"{probe} probe: {exc}; netwatch needs kernel BTF") from exc
+        raise _needs_btf(probe, exc) from exc
 
 
-def offset_defines(probe: str, specs: OffsetSpec) -> list[str]:
-    return as_defines(offsets(probe, specs))
+def kernel_btf(probe: str) -> BTF:
+    """The running kernel's BTF, or a one-line SourceError saying netwatch needs it."""
+    try:
+        return BTF.load()
+    except BTFError as exc:
+        raise _needs_btf(probe, exc) from exc
+
+
+def _needs_btf(probe: str, exc: BTFError) -> SourceError:
+    return SourceError(f"{probe} probe: {exc}; netwatch needs kernel BTF")
+
+
+def offset_defines(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> list[str]:
+    return as_defines(offsets(probe, specs, btf))
 
 
 def as_defines(values: dict[str, int]) -> list[str]:

@@ -16,13 +16,14 @@ from netwatch.model.traffic import (
     TrafficSample,
     UnattributedTracker,
 )
-from netwatch.probes.btf import BTF, BTFError
+from netwatch.probes.btf import BTF
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_tp_btf
 from netwatch.probes.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.probes.loader import (
     c_string,
     compile_probe,
     detach,
+    kernel_btf,
     offset_defines,
     percpu_counter,
 )
@@ -91,7 +92,8 @@ class TrafficProbe:
         self.attach_mode = ""
 
     def open(self) -> None:
-        defines = offset_defines("traffic", _OFFSETS)
+        btf = kernel_btf("traffic")  # parsed once: for the offsets and the tp_btf targets
+        defines = offset_defines("traffic", _OFFSETS, btf)
         defines += [
             f"-DMAX_ROWS={MAX_ROWS}",
             f"-DMAX_SOCKS={MAX_SOCKS}",
@@ -109,7 +111,7 @@ class TrafficProbe:
         try:
             if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
                 raise BtfAttachError("NETWATCH_RAW_TRACEPOINTS is set")
-            bpf, links = self._open_tp_btf(text, defines, names)
+            bpf, links = self._open_tp_btf(text, defines, names, btf)
             mode = "BTF tracepoints"
         except BtfAttachError as exc:
             # Older kernels or a refused tracing program type: same counting, slower reads.
@@ -125,12 +127,10 @@ class TrafficProbe:
             self._health = Health(state, "; ".join([*self._notes, shown]))
 
     @staticmethod
-    def _open_tp_btf(text: str, defines: list[str], names: list[str]) -> tuple[Any, list[BtfLink]]:
+    def _open_tp_btf(
+        text: str, defines: list[str], names: list[str], btf: BTF
+    ) -> tuple[Any, list[BtfLink]]:
         """Compile the tp_btf build and attach each program; BtfAttachError if any is refused."""
-        try:
-            btf = BTF.load()
-        except BTFError as exc:
-            raise BtfAttachError(str(exc)) from exc
         try:
             bpf = compile_probe("traffic", text.encode(), [*defines, "-DNW_BTF_CTX"])
         except SourceError as exc:  # e.g. a BCC too old for bpf_get_current_task_btf()
