@@ -72,3 +72,22 @@ def test_running_kernel_names_its_tracepoints_for_tp_btf() -> None:
     btf = BTF.load()
     assert btf.type_id(KIND_TYPEDEF, "btf_trace_net_dev_queue") is not None
     assert btf.type_id(KIND_TYPEDEF, "btf_trace_no_such_tracepoint") is None
+
+
+def test_a_kernel_without_btf_is_one_line_naming_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netwatch.probes import loader
+    from netwatch.sources import SourceError
+
+    def missing(*_: object) -> BTF:
+        raise BTFError("cannot read kernel BTF at /sys/kernel/btf/vmlinux: No such file")
+
+    monkeypatch.setattr(BTF, "load", missing)
+    with pytest.raises(
+        SourceError, match=r"^traffic probe: cannot read kernel BTF .*netwatch needs kernel BTF$"
+    ):
+        loader.kernel_btf("traffic")
+    with pytest.raises(SourceError, match=r"^drops probe: .*netwatch needs kernel BTF$"):
+        loader.offsets("drops", (("X", ("sk_buff", "len")),))
+    # A BTF already parsed is used as given: a missing member is the same one-line error.
+    with pytest.raises(SourceError, match=r"^calls probe: struct outer has no member zz"):
+        loader.offsets("calls", (("X", ("outer", "zz")),), BTF(_blob()))
