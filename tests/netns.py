@@ -52,9 +52,16 @@ class Link:
     b: Host
 
     def udp_sender(
-        self, port: int, count: int, size: int = 200, pace_every: int = 20, cpu: int | None = None
+        self,
+        port: int,
+        count: int,
+        size: int = 200,
+        pace_every: int = 20,
+        cpu: int | None = None,
+        extra: tuple[str, ...] = (),
     ) -> list[str]:
-        """argv of tests/traffic_gen.py sending `count` datagrams from a to b (pinned to `cpu`)."""
+        """argv of tests/traffic_gen.py sending `count` datagrams from a to b (pinned to `cpu`,
+        with `extra` options such as --name)."""
         pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
         return self.a.exec_argv(
             *pin,
@@ -69,6 +76,7 @@ class Link:
             str(size),
             "--pace-every",
             str(pace_every),
+            *extra,
         )
 
 

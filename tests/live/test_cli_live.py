@@ -54,21 +54,7 @@ def test_batch_text_is_the_seeds_format_and_shows_the_senders_pid() -> None:
         assert receiver.stdout is not None
         receiver.stdout.readline()
         sender = subprocess.run(
-            link.a.exec_argv(
-                sys.executable,
-                GEN,
-                "udp-send",
-                link.b.addr,
-                "5401",
-                "--count",
-                "2000",
-                "--size",
-                "500",
-                "--name",
-                "nw-send",
-                "--pace-every",
-                "50",
-            ),
+            link.udp_sender(5401, 2000, size=500, pace_every=50, extra=("--name", "nw-send")),
             capture_output=True,
             text=True,
             check=True,

@@ -98,19 +98,7 @@ def test_udp_sender_and_receiver_each_charged_their_own_bytes(
     before_a, before_b = link.a.counters(), link.b.counters()
     receiver = start_receiver(link.b, "udp-recv", 5301)
     sender = subprocess.run(
-        link.a.exec_argv(
-            sys.executable,
-            GEN,
-            "udp-send",
-            link.b.addr,
-            "5301",
-            "--count",
-            "3000",
-            "--size",
-            "1200",
-            "--pace-every",
-            "50",
-        ),
+        link.udp_sender(5301, 3000, size=1200, pace_every=50),
         capture_output=True,
         text=True,
         timeout=60,
