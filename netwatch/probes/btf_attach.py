@@ -48,13 +48,15 @@ class BtfLink:
                 pass
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
 def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
     nr = _NR_BPF.get(platform.machine())
     if nr is None:
         raise BtfAttachError(f"tp_btf loading not supported on {platform.machine()}")
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    fd = int(libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(len(attr))))
+    fd = int(_libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(len(attr))))
     if fd < 0:
         raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
     return fd

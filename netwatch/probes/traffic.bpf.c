@@ -211,10 +211,15 @@ static __always_inline u32 skb_len(const u8 *skb)
     return NW_LOAD(u32, skb, SKB_LEN_OFF);
 }
 
-static __always_inline int same_name(const char *a, const char *b)
+/* Equal, compared 8 bytes at a time: names and keys are zero-padded to whole words. */
+static __always_inline int same_words(const void *a, const void *b, const int words)
 {
     const u64 *x = (const u64 *)a, *y = (const u64 *)b;
-    return x[0] == y[0] && x[1] == y[1];
+#pragma unroll
+    for (int i = 0; i < words; i++)
+        if (x[i] != y[i])
+            return 0;
+    return 1;
 }
 
 static __always_inline int softirq_now(void)
@@ -256,12 +261,6 @@ static __always_inline void add(struct counters_t *v, u64 pk, u64 bytes, int is_
     }
 }
 
-static __always_inline int same_key(const struct traffic_key_t *a, const struct traffic_key_t *b)
-{
-    const u64 *x = (const u64 *)a, *y = (const u64 *)b;
-    return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
-}
-
 /* Count in this CPU's hot rows: the key's own slot, else a slot user space has seen in full
  * (hot_ack matches it, so nothing it counted can be lost by starting over), else 0. */
 static __always_inline int charge_hot(const struct traffic_key_t *key, u64 pk, u64 bytes, int is_rx)
@@ -270,7 +269,7 @@ static __always_inline int charge_hot(const struct traffic_key_t *key, u64 pk, u
     for (u32 i = 0; i < HOT_SLOTS; i++) {
         u32 idx = i;
         struct hot_row_t *h = hot_rows.lookup(&idx);
-        if (h && h->gen && same_key(&h->key, key)) {
+        if (h && h->gen && same_words(&h->key, key, sizeof(*key) / 8)) {
             add(&h->c, pk, bytes, is_rx);
             return 1;
         }
@@ -420,7 +419,7 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
 static __always_inline void remember_dev(u64 sk, const char *dev)
 {
     struct dev_key_t *last = sock_rx_dev.lookup(&sk);
-    if (last && same_name(last->dev, dev))
+    if (last && same_words(last->dev, dev, IFNAMSIZ_ / 8))
         return;
     struct dev_key_t d = {};
     __builtin_memcpy(d.dev, dev, IFNAMSIZ_);
