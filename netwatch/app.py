@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from netwatch.model.accepts import AcceptsSample
 from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
@@ -26,6 +26,7 @@ from netwatch.screens.drop_detail import DropDetail
 from netwatch.screens.drops import DropsView
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
+from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.tabview import TabView
 from netwatch.screens.traffic import TrafficView
 from netwatch.snapshot import SnapshotError, write_snapshot
@@ -114,12 +115,12 @@ class NetwatchApp(App[None]):
                             max_calls=self.max_calls, max_threads=self.max_threads, id="calls"
                         )
                     else:
-                        yield Static(
+                        yield PlainStatic(
                             f"This session has no {TAB_TITLES[tab]} source: the recording "
                             "holds none, or this kernel lacks its tracepoints.",
                             classes="not-built",
                         )
-        yield Static("", id="status")
+        yield PlainStatic("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -304,7 +305,7 @@ class NetwatchApp(App[None]):
             f"lost {lost}",
             *self._kernel_notes,
         ]
-        self.query_one("#status", Static).update(" | ".join(parts))
+        self.query_one("#status", PlainStatic).update(" | ".join(parts))
 
     # ---- actions ------------------------------------------------------------------------------
     def _active_tab(self) -> str:
@@ -330,7 +331,7 @@ class NetwatchApp(App[None]):
         try:
             written = write_snapshot(self.snapshot_dir, view.tab_name, contents)
         except SnapshotError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            notify_plain(self, str(exc), severity="error", timeout=8)
             return
         self.last_snapshot = list(written.paths)
-        self.notify("snapshot: " + ", ".join(str(p) for p in written.paths), timeout=8)
+        notify_plain(self, "snapshot: " + ", ".join(str(p) for p in written.paths), timeout=8)

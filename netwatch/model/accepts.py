@@ -6,6 +6,8 @@ import ipaddress
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from netwatch.model.untrusted import printable
+
 SEED_HEADER = "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
 
 
@@ -24,7 +26,8 @@ class AcceptEvent:
 
     def seed_line(self) -> str:
         """tcp_connections.stp's row: `%6d %16s %6d %6d %16s`."""
-        return "%6d %16s %6d %6d %16s" % (self.uid, self.comm, self.pid, self.lport, self.raddr)
+        line = "%6d %16s %6d %6d %16s" % (self.uid, self.comm, self.pid, self.lport, self.raddr)
+        return printable(line)
 
 
 def address(raw: bytes, family: int) -> tuple[str, str]:

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from netwatch.model.untrusted import printable
+
 ENTER = "enter"
 EXIT = "exit"
 EVENT = "event"
@@ -234,7 +236,11 @@ class ThreadIndent:
 
     def line(self, ev: CallEvent) -> str:
         """One line in the seed's format: `<us> <comm>(<tid>):<indent>-> <name>`, with `<-` on
-        returns (result and duration appended) and `*` on the events inside a call."""
+        returns (result and duration appended) and `*` on the events inside a call. The comm
+        and arguments are a local user's text: the line is shown escaped."""
+        return printable(self._line(ev))
+
+    def _line(self, ev: CallEvent) -> str:
         us, depth = self.place(ev)
         head = f"{us} {ev.comm}({ev.tid}):{' ' * depth}"
         args = ev.args_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from netwatch.model.untrusted import printable
+
 ETHERTYPES = {0x0800: "ipv4", 0x86DD: "ipv6", 0x0806: "arp", 0x8100: "vlan", 0x88CC: "lldp"}
 
 
@@ -140,6 +142,6 @@ def dropwatch_lines(sample: DropsSample) -> list[str]:
         merged[(r.key.location, r.key.reason)] = (count + r.count, r.symbol)
     order = sorted(merged.items(), key=lambda kv: (-kv[1][0], kv[0]))
     return [
-        "%d packets dropped at location 0x%x %s %s" % (count, loc, symbol, reason)
+        printable("%d packets dropped at location 0x%x %s %s" % (count, loc, symbol, reason))
         for (loc, reason), (count, symbol) in order
     ]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 
 from netwatch.model.traffic import TrafficRow
+from netwatch.model.untrusted import printable
 
 NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
     "PID",
@@ -25,6 +26,11 @@ def kb(n_bytes: int, n_packets: int) -> int:
 
 
 def nettop_line(row: TrafficRow) -> str:
+    """One row; the device and command are a local user's text, so shown escaped."""
+    return printable(_nettop_line(row))
+
+
+def _nettop_line(row: TrafficRow) -> str:
     k, c = row.key, row.counts
     tail = (k.dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
     if k.attributed:

@@ -15,10 +15,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from netwatch.model.accepts import SEED_HEADER, AcceptEvent, AcceptsSample, AcceptsState
 from netwatch.model.accepts_view import AcceptsFilter, parse_accepts_filter
+from netwatch.model.untrusted import csv_cell
+from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.users import user_name
@@ -82,12 +84,12 @@ class AcceptsView(TabView):
         self.columns = columns_for(80)
 
     def compose(self) -> ComposeResult:
-        yield Static("attaching...", classes="tab-banner")
+        yield PlainStatic("attaching...", classes="tab-banner")
         with Horizontal():
             table = FilterableTable(self, cursor_type="row", zebra_stripes=False)
             self.add_columns(table)
             yield table
-            yield Static("", id="accepts-summary")
+            yield PlainStatic("", id="accepts-summary")
         yield Input(placeholder=self.filter_placeholder)
 
     def add_columns(self, table: FilterableTable) -> None:
@@ -97,7 +99,7 @@ class AcceptsView(TabView):
     def on_resize(self) -> None:
         width = self.app.size.width
         # Under 100 columns the log needs the room more than the summary does.
-        self.query_one("#accepts-summary", Static).display = width >= 100
+        self.query_one("#accepts-summary", PlainStatic).display = width >= 100
         wanted = columns_for(width)
         if wanted != self.columns:
             self.columns = wanted
@@ -125,15 +127,15 @@ class AcceptsView(TabView):
         cells = {
             "time": Text(_clock(ev.ts)),
             "uid": Text(str(ev.uid), justify="right"),
-            "user": Text(user_name(ev.uid)),
-            "cmd": Text(ev.comm),
+            "user": shown(user_name(ev.uid)),
+            "cmd": shown(ev.comm),
             "pid": Text(str(ev.pid), justify="right"),
             "tid": Text(str(ev.tid), justify="right"),
             "port": Text(str(ev.lport), justify="right"),
-            "src": Text(ev.raddr + (" NEW" if new else ""), style="bold" if new else ""),
+            "src": shown(ev.raddr + (" NEW" if new else ""), style="bold" if new else ""),
             "sport": Text(str(ev.rport), justify="right"),
-            "fam": Text(ev.family),
-            "local": Text(ev.laddr),
+            "fam": shown(ev.family),
+            "local": shown(ev.laddr),
         }
         return [cells[key] for key, _, _ in self.columns]
 
@@ -190,7 +192,7 @@ class AcceptsView(TabView):
         lines.append("")
         lines.append("top sources" + ("" if self.summary_by_count else " (by address)"))
         lines += [f"  {n:>7}  {src}" for src, n in top(self.state.per_source)]
-        self.query_one("#accepts-summary", Static).update("\n".join(lines))
+        self.query_one("#accepts-summary", PlainStatic).update(lines)
 
     def banner_parts(self) -> list[str]:
         parts = ["following newest" if self.follow else "browsing (End follows)"]
@@ -265,7 +267,10 @@ class AcceptsView(TabView):
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(records)
+        # Spreadsheets run cells that start like a formula: comm and user are a local user's.
+        writer.writerows(
+            {k: csv_cell(v) if isinstance(v, str) else v for k, v in r.items()} for r in records
+        )
         data = {
             "tab": "accepts",
             "filter": self.filter_text(),

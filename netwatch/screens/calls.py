@@ -32,6 +32,7 @@ from netwatch.model.calls_view import (
     parse_calls_filter,
     sort_threads,
 )
+from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 
@@ -247,8 +248,8 @@ class CallsView(TabView):
             dur = Text("…", justify="right")
         else:
             ret = node.exit.ret
-            shown = result_text(ret) + (f" {node.exit.args_text()}" if node.exit.args else "")
-            result = Text(shown, style="red" if ret < 0 else "", justify="right")
+            outcome = result_text(ret) + (f" {node.exit.args_text()}" if node.exit.args else "")
+            result = shown(outcome, style="red" if ret < 0 else "", justify="right")
             dur = Text(duration_text(node.exit.dur_us), justify="right")
         rows: list[tuple[str, dict[str, object]]] = [
             (

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Footer, Sparkline
 
 from netwatch.model.formats import human_rate
 from netwatch.model.traffic import HistoryPoint, TrafficKey
 from netwatch.procinfo import ProcessGone, process_info
+from netwatch.screens.plain import PlainStatic
 
 
 class ProcessDetail(Screen[None]):
@@ -33,21 +34,21 @@ class ProcessDetail(Screen[None]):
     def compose(self) -> ComposeResult:
         k = self.key
         with VerticalScroll():
-            yield Static(f"PID {k.pid}  {k.comm}  (UID {k.uid})", classes="heading")
-            yield Static(self._process_text(), id="detail-process")
+            yield PlainStatic(f"PID {k.pid}  {k.comm}  (UID {k.uid})", classes="heading")
+            yield PlainStatic(self._process_text(), id="detail-process")
             span = len(self.history) * self.interval
-            yield Static(f"Sent per interval, last {span:.0f} s", classes="heading")
+            yield PlainStatic(f"Sent per interval, last {span:.0f} s", classes="heading")
             yield Sparkline([p.xmit_bytes for p in self.history] or [0], id="detail-tx")
-            yield Static(f"Received per interval, last {span:.0f} s", classes="heading")
+            yield PlainStatic(f"Received per interval, last {span:.0f} s", classes="heading")
             yield Sparkline([p.recv_bytes for p in self.history] or [0], id="detail-rx")
-            yield Static(self._totals_text(), id="detail-totals")
+            yield PlainStatic(self._totals_text(), id="detail-totals")
         yield Footer()
 
-    def _process_text(self) -> str:
+    def _process_text(self) -> list[str]:
         try:
             info = process_info(self.key.pid)
         except ProcessGone as exc:
-            return str(exc)
+            return [str(exc)]
         lines = [
             f"command: {info.cmdline}",
             f"user:    {info.user}",
@@ -58,7 +59,7 @@ class ProcessDetail(Screen[None]):
             lines.append(f"  fd {s.fd:<4} {s.kind:<5} {s.local:<28} {s.remote:<28} {s.status}")
         if len(info.sockets) > 50:
             lines.append(f"  ... {len(info.sockets) - 50} more")
-        return "\n".join(lines)
+        return lines
 
     def _totals_text(self) -> str:
         tx = sum(p.xmit_bytes for p in self.history)

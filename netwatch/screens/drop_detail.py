@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from netwatch.model.drops import GroupStats
 from netwatch.procinfo import owners_of_port
+from netwatch.screens.plain import PlainStatic
 
 
 def _breakdown(title: str, counts: dict[str, int] | dict[int, int]) -> list[str]:
@@ -57,5 +58,5 @@ class DropDetail(Screen[None]):
                 owners = owners_of_port(port)
                 lines.append(f"  port {port}: " + (", ".join(owners) or "no process holds it now"))
         with VerticalScroll():
-            yield Static("\n".join(lines), id="drop-detail")
+            yield PlainStatic(lines, id="drop-detail")
         yield Footer()

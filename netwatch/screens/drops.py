@@ -14,7 +14,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Static
 
 from netwatch.model.drops import GROUPINGS, DropsSample, DropsState, GroupStats
 from netwatch.model.drops_view import (
@@ -26,6 +25,8 @@ from netwatch.model.drops_view import (
     parse_drops_filter,
     sort_groups,
 )
+from netwatch.model.untrusted import printable
+from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 
@@ -119,7 +120,7 @@ class DropsView(TabView):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield Static("", id="drops-legend")
+        yield PlainStatic("", id="drops-legend")
 
     def add_columns(self, table: FilterableTable) -> None:
         table.add_column("HISTORY, NOW RIGHT", key="heat", width=self.heat_width)
@@ -172,7 +173,7 @@ class DropsView(TabView):
                 rows,
                 rank_column="total",
             )
-        self.query_one("#drops-legend", Static).update(legend(self.peak, self.spec.log_scale))
+        self.query_one("#drops-legend", PlainStatic).update(legend(self.peak, self.spec.log_scale))
         self.update_banner()
         self.post_message(self.ViewChanged())
 
@@ -183,8 +184,8 @@ class DropsView(TabView):
             "heat": heat_cell(list(g.history), self.heat_width, self.peak, self.spec.log_scale),
             "last": Text(str(g.last), justify="right"),
             "total": RankedCell(str(g.total), rank),
-            "reason": Text(",".join(reasons)),
-            "symbol": Text(g.symbol if grouping == "location" else g.name),
+            "reason": shown(",".join(reasons)),
+            "symbol": shown(g.symbol if grouping == "location" else g.name),
             "address": Text(f"0x{g.location:x}" if grouping == "location" else "-"),
         }
 
@@ -270,4 +271,5 @@ class DropsView(TabView):
                 for g in self.shown
             ],
         }
-        return {"txt": "\n".join(lines) + "\n", "json": json.dumps(data, indent=1) + "\n"}
+        text = "".join(printable(line) + "\n" for line in lines)
+        return {"txt": text, "json": json.dumps(data, indent=1) + "\n"}

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Protocol
 
 from rich.console import JustifyMethod
-from rich.text import Text
+from rich.style import Style
+from rich.text import Text, TextType
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellType, ColumnKey, RowKey
+
+from netwatch.model.untrusted import printable
+from netwatch.screens.plain import safe_text, shown
 
 
 class HasFilter(Protocol):
@@ -25,6 +30,32 @@ class FilterableTable(DataTable[object]):
     def __init__(self, owner: HasFilter, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._owner = owner
+
+    # Every cell of every tab comes in through these two: the one place a table makes sure that
+    # a process name or a recording's text is shown, not obeyed (markup, terminal escapes).
+    def add_row(
+        self,
+        *cells: CellType,
+        height: int | None = 1,
+        key: str | None = None,
+        label: TextType | None = None,
+    ) -> RowKey:
+        return super().add_row(
+            *(safe_cell(c) for c in cells),
+            height=height,
+            key=key,
+            label=None if label is None else shown(str(label)),
+        )
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: CellType,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        super().update_cell(row_key, column_key, safe_cell(value), update_width=update_width)
 
     def on_key(self, event: events.Key) -> None:
         focused = self.app.focused
@@ -45,11 +76,26 @@ class FilterableTable(DataTable[object]):
 
 
 class RankedCell(Text):
-    """A cell that also carries its row's place in the current order, for DataTable.sort."""
+    """A cell that also carries its row's place in the current order, for DataTable.sort. Its
+    text is escaped here: Text itself would silently drop CR and BEL and keep ESC."""
 
-    def __init__(self, text: str, rank: int, justify: JustifyMethod = "right") -> None:
-        super().__init__(text, justify=justify)
+    def __init__(
+        self, text: str, rank: int, justify: JustifyMethod = "right", style: str | Style = ""
+    ) -> None:
+        super().__init__(printable(text), justify=justify, style=style)
         self.rank = rank
+
+
+def safe_cell(cell: object) -> object:
+    """A cell as it may be drawn: Text with its characters escaped (a RankedCell keeps its
+    rank), a str as plain Text (DataTable would parse it as markup); anything else as is."""
+    if isinstance(cell, RankedCell):  # escaped when made
+        return cell
+    if isinstance(cell, Text):
+        return safe_text(cell)
+    if isinstance(cell, str):
+        return shown(cell)
+    return cell
 
 
 def sync_rows(
@@ -74,7 +120,7 @@ def sync_rows(
     for key, cells in rows:
         if key in table.rows:
             for col, old in zip(column_ids, table.get_row(key), strict=True):
-                new = cells[col]
+                new = safe_cell(cells[col])
                 if col == rank_column or str(new) != str(old) or _style_changed(new, old):
                     table.update_cell(key, col, new)
         else:

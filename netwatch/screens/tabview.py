@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from netwatch.model.filter import FilterError
+from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.table import FilterableTable
 
 
@@ -52,7 +53,7 @@ class TabView(Vertical):
         self.status_text = "attaching..."
 
     def compose(self) -> ComposeResult:
-        yield Static("attaching...", classes="tab-banner")
+        yield PlainStatic("attaching...", classes="tab-banner")
         table = FilterableTable(self, cursor_type="row", zebra_stripes=False)
         self.add_columns(table)
         yield table
@@ -93,7 +94,7 @@ class TabView(Vertical):
 
     def update_banner(self) -> None:
         parts = (["PAUSED (collecting; p resumes)"] if self.paused else []) + self.banner_parts()
-        self.query_one(".tab-banner", Static).update(" | ".join([*parts, self.status_text]))
+        self.query_one(".tab-banner", PlainStatic).update(" | ".join([*parts, self.status_text]))
         self.set_class(self.paused, "-paused")
 
     def action_pause(self) -> None:
@@ -120,7 +121,7 @@ class TabView(Vertical):
         try:
             self.set_filter(event.value.strip())
         except FilterError as exc:
-            self.app.notify(f"bad filter: {exc} (previous filter kept)", severity="error")
+            notify_plain(self.app, f"bad filter: {exc} (previous filter kept)", severity="error")
             return
         self._close_filter()
         self.redraw()

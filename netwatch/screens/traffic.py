@@ -25,6 +25,7 @@ from netwatch.model.view import (
     build_view,
     row_id,
 )
+from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 from netwatch.users import user_name
@@ -45,15 +46,15 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
     return {
         "pid": RankedCell(str(k.pid) if attributed else "-", rank),
         "uid": _num(k.uid) if attributed else Text("-", justify="right"),
-        "user": Text(row.user if attributed else "-"),
-        "dev": Text(k.dev),
+        "user": shown(row.user if attributed else "-"),
+        "dev": shown(k.dev),
         "xmit_pk": _num(c.xmit_pk),
         "recv_pk": _num(c.recv_pk),
         "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
         "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
         "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
-        "comm": Text(k.comm if attributed else f"[{k.reason}]"),
+        "comm": shown(k.comm if attributed else f"[{k.reason}]"),
     }
 
 
