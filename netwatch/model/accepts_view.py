@@ -7,7 +7,15 @@ import ipaddress
 from dataclasses import dataclass
 
 from netwatch.model.accepts import AcceptEvent
-from netwatch.model.filter import FilterError, Term, UserLookup, parse_terms
+from netwatch.model.filter import (
+    ID_MAX,
+    PORT_MAX,
+    FilterError,
+    Term,
+    UserLookup,
+    is_number,
+    parse_terms,
+)
 
 ACCEPT_FILTER_KEYS = ("port", "src", "comm", "pid", "uid", "family")
 _FAMILIES = {
@@ -48,7 +56,7 @@ class AcceptsFilter:
             return any(int(v) in (ev.pid, ev.tid) for v in term.values)
         if term.key == "uid":
             user = user_of(ev.uid).lower()
-            return any((v.isdigit() and int(v) == ev.uid) or v == user for v in term.values)
+            return any((is_number(v) and int(v) == ev.uid) or v == user for v in term.values)
         if term.key == "family":
             return any(_FAMILIES[v] == ev.family for v in term.values)
         haystack = f"{ev.comm} {ev.pid} {ev.raddr} {ev.lport} {user_of(ev.uid)}".lower()
@@ -56,7 +64,12 @@ class AcceptsFilter:
 
 
 def parse_accepts_filter(text: str) -> AcceptsFilter:
-    terms = parse_terms(text, ACCEPT_FILTER_KEYS, numeric=("port", "pid"))
+    terms = parse_terms(
+        text,
+        ACCEPT_FILTER_KEYS,
+        numeric={"port": PORT_MAX, "pid": ID_MAX},
+        number_or_name={"uid": ID_MAX},
+    )
     networks: dict[str, Network] = {}
     for term in terms:
         if term.key == "src":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netwatch.model.calls import CallNode, ThreadCalls
-from netwatch.model.filter import FilterError, Term, parse_terms
+from netwatch.model.filter import ID_MAX, FilterError, Term, parse_terms
 
 CALL_FILTER_KEYS = ("pid", "tid", "comm", "call")
 MAX_KERNEL_IDS = 16  # pids and tids the probe compares in place (calls.bpf.c's MAX_IDS)
@@ -86,7 +86,9 @@ def _name_matches(pattern: str, name: str) -> bool:
 
 
 def parse_calls_filter(text: str) -> CallsFilter:
-    terms = parse_terms(text, CALL_FILTER_KEYS, numeric=("pid", "tid"), exact=("comm",))
+    terms = parse_terms(
+        text, CALL_FILTER_KEYS, numeric={"pid": ID_MAX, "tid": ID_MAX}, exact=("comm",)
+    )
     for term in terms:
         if term.key in ("pid", "tid") and not term.negate and len(term.values) > MAX_KERNEL_IDS:
             raise FilterError(f"at most {MAX_KERNEL_IDS} values for {term.key}:")

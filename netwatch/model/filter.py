@@ -7,7 +7,7 @@ case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from netwatch.model.traffic import TrafficKey
@@ -20,6 +20,11 @@ class FilterError(ValueError):
 UserLookup = Callable[[int], str]
 
 KEYS = ("pid", "uid", "comm", "dev")
+
+# The largest value each numeric key can take: a pid, tid or uid is a 32-bit number in the
+# kernel, a port 16 bits. Checked here, so a term that parsed can always be compared.
+ID_MAX = 2**32 - 1
+PORT_MAX = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +43,30 @@ class TrafficFilter:
         return all(_term_matches(t, key, user_of) != t.negate for t in self.terms)
 
 
+def is_number(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and '٣', which int() then refuses."""
+    return value.isascii() and value.isdigit()
+
+
+def _check_number(key: str, value: str, highest: int) -> None:
+    if not is_number(value):
+        raise FilterError(f"{key} must be a number, not '{value}'")
+    if len(value) > len(str(highest)) or int(value) > highest:
+        raise FilterError(f"{key} must be at most {highest}, not '{value[:20]}'")
+
+
 def parse_terms(
-    text: str, keys: tuple[str, ...], numeric: tuple[str, ...] = (), exact: tuple[str, ...] = ()
+    text: str,
+    keys: tuple[str, ...],
+    numeric: Mapping[str, int] | None = None,
+    exact: tuple[str, ...] = (),
+    number_or_name: Mapping[str, int] | None = None,
 ) -> tuple[Term, ...]:
-    """Split a filter into terms; values are lower-cased except for the `exact` keys."""
+    """Split a filter into terms; values are lower-cased except for the `exact` keys.
+    `numeric` keys take whole numbers up to the given maximum; `number_or_name` keys take such
+    a number, or a name (a user's) that holds no digit of another script."""
+    numeric = numeric or {}
+    number_or_name = number_or_name or {}
     terms: list[Term] = []
     for word in text.split():
         negate = word.startswith("!")
@@ -62,8 +87,12 @@ def parse_terms(
             raise FilterError(f"'{key}:' needs a value")
         if key in numeric:
             for v in values:
-                if not v.lstrip("-").isdigit():
-                    raise FilterError(f"{key} must be a number, not '{v}'")
+                _check_number(key, v, numeric[key])
+            values = tuple(str(int(v)) for v in values)  # "05" and "5" are one pid
+        elif key in number_or_name:
+            for v in values:
+                if v.isdigit():  # digits of any script: only ASCII ones make a number
+                    _check_number(key, v, number_or_name[key])
         if key not in exact:
             values = tuple(v.lower() for v in values)
         terms.append(Term(key, values, negate))
@@ -71,7 +100,10 @@ def parse_terms(
 
 
 def parse_filter(text: str) -> TrafficFilter:
-    return TrafficFilter(text.strip(), parse_terms(text, KEYS, numeric=("pid",), exact=("dev",)))
+    terms = parse_terms(
+        text, KEYS, numeric={"pid": ID_MAX}, exact=("dev",), number_or_name={"uid": ID_MAX}
+    )
+    return TrafficFilter(text.strip(), terms)
 
 
 def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:
@@ -79,7 +111,7 @@ def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:
         return any(int(v) == key.pid for v in term.values)
     if term.key == "uid":
         user = user_of(key.uid).lower()
-        return any((v.isdigit() and int(v) == key.uid) or v == user for v in term.values)
+        return any((is_number(v) and int(v) == key.uid) or v == user for v in term.values)
     if term.key == "comm":
         return any(v in key.comm.lower() for v in term.values)
     if term.key == "dev":
