@@ -179,6 +179,8 @@ class NetwatchApp(App[None]):
                 self.post_message(SampleArrived(tab, sample))
                 if self.replay:
                     self.post_message(HealthChanged(tab, source.health()))
+        except SourceError as exc:  # a corrupt record deep in a recording: its own words
+            self.post_message(HealthChanged(tab, Health("failed", str(exc))))
         except Exception as exc:
             self.post_message(HealthChanged(tab, Health("failed", f"read failed: {exc!r}")))
         finally:

@@ -8,7 +8,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -23,18 +23,20 @@ from netwatch.batch import (
     run_batch,
     traffic_printer,
 )
-from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
+from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
 from netwatch.model.calls_view import MAX_KERNEL_IDS
+from netwatch.model.untrusted import printable
 from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
 from netwatch.recording import (
-    Recording,
+    RecordingFile,
+    RecordingWriteError,
     RecordingWriter,
     ReplayAcceptsSource,
     ReplayCallsSource,
     ReplayDropsSource,
     ReplayTrafficSource,
     create_new_file,
-    load_recording,
+    open_recording,
 )
 from netwatch.sources import (
     AcceptsSource,
@@ -79,10 +81,36 @@ _positive = _number_in(0.05, 3600, " seconds")
 _speed = _number_in(0.01, 1000)
 
 
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
-    return int(text)
+def _whole(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """An argparse type: ASCII digits making a number from `low` to `high` (argparse shows
+    the error in one line; int() alone would take '²' or 5,000 digits)."""
+
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+            raise argparse.ArgumentTypeError(
+                f"'{text[:24]}' is not a whole number from {low} to {high}{what}"
+            )
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"'{value}' is not a whole number from {low} to {high}{what}"
+            )
+        return value
+
+    return parse
+
+
+def _pid_max() -> int:
+    """The kernel's highest pid: a larger --pid or --tid could never match, and would be cut
+    to 32 bits on its way into the probe's map."""
+    try:
+        return int(Path("/proc/sys/kernel/pid_max").read_text())
+    except (OSError, ValueError):
+        return 4_194_304  # PID_MAX_LIMIT on 64-bit kernels
+
+
+_count = _whole(1, 10**9)
+MAX_RINGBUF_MB = 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,9 +149,10 @@ def _ui_options(p: argparse.ArgumentParser) -> None:
 
 def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
+    ids = _whole(1, _pid_max(), " (the kernel's pid_max)")
     for name, kind, help_text in (
-        ("pid", _count, "trace this process's threads"),
-        ("tid", _count, "trace this thread"),
+        ("pid", ids, "trace this process's threads"),
+        ("tid", ids, "trace this thread"),
         ("comm", _comm, "trace threads with this exact command name"),
     ):
         p.add_argument(
@@ -217,9 +246,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
     calls.add_argument(
         "--buffer-mb",
-        type=_count,
-        default=DEFAULT_RINGBUF_MB,
-        help=f"ring buffer size in MiB, a power of two (default {DEFAULT_RINGBUF_MB})",
+        type=_whole(1, MAX_RINGBUF_MB),
+        help=f"ring buffer size in MiB, a power of two up to {MAX_RINGBUF_MB} "
+        f"(default {DEFAULT_RINGBUF_MB}; live only)",
     )
 
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
@@ -331,9 +360,15 @@ def live_calls_source(
 def cmd_calls(args: argparse.Namespace) -> int:
     source: CallsSource | None
     if args.replay is not None:
-        source = ReplayCallsSource(read_recording(args.replay).calls, args.replay)
+        if args.buffer_mb is not None:
+            raise CliError("netwatch calls: --buffer-mb applies to live tracing, not --replay")
+        recording = read_recording(args.replay)
+        source = ReplayCallsSource(
+            _ThreadsOf(recording.samples("calls"), args.pid, args.tid, args.comm), args.replay
+        )
         source.interval = 0.0
     else:
+        args.buffer_mb = args.buffer_mb or DEFAULT_RINGBUF_MB
         if args.buffer_mb & (args.buffer_mb - 1):
             raise CliError(f"netwatch calls: --buffer-mb {args.buffer_mb} is not a power of two")
         if max(len(args.pid), len(args.tid)) > MAX_KERNEL_IDS:
@@ -359,7 +394,7 @@ def cmd_calls(args: argparse.Namespace) -> int:
 def cmd_accepts(args: argparse.Namespace) -> int:
     source: AcceptsSource | None
     if args.replay is not None:
-        source = ReplayAcceptsSource(read_recording(args.replay).accepts, args.replay)
+        source = ReplayAcceptsSource(read_recording(args.replay).samples("accepts"), args.replay)
         source.interval = 0.0
     else:
         live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
@@ -374,17 +409,48 @@ def cmd_accepts(args: argparse.Namespace) -> int:
     return _batch(source, count, accepts_printer(args.json))
 
 
-def read_recording(path: Path) -> Recording:
+def read_recording(path: Path) -> RecordingFile:
+    """The recording indexed for streaming; its warnings (a cut last record) on stderr."""
     try:
-        return load_recording(path)
+        recording = open_recording(path)
     except SourceError as exc:
         raise CliError(f"netwatch: {exc}") from exc
+    for warning in recording.warnings:
+        print(f"netwatch: warning: {printable(warning)}", file=sys.stderr)
+    return recording
+
+
+class _ThreadsOf(Sequence[CallsSample]):
+    """A recording's Calls samples holding only the threads --pid, --tid and --comm ask for,
+    as the live probe would have traced them."""
+
+    def __init__(
+        self, samples: Sequence[CallsSample], pids: list[int], tids: list[int], comms: list[str]
+    ) -> None:
+        self._samples = samples
+        self._pids, self._tids, self._comms = set(pids), set(tids), set(comms)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, i: int) -> CallsSample:  # type: ignore[override]
+        sample = self._samples[i]
+        if not (self._pids or self._tids or self._comms):
+            return sample
+        kept = tuple(
+            e
+            for e in sample.events
+            if (not self._pids or e.pid in self._pids)
+            and (not self._tids or e.tid in self._tids)
+            and (not self._comms or e.comm in self._comms)
+        )
+        return CallsSample(sample.ts, sample.interval, kept, sample.lost)
 
 
 def cmd_top(args: argparse.Namespace) -> int:
     source: TrafficSource
     if args.replay is not None:
-        source = ReplayTrafficSource(read_recording(args.replay).traffic, args.replay)
+        source = ReplayTrafficSource(read_recording(args.replay).samples("traffic"), args.replay)
         source.interval = 0.0
     else:
         source = live_traffic_source(args.interval)
@@ -394,7 +460,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 def cmd_drops(args: argparse.Namespace) -> int:
     source: DropsSource | None
     if args.replay is not None:
-        source = ReplayDropsSource(read_recording(args.replay).drops, args.replay)
+        source = ReplayDropsSource(read_recording(args.replay).samples("drops"), args.replay)
         source.interval = 0.0
     else:
         live_traffic_source(args.interval)  # the same root/BCC/headers/tracefs checks
@@ -482,6 +548,11 @@ def cmd_record(args: argparse.Namespace) -> int:
                 call_sample = calls.read() if calls is not None else None
                 if call_sample is not None:
                     writer.write_calls(call_sample)
+        except RecordingWriteError as exc:
+            raise CliError(
+                f"netwatch: recording stopped: {exc}; the {samples} samples before it replay",
+                EXIT_FAILED,
+            ) from exc
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
@@ -536,7 +607,8 @@ def cmd_ui(
     from netwatch.app import NetwatchApp
 
     if not args.snapshot_dir.is_dir():
-        raise CliError(f"netwatch: snapshot directory {args.snapshot_dir} does not exist")
+        what = "is not a directory" if args.snapshot_dir.exists() else "does not exist"
+        raise CliError(f"netwatch: snapshot directory {args.snapshot_dir} {what}")
     app = NetwatchApp(
         source,
         drops,
@@ -588,12 +660,22 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
-            replayed = ReplayTrafficSource(rec.traffic, args.file, args.speed)
-            drops = ReplayDropsSource(rec.drops, args.file, args.speed) if rec.drops else None
-            accepts = (
-                ReplayAcceptsSource(rec.accepts, args.file, args.speed) if rec.accepts else None
+            replayed = ReplayTrafficSource(rec.samples("traffic"), args.file, args.speed)
+            drops = (
+                ReplayDropsSource(rec.samples("drops"), args.file, args.speed)
+                if rec.count("drops")
+                else None
             )
-            calls = ReplayCallsSource(rec.calls, args.file, args.speed) if rec.calls else None
+            accepts = (
+                ReplayAcceptsSource(rec.samples("accepts"), args.file, args.speed)
+                if rec.count("accepts")
+                else None
+            )
+            calls = (
+                ReplayCallsSource(rec.samples("calls"), args.file, args.speed)
+                if rec.count("calls")
+                else None
+            )
             return cmd_ui(args.tab, replayed, drops, accepts, calls, args, replay=True)
         args = parsers["ui"].parse_args(argv)
         live = live_traffic_source(args.interval)
@@ -612,8 +694,11 @@ def main(argv: list[str] | None = None) -> int:
             replay=False,
         )
     except CliError as exc:
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc)), file=sys.stderr)  # it may quote a path or a recording
         return exc.code
+    except SourceError as exc:  # a recording found corrupt when its first sample is read
+        print(printable(f"netwatch: {exc}"), file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

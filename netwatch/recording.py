@@ -15,158 +15,65 @@ Accepts records:
 Calls records (one per event: a call's enter or exit, or a socket-layer event inside a call):
   {"tab": "calls", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "events": [[ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us], ...]}
-Readers skip records of tabs they do not know, so later tabs can add their own records.
+Readers skip records of tabs they do not know, so later tabs can add their own records. A reader
+checks every field (netwatch/record_codec.py), refuses lines over 32 MiB, and plays a file cut
+short (a full disk) up to its last complete record, with a warning.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
+import stat
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import IO, Any, ClassVar, Generic, Self, TypeVar, overload
 
-from netwatch.model.accepts import AcceptEvent, AcceptsSample
-from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
-from netwatch.model.drops import DropKey, DropRow, DropsSample
-from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.model.accepts import AcceptsSample
+from netwatch.model.calls import CallsSample
+from netwatch.model.drops import DropsSample
+from netwatch.model.traffic import TrafficSample
+from netwatch.record_codec import (
+    CODECS,
+    BadRecord,
+    parse_json_line,
+    record_in,
+    record_out,
+)
+from netwatch.record_codec import Sample as _Sample
 from netwatch.sources import Health, SourceError
 
 FORMAT_NAME = "netwatch-recording"
 FORMAT_VERSION = 1
+# One record is one tab's interval. The longest seen (an unfiltered Calls interval on a busy
+# host) is a few MiB; past this a line is not a record but a way to exhaust memory.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+HEADER_MAX_BYTES = 64 * 1024
 
 
 class RecordingError(SourceError):
     """The file is not a readable netwatch recording."""
 
 
-class _Sample(Protocol):
-    """What every tab's sample has around its rows: when, over how long, and how much was lost."""
-
-    @property
-    def ts(self) -> float: ...
-
-    @property
-    def interval(self) -> float: ...
-
-    @property
-    def lost(self) -> int: ...
-
-
-def _record(tab: str, sample: _Sample, key: str, items: list[list[Any]]) -> dict[str, Any]:
-    """One line of the file: the sample's envelope and its rows (or events) as plain lists."""
-    return {
-        "tab": tab,
-        "ts": round(sample.ts, 6),
-        "interval": sample.interval,
-        "lost": sample.lost,
-        key: items,
-    }
-
-
-# Each tab's row as a list in the file, and back. The order is the documented format.
-def _traffic_row_out(r: TrafficRow) -> list[Any]:
-    return [r.key.pid, r.key.uid, r.key.dev, r.key.comm, r.key.reason, *r.counts.as_tuple()]
-
-
-def _traffic_row_in(item: list[Any]) -> TrafficRow:
-    pid, uid, dev, comm, reason, a, b, c, d = item
-    return TrafficRow(
-        TrafficKey(int(pid), int(uid), str(dev), str(comm), str(reason)),
-        Counters(int(a), int(b), int(c), int(d)),
-    )
-
-
-def _drop_row_out(r: DropRow) -> list[Any]:
-    return [r.key.location, r.key.reason, r.key.protocol, r.symbol, r.count, r.dev, r.port]
-
-
-def _drop_row_in(item: list[Any]) -> DropRow:
-    loc, reason, proto, symbol, count, dev, port = item
-    return DropRow(
-        DropKey(int(loc), str(reason), int(proto)), str(symbol), int(count), str(dev), int(port)
-    )
-
-
-def _accept_out(e: AcceptEvent) -> list[Any]:
-    return [
-        round(e.ts, 6),
-        e.pid,
-        e.tid,
-        e.uid,
-        e.comm,
-        e.family,
-        e.laddr,
-        e.lport,
-        e.raddr,
-        e.rport,
-    ]
-
-
-def _accept_in(item: list[Any]) -> AcceptEvent:
-    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport = item
-    return AcceptEvent(
-        float(ts),
-        int(pid),
-        int(tid),
-        int(uid),
-        str(comm),
-        str(family),
-        str(laddr),
-        int(lport),
-        str(raddr),
-        int(rport),
-    )
-
-
-def _call_out(e: CallEvent) -> list[Any]:
-    return [
-        round(e.ts, 6),
-        e.pid,
-        e.tid,
-        e.comm,
-        e.kind,
-        e.name,
-        [list(a) for a in e.args],
-        e.ret,
-        e.dur_us,
-    ]
-
-
-def _call_in(item: list[Any]) -> CallEvent:
-    ts, pid, tid, comm, kind, name, args, ret, dur_us = item
-    if kind not in (ENTER, EXIT, EVENT):
-        raise ValueError(f"unknown event kind {kind!r}")
-    return CallEvent(
-        float(ts),
-        int(pid),
-        int(tid),
-        str(comm),
-        str(kind),
-        str(name),
-        tuple((str(k), str(v)) for k, v in args),
-        int(ret),
-        float(dur_us),
-    )
-
-
-# tab -> (the key its items are under, how one item is read back, the sample type to build)
-_READERS: dict[str, tuple[str, Callable[[list[Any]], Any], Callable[..., Any]]] = {
-    "traffic": ("rows", _traffic_row_in, TrafficSample),
-    "drops": ("rows", _drop_row_in, DropsSample),
-    "accepts": ("events", _accept_in, AcceptsSample),
-    "calls": ("events", _call_in, CallsSample),
-}
+class RecordingWriteError(RecordingError):
+    """The recording could not be written on (a full disk): what was written before stays."""
 
 
 class RecordingWriter:
-    """Appends records to a new file; each record is flushed so an interrupted run keeps them."""
+    """Appends records to a new file. Each record goes out whole with one write, so a stopped
+    run keeps every record before it; if the disk fills, the part written is cut off again, so
+    the file ends on a complete record."""
 
     def __init__(self, stream: IO[str], tabs: list[str]) -> None:
         self._stream = stream
+        self._fd = stream.fileno()
+        self._good = 0  # where the last complete record ends
+        self.path = getattr(stream, "name", "recording")
         header = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -178,23 +85,194 @@ class RecordingWriter:
         self._write(header)
 
     def write_traffic(self, sample: TrafficSample) -> None:
-        self._write(_record("traffic", sample, "rows", [_traffic_row_out(r) for r in sample.rows]))
+        self._write(record_out("traffic", sample))
 
     def write_drops(self, sample: DropsSample) -> None:
-        self._write(_record("drops", sample, "rows", [_drop_row_out(r) for r in sample.rows]))
+        self._write(record_out("drops", sample))
 
     def write_accepts(self, sample: AcceptsSample) -> None:
-        self._write(_record("accepts", sample, "events", [_accept_out(e) for e in sample.events]))
+        self._write(record_out("accepts", sample))
 
     def write_calls(self, sample: CallsSample) -> None:
-        self._write(_record("calls", sample, "events", [_call_out(e) for e in sample.events]))
+        self._write(record_out("calls", sample))
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self._stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
-        self._stream.flush()
+        data = memoryview((json.dumps(obj, separators=(",", ":")) + "\n").encode())
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as exc:
+            try:  # cutting the partial record off frees space, so it works on a full disk
+                os.ftruncate(self._fd, self._good)
+            except OSError:
+                pass
+            reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "write failed")
+            raise RecordingWriteError(f"cannot write to {self.path}: {reason}") from exc
+        self._good += len(data.obj)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._stream.close()
+
+
+# ---- reading: the file is indexed once, and each record is parsed when it is played ---------
+@dataclass(slots=True)
+class _TabIndex:
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+    lengths: array[int] = field(default_factory=lambda: array("q"))
+    lines: array[int] = field(default_factory=lambda: array("q"))
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor on `path` if it is a regular file: a FIFO would block forever, and a device
+    such as /dev/zero (or a link to one) never ends."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = (
+            "a directory" if stat.S_ISDIR(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        raise RecordingError(f"{path}: is {kind}, not a netwatch recording")
+    return fd
+
+
+def _tab_of(line: bytes) -> str | None:
+    """The tab a record belongs to. Our writer puts it first; any other layout is parsed."""
+    prefix = b'{"tab":"'
+    if line.startswith(prefix):
+        end = line.find(b'"', len(prefix))
+        if end > 0:
+            return line[len(prefix) : end].decode("ascii", "replace")
+    record = parse_json_line(line)
+    if not isinstance(record, dict) or "tab" not in record:
+        raise BadRecord("no 'tab' field")
+    tab = record["tab"]
+    return tab if isinstance(tab, str) else None
+
+
+class RecordingFile:
+    """A recording opened for replay: the header checked, every line's place indexed by tab
+    (8 bytes a record, whatever the file's size), and records parsed only when read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self._fd = _open_regular(path)
+        self._tabs: dict[str, _TabIndex] = {tab: _TabIndex() for tab in CODECS}
+        try:
+            self.header = self._index()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _index(self) -> dict[str, Any]:
+        with os.fdopen(os.dup(self._fd), "rb", buffering=1 << 20) as f:
+            first = f.readline(HEADER_MAX_BYTES)
+            if not first:
+                raise RecordingError(f"{self.path}: empty file, not a netwatch recording")
+            header = _parse_header(self.path, first)
+            offset, number = len(first), 1
+            while True:
+                line = f.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    break
+                number += 1
+                if not line.endswith(b"\n"):
+                    if len(line) > MAX_LINE_BYTES:
+                        raise RecordingError(
+                            f"{self.path}: line {number} is longer than "
+                            f"{MAX_LINE_BYTES >> 20} MiB: not a netwatch record"
+                        )
+                    # A recording cut short (a full disk, a kill): its complete records stand.
+                    self.warnings.append(
+                        f"{self.path}: the last record (line {number}) is incomplete and was "
+                        "left out"
+                    )
+                    break
+                try:
+                    tab = _tab_of(line)
+                except BadRecord as exc:
+                    raise RecordingError(
+                        f"{self.path}: corrupt record at line {number}: {exc}"
+                    ) from None
+                index = self._tabs.get(tab or "")
+                if index is not None:  # tabs this version does not know are skipped
+                    index.offsets.append(offset)
+                    index.lengths.append(len(line))
+                    index.lines.append(number)
+                offset += len(line)
+        return header
+
+    def samples(self, tab: str) -> RecordedSamples[Any]:
+        return RecordedSamples(self, tab)
+
+    def __len__(self) -> int:
+        return sum(len(t.offsets) for t in self._tabs.values())
+
+    def count(self, tab: str) -> int:
+        return len(self._tabs[tab].offsets)
+
+    def read(self, tab: str, i: int) -> Any:
+        index = self._tabs[tab]
+        number = index.lines[i]
+        try:
+            line = os.pread(self._fd, index.lengths[i], index.offsets[i])
+            record = parse_json_line(line)
+            if not isinstance(record, dict):
+                raise BadRecord("not an object")
+            return record_in(tab, record)
+        except BadRecord as exc:
+            raise RecordingError(
+                f"{self.path}: corrupt {tab} record at line {number}: {exc}"
+            ) from None
+        except OSError as exc:
+            raise RecordingError(f"{self.path}: cannot read: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+S = TypeVar("S")
+
+
+class RecordedSamples(Sequence[S]):
+    """One tab's samples in a recording, read from the file as they are asked for."""
+
+    def __init__(self, recording: RecordingFile, tab: str) -> None:
+        self._recording = recording
+        self._tab = tab
+
+    def __len__(self) -> int:
+        return self._recording.count(self._tab)
+
+    @overload
+    def __getitem__(self, i: int) -> S: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[S]: ...
+
+    def __getitem__(self, i: int | slice) -> S | Sequence[S]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return self._recording.read(self._tab, i % len(self))  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[S]:
+        return (self[i] for i in range(len(self)))
+
+
+def open_recording(path: Path) -> RecordingFile:
+    return RecordingFile(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,70 +282,40 @@ class Recording:
     drops: tuple[DropsSample, ...] = ()
     accepts: tuple[AcceptsSample, ...] = ()
     calls: tuple[CallsSample, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def load_recording(path: Path) -> Recording:
+    """Every record, read and checked now: for small files and tests. Replay streams instead
+    (RecordingFile), so a recording of any size plays in the same memory."""
+    rec = RecordingFile(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror}") from exc
-    if not data:
-        raise RecordingError(f"{path}: empty file, not a netwatch recording")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecordingError(f"{path}: not a netwatch recording (binary data)") from exc
-    lines = text.split("\n")
-    truncated = lines[-1] != ""
-    header = _parse_header(path, lines[0])
-    samples: dict[str, list[Any]] = {tab: [] for tab in _READERS}
-    body = lines[1:-1] if not truncated else lines[1:]
-    for number, line in enumerate(body, start=2):
-        if truncated and number == len(lines):
-            raise RecordingError(f"{path}: truncated at line {number} (incomplete last record)")
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RecordingError(f"{path}: corrupt record at line {number}: {exc.msg}") from exc
-        if not isinstance(record, dict) or "tab" not in record:
-            raise RecordingError(f"{path}: corrupt record at line {number}: no 'tab' field")
-        if record["tab"] in _READERS:  # tabs this version does not know are skipped
-            samples[record["tab"]].append(_parse_sample(path, number, record))
-    return Recording(
-        header,
-        tuple(samples["traffic"]),
-        tuple(samples["drops"]),
-        tuple(samples["accepts"]),
-        tuple(samples["calls"]),
-    )
+        return Recording(
+            rec.header,
+            traffic=tuple(rec.samples("traffic")),
+            drops=tuple(rec.samples("drops")),
+            accepts=tuple(rec.samples("accepts")),
+            calls=tuple(rec.samples("calls")),
+            warnings=tuple(rec.warnings),
+        )
+    finally:
+        rec.close()
 
 
-def _parse_header(path: Path, line: str) -> dict[str, Any]:
+def _parse_header(path: Path, line: bytes) -> dict[str, Any]:
     try:
-        header = json.loads(line)
-    except json.JSONDecodeError:
+        header = parse_json_line(line)
+    except BadRecord:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise RecordingError(f"{path}: not a netwatch recording (no netwatch header on line 1)")
     version = header.get("version")
     if version != FORMAT_VERSION:
         raise RecordingError(
-            f"{path}: recording format version {version} is not supported (this netwatch reads "
-            f"version {FORMAT_VERSION})"
+            f"{path}: recording format version {str(version)[:20]} is not supported (this "
+            f"netwatch reads version {FORMAT_VERSION})"
         )
     return header
-
-
-def _parse_sample(path: Path, number: int, record: dict[str, Any]) -> Any:
-    tab = record["tab"]
-    key, read_item, build = _READERS[tab]
-    try:
-        items = tuple(read_item(item) for item in record[key])
-        return build(
-            float(record["ts"]), float(record["interval"]), items, int(record.get("lost", 0))
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{path}: corrupt {tab} record at line {number}") from exc
 
 
 T = TypeVar("T", bound=_Sample)
@@ -280,9 +328,9 @@ class ReplaySource(Generic[T]):
 
     @classmethod
     def from_file(cls, path: Path, speed: float = 1.0) -> Self:
-        return cls(getattr(load_recording(path), cls.tab), path, speed)
+        return cls(open_recording(path).samples(cls.tab), path, speed)
 
-    def __init__(self, samples: tuple[T, ...], path: Path, speed: float = 1.0) -> None:
+    def __init__(self, samples: Sequence[T], path: Path, speed: float = 1.0) -> None:
         self._samples = samples
         self._path = path
         self._next = 0

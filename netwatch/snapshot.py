@@ -1,4 +1,5 @@
-"""Snapshot files: new files only (never a symlink followed, never an overwrite), mode 0600."""
+"""Snapshot files: new files only (never a symlink followed, never an overwrite), mode 0600,
+each written whole or not at all."""
 
 from __future__ import annotations
 
@@ -32,12 +33,30 @@ def write_snapshot(directory: Path, tab: str, contents: dict[str, str]) -> Snaps
     else:
         raise SnapshotError(f"too many snapshots named netwatch-{tab}-{stamp} in {directory}")
     written: list[Path] = []
-    for ext, text in contents.items():
-        path = directory / f"{stem}.{ext}"
-        try:
-            with create_new_file(path) as out:
-                out.write(text)
-        except OSError as exc:
-            raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
-        written.append(path)
+    try:
+        for ext, text in contents.items():
+            path = directory / f"{stem}.{ext}"
+            _write_whole(path, text)
+            written.append(path)
+    except SnapshotError:
+        for path in written:  # all of a snapshot, or none of it
+            path.unlink(missing_ok=True)
+        raise
     return SnapshotPaths(tuple(written))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """`path` appears complete or not at all: written under a temporary name beside it, then
+    linked into place. link() never replaces an existing name and never follows a symlink
+    planted there, as O_EXCL|O_NOFOLLOW would not."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with create_new_file(tmp) as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(tmp, path)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)

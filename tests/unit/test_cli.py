@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -38,7 +40,7 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["--interval", "0"], "out of range"),
         (["--interval", "x"], "'x' is not a number"),
         (["top"], "the following arguments are required: --batch"),
-        (["top", "--batch", "--count", "0"], "not a whole number of 1 or more"),
+        (["top", "--batch", "--count", "0"], "not a whole number from 1 to"),
         (["replay", "/nonexistent.nwrec"], r"/nonexistent.nwrec: cannot read"),
         (["replay", str(DEMO), "--snapshot-dir", "/nonexistent"], "snapshot directory"),
         (["record"], "required: -o/--output"),
@@ -47,7 +49,7 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["drops", "--batch", "--interval", "-1"], "out of range"),
         (["accepts", "--batch", "--duration", "zero"], "'zero' is not a number"),
         (["replay", str(DEMO), "--speed", "0"], "out of range"),
-        (["--max-rows", "0"], "not a whole number of 1 or more"),
+        (["--max-rows", "0"], "not a whole number from 1 to"),
         (["drops", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
         (["accepts", "--batch", "--replay", "/nonexistent.nwrec"], "cannot read"),
         (["calls", "--replay", str(DEMO)], "the following arguments are required: --batch"),
@@ -57,8 +59,8 @@ def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
         (["calls", "--batch", "--buffer-mb", "3"], "not a power of two"),
         (["calls", "--batch", *[a for i in range(1, 18) for a in ("--pid", str(i))]], "at most 16"),
         (["record", "-o", "/tmp/x.nwrec", "--calls-comm", ""], "not a command name"),
-        (["--max-calls", "0"], "not a whole number of 1 or more"),
-        (["--max-threads", "x"], "not a whole number of 1 or more"),
+        (["--max-calls", "0"], "not a whole number from 1 to"),
+        (["--max-threads", "x"], "not a whole number from 1 to"),
     ],
 )
 def test_bad_arguments(args: list[str], pattern: str) -> None:
@@ -67,9 +69,60 @@ def test_bad_arguments(args: list[str], pattern: str) -> None:
 
 def test_corrupt_recording(tmp_path: Path) -> None:
     bad = tmp_path / "bad.nwrec"
-    bad.write_text(DEMO.read_text()[:-20])
-    one_line_error(run("replay", str(bad)), r"truncated at line \d+")
-    one_line_error(run("top", "--batch", "--replay", str(bad)), r"truncated at line \d+")
+    bad.write_text(DEMO.read_text().replace('"rows"', '"rowz"', 1))
+    one_line_error(run("replay", str(bad)), r"corrupt traffic record at line 2")
+    one_line_error(run("top", "--batch", "--replay", str(bad)), r"corrupt traffic record at line 2")
+
+
+def test_a_recording_cut_short_replays_what_it_holds_with_a_warning(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.nwrec"
+    text = DEMO.read_text()
+    cut.write_text(text[:-20])
+    p = run("top", "--batch", "--replay", str(cut))
+    assert p.returncode == 0, p.stderr
+    warning = r"netwatch: warning: .*cut.nwrec: the last record \(line (\d+)\) is incomplete"
+    found = re.fullmatch(warning + r" and was left out\n", p.stderr)
+    assert found, p.stderr
+    cut_line = int(found.group(1))
+    complete = sum('"tab":"traffic"' in line for line in text.splitlines()[1 : cut_line - 1])
+    assert p.stdout.count("  PID   UID DEV") == complete
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["replay", "/dev/zero"], "/dev/zero: is a device, not a netwatch recording"),
+        (["top", "--batch", "--replay", "/dev/urandom"], "is a device"),
+        (["replay", "/tmp"], "/tmp: is a directory"),
+        (["calls", "--batch", "--pid", "4294976942"], "not a whole number from 1 to"),
+        (["calls", "--batch", "--tid", "²"], "not a whole number"),
+        (["calls", "--batch", "--buffer-mb", "2048"], "not a whole number from 1 to 1024"),
+        (["calls", "--batch", "--replay", str(DEMO), "--buffer-mb", "4"], "not --replay"),
+        (["replay", str(DEMO), "--snapshot-dir", "/etc/passwd"], "/etc/passwd is not a direct"),
+        (["top", "--batch", "--count", "9" * 5000], "not a whole number"),
+    ],
+    ids=lambda v: str(v)[:40],
+)
+def test_hostile_options_and_files(args: list[str], pattern: str) -> None:
+    one_line_error(run(*args), pattern)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "f.nwrec"
+    os.mkfifo(fifo)
+    one_line_error(run("replay", str(fifo)), "is a FIFO")
+
+
+def test_calls_replay_applies_pid_tid_and_comm() -> None:
+    calls_demo = DEMO.with_name("calls-demo.nwrec")
+    everything = run("calls", "--batch", "--json", "--replay", str(calls_demo))
+    assert everything.returncode == 0, everything.stderr
+    comms = {json.loads(line)["comm"] for line in everything.stdout.splitlines()}
+    assert len(comms) > 1
+    one = sorted(comms)[0]
+    only = run("calls", "--batch", "--json", "--replay", str(calls_demo), "--comm", one)
+    lines = only.stdout.splitlines()
+    assert lines and {json.loads(line)["comm"] for line in lines} == {one}
 
 
 def test_record_refuses_to_overwrite(tmp_path: Path) -> None:
