@@ -1,3 +1,3 @@
-from netwatch.cli import entry
+from netwatch.launch import entry
 
 entry()

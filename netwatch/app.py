@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -39,9 +40,13 @@ from netwatch.sources import (
     SourceError,
     TrafficSource,
 )
+from netwatch.terminal import ExitGuard, close_within
 
 # Short words for the status line, which must fit 110 columns with every tab in it.
 STATUS_WORDS = {"attached": "on", "suspended": "off", "detached": "off", "attaching": "starting"}
+# How long leaving may take once asked for (q, a signal, a lost terminal) before the process
+# ends regardless, releasing its probes with its descriptors.
+EXIT_GRACE_S = 5.0
 TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
 
 
@@ -97,6 +102,10 @@ class NetwatchApp(App[None]):
         }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # Set by the CLI on a real terminal: ends the process if leaving takes too long.
+        self.exit_guard: ExitGuard | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exit_asked = False
         self._kernel_notes = [] if replay else degraded_features()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -123,8 +132,26 @@ class NetwatchApp(App[None]):
         yield PlainStatic("", id="status")
         yield Footer()
 
+    def on_load(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._exit_asked:  # a signal came before the event loop ran
+            self.exit()
+
+    def request_exit(self) -> None:
+        """Leave as soon as possible: safe from a signal handler, any thread, any moment."""
+        self._exit_asked = True
+        if self.exit_guard is not None:
+            self.exit_guard.arm(EXIT_GRACE_S)
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self.exit)
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        if self.exit_guard is not None:
+            self.exit_guard.arm(EXIT_GRACE_S)
+        super().exit(*args, **kwargs)
+
     def on_mount(self) -> None:
-        self._install_signal_handlers()
         for tab, source in self.sources.items():
             self._start_worker(tab, source)
         self._attach_calls_if_shown(self.initial_tab)
@@ -136,17 +163,6 @@ class NetwatchApp(App[None]):
     def view(self, tab: str) -> TabView | None:
         found = self.query(f"#{tab}")
         return found.first(TabView) if found and isinstance(found.first(), TabView) else None
-
-    def _install_signal_handlers(self) -> None:
-        # SIGTERM and SIGHUP (an SSH drop) leave like 'q': probes detached, terminal restored.
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(sig, self.exit)
-            except (NotImplementedError, RuntimeError):
-                pass
 
     # ---- probe workers ------------------------------------------------------------------------
     def _start_worker(self, tab: str, source: Source[object]) -> None:
@@ -186,13 +202,20 @@ class NetwatchApp(App[None]):
         finally:
             source.close()
 
+    def wait_workers(self, seconds: float) -> bool:
+        """True if every probe worker has finished within `seconds`: one still compiling
+        cannot be interrupted, and the process must not finalize under it (LLVM aborts)."""
+        deadline = time.monotonic() + seconds
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
     def on_unmount(self) -> None:
         self._stop.set()
-        # Close first: detaches the probes now, and wakes a worker blocked in read().
-        for source in self.sources.values():
-            source.close()
-        for thread in self._threads:
-            thread.join(timeout=15)
+        # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
+        # still compiling holds its lock: the terminal is not kept waiting for it (the CLI
+        # closes what is left, within a bound, once the terminal is restored).
+        close_within([s.close for s in self.sources.values()], 1.0)
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:

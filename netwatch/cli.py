@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from netwatch import __version__
 from netwatch.batch import (
@@ -46,12 +46,20 @@ from netwatch.sources import (
     SourceError,
     TrafficSource,
 )
+from netwatch.terminal import (
+    ExitGuard,
+    TerminalOut,
+    close_within,
+    end_now,
+    exit_on_signals,
+)
 
 TABS = ("traffic", "calls", "accepts", "drops")
 T = TypeVar("T")
 SUBCOMMANDS = ("top", "drops", "accepts", "calls", "record", "replay")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+PROBE_CLOSE_S = 1.5  # detaching takes milliseconds; past this a probe is still compiling
 
 
 class CliError(Exception):
@@ -568,31 +576,58 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_DIR = Path("/var/log/netwatch")
+
+
 @contextmanager
-def stderr_aside() -> Iterator[Path]:
+def terminal_aside(on_lost: Callable[[], None]) -> Iterator[IO[bytes]]:
     """BCC and LLVM write compiler chatter to fd 2, which would land on the full-screen UI.
 
-    Textual draws on sys.__stderr__, so it gets a duplicate of the terminal's descriptor while
-    fd 2 itself goes to a log file.
+    Textual draws on sys.__stderr__, so it gets the terminal (a duplicate of its descriptor, as
+    a TerminalOut that survives the terminal's loss), while fd 2 itself goes to an unnamed
+    temporary file: however the process ends, no log is left behind unless kept on purpose.
     """
-    fd, name = tempfile.mkstemp(prefix="netwatch-stderr-", suffix=".log")
+    log = tempfile.TemporaryFile()
     terminal = os.dup(2)
     original = sys.__stderr__
     # typeshed marks __stderr__ Final; replacing it is exactly what is wanted here.
-    setattr(sys, "__stderr__", os.fdopen(terminal, "w", encoding="utf-8", closefd=False))  # noqa: B010
-    os.dup2(fd, 2)
-    os.close(fd)
+    setattr(sys, "__stderr__", TerminalOut(terminal, on_lost))  # noqa: B010
+    os.dup2(log.fileno(), 2)
     try:
-        yield Path(name)
+        yield log
     finally:
-        try:
-            if sys.__stderr__ is not None:
-                sys.__stderr__.flush()
-        except OSError:
-            pass  # the terminal went away (SSH drop): nothing left to show it
         os.dup2(terminal, 2)
         os.close(terminal)
         setattr(sys, "__stderr__", original)  # noqa: B010
+
+
+def keep_log(log: IO[bytes]) -> Path | None:
+    """Copy what fd 2 caught (compiler output, a traceback) to LOG_DIR, or the temporary
+    directory if that cannot be written; None if there was nothing."""
+    log.seek(0)
+    data = log.read()
+    if not data:
+        return None
+    name = time.strftime("netwatch-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
+    for directory in (LOG_DIR, Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(mode=0o700, exist_ok=True)
+            with create_new_file(directory / name) as out:
+                out.write(data.decode("utf-8", "replace"))
+            return directory / name
+        except OSError:
+            continue
+    return None
+
+
+def _traceback_in(log: IO[bytes]) -> str:
+    log.seek(0)
+    text = log.read().decode("utf-8", "replace")
+    # Textual prints a Rich traceback, whose heading is styled between the words.
+    found = text.rfind("Traceback")
+    if found < 0:
+        return ""
+    return text[text.rfind("\n", 0, found) + 1 :][-50_000:]
 
 
 def cmd_ui(
@@ -621,19 +656,37 @@ def cmd_ui(
         max_calls=args.max_calls,
         max_threads=args.max_threads,
     )
-    with stderr_aside() as log:
+    app.exit_guard = ExitGuard(2)
+    probes = [p for p in (source, drops, accepts, calls) if p is not None]
+    with terminal_aside(app.request_exit) as log, exit_on_signals(app.request_exit):
         try:
             app.run()
         finally:
-            for probe in (source, drops, accepts, calls):
-                if probe is not None:
-                    probe.close()
-    if log.stat().st_size == 0 or not app.fatal_error:
-        log.unlink(missing_ok=True)
-    if app.fatal_error:
-        more = f" (compiler output in {log})" if log.exists() else ""
-        raise CliError(f"netwatch: {app.fatal_error}{more}", EXIT_FAILED)
-    return 0
+            # Probes still compiling are not waited for past this: ending the process
+            # releases whatever they attach.
+            all_closed = close_within([p.close for p in probes], PROBE_CLOSE_S)
+            all_closed = app.wait_workers(PROBE_CLOSE_S) and all_closed
+        crashed = app.return_code not in (0, None) and not app.fatal_error
+        kept = keep_log(log) if crashed or app.fatal_error else None
+        traceback = _traceback_in(log) if crashed else ""
+    code = 0
+    message = ""
+    if crashed:
+        code = EXIT_FAILED
+        sys.stderr.write(traceback)
+        where = f" (kept in {kept})" if kept else ""
+        message = f"netwatch: the UI stopped on an internal error; traceback above{where}"
+    elif app.fatal_error:
+        code = EXIT_FAILED
+        more = f" (compiler output in {kept})" if kept else ""
+        message = f"netwatch: {app.fatal_error}{more}"
+    if not all_closed:
+        if message:
+            print(printable(message), file=sys.stderr)
+        end_now(code)
+    if message:
+        raise CliError(message, code)
+    return code
 
 
 def _opens_a_tab(argv: list[str]) -> bool:
@@ -706,7 +759,3 @@ def main(argv: list[str] | None = None) -> int:
         # again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-def entry() -> None:
-    sys.exit(main())
