@@ -102,6 +102,7 @@ class NetwatchApp(App[None]):
         }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._consumed = {tab: threading.Event() for tab in self.sources}
         # Set by the CLI on a real terminal: ends the process if leaving takes too long.
         self.exit_guard: ExitGuard | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -183,6 +184,7 @@ class NetwatchApp(App[None]):
         except Exception as exc:  # a probe must never take the UI down with a traceback
             self.post_message(HealthChanged(tab, Health("failed", f"{exc!r}")))
             return
+        consumed = self._consumed[tab]
         try:
             self.post_message(HealthChanged(tab, source.health()))
             next_tick = time.monotonic() + source.interval
@@ -192,9 +194,18 @@ class NetwatchApp(App[None]):
                 if sample is None:
                     self.post_message(HealthChanged(tab, source.health()))
                     return
+                consumed.clear()
                 self.post_message(SampleArrived(tab, sample))
                 if self.replay:
                     self.post_message(HealthChanged(tab, source.health()))
+                # One sample in flight per tab: when the UI is slower than the probe (the Calls
+                # tab on a busy host), reads come less often and each holds more, instead of a
+                # queue of samples that grows without bound while keys wait behind it. What a
+                # probe cannot hold meanwhile, it counts as lost.
+                while not consumed.wait(0.1):
+                    if self._stop.is_set():
+                        return
+                next_tick = max(next_tick, time.monotonic())
         except SourceError as exc:  # a corrupt record deep in a recording: its own words
             self.post_message(HealthChanged(tab, Health("failed", str(exc))))
         except Exception as exc:
@@ -219,6 +230,12 @@ class NetwatchApp(App[None]):
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:
+        try:
+            self._show_sample(message)
+        finally:
+            self._consumed[message.tab].set()
+
+    def _show_sample(self, message: SampleArrived) -> None:
         sample = message.sample
         # view() is None for a tab without a source, and for all of them while tearing down.
         view = self.view(message.tab)

@@ -114,9 +114,15 @@ def sync_rows(
         except Exception:  # the cursor can sit past the last row while rows are removed
             selected = None
     wanted = dict(rows)
-    for key in [k.value for k in table.rows if k.value not in wanted]:
-        if key is not None:
-            table.remove_row(key)
+    gone = [k.value for k in table.rows if k.value not in wanted]
+    if len(gone) > table.row_count // 2:
+        # Mostly new rows (the Calls tree under load): removing one by one costs far more than
+        # starting over; the cursor is put back on its row by key below.
+        table.clear()
+    else:
+        for key in gone:
+            if key is not None:
+                table.remove_row(key)
     for key, cells in rows:
         if key in table.rows:
             for col, old in zip(column_ids, table.get_row(key), strict=True):
