@@ -43,7 +43,13 @@ from netwatch.sources import (
 from netwatch.terminal import ExitGuard, close_within
 
 # Short words for the status line, which must fit 110 columns with every tab in it.
-STATUS_WORDS = {"attached": "on", "suspended": "off", "detached": "off", "attaching": "starting"}
+STATUS_WORDS = {
+    "attached": "on",
+    "suspended": "off",
+    "detached": "off",
+    "attaching": "starting",
+    "unavailable": "n/a",
+}
 # How long leaving may take once asked for (q, a signal, a lost terminal) before the process
 # ends regardless, releasing its probes with its descriptors.
 EXIT_GRACE_S = 5.0
@@ -65,7 +71,7 @@ class NetwatchApp(App[None]):
 
     def __init__(
         self,
-        traffic_source: TrafficSource,
+        traffic_source: TrafficSource | None,
         drops_source: DropsSource | None = None,
         accepts_source: AcceptsSource | None = None,
         calls_source: CallsSource | None = None,
@@ -76,10 +82,15 @@ class NetwatchApp(App[None]):
         initial_tab: str = "traffic",
         snapshot_dir: Path = Path("."),
         replay: bool = False,
+        unavailable: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.traffic_source = traffic_source
-        self.sources: dict[str, Source[object]] = {"traffic": traffic_source}
+        self.sources: dict[str, Source[object]] = {}
+        if traffic_source is not None:
+            self.sources["traffic"] = traffic_source
+        # Tabs this kernel cannot serve, and why: each says so in its own pane.
+        self.unavailable = dict(unavailable or {})
         if drops_source is not None:
             self.sources["drops"] = drops_source
         if accepts_source is not None:
@@ -100,6 +111,9 @@ class NetwatchApp(App[None]):
         self.health: dict[str, Health] = {
             tab: Health("attaching", "compiling BPF") for tab in self.sources
         }
+        self.health.update(
+            {tab: Health("unavailable", why) for tab, why in self.unavailable.items()}
+        )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._consumed = {tab: threading.Event() for tab in self.sources}
@@ -114,7 +128,7 @@ class NetwatchApp(App[None]):
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
             for tab in TAB_TITLES:
                 with TabPane(TAB_TITLES[tab], id=f"tab-{tab}"):
-                    if tab == "traffic":
+                    if tab == "traffic" and "traffic" in self.sources:
                         yield TrafficView(id="traffic")
                     elif tab == "drops" and "drops" in self.sources:
                         yield DropsView(id="drops")
@@ -126,8 +140,10 @@ class NetwatchApp(App[None]):
                         )
                     else:
                         yield PlainStatic(
-                            f"This session has no {TAB_TITLES[tab]} source: the recording "
-                            "holds none, or this kernel lacks its tracepoints.",
+                            f"{TAB_TITLES[tab]} is not available: {self.unavailable[tab]}"
+                            if tab in self.unavailable
+                            else f"This session has no {TAB_TITLES[tab]} source: the recording "
+                            "holds none.",
                             classes="not-built",
                         )
         yield PlainStatic("", id="status")
@@ -326,13 +342,14 @@ class NetwatchApp(App[None]):
         self.push_screen(ProcessDetail(key, history, interval))
 
     def _update_status(self) -> None:
-        found = self.query(TrafficView)
+        found = self.query("#status")
         if not found:  # a message that arrives while the app is being torn down
             return
-        view = found.first()
         # A replay shows the recorded interval, not how fast it is being played.
-        last = view.state.last
-        interval = last.interval if self.replay and last else self.traffic_source.interval
+        traffic = self.query(TrafficView)
+        last = traffic.first().state.last if traffic else None
+        source = self.traffic_source
+        interval = last.interval if self.replay and last else (source.interval if source else 1.0)
         active = self.view(self._active_tab())
         mode = (
             "PAUSED"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from netwatch import __version__
 from netwatch.batch import (
@@ -308,34 +308,49 @@ def stop_on_signals() -> Iterator[Callable[[], bool]]:
             signal.signal(s, h)
 
 
-def live_traffic_source(interval: float) -> TrafficSource:
+def require_live() -> None:
+    """What every live probe needs: root, BCC, kernel headers, tracefs. Each tab then checks
+    its own tracepoints, so one tab's needs never stop another."""
     from netwatch.probes.requirements import check_live_requirements
-    from netwatch.probes.traffic import TRACEPOINTS, TrafficProbe
 
-    problems = check_live_requirements(TRACEPOINTS)
+    problems = check_live_requirements(())
     if problems:
         raise CliError(f"netwatch: {problems[0].message}")
-    return TrafficProbe(interval)
 
 
-def live_drops_source(interval: float) -> DropsSource | None:
-    """None when this kernel has no skb:kfree_skb: the Drops tab says so, nothing else breaks."""
+def _lacking(tab: str, tracepoints: tuple[str, ...]) -> str | None:
+    from netwatch.probes.requirements import missing_tracepoints
+
+    missing = missing_tracepoints(tracepoints)
+    if not missing:
+        return None
+    return f"this kernel lacks the tracepoint(s) {', '.join(missing)} that the {tab} tab needs"
+
+
+def live_traffic_source(interval: float) -> TrafficSource | str:
+    """The probe, or why this kernel cannot run it (the other tabs still run)."""
+    from netwatch.probes.traffic import TRACEPOINTS, TrafficProbe
+
+    return _lacking("Traffic", TRACEPOINTS) or TrafficProbe(interval)
+
+
+def live_drops_source(interval: float) -> DropsSource | str:
     from netwatch.probes.drops import TRACEPOINTS, DropsProbe
-    from netwatch.probes.requirements import check_live_requirements
 
-    if check_live_requirements(TRACEPOINTS):
-        return None
-    return DropsProbe(interval)
+    return _lacking("Drops", TRACEPOINTS) or DropsProbe(interval)
 
 
-def live_accepts_source(interval: float) -> AcceptsSource | None:
-    """None when this kernel lacks the accept syscall tracepoints: only that tab says so."""
+def live_accepts_source(interval: float) -> AcceptsSource | str:
     from netwatch.probes.accepts import TRACEPOINTS, AcceptsProbe
-    from netwatch.probes.requirements import check_live_requirements
 
-    if check_live_requirements(TRACEPOINTS):
-        return None
-    return AcceptsProbe(interval)
+    return _lacking("Accepts", TRACEPOINTS) or AcceptsProbe(interval)
+
+
+def _available(source: T | str) -> T:
+    """A batch command's own source, or its one-line refusal."""
+    if isinstance(source, str):
+        raise CliError(f"netwatch: {source}")
+    return source
 
 
 def live_calls_source(
@@ -347,13 +362,13 @@ def live_calls_source(
     ringbuf_mb: int = DEFAULT_RINGBUF_MB,
     start_suspended: bool = False,
     keep_last: int | None = None,
-) -> CallsSource | None:
-    """None when this kernel lacks the syscall or socket tracepoints: only that tab says so."""
+) -> CallsSource | str:
+    """The probe, or why this kernel cannot run it (the other tabs still run)."""
     from netwatch.probes.calls import TRACEPOINTS, CallsProbe
-    from netwatch.probes.requirements import check_live_requirements
 
-    if check_live_requirements(TRACEPOINTS):
-        return None
+    lacking = _lacking("Calls", TRACEPOINTS)
+    if lacking:
+        return lacking
     return CallsProbe(
         interval,
         pids=pids,
@@ -381,16 +396,16 @@ def cmd_calls(args: argparse.Namespace) -> int:
             raise CliError(f"netwatch calls: --buffer-mb {args.buffer_mb} is not a power of two")
         if max(len(args.pid), len(args.tid)) > MAX_KERNEL_IDS:
             raise CliError(f"netwatch calls: at most {MAX_KERNEL_IDS} --pid and --tid each")
-        live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
-        source = live_calls_source(
-            0.2,
-            pids=tuple(args.pid),
-            tids=tuple(args.tid),
-            comms=tuple(args.comm),
-            ringbuf_mb=args.buffer_mb,
+        require_live()
+        source = _available(
+            live_calls_source(
+                0.2,
+                pids=tuple(args.pid),
+                tids=tuple(args.tid),
+                comms=tuple(args.comm),
+                ringbuf_mb=args.buffer_mb,
+            )
         )
-        if source is None:
-            raise CliError("netwatch: this kernel lacks the raw_syscalls or sock tracepoints")
     count = None
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
@@ -405,10 +420,8 @@ def cmd_accepts(args: argparse.Namespace) -> int:
         source = ReplayAcceptsSource(read_recording(args.replay).samples("accepts"), args.replay)
         source.interval = 0.0
     else:
-        live_traffic_source(1.0)  # the same root/BCC/headers/tracefs checks
-        source = live_accepts_source(0.2)  # print soon after each accept
-        if source is None:
-            raise CliError("netwatch: this kernel lacks the accept/accept4 syscall tracepoints")
+        require_live()
+        source = _available(live_accepts_source(0.2))  # print soon after each accept
     count = None
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
@@ -461,7 +474,8 @@ def cmd_top(args: argparse.Namespace) -> int:
         source = ReplayTrafficSource(read_recording(args.replay).samples("traffic"), args.replay)
         source.interval = 0.0
     else:
-        source = live_traffic_source(args.interval)
+        require_live()
+        source = _available(live_traffic_source(args.interval))
     return _batch(source, args.count, traffic_printer(args.json))
 
 
@@ -471,10 +485,8 @@ def cmd_drops(args: argparse.Namespace) -> int:
         source = ReplayDropsSource(read_recording(args.replay).samples("drops"), args.replay)
         source.interval = 0.0
     else:
-        live_traffic_source(args.interval)  # the same root/BCC/headers/tracefs checks
-        source = live_drops_source(args.interval)
-        if source is None:
-            raise CliError("netwatch: this kernel lacks the tracepoint skb/kfree_skb")
+        require_live()
+        source = _available(live_drops_source(args.interval))
     text = not args.json
     if text:
         print("Monitoring for dropped packets", flush=True)
@@ -503,17 +515,23 @@ def _batch(
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    source = live_traffic_source(args.interval)
-    drops = live_drops_source(args.interval)
-    accepts = live_accepts_source(args.interval)
-    calls = None
+    require_live()
+    wanted: dict[str, Source[Any] | str] = {
+        "traffic": live_traffic_source(args.interval),
+        "drops": live_drops_source(args.interval),
+        "accepts": live_accepts_source(args.interval),
+    }
     if not args.no_calls:
-        calls = live_calls_source(
+        wanted["calls"] = live_calls_source(
             args.interval,
             pids=tuple(args.calls_pid),
             tids=tuple(args.calls_tid),
             comms=tuple(args.calls_comm),
         )
+    sources = {tab: s for tab, s in wanted.items() if not isinstance(s, str)}
+    left_out = {tab: why for tab, why in wanted.items() if isinstance(why, str)}
+    if not sources:
+        raise CliError("netwatch: nothing to record: " + "; ".join(left_out.values()))
     try:
         stream = create_new_file(args.output)
     except FileExistsError:
@@ -522,57 +540,39 @@ def cmd_record(args: argparse.Namespace) -> int:
         ) from None
     except OSError as exc:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
-    tabs = ["traffic"] + (["drops"] if drops else []) + (["accepts"] if accepts else [])
-    tabs += ["calls"] if calls else []
-    writer = RecordingWriter(stream, tabs)
-    samples = 0
+    for why in left_out.values():
+        print(f"netwatch: not recording: {why}", file=sys.stderr)
+    writer = RecordingWriter(stream, list(sources))
+    intervals = 0
     with stop_on_signals() as should_stop:
         try:
-            source.open()
-            if drops is not None:
-                drops.open()
-            if accepts is not None:
-                accepts.open()
-            if calls is not None:
-                calls.open()
+            for source in sources.values():
+                source.open()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
-            next_tick = time.monotonic() + source.interval
+            next_tick = time.monotonic() + args.interval
             while not should_stop() and (deadline is None or time.monotonic() < deadline):
                 if time.monotonic() < next_tick:
                     time.sleep(min(0.05, next_tick - time.monotonic()))
                     continue
-                next_tick += source.interval
-                sample = source.read()
-                if sample is not None:
-                    writer.write_traffic(sample)
-                    samples += 1
-                drop_sample = drops.read() if drops is not None else None
-                if drop_sample is not None:
-                    writer.write_drops(drop_sample)
-                accept_sample = accepts.read() if accepts is not None else None
-                if accept_sample is not None:
-                    writer.write_accepts(accept_sample)
-                call_sample = calls.read() if calls is not None else None
-                if call_sample is not None:
-                    writer.write_calls(call_sample)
+                next_tick += args.interval
+                for tab, source in sources.items():
+                    sample = source.read()
+                    if sample is not None:
+                        writer.write(tab, sample)
+                intervals += 1
         except RecordingWriteError as exc:
             raise CliError(
-                f"netwatch: recording stopped: {exc}; the {samples} samples before it replay",
+                f"netwatch: recording stopped: {exc}; the {intervals} intervals before it replay",
                 EXIT_FAILED,
             ) from exc
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
-            source.close()
-            if drops is not None:
-                drops.close()
-            if accepts is not None:
-                accepts.close()
-            if calls is not None:
-                calls.close()
+            for source in sources.values():
+                source.close()
             writer.close()
-    print(f"netwatch: wrote {samples} samples to {args.output}", file=sys.stderr)
+    print(f"netwatch: wrote {intervals} intervals to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -632,12 +632,13 @@ def _traceback_in(log: IO[bytes]) -> str:
 
 def cmd_ui(
     tab: str,
-    source: TrafficSource,
+    source: TrafficSource | None,
     drops: DropsSource | None,
     accepts: AcceptsSource | None,
     calls: CallsSource | None,
     args: argparse.Namespace,
     replay: bool,
+    unavailable: dict[str, str] | None = None,
 ) -> int:
     from netwatch.app import NetwatchApp
 
@@ -655,6 +656,7 @@ def cmd_ui(
         max_rows=args.max_rows,
         max_calls=args.max_calls,
         max_threads=args.max_threads,
+        unavailable=unavailable,
     )
     app.exit_guard = ExitGuard(2)
     probes = [p for p in (source, drops, accepts, calls) if p is not None]
@@ -731,20 +733,31 @@ def main(argv: list[str] | None = None) -> int:
             )
             return cmd_ui(args.tab, replayed, drops, accepts, calls, args, replay=True)
         args = parsers["ui"].parse_args(argv)
-        live = live_traffic_source(args.interval)
-        return cmd_ui(
-            args.tab,
-            live,
-            live_drops_source(args.interval),
-            live_accepts_source(args.interval),
+        require_live()
+        tabs: dict[str, Source[Any] | str] = {
+            "traffic": live_traffic_source(args.interval),
+            "drops": live_drops_source(args.interval),
+            "accepts": live_accepts_source(args.interval),
             # Read more often than drawn: a busy thread's records are decoded in small batches.
-            live_calls_source(
+            "calls": live_calls_source(
                 min(args.interval, CALLS_READ_INTERVAL),
                 start_suspended=True,
                 keep_last=args.max_calls,
             ),
+        }
+        unavailable = {tab: why for tab, why in tabs.items() if isinstance(why, str)}
+        if len(unavailable) == len(tabs):
+            raise CliError("netwatch: no tab can run here: " + "; ".join(unavailable.values()))
+        live = {tab: s for tab, s in tabs.items() if not isinstance(s, str)}
+        return cmd_ui(
+            args.tab,
+            live.get("traffic"),
+            live.get("drops"),
+            live.get("accepts"),
+            live.get("calls"),  # type: ignore[arg-type]
             args,
             replay=False,
+            unavailable=unavailable,
         )
     except CliError as exc:
         print(printable(str(exc)), file=sys.stderr)  # it may quote a path or a recording

@@ -84,6 +84,9 @@ class RecordingWriter:
         }
         self._write(header)
 
+    def write(self, tab: str, sample: _Sample) -> None:
+        self._write(record_out(tab, sample))
+
     def write_traffic(self, sample: TrafficSample) -> None:
         self._write(record_out("traffic", sample))
 

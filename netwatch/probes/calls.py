@@ -25,11 +25,12 @@ from netwatch.probes.loader import (
     as_defines,
     compile_probe,
     detach,
+    drop_probe,
     offsets,
     percpu_counter,
 )
 from netwatch.probes.pacing import ReadBook
-from netwatch.probes.requirements import calls_depth
+from netwatch.probes.requirements import calls_depth, has_raw_tracepoint
 from netwatch.probes.ringbuf import RingReader
 from netwatch.sources import Health, SourceError
 
@@ -49,8 +50,9 @@ RAW_TRACEPOINTS = (
     "tcp_destroy_sock",
     "tcp_rcv_space_adjust",
 )
-# What check_live_requirements looks for in tracefs (category/event).
-TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "sock/sock_send_length")
+# What the tab needs (category/event): the calls themselves. The socket-layer events inside them
+# are shown where the kernel has them (sock_send_length and sock_recv_length came in 6.3).
+TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit")
 DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is off the CPU
 DRAIN_INTERVAL_S = 0.01
 # Records drained but not yet read (464 bytes each): past ~46 MB the reader is too far behind.
@@ -142,6 +144,8 @@ class CallsProbe:
         self._misfits = 0  # records of another size than this netwatch's struct
         self._overflow = 0  # records dropped because read() fell behind the drain
         self._book = ReadBook()
+        self._raw_tps: list[str] = list(RAW_TRACEPOINTS)  # those this kernel has, after open
+        self._missing: list[str] = []
         self._decoder = Decoder(time.time() - time.monotonic())
 
     # ---- life ---------------------------------------------------------------------------------
@@ -149,7 +153,12 @@ class CallsProbe:
         defines = as_defines(_with_spans(offsets("calls", _OFFSETS)))
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
         self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
-        bpf = compile_probe("calls", BPF_SOURCE.read_bytes(), defines)
+        text = BPF_SOURCE.read_text()
+        self._raw_tps = [tp for tp in RAW_TRACEPOINTS if has_raw_tracepoint(tp)]
+        self._missing = [tp for tp in RAW_TRACEPOINTS if tp not in self._raw_tps]
+        for tp in self._missing:
+            text = drop_probe(text, "RAW_TRACEPOINT_PROBE", tp)
+        bpf = compile_probe("calls", text.encode(), defines)
         # BCC attached every RAW_TRACEPOINT_PROBE while loading; they trace nothing until the
         # filter is written, and a suspended start takes them off before that.
         self._bpf = bpf
@@ -214,7 +223,7 @@ class CallsProbe:
             if bpf is None or attached == self._attached:
                 return
             with BCC_LOCK:
-                for tp in RAW_TRACEPOINTS:
+                for tp in self._raw_tps:
                     name = tp.encode()
                     if attached:
                         bpf.attach_raw_tracepoint(tp=name, fn_name=b"raw_tracepoint__" + name)
@@ -276,7 +285,8 @@ class CallsProbe:
         if self._suspended:
             self._health = Health("suspended", "detached while the Calls tab is not shown")
         else:
-            self._health = Health("attached", f"{scope}; {calls_depth()}")
+            lacking = f"; no {', '.join(self._missing)} here" if self._missing else ""
+            self._health = Health("attached", f"{scope}; {calls_depth()}{lacking}")
 
     # ---- data ---------------------------------------------------------------------------------
     def _pull(self, ring: RingReader) -> None:

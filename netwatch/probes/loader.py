@@ -91,3 +91,15 @@ def percpu_counter(bpf: Any, name: bytes, index: int = 0) -> int:
 
 def c_string(raw: Any) -> str:
     return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def drop_probe(text: str, macro: str, name: str) -> str:
+    """Remove one `MACRO(name) { ... }` block (brace-balanced) from the BPF source: BCC attaches
+    every probe it compiles, and a tracepoint this kernel lacks would fail the whole load."""
+    start = text.index(f"{macro}({name})")
+    depth = 0
+    for i in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:start] + text[i + 1 :]
+    raise ValueError(f"unbalanced braces after {name}")

@@ -50,7 +50,7 @@ def check_live_requirements(tracepoints: tuple[str, ...]) -> list[Problem]:
         ]
     if not (TRACEFS / "events").is_dir():
         return [Problem(f"tracefs is not mounted at {TRACEFS}: mount -t tracefs nodev {TRACEFS}")]
-    missing = [tp for tp in tracepoints if not (TRACEFS / "events" / tp).is_dir()]
+    missing = missing_tracepoints(tracepoints)
     if missing:
         return [
             Problem(
@@ -59,6 +59,17 @@ def check_live_requirements(tracepoints: tuple[str, ...]) -> list[Problem]:
             )
         ]
     return []
+
+
+def missing_tracepoints(tracepoints: tuple[str, ...]) -> list[str]:
+    """Those of `tracepoints` (category/event) this kernel does not have."""
+    return [tp for tp in tracepoints if not (TRACEFS / "events" / tp).is_dir()]
+
+
+def has_raw_tracepoint(event: str) -> bool:
+    """Whether an event of that name exists in any category (raw tracepoints are named by
+    event alone)."""
+    return any((TRACEFS / "events").glob(f"*/{event}"))
 
 
 def kprobes_available() -> bool:

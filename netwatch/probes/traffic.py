@@ -23,6 +23,7 @@ from netwatch.probes.loader import (
     c_string,
     compile_probe,
     detach,
+    drop_probe,
     kernel_btf,
     offset_defines,
     percpu_counter,
@@ -105,7 +106,7 @@ class TrafficProbe:
         missing_optional = [tp for tp in OPTIONAL_TRACEPOINTS if not (tracefs / tp).is_dir()]
         if missing_optional:
             # Without sk_data_ready, UDP receive cannot be matched to a socket.
-            text = _drop_probe(text, "sk_data_ready")
+            text = drop_probe(text, "TRAFFIC_PROBE", "sk_data_ready")
             names.remove("sk_data_ready")
             self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
         try:
@@ -237,14 +238,3 @@ class TrafficProbe:
                 pass
             self._prev_rows.pop(key, None)
             del self._idle[key]
-
-
-def _drop_probe(text: str, name: str) -> str:
-    """Remove one RAW_TRACEPOINT_PROBE block (brace-balanced) from the BPF source."""
-    start = text.index(f"TRAFFIC_PROBE({name})")
-    depth = 0
-    for i in range(text.index("{", start), len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[:start] + text[i + 1 :]
-    raise ValueError(f"unbalanced braces after {name}")

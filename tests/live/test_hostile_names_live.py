@@ -147,7 +147,7 @@ def test_the_tui_stream_shows_hostile_names_escaped(tmp_path: Path) -> None:
             "-y",
             "40",
             f"{netwatch}; sleep 60",
-        ],  # fmt: skip
+        ],
         check=True,
     )
     try:

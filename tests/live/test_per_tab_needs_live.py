@@ -1,0 +1,137 @@
+"""Each command checks only what its own tab needs (issue #11): on a kernel without the 6.3+
+socket tracepoints (Debian 12's 6.1), Drops, Accepts and Calls still run, and Traffic says what
+it lacks. Here the 6.18 kernel has them all, so they are hidden from netwatch's checks."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from netwatch import cli
+from netwatch.probes import calls as calls_probe
+from netwatch.probes import requirements
+from tests.live.test_calls_live import calls_of, nested, run_client, socket_calls
+from tests.netns import Link, veth_pair
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+
+# What Debian 12's own 6.1 lacks (measured in a VM: shared/DESIGN.md).
+NOT_IN_6_1 = ("sock/sock_send_length", "sock/sock_recv_length", "sock/sk_data_ready")
+
+
+@pytest.fixture
+def kernel_6_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_missing = requirements.missing_tracepoints
+    real_has = requirements.has_raw_tracepoint
+
+    def missing(tracepoints: tuple[str, ...]) -> list[str]:
+        return [tp for tp in tracepoints if tp in NOT_IN_6_1] + real_missing(tracepoints)
+
+    def has(event: str) -> bool:
+        return all(not tp.endswith("/" + event) for tp in NOT_IN_6_1) and real_has(event)
+
+    monkeypatch.setattr(requirements, "missing_tracepoints", missing)
+    monkeypatch.setattr(calls_probe, "has_raw_tracepoint", has)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli.main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.usefixtures("kernel_6_1")
+def test_traffic_refuses_in_one_line_naming_what_it_lacks() -> None:
+    code, _, err = run_cli("top", "--batch", "--count", "1")
+    assert code != 0
+    assert err.strip().splitlines() == [
+        "netwatch: this kernel lacks the tracepoint(s) sock/sock_recv_length that the "
+        "Traffic tab needs"
+    ]
+
+
+@pytest.mark.usefixtures("kernel_6_1")
+def test_drops_and_accepts_run_without_the_traffic_tabs_tracepoints() -> None:
+    code, out, err = run_cli("drops", "--batch", "--interval", "0.5", "--count", "1")
+    assert code == 0, err
+    assert out.startswith("Monitoring for dropped packets\n")
+    assert out.rstrip().endswith("Stopping dropped packet monitor")
+    code, out, err = run_cli("accepts", "--batch", "--duration", "0.5")
+    assert code == 0, err
+    assert re.match(r"\s+UID\s+CMD\s+PID\s+PORT\s+IP_SOURCE", out)
+
+
+@pytest.mark.usefixtures("kernel_6_1")
+def test_calls_run_without_the_socket_length_events_and_say_so() -> None:
+    with veth_pair("q") as link:
+        _check_calls_without_socket_lengths(link)
+
+
+def _check_calls_without_socket_lengths(link: Link) -> None:
+    report, events = run_client(link, "tcp", 7450)
+    nodes = socket_calls(calls_of(events), report["fd"])  # type: ignore[arg-type]
+    names = [n.name for n in nodes]
+    assert names[:3] == ["socket", "connect", "write"] and names[-1] == "close"
+    write = next(n for n in nodes if n.name == "write")
+    assert write.exit is not None and write.exit.ret == report["wrote"]
+    # The events this kernel lacks are absent; those it has still nest under the write.
+    assert nested(write, "sock_send_length") == []
+    assert nested(write, "net_dev_queue")
+    probe = calls_probe.CallsProbe(1.0)
+    probe.open()
+    try:
+        detail = probe.health().detail
+    finally:
+        probe.close()
+    assert detail.endswith("no sock_send_length, sock_recv_length here")
+
+
+@pytest.mark.usefixtures("kernel_6_1")
+def test_record_keeps_the_tabs_that_run_and_says_which_it_left_out(tmp_path: Path) -> None:
+    out = tmp_path / "r.nwrec"
+    code, _, err = run_cli("record", "-o", str(out), "--duration", "1.5", "--no-calls")
+    assert code == 0, err
+    assert (
+        "netwatch: not recording: this kernel lacks the tracepoint(s) sock/sock_recv_length" in err
+    )
+    from netwatch.recording import load_recording
+
+    rec = load_recording(out)
+    assert rec.header["tabs"] == ["drops", "accepts"]
+    assert rec.drops and not rec.traffic
+
+
+def test_the_tui_shows_an_unavailable_tab_in_its_own_pane(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    import asyncio
+
+    from textual.widgets import Static
+
+    from netwatch.app import NetwatchApp
+    from tests.screens.scripted import ScriptedSource
+
+    async def check() -> None:
+        why = "this kernel lacks the tracepoint(s) sock/sock_recv_length that the Traffic tab needs"
+        app = NetwatchApp(
+            None,
+            ScriptedSource(),  # type: ignore[arg-type]
+            snapshot_dir=tmp_path,
+            unavailable={"traffic": why},
+        )
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause(0.3)
+            pane = str(app.query_one("#tab-traffic Static.not-built", Static).render())
+            assert pane == f"Traffic is not available: {why}"
+            status = str(app.query_one("#status", Static).render())
+            assert "traffic n/a" in status and "drops on" in status
+            await pilot.press("4")
+            assert app.query_one("#drops")
+
+    asyncio.run(check())
+    assert sys.modules["netwatch.app"]
