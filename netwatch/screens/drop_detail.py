@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from netwatch.model.dropreasons import load_format
 from netwatch.model.drops import GroupStats
 from netwatch.procinfo import owners_of_port
 from netwatch.screens.plain import PlainStatic
@@ -24,6 +25,13 @@ def _breakdown(title: str, counts: dict[str, int] | dict[int, int]) -> list[str]
     for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:20]:
         lines.append(f"  {n:>10}  {100 * n / total:5.1f}%  {name}")
     return lines
+
+
+def _kernel_has_rx_sk() -> bool:
+    try:
+        return load_format().has_rx_sk
+    except OSError:  # no tracefs to ask: say nothing rather than guess
+        return True
 
 
 class DropDetail(Screen[None]):
@@ -52,7 +60,13 @@ class DropDetail(Screen[None]):
         if self.grouping != "function":
             lines += _breakdown("functions", g.functions)
         lines += _breakdown("devices (skb->dev where the kernel still had it)", g.devices)
-        lines += _breakdown("local ports of the socket the packet was for (rx_sk)", g.ports)
+        if self.live and not _kernel_has_rx_sk():
+            lines.append(
+                "local ports of the socket the packet was for: unknown on this kernel (its "
+                "skb:kfree_skb has no rx_sk field; Linux 6.12 added it)"
+            )
+        else:
+            lines += _breakdown("local ports of the socket the packet was for (rx_sk)", g.ports)
         if self.live and g.ports:
             for port in sorted(g.ports, key=lambda p: -g.ports[p])[:5]:
                 owners = owners_of_port(port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
@@ -144,3 +145,22 @@ async def test_pause_keeps_counting_and_detail_and_snapshot(tmp_path: Path) -> N
     )
     assert json.loads(paths[".json"].read_text())["rows"][0]["total"] == 10
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths.values())
+
+
+async def test_detail_says_plainly_when_the_kernel_has_no_rx_sk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netwatch.model.dropreasons import KfreeSkbFormat
+    from netwatch.screens import drop_detail
+
+    # Debian 12's 6.1: reasons, but no rx_sk (6.12+).
+    monkeypatch.setattr(
+        drop_detail, "load_format", lambda: KfreeSkbFormat(True, False, True, {2: "NO_SOCKET"})
+    )
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (UDP, 4)))
+        app.push_screen(DropDetail(app.query_one(DropsView).shown[0], "location", live=True))
+        await pilot.pause(0.2)
+        text = str(app.screen.query_one("#drop-detail", Static).render())
+    assert "unknown on this kernel (its skb:kfree_skb has no rx_sk field" in text
