@@ -27,6 +27,14 @@ if [ ! -e "/lib/modules/$release/build" ]; then
     if apt-cache show "linux-headers-$release" >/dev/null 2>&1; then headers_pkg="linux-headers-$release"; fi
     dpkg-query -W -f='${Status}' "$headers_pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$headers_pkg")
 fi
+# The test suite also boots Debian 12's own kernel (6.1) in a VM: qemu (TCG), the kernel image
+# (linux-image-amd64, the version linux-headers-amd64 matches), busybox for virtme-ng's initramfs.
+vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static)
+if [ "$mode" = test ]; then
+    for p in "${vm_pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+    done
+fi
 if [ ${#need[@]} -gt 0 ]; then
     say "installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -34,22 +42,33 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# --- kernel headers under /lib/modules/$(uname -r) -------------------------------------------
-mod="/lib/modules/$release"
-if [ ! -e "$mod/build" ] || [ ! -e "$mod/source" ]; then
-    arch_dir=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-    common_dir=$(ls -d /usr/src/linux-headers-*-common 2>/dev/null | sort -V | tail -n 1)
+# --- kernel headers under /lib/modules/VER ---------------------------------------------------
+# BCC looks for VER's headers there. Debian's 6.1 headers serve any kernel (struct offsets come
+# from the running kernel's BTF): the exact version's where installed, else the newest.
+link_headers() {
+    local ver=$1 mod="/lib/modules/$1" arch_dir common_dir
+    [ -e "$mod/build" ] && [ -e "$mod/source" ] && return 0
+    arch_dir=/usr/src/linux-headers-$ver
+    [ -d "$arch_dir" ] || arch_dir=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+    common_dir=${arch_dir%-amd64}-common
+    [ -d "$common_dir" ] || common_dir=$(ls -d /usr/src/linux-headers-*-common 2>/dev/null | sort -V | tail -n 1)
     [ -n "$arch_dir" ] && [ -n "$common_dir" ] || die "no kernel headers found under /usr/src after installing $headers_pkg"
     mkdir -p "$mod"
     # Never overwrite a link or directory that is already there.
     if [ ! -e "$mod/build" ] && [ ! -L "$mod/build" ]; then
         ln -s "$arch_dir" "$mod/build"
-        say "linked $mod/build -> $arch_dir (headers of another kernel: fine for tracepoint programs)"
+        say "linked $mod/build -> $arch_dir (for tracepoint programs, headers of any kernel do)"
     fi
     if [ ! -e "$mod/source" ] && [ ! -L "$mod/source" ]; then
         ln -s "$common_dir" "$mod/source"
         say "linked $mod/source -> $common_dir"
     fi
+}
+link_headers "$release"
+if [ "$mode" = test ]; then
+    for image in /boot/vmlinuz-6.1.*-amd64; do
+        [ -e "$image" ] && link_headers "${image#/boot/vmlinuz-}"
+    done
 fi
 
 # --- tracefs ------------------------------------------------------------------------------------

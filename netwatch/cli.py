@@ -118,7 +118,7 @@ def _pid_max() -> int:
 
 
 _count = _whole(1, 10**9)
-MAX_RINGBUF_MB = 1024
+MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -427,7 +427,8 @@ def cmd_accepts(args: argparse.Namespace) -> int:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
     if not args.json:
         print(ACCEPTS_HEADER, flush=True)
-    return _batch(source, count, accepts_printer(args.json))
+    announce = "" if args.replay else "netwatch: watching accepted connections (Ctrl-C stops)"
+    return _batch(source, count, accepts_printer(args.json), announce)
 
 
 def read_recording(path: Path) -> RecordingFile:

@@ -500,16 +500,21 @@ static __always_inline struct inflight_t *current_call(void)
     return call;
 }
 
-/* Where event `ev` goes: the call's next free slot, or (slots full) a record of its own. */
-static __always_inline struct nested_t *event_slot(struct inflight_t *call, struct call_record_t **own)
+/* The call's next free inline slot for an event, or 0 when they are all taken. */
+static __always_inline struct nested_t *inline_slot(struct inflight_t *call)
 {
     struct call_record_t *rec = &call->rec;
     u16 n = rec->n_inline;
-    *own = 0;
-    if (n < MAX_INLINE) {
-        rec->n_inline = n + 1;
-        return &rec->ev[n & (MAX_INLINE - 1)];
-    }
+    if (n >= MAX_INLINE)
+        return 0;
+    rec->n_inline = n + 1;
+    return &rec->ev[n & (MAX_INLINE - 1)];
+}
+
+/* A record of its own for an event of a call whose inline slots are full. */
+static __always_inline struct call_record_t *overflow_record(struct inflight_t *call)
+{
+    struct call_record_t *rec = &call->rec;
     struct call_record_t *out = events.ringbuf_reserve(sizeof(struct call_record_t));
     if (!out) {
         count_lost();
@@ -524,8 +529,7 @@ static __always_inline struct nested_t *event_slot(struct inflight_t *call, stru
     out->op = rec->op;
     out->n_inline = 1;
     out->n_overflow = 0;
-    *own = out;
-    return &out->ev[0];
+    return out;
 }
 
 /* An event's fields: the socket as the call saw it when it is the call's own, else read. */
@@ -557,26 +561,33 @@ static __always_inline void fill_event(struct nested_t *e, struct inflight_t *ca
     sock_fields(&e->family, &e->port, &e->lport, &e->proto, &e->flags, e->addr, sk);
 }
 
-static __always_inline void done(struct call_record_t *own)
+static __always_inline void set_event(struct nested_t *e, struct inflight_t *call, int ev, u64 sk,
+                                      s64 value, u64 a0, u64 a1)
 {
-    if (own)
-        events.ringbuf_submit(own, BPF_RB_NO_WAKEUP);
+    fill_event(e, call, ev, sk);
+    e->value = value;
+    e->a0 = a0;
+    e->a1 = a1;
 }
 
+/* The event goes into the call's next free slot, or (slots full) a record of its own. The
+ * reserved record is submitted on the path that reserved it: 6.1's verifier cannot follow a
+ * ring buffer reference through a stack slot and a null test (it then sees it unreleased). */
 static __always_inline int nested(int ev, u64 sk, s64 value, u64 a0, u64 a1)
 {
     struct inflight_t *call = current_call();
     if (!call)
         return 0;
-    struct call_record_t *own;
-    struct nested_t *e = event_slot(call, &own);
-    if (!e)
+    struct nested_t *slot = inline_slot(call);
+    if (slot) {
+        set_event(slot, call, ev, sk, value, a0, a1);
         return 0;
-    fill_event(e, call, ev, sk);
-    e->value = value;
-    e->a0 = a0;
-    e->a1 = a1;
-    done(own);
+    }
+    struct call_record_t *out = overflow_record(call);
+    if (!out)
+        return 0;
+    set_event(&out->ev[0], call, ev, sk, value, a0, a1);
+    events.ringbuf_submit(out, BPF_RB_NO_WAKEUP);
     return 0;
 }
 
@@ -610,17 +621,8 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
     return nested(EV_SET_STATE, ctx->args[0], 0, (u32)ctx->args[1], (u32)ctx->args[2]);
 }
 
-RAW_TRACEPOINT_PROBE(net_dev_queue)
+static __always_inline void set_dev_queue(struct nested_t *e, struct inflight_t *call, u64 skb)
 {
-    /* (struct sk_buff *skb) */
-    struct inflight_t *call = current_call();
-    if (!call)
-        return 0;
-    u64 skb = ctx->args[0];
-    struct call_record_t *own;
-    struct nested_t *e = event_slot(call, &own);
-    if (!e)
-        return 0;
     fill_event(e, call, EV_DEV_QUEUE, skb_sock(skb));
     u32 len = 0;
     bpf_probe_read_kernel(&len, sizeof(len), (const u8 *)skb + SKB_LEN_OFF);
@@ -628,7 +630,25 @@ RAW_TRACEPOINT_PROBE(net_dev_queue)
     u64 dev = read_u64(skb, SKB_DEV_OFF);
     if (dev)
         bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), (const u8 *)dev + NETDEV_NAME_OFF);
-    done(own);
+}
+
+RAW_TRACEPOINT_PROBE(net_dev_queue)
+{
+    /* (struct sk_buff *skb) */
+    struct inflight_t *call = current_call();
+    if (!call)
+        return 0;
+    u64 skb = ctx->args[0];
+    struct nested_t *slot = inline_slot(call);
+    if (slot) {
+        set_dev_queue(slot, call, skb);
+        return 0;
+    }
+    struct call_record_t *out = overflow_record(call);
+    if (!out)
+        return 0;
+    set_dev_queue(&out->ev[0], call, skb);
+    events.ringbuf_submit(out, BPF_RB_NO_WAKEUP);
     return 0;
 }
 
