@@ -543,7 +543,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
     for why in left_out.values():
         print(f"netwatch: not recording: {why}", file=sys.stderr)
-    writer = RecordingWriter(stream, list(sources))
+    writer = RecordingWriter(stream, list(sources), args.output)
     intervals = 0
     with stop_on_signals() as should_stop:
         try:

@@ -69,11 +69,11 @@ class RecordingWriter:
     run keeps every record before it; if the disk fills, the part written is cut off again, so
     the file ends on a complete record."""
 
-    def __init__(self, stream: IO[str], tabs: list[str]) -> None:
+    def __init__(self, stream: IO[str], tabs: list[str], path: Path | None = None) -> None:
         self._stream = stream
         self._fd = stream.fileno()
         self._good = 0  # where the last complete record ends
-        self.path = getattr(stream, "name", "recording")
+        self.path = path or Path(f"/proc/self/fd/{self._fd}")
         header = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,

@@ -659,8 +659,12 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
         return 0;
     u64 skb = ctx->args[0];
     u64 sk = skb_sock(skb);
+#ifdef HAS_RX_SK
+    /* Only on kernels whose kfree_skb has rx_sk (6.12+): attaching a program that reads past a
+     * raw tracepoint's last argument fails (EINVAL on 6.1). */
     if (!sk)
         sk = ctx->args[3];
+#endif
     return nested(EV_KFREE_SKB, sk, 0, ctx->args[1], (u32)ctx->args[2]);
 }
 

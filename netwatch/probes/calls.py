@@ -82,6 +82,13 @@ _OFFSETS = (
 )
 
 
+def _kfree_skb_has_rx_sk() -> bool:
+    try:
+        return load_format().has_rx_sk
+    except OSError:  # no kfree_skb: its program is left out anyway
+        return False
+
+
 def _with_spans(off: dict[str, int]) -> dict[str, int]:
     """Where the probe reads several fields in one go: the span that holds them all."""
     regs = [off[f"REGS_ARG{i}_OFF"] for i in range(6)]
@@ -152,6 +159,8 @@ class CallsProbe:
     def open(self) -> None:
         defines = as_defines(_with_spans(offsets("calls", _OFFSETS)))
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
+        if _kfree_skb_has_rx_sk():
+            defines.append("-DHAS_RX_SK")
         self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
         text = BPF_SOURCE.read_text()
         self._raw_tps = [tp for tp in RAW_TRACEPOINTS if has_raw_tracepoint(tp)]

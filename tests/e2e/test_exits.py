@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_tmux import udp_loop_on_loopback
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
 NETWATCH = str(Path(sys.executable).parent / "netwatch")
-GEN = str(ROOT / "tests" / "traffic_gen.py")
 
 
 def tmux(*args: str) -> str:
@@ -152,23 +152,7 @@ def test_a_hangup_with_the_calls_tab_under_load_exits_within_5s_detached(
     baseline = loaded_program_ids()
     r = run(tmp_path, f"{NETWATCH} calls")
     pid = r.child()
-    load = subprocess.Popen(
-        [
-            sys.executable,
-            GEN,
-            "udp-loop",
-            "127.0.0.1",
-            "0",
-            "--size",
-            "64",
-            "--max-seconds",
-            "60",
-            "--name",
-            "nw-exit-load",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    load = udp_loop_on_loopback(60)
     try:
         deadline = time.monotonic() + 60
         while "calls on" not in r.pane():

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,30 +177,21 @@ def test_calls_batch_live_shows_one_clients_calls_in_the_seeds_format() -> None:
     assert [m.group(6) for m in parsed if m and m.group(5) == "->"][-1] == "close"
 
 
-def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(tmp_path: Path) -> None:
+def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(
+    small_disk: Callable[[str], Path],
+) -> None:
     from netwatch.recording import load_recording
 
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], check=True)
-    try:
-        out = mnt / "full.nwrec"
-        argv = [*NETWATCH, "record", "-o", str(out), "--no-calls", "--interval", "0.05"]
-        p = subprocess.run(
-            [*argv, "--duration", "120"],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert p.returncode == 1, p.stderr
-        last = p.stderr.strip().splitlines()[-1]
-        assert re.fullmatch(
-            rf"netwatch: recording stopped: cannot write to {out}: No space left on device; "
-            r"the (\d+) intervals before it replay",
-            last,
-        ), p.stderr
-        assert "Traceback" not in p.stderr
-        rec = load_recording(out)
-        assert rec.traffic and not rec.warnings  # every record whole, the cut one removed
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+    out = small_disk("16k") / "full.nwrec"
+    argv = [*NETWATCH, "record", "-o", str(out), "--no-calls", "--interval", "0.05"]
+    p = subprocess.run([*argv, "--duration", "120"], capture_output=True, text=True, timeout=180)
+    assert p.returncode == 1, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"netwatch: recording stopped: cannot write to {out}: No space left on device; "
+        r"the (\d+) intervals before it replay",
+        last,
+    ), p.stderr
+    assert "Traceback" not in p.stderr
+    rec = load_recording(out)
+    assert rec.traffic and not rec.warnings  # every record whole, the cut one removed

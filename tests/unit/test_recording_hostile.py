@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -150,25 +150,17 @@ def test_replay_streams_so_memory_does_not_grow_with_the_file(tmp_path: Path) ->
 
 
 def test_record_on_a_full_disk_stops_with_one_line_and_leaves_a_replayable_file(
-    tmp_path: Path,
+    small_disk: Callable[[str], Path],
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
-    try:
-        path = mnt / "full.nwrec"
-        writer = RecordingWriter(create_new_file(path), ["traffic"])
-        row = TrafficRow(TrafficKey(7, 0, "lo", "x" * 200), Counters(1, 2, 3, 4))
-        written = 0
-        with pytest.raises(RecordingWriteError, match="No space left on device") as err:
-            for i in range(10_000):
-                writer.write_traffic(TrafficSample(100.0 + i, 1.0, (row,) * 20))
-                written += 1
-        assert "\n" not in str(err.value)
-        writer.close()
-        rec = load_recording(path)
-        assert written > 0 and len(rec.traffic) == written and not rec.warnings
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+    path = small_disk("64k") / "full.nwrec"
+    writer = RecordingWriter(create_new_file(path), ["traffic"])
+    row = TrafficRow(TrafficKey(7, 0, "lo", "x" * 200), Counters(1, 2, 3, 4))
+    written = 0
+    with pytest.raises(RecordingWriteError, match="No space left on device") as err:
+        for i in range(10_000):
+            writer.write_traffic(TrafficSample(100.0 + i, 1.0, (row,) * 20))
+            written += 1
+    assert "\n" not in str(err.value)
+    writer.close()
+    rec = load_recording(path)
+    assert written > 0 and len(rec.traffic) == written and not rec.warnings

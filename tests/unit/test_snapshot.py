@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,22 +40,14 @@ def test_snapshot_does_not_follow_a_planted_symlink(tmp_path: Path) -> None:
     assert paths[0].name not in planted and paths[0].read_text() == "x"
 
 
-def test_snapshot_on_a_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
-    import os
-    import subprocess
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
-    try:
-        big = "x" * 200_000  # the SVG of a large screen, say: more than the disk holds
-        with pytest.raises(SnapshotError, match="No space left on device") as err:
-            write_snapshot(mnt, "traffic", {"txt": "a\n", "json": "{}\n", "svg": big})
-        assert "\n" not in str(err.value)
-        assert list(mnt.iterdir()) == []  # no 0-byte .txt, no cut .svg, no temporary file
-        ok = write_snapshot(mnt, "traffic", {"txt": "a\n", "json": "{}\n"})
-        assert [p.read_text() for p in ok.paths] == ["a\n", "{}\n"]
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+def test_snapshot_on_a_full_disk_leaves_nothing_behind(
+    small_disk: Callable[[str], Path],
+) -> None:
+    mnt = small_disk("64k")
+    big = "x" * 200_000  # the SVG of a large screen, say: more than the disk holds
+    with pytest.raises(SnapshotError, match="No space left on device") as err:
+        write_snapshot(mnt, "traffic", {"txt": "a\n", "json": "{}\n", "svg": big})
+    assert "\n" not in str(err.value)
+    assert list(mnt.iterdir()) == []  # no 0-byte .txt, no cut .svg, no temporary file
+    ok = write_snapshot(mnt, "traffic", {"txt": "a\n", "json": "{}\n"})
+    assert [p.read_text() for p in ok.paths] == ["a\n", "{}\n"]
