@@ -670,14 +670,22 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
 
 RAW_TRACEPOINT_PROBE(tcp_retransmit_skb)
 {
-    /* (const struct sock *sk, const struct sk_buff *skb, int err) */
+    /* (const struct sock *sk, const struct sk_buff *skb[, int err]) */
+#ifdef HAS_RETRANSMIT_ERR
     return nested(EV_TCP_RETRANSMIT, ctx->args[0], (s32)ctx->args[2], 0, 0);
+#else
+    return nested(EV_TCP_RETRANSMIT, ctx->args[0], 0, 0, 0);
+#endif
 }
 
 RAW_TRACEPOINT_PROBE(tcp_send_reset)
 {
-    /* (const struct sock *sk, const struct sk_buff *skb, enum sk_rst_reason reason) */
+    /* (const struct sock *sk, const struct sk_buff *skb[, enum sk_rst_reason reason]) */
+#ifdef HAS_RESET_REASON
     return nested(EV_TCP_SEND_RESET, ctx->args[0], 0, (u32)ctx->args[2], 0);
+#else
+    return nested(EV_TCP_SEND_RESET, ctx->args[0], 0, 0, 0);
+#endif
 }
 
 RAW_TRACEPOINT_PROBE(tcp_receive_reset)

@@ -30,7 +30,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.pacing import ReadBook
-from netwatch.probes.requirements import calls_depth, has_raw_tracepoint
+from netwatch.probes.requirements import calls_depth, has_raw_tracepoint, tracepoint_fields
 from netwatch.probes.ringbuf import RingReader
 from netwatch.sources import Health, SourceError
 
@@ -159,8 +159,14 @@ class CallsProbe:
     def open(self) -> None:
         defines = as_defines(_with_spans(offsets("calls", _OFFSETS)))
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
+        # Arguments later kernels added: read only where this one has them, since attaching a
+        # program that reads past a raw tracepoint's last argument fails (6.1 lacks all three).
         if _kfree_skb_has_rx_sk():
             defines.append("-DHAS_RX_SK")
+        if "err" in tracepoint_fields("tcp/tcp_retransmit_skb"):
+            defines.append("-DHAS_RETRANSMIT_ERR")
+        if "reason" in tracepoint_fields("tcp/tcp_send_reset"):
+            defines.append("-DHAS_RESET_REASON")
         self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
         text = BPF_SOURCE.read_text()
         self._raw_tps = [tp for tp in RAW_TRACEPOINTS if has_raw_tracepoint(tp)]

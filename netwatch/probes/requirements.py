@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,16 @@ def has_raw_tracepoint(event: str) -> bool:
     """Whether an event of that name exists in any category (raw tracepoints are named by
     event alone)."""
     return any((TRACEFS / "events").glob(f"*/{event}"))
+
+
+def tracepoint_fields(tracepoint: str) -> set[str]:
+    """The field names of a tracepoint (category/event) on this kernel, from its format file:
+    what a raw tracepoint program may rely on, since arguments come and go between kernels."""
+    try:
+        text = (TRACEFS / "events" / tracepoint / "format").read_text()
+    except OSError:
+        return set()
+    return set(re.findall(r"field:[^;]*?\b(\w+)(?:\[\d*\])?;", text))
 
 
 def kprobes_available() -> bool:

@@ -11,7 +11,8 @@
  *   tcp:tcp_probe            a TCP segment processed on an established socket (softirq or backlog)
  *                            (skb->dev is already cleared there, so the device comes from the
  *                            CPU's delivery record, and is remembered per socket for the backlog)
- *   sock:sock_recv_length    a process finished recvmsg: it owns that socket
+ *   sock:sock_recv_length    a process finished recvmsg: it owns that socket (6.3+; before
+ *                            that skb:skb_copy_datagram_iovec, the copy to the reader, instead)
  *   irq:softirq_entry/_exit  per-CPU flag: in softirq, `current` is whoever was interrupted
  *
  * Kernel features: BTF at /sys/kernel/btf/vmlinux; BTF tracepoint programs (5.5+), or where
@@ -552,11 +553,9 @@ TRAFFIC_PROBE(tcp_probe)
 }
 
 /* sock_recv_length(struct sock *sk, int ret, int flags) */
-TRAFFIC_PROBE(sock_recv_length)
+/* The task reading from `sk` in process context owns it. */
+static __always_inline int reader_owns(u64 sk)
 {
-    if ((int)NW_ARG(1) <= 0)
-        return 0;
-    u64 sk = (u64)NW_ARG(0);
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct owner_t *known = owner_of(sk);
     if (known && known->tgid == tgid)
@@ -565,4 +564,24 @@ TRAFFIC_PROBE(sock_recv_length)
     owner_from_current(&me);
     learn_owner(sk, &me);
     return 0;
+}
+
+TRAFFIC_PROBE(sock_recv_length)
+{
+    if ((int)NW_ARG(1) <= 0)
+        return 0;
+    return reader_owns((u64)NW_ARG(0));
+}
+
+/* Kernels before 6.3 have no sock:sock_recv_length: there the loader compiles this instead.
+ * recvmsg copies each received skb to the reader (skb_copy_datagram_iter) in process context,
+ * and a queued skb still names its socket. */
+TRAFFIC_PROBE(skb_copy_datagram_iovec)
+{
+    if (softirq_now())
+        return 0;
+    u64 sk = NW_LOAD(u64, NW_ARG(0), SKB_SK_OFF);
+    if (!sk)
+        return 0;
+    return reader_owns(sk);
 }

@@ -16,6 +16,7 @@ from netwatch.model.traffic import (
     TrafficSample,
     UnattributedTracker,
 )
+from netwatch.probes import requirements
 from netwatch.probes.btf import BTF
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_tp_btf
 from netwatch.probes.hot_rows import HotRowDeltas, HotSlot, SlotPlace
@@ -37,10 +38,12 @@ TRACEPOINTS = (
     "net/netif_receive_skb",
     "irq/softirq_entry",
     "irq/softirq_exit",
-    "sock/sock_recv_length",
     "tcp/tcp_probe",
+    "skb/skb_copy_datagram_iovec",
 )
-OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready",)
+# Used where the kernel has them: sk_data_ready (6.5+) for UDP receive; sock_recv_length (6.3+)
+# to learn a socket's reader, else skb_copy_datagram_iovec (above) does it.
+OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready", "sock/sock_recv_length")
 MAX_ROWS = 16384
 MAX_SOCKS = 65536
 # Rows each CPU counts in an array before the hash (traffic.bpf.c's hot_rows).
@@ -101,14 +104,21 @@ class TrafficProbe:
             f"-DHOT_SLOTS={HOT_SLOTS}",
         ]
         text = BPF_SOURCE.read_text()
-        tracefs = Path("/sys/kernel/tracing/events")
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
-        missing_optional = [tp for tp in OPTIONAL_TRACEPOINTS if not (tracefs / tp).is_dir()]
-        if missing_optional:
+        missing_optional = requirements.missing_tracepoints(OPTIONAL_TRACEPOINTS)
+        if "sock/sk_data_ready" in missing_optional:
             # Without sk_data_ready, UDP receive cannot be matched to a socket.
             text = drop_probe(text, "TRAFFIC_PROBE", "sk_data_ready")
             names.remove("sk_data_ready")
             self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
+        # One program learns who reads a socket: the 6.3+ tracepoint where it exists (it fires
+        # once per recvmsg, the copy once per skb).
+        reader = "skb_copy_datagram_iovec"
+        if "sock/sock_recv_length" in missing_optional:
+            reader = "sock_recv_length"
+            self._notes.append("no sock:sock_recv_length: readers learned per copied skb")
+        text = drop_probe(text, "TRAFFIC_PROBE", reader)
+        names.remove(reader)
         try:
             if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
                 raise BtfAttachError("NETWATCH_RAW_TRACEPOINTS is set")
