@@ -17,6 +17,7 @@ _BTF_MAGIC = 0xEB9F
 _KIND_STRUCT = 4
 _KIND_UNION = 5
 KIND_TYPEDEF = 8
+KIND_FUNC = 12
 # Bytes that follow the 12-byte common header, per kind: fixed part and per-vlen part.
 _EXTRA_FIXED = {1: 4, 3: 12, 14: 4, 17: 4}
 _EXTRA_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}

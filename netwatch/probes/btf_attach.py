@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from netwatch.probes import BCC_LOCK
-from netwatch.probes.btf import BTF, KIND_TYPEDEF
+from netwatch.probes.btf import BTF, KIND_FUNC, KIND_TYPEDEF
 
 _NR_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351}
 _BPF_PROG_LOAD = 5
 _BPF_RAW_TRACEPOINT_OPEN = 17
 _BPF_PROG_TYPE_TRACING = 26
 _BPF_TRACE_RAW_TP = 23
+_BPF_TRACE_FENTRY = 24
 _PROG_LOAD_ATTR_SIZE = 144
 _LOG_SIZE = 1 << 20
 
@@ -64,11 +65,26 @@ def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
 
 def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
     """Load `func` from a compiled BCC module as a tp_btf program on `tracepoint` and attach it."""
-    from bcc import lib  # probes only: the model and replay never need BCC
-
     target = btf.type_id(KIND_TYPEDEF, f"btf_trace_{tracepoint}")
     if target is None:
         raise BtfAttachError(f"no BTF for tracepoint {tracepoint}")
+    return _load_and_attach(bpf, func, target, _BPF_TRACE_RAW_TP, tracepoint)
+
+
+def attach_fentry(bpf: Any, func: str, kernel_function: str, btf: BTF) -> BtfLink:
+    """Load `func` as an fentry program on `kernel_function` and attach it. Its ctx holds the
+    function's arguments as a tp_btf program's holds the tracepoint's, typed the same way, so
+    one C function serves as either where the arguments agree."""
+    target = btf.type_id(KIND_FUNC, kernel_function)
+    if target is None:
+        raise BtfAttachError(f"no BTF for function {kernel_function}")
+    return _load_and_attach(bpf, func, target, _BPF_TRACE_FENTRY, kernel_function)
+
+
+def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: str) -> BtfLink:
+    from bcc import lib  # probes only: the model and replay never need BCC
+
+    tracepoint = label
     with BCC_LOCK:
         start = lib.bpf_function_start(bpf.module, func.encode())
         size = lib.bpf_function_size(bpf.module, func.encode())
@@ -95,7 +111,7 @@ def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
         0,
         name,
         0,
-        _BPF_TRACE_RAW_TP,
+        attach_type,
     )
     struct.pack_into("<I", attr, 108, target)
     try:

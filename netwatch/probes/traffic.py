@@ -18,7 +18,7 @@ from netwatch.model.traffic import (
 )
 from netwatch.probes import requirements
 from netwatch.probes.btf import BTF
-from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_tp_btf
+from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
 from netwatch.probes.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.probes.loader import (
     c_string,
@@ -106,11 +106,6 @@ class TrafficProbe:
         text = BPF_SOURCE.read_text()
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
         missing_optional = requirements.missing_tracepoints(OPTIONAL_TRACEPOINTS)
-        if "sock/sk_data_ready" in missing_optional:
-            # Without sk_data_ready, UDP receive cannot be matched to a socket.
-            text = drop_probe(text, "TRAFFIC_PROBE", "sk_data_ready")
-            names.remove("sk_data_ready")
-            self._notes.append("no sock:sk_data_ready: UDP receive shown as unattributed")
         # One program learns who reads a socket: the 6.3+ tracepoint where it exists (it fires
         # once per recvmsg, the copy once per skb).
         reader = "skb_copy_datagram_iovec"
@@ -119,15 +114,43 @@ class TrafficProbe:
             self._notes.append("no sock:sock_recv_length: readers learned per copied skb")
         text = drop_probe(text, "TRAFFIC_PROBE", reader)
         names.remove(reader)
-        try:
-            if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
-                raise BtfAttachError("NETWATCH_RAW_TRACEPOINTS is set")
-            bpf, links = self._open_tp_btf(text, defines, names, btf)
+        # Builds to try, best first: (label, source, programs attached by fentry instead).
+        builds: list[tuple[str, str, dict[str, str]]] = []
+        without_data_ready = text
+        if "sock/sk_data_ready" in missing_optional:
+            names.remove("sk_data_ready")
+            # Without sk_data_ready, UDP receive cannot be matched to a socket, unless fentry
+            # on the function that tracepoint sits in (sock_def_readable) can stand in.
+            without_data_ready = drop_probe(text, "TRAFFIC_PROBE", "sk_data_ready")
+            builds.append(("fentry", text, {"sk_data_ready": "sock_def_readable"}))
+        builds.append(("tp_btf", without_data_ready, {}))
+        refusals: list[str] = []
+        bpf: Any = None
+        links: list[BtfLink] = []
+        used = ""
+        if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
+            refusals.append("NETWATCH_RAW_TRACEPOINTS is set")
+        else:
+            for label, source, fentries in builds:
+                try:
+                    bpf, links = self._open_tp_btf(source, defines, names, btf, fentries)
+                    used = label
+                    break
+                except BtfAttachError as exc:
+                    refusals.append(str(exc))
+        if bpf is not None:
             mode = "BTF tracepoints"
-        except BtfAttachError as exc:
+        else:
             # Older kernels or a refused tracing program type: same counting, slower reads.
-            bpf, links = compile_probe("traffic", text.encode(), defines), []
-            mode = f"raw tracepoints ({exc})"
+            bpf, links = compile_probe("traffic", without_data_ready.encode(), defines), []
+            mode = f"raw tracepoints ({refusals[-1]})"
+        if "sock/sk_data_ready" in missing_optional:
+            self._notes.insert(
+                0,
+                "no sock:sk_data_ready: UDP receive by fentry on sock_def_readable"
+                if used == "fentry"
+                else "no sock:sk_data_ready: UDP receive shown as unattributed",
+            )
         with self._lock:
             # The maps were created empty at attach: everything in them is this session's.
             self._bpf, self._links, self.attach_mode = bpf, links, mode
@@ -139,7 +162,7 @@ class TrafficProbe:
 
     @staticmethod
     def _open_tp_btf(
-        text: str, defines: list[str], names: list[str], btf: BTF
+        text: str, defines: list[str], names: list[str], btf: BTF, fentries: dict[str, str]
     ) -> tuple[Any, list[BtfLink]]:
         """Compile the tp_btf build and attach each program; BtfAttachError if any is refused."""
         try:
@@ -150,6 +173,8 @@ class TrafficProbe:
         try:
             for name in names:
                 links.append(attach_tp_btf(bpf, f"nw_tp__{name}", name, btf))
+            for name, function in fentries.items():
+                links.append(attach_fentry(bpf, f"nw_tp__{name}", function, btf))
         except BtfAttachError:
             for link in links:
                 link.close()
