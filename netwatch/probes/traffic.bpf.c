@@ -573,6 +573,19 @@ TRAFFIC_PROBE(sock_recv_length)
     return reader_owns((u64)NW_ARG(0));
 }
 
+/* Where sock:sock_recv_length is missing but fentry works (6.1), these are attached by fentry to
+ * the UDP receive functions, whose first argument is the socket: a UDP skb on the receive queue
+ * no longer names its socket, so the copy below cannot teach UDP readers. */
+TRAFFIC_PROBE(udp_recvmsg)
+{
+    return reader_owns((u64)NW_ARG(0));
+}
+
+TRAFFIC_PROBE(udpv6_recvmsg)
+{
+    return reader_owns((u64)NW_ARG(0));
+}
+
 /* Kernels before 6.3 have no sock:sock_recv_length: there the loader compiles this instead.
  * recvmsg copies each received skb to the reader (skb_copy_datagram_iter) in process context,
  * and a queued skb still names its socket. */

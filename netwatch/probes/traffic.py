@@ -17,7 +17,7 @@ from netwatch.model.traffic import (
     UnattributedTracker,
 )
 from netwatch.probes import requirements
-from netwatch.probes.btf import BTF
+from netwatch.probes.btf import BTF, KIND_FUNC
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
 from netwatch.probes.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.probes.loader import (
@@ -44,6 +44,8 @@ TRACEPOINTS = (
 # Used where the kernel has them: sk_data_ready (6.5+) for UDP receive; sock_recv_length (6.3+)
 # to learn a socket's reader, else skb_copy_datagram_iovec (above) does it.
 OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready", "sock/sock_recv_length")
+# Where sock_recv_length is missing, UDP readers are learned by fentry on these (traffic.bpf.c).
+UDP_READERS = ("udp_recvmsg", "udpv6_recvmsg")
 MAX_ROWS = 16384
 MAX_SOCKS = 65536
 # Rows each CPU counts in an array before the hash (traffic.bpf.c's hot_rows).
@@ -116,14 +118,28 @@ class TrafficProbe:
         names.remove(reader)
         # Builds to try, best first: (label, source, programs attached by fentry instead).
         builds: list[tuple[str, str, dict[str, str]]] = []
-        without_data_ready = text
+        fentries: dict[str, str] = {}
+        plain = text
+        for function in UDP_READERS:
+            plain = drop_probe(plain, "TRAFFIC_PROBE", function)
+            if reader == "sock_recv_length" and btf.type_id(KIND_FUNC, function) is not None:
+                fentries[function] = function
         if "sock/sk_data_ready" in missing_optional:
             names.remove("sk_data_ready")
             # Without sk_data_ready, UDP receive cannot be matched to a socket, unless fentry
             # on the function that tracepoint sits in (sock_def_readable) can stand in.
-            without_data_ready = drop_probe(text, "TRAFFIC_PROBE", "sk_data_ready")
-            builds.append(("fentry", text, {"sk_data_ready": "sock_def_readable"}))
-        builds.append(("tp_btf", without_data_ready, {}))
+            plain = drop_probe(plain, "TRAFFIC_PROBE", "sk_data_ready")
+            fentries["sk_data_ready"] = "sock_def_readable"
+        if fentries:
+            source = text
+            for function in UDP_READERS:
+                if function not in fentries:
+                    source = drop_probe(source, "TRAFFIC_PROBE", function)
+            if "sk_data_ready" not in fentries:
+                source = drop_probe(source, "TRAFFIC_PROBE", "sk_data_ready")
+            builds.append(("fentry", source, fentries))
+        builds.append(("tp_btf", plain, {}))
+        without_data_ready = plain
         refusals: list[str] = []
         bpf: Any = None
         links: list[BtfLink] = []
