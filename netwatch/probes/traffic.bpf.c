@@ -14,6 +14,11 @@
  *   sock:sock_recv_length    a process finished recvmsg: it owns that socket (6.3+; before
  *                            that skb:skb_copy_datagram_iovec, the copy to the reader, instead)
  *   irq:softirq_entry/_exit  per-CPU flag: in softirq, `current` is whoever was interrupted
+ * Where a tracepoint is missing (Debian 12's 6.1 has neither sk_data_ready nor sock_recv_length)
+ * and the kernel allows fentry, the same BTF-typed functions are attached by fentry instead:
+ *   fentry sock_def_readable          for sk_data_ready (the function that tracepoint sits in)
+ *   fentry udp_recvmsg, udpv6_recvmsg a process reads a UDP socket (its queued skbs no longer
+ *                                     name it, so skb_copy_datagram_iovec cannot tell)
  *
  * Kernel features: BTF at /sys/kernel/btf/vmlinux; BTF tracepoint programs (5.5+), or where
  * the kernel refuses them raw tracepoint programs (4.17+); sock:sk_data_ready (6.5+, else UDP

@@ -38,8 +38,9 @@ class Run:
         self.tmp = tmp
         self.name = f"nwexit{os.getpid()}{time.monotonic_ns() % 100000}"
         script = (
+            # `after` appears only once complete: a redirect creates the file before writing it.
             f"stty -g > {tmp}/before; cd {ROOT} && {command}; echo $? > {tmp}/exit; "
-            f"stty -g > {tmp}/after; sleep 120"
+            f"stty -g > {tmp}/after.part; mv {tmp}/after.part {tmp}/after; sleep 120"
         )
         tmux("new-session", "-d", "-s", self.name, "-x", "110", "-y", "30", script)
         self.shell = int(tmux("display", "-p", "-t", self.name, "#{pane_pid}").strip())
