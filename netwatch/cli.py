@@ -25,6 +25,7 @@ from netwatch.batch import (
 )
 from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
 from netwatch.model.calls_view import MAX_KERNEL_IDS
+from netwatch.model.filter import is_number
 from netwatch.model.untrusted import printable
 from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
 from netwatch.recording import (
@@ -94,7 +95,7 @@ def _whole(low: int, high: int, what: str = "") -> Callable[[str], int]:
     the error in one line; int() alone would take '²' or 5,000 digits)."""
 
     def parse(text: str) -> int:
-        if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+        if not is_number(text) or len(text) > len(str(high)):
             raise argparse.ArgumentTypeError(
                 f"'{text[:24]}' is not a whole number from {low} to {high}{what}"
             )
