@@ -80,6 +80,12 @@ def _counters(per_cpu: Any) -> Counters:
     return total
 
 
+def _without(text: str, programs: list[str]) -> str:
+    for program in programs:
+        text = drop_probe(text, "TRAFFIC_PROBE", program)
+    return text
+
+
 class TrafficProbe:
     """The live Traffic source. `open` compiles and attaches (seconds); call it off the UI loop."""
 
@@ -116,30 +122,24 @@ class TrafficProbe:
             self._notes.append("no sock:sock_recv_length: readers learned per copied skb")
         text = drop_probe(text, "TRAFFIC_PROBE", reader)
         names.remove(reader)
-        # Builds to try, best first: (label, source, programs attached by fentry instead).
-        builds: list[tuple[str, str, dict[str, str]]] = []
-        fentries: dict[str, str] = {}
-        plain = text
-        for function in UDP_READERS:
-            plain = drop_probe(plain, "TRAFFIC_PROBE", function)
-            if reader == "sock_recv_length" and btf.type_id(KIND_FUNC, function) is not None:
-                fentries[function] = function
+        # Programs attached by fentry instead of a missing tracepoint: program -> function.
+        stand_ins: dict[str, str] = {}
+        if reader == "sock_recv_length":
+            stand_ins.update({f: f for f in UDP_READERS if btf.type_id(KIND_FUNC, f) is not None})
+        fentry_only = list(UDP_READERS)
         if "sock/sk_data_ready" in missing_optional:
             names.remove("sk_data_ready")
             # Without sk_data_ready, UDP receive cannot be matched to a socket, unless fentry
             # on the function that tracepoint sits in (sock_def_readable) can stand in.
-            plain = drop_probe(plain, "TRAFFIC_PROBE", "sk_data_ready")
-            fentries["sk_data_ready"] = "sock_def_readable"
-        if fentries:
-            source = text
-            for function in UDP_READERS:
-                if function not in fentries:
-                    source = drop_probe(source, "TRAFFIC_PROBE", function)
-            if "sk_data_ready" not in fentries:
-                source = drop_probe(source, "TRAFFIC_PROBE", "sk_data_ready")
-            builds.append(("fentry", source, fentries))
+            stand_ins["sk_data_ready"] = "sock_def_readable"
+            fentry_only.append("sk_data_ready")
+        plain = _without(text, fentry_only)
+        # Builds to try, best first: (label, source, programs attached by fentry).
+        builds: list[tuple[str, str, dict[str, str]]] = []
+        if stand_ins:
+            unused = [p for p in fentry_only if p not in stand_ins]
+            builds.append(("fentry", _without(text, unused), stand_ins))
         builds.append(("tp_btf", plain, {}))
-        without_data_ready = plain
         refusals: list[str] = []
         bpf: Any = None
         links: list[BtfLink] = []
@@ -147,9 +147,9 @@ class TrafficProbe:
         if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
             refusals.append("NETWATCH_RAW_TRACEPOINTS is set")
         else:
-            for label, source, fentries in builds:
+            for label, source, by_fentry in builds:
                 try:
-                    bpf, links = self._open_tp_btf(source, defines, names, btf, fentries)
+                    bpf, links = self._open_tp_btf(source, defines, names, btf, by_fentry)
                     used = label
                     break
                 except BtfAttachError as exc:
@@ -158,7 +158,7 @@ class TrafficProbe:
             mode = "BTF tracepoints"
         else:
             # Older kernels or a refused tracing program type: same counting, slower reads.
-            bpf, links = compile_probe("traffic", without_data_ready.encode(), defines), []
+            bpf, links = compile_probe("traffic", plain.encode(), defines), []
             mode = f"raw tracepoints ({refusals[-1]})"
         if "sock/sk_data_ready" in missing_optional:
             self._notes.insert(
