@@ -18,6 +18,9 @@ _KIND_STRUCT = 4
 _KIND_UNION = 5
 KIND_TYPEDEF = 8
 KIND_FUNC = 12
+_KIND_PTR = 2
+_KIND_FUNC_PROTO = 13
+_QUALIFIERS = (8, 9, 10, 11, 18)  # typedef, volatile, const, restrict, type tag
 # Bytes that follow the 12-byte common header, per kind: fixed part and per-vlen part.
 _EXTRA_FIXED = {1: 4, 3: 12, 14: 4, 17: 4}
 _EXTRA_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}
@@ -38,6 +41,9 @@ class _Member:
 class _Type:
     kind: int
     name: str
+    # The type a pointer, typedef, qualifier, function or prototype refers to; for an int,
+    # enum or struct, its size in bytes.
+    ref: int = 0
     members: list[_Member] = field(default_factory=list)
 
 
@@ -64,6 +70,27 @@ class BTF:
     def type_id(self, kind: int, name: str) -> int | None:
         """The id of the first type of this kind and name (e.g. the typedef btf_trace_<tp>)."""
         return self._named.get((kind, name))
+
+    def returns(self, function: str) -> tuple[str, int]:
+        """What a kernel function returns and its size in bytes: ("void", 0), ("pointer", 8)
+        or ("number", size) for an int, a long, an enum or a bool; ("number", 8) when BTF
+        does not say. The size says how much of the return register is the value."""
+        func_id = self.type_id(KIND_FUNC, function)
+        func = self._types[func_id] if func_id is not None else None
+        proto = self._types[func.ref] if func is not None and func.ref < len(self._types) else None
+        if proto is None or proto.kind != _KIND_FUNC_PROTO:
+            return "number", 8
+        type_id = proto.ref
+        for _ in range(16):  # qualifiers and typedefs, never a cycle in a valid blob
+            t = self._types[type_id] if type_id < len(self._types) else None
+            if t is None:
+                return ("void", 0) if type_id == 0 else ("number", 8)
+            if t.kind == _KIND_PTR:
+                return "pointer", 8
+            if t.kind not in _QUALIFIERS:
+                return "number", t.ref if t.ref in (1, 2, 4, 8) else 8
+            type_id = t.ref
+        return "number", 8
 
     def member_offset(self, struct_name: str, member: str) -> int:
         """Byte offset of `member` in `struct struct_name`, looking inside anonymous unions."""
@@ -110,12 +137,12 @@ def _parse(blob: bytes) -> list[_Type | None]:
     pos = hdr_len + type_off
     end = pos + type_len
     while pos < end:
-        name_off, info, _size = struct.unpack_from("<III", blob, pos)
+        name_off, info, size_or_ref = struct.unpack_from("<III", blob, pos)
         pos += 12
         kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
         kind_flag = info >> 31
-        t = _Type(kind, name_at(name_off))
+        t = _Type(kind, name_at(name_off), size_or_ref)
         if kind in (_KIND_STRUCT, _KIND_UNION):
             for _ in range(vlen):
                 m_name, m_type, m_off = struct.unpack_from("<III", blob, pos)

@@ -25,6 +25,7 @@ _BPF_RAW_TRACEPOINT_OPEN = 17
 _BPF_PROG_TYPE_TRACING = 26
 _BPF_TRACE_RAW_TP = 23
 _BPF_TRACE_FENTRY = 24
+_BPF_TRACE_FEXIT = 25
 _PROG_LOAD_ATTR_SIZE = 144
 _LOG_SIZE = 1 << 20
 
@@ -71,14 +72,19 @@ def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:
     return _load_and_attach(bpf, func, target, _BPF_TRACE_RAW_TP, tracepoint)
 
 
-def attach_fentry(bpf: Any, func: str, kernel_function: str, btf: BTF) -> BtfLink:
-    """Load `func` as an fentry program on `kernel_function` and attach it. Its ctx holds the
-    function's arguments as a tp_btf program's holds the tracepoint's, typed the same way, so
-    one C function serves as either where the arguments agree."""
+def attach_fentry(
+    bpf: Any, func: str, kernel_function: str, btf: BTF, *, on_return: bool = False
+) -> BtfLink:
+    """Load `func` as an fentry program on `kernel_function` (fexit with `on_return`) and
+    attach it. Its ctx holds the function's arguments as a tp_btf program's holds the
+    tracepoint's, typed the same way, so one C function serves as either where the arguments
+    agree. The same compiled function may be loaded on many kernel functions: each load is a
+    program of its own (bpf_get_func_ip tells them apart)."""
     target = btf.type_id(KIND_FUNC, kernel_function)
     if target is None:
         raise BtfAttachError(f"no BTF for function {kernel_function}")
-    return _load_and_attach(bpf, func, target, _BPF_TRACE_FENTRY, kernel_function)
+    kind = _BPF_TRACE_FEXIT if on_return else _BPF_TRACE_FENTRY
+    return _load_and_attach(bpf, func, target, kind, kernel_function)
 
 
 def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: str) -> BtfLink:

@@ -91,3 +91,13 @@ def test_a_kernel_without_btf_is_one_line_naming_the_probe(monkeypatch: pytest.M
     # A BTF already parsed is used as given: a missing member is the same one-line error.
     with pytest.raises(SourceError, match=r"^calls probe: struct outer has no member zz"):
         loader.offsets("calls", (("X", ("outer", "zz")),), BTF(_blob()))
+
+
+@pytest.mark.skipif(not VMLINUX_BTF.exists(), reason="this kernel exposes no BTF")
+def test_what_kernel_functions_return_by_their_btf_prototype() -> None:
+    btf = BTF.load()
+    assert btf.returns("sock_alloc") == ("pointer", 8)  # struct socket *
+    assert btf.returns("__sock_release") == ("void", 0)
+    assert btf.returns("sock_read_iter") == ("number", 8)  # ssize_t, through its typedefs
+    assert btf.returns("__sys_connect") == ("number", 4)  # int
+    assert btf.returns("no_such_function_here") == ("number", 8)
