@@ -28,6 +28,7 @@ from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.filter import is_number
 from netwatch.model.untrusted import printable
 from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
+from netwatch.probes.calls_functions import MODES as FUNCTION_MODES
 from netwatch.recording import (
     RecordingFile,
     RecordingWriteError,
@@ -174,6 +175,16 @@ def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
         )
 
 
+def _functions_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--functions",
+        choices=FUNCTION_MODES,
+        default="auto",
+        help="Calls: follow net/socket.c's functions inside each call by fentry, by kprobes, "
+        "or not at all (default auto: fentry, else kprobes, else none; the banner says which)",
+    )
+
+
 def _comm(text: str) -> str:
     if not text or len(text.encode()) > 15:
         raise argparse.ArgumentTypeError(
@@ -211,6 +222,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ui.add_argument("--interval", type=_positive, default=1.0, help="refresh seconds (default 1)")
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
     _ui_options(ui)
+    _functions_option(ui)
 
     top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
     top.add_argument(
@@ -253,6 +265,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _thread_options(calls)
     calls.add_argument("--duration", type=_positive, help="stop after S seconds")
     calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
+    _functions_option(calls)
     calls.add_argument(
         "--buffer-mb",
         type=_whole(1, MAX_RINGBUF_MB),
@@ -272,6 +285,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help="leave out the Calls tab (its probe streams one record per socket call)",
     )
     _thread_options(record, "calls-")
+    _functions_option(record)
 
     replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
@@ -363,6 +377,7 @@ def live_calls_source(
     ringbuf_mb: int = DEFAULT_RINGBUF_MB,
     start_suspended: bool = False,
     keep_last: int | None = None,
+    functions: str = "auto",
 ) -> CallsSource | str:
     """The probe, or why this kernel cannot run it (the other tabs still run)."""
     from netwatch.probes.calls import TRACEPOINTS, CallsProbe
@@ -378,6 +393,7 @@ def live_calls_source(
         ringbuf_mb=ringbuf_mb,
         start_suspended=start_suspended,
         keep_last=keep_last,
+        functions=functions,
     )
 
 
@@ -405,13 +421,18 @@ def cmd_calls(args: argparse.Namespace) -> int:
                 tids=tuple(args.tid),
                 comms=tuple(args.comm),
                 ringbuf_mb=args.buffer_mb,
+                functions=args.functions,
             )
         )
     count = None
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
-    scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
-    announce = "" if args.replay else f"netwatch: tracing {scope or 'all threads'} (Ctrl-C stops)"
+    live = source
+
+    def announce() -> str:
+        # The probe's own account: which threads, and how deep (function depth, and by what).
+        return "" if args.replay else f"netwatch: tracing {live.health().detail} (Ctrl-C stops)"
+
     return _batch(source, count, calls_printer(args.json), announce)
 
 
@@ -500,14 +521,19 @@ def cmd_drops(args: argparse.Namespace) -> int:
 
 
 def _batch(
-    source: Source[T], count: int | None, emit: Callable[[T], None], announce: str = ""
+    source: Source[T],
+    count: int | None,
+    emit: Callable[[T], None],
+    announce: str | Callable[[], str] = "",
 ) -> int:
-    """`announce` goes to stderr once the source is open (for a probe: attached)."""
+    """`announce` goes to stderr once the source is open (for a probe: attached); a callable
+    is asked then, for what only the open probe knows."""
     with stop_on_signals() as should_stop:
         try:
             source.open()
-            if announce:
-                print(announce, file=sys.stderr, flush=True)
+            line = announce() if callable(announce) else announce
+            if line:
+                print(printable(line), file=sys.stderr, flush=True)
             run_batch(source, count, emit, should_stop=should_stop)
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
@@ -529,6 +555,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             pids=tuple(args.calls_pid),
             tids=tuple(args.calls_tid),
             comms=tuple(args.calls_comm),
+            functions=args.functions,
         )
     sources = {tab: s for tab, s in wanted.items() if not isinstance(s, str)}
     left_out = {tab: why for tab, why in wanted.items() if isinstance(why, str)}
@@ -745,6 +772,7 @@ def main(argv: list[str] | None = None) -> int:
                 min(args.interval, CALLS_READ_INTERVAL),
                 start_suspended=True,
                 keep_last=args.max_calls,
+                functions=args.functions,
             ),
         }
         unavailable = {tab: why for tab, why in tabs.items() if isinstance(why, str)}

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample
-from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
+from netwatch.model.calls import (
+    ENTER,
+    EVENT,
+    EXIT,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    CallEvent,
+    CallsSample,
+)
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 
@@ -184,7 +192,7 @@ def _arg(pair: Any) -> tuple[str, str]:
 
 def call_in(item: Any) -> CallEvent:
     ts, pid, tid, comm, kind, name, args, ret, dur_us = _items(item, 9, "a call event")
-    if kind not in (ENTER, EXIT, EVENT):
+    if kind not in (ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT):
         raise BadRecord(f"unknown event kind {str(kind)[:20]!r}")
     if type(args) is not list or len(args) > ARGS_MAX:
         raise BadRecord(f"arguments are not a list of at most {ARGS_MAX}")

@@ -1,8 +1,10 @@
 """Socket-layer calls per thread: events, the bounded tree they build, and its folded summary.
 
-A call opens on its enter event and closes on its exit; the socket-layer events that fired in
-between hang under it. Syscalls do not nest, so a thread's tree is two levels deep: calls
-(depth 1) and their events (depth 2), the depth socket-trace.stp's `thread_indent` printed.
+A call opens on its enter event and closes on its exit; what happened in between hangs under it,
+in order: the socket-layer events, and (function depth, where the kernel allows it) the
+net/socket.c functions it went through, each entered and returned. Syscalls do not nest, so
+calls are depth 1; functions nest inside them from depth 2 down, and an event sits one level
+below the innermost open function: the depth socket-trace.stp's `thread_indent` printed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ EVENT = "event"
 # within one batch): counted and folded into the summary, never drawn. Its ret and dur_us are
 # the call's; the Calls tab's reader makes these instead of decoding calls in full.
 FOLDED = "folded"
+# A net/socket.c function entered, and returned (its ret and dur_us; its result text in the
+# "result" argument, none for a void function).
+FUNC_ENTER = "func_enter"
+FUNC_EXIT = "func_exit"
 
 DEFAULT_MAX_CALLS = 500  # per thread
 DEFAULT_MAX_THREADS = 200
@@ -35,8 +41,8 @@ class CallEvent(NamedTuple):
     pid: int
     tid: int
     comm: str
-    kind: str  # ENTER, EXIT or EVENT
-    name: str  # the syscall, or the tracepoint of a nested event
+    kind: str  # ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT or FOLDED
+    name: str  # the syscall, the tracepoint of a nested event, or the function
     args: tuple[tuple[str, str], ...] = ()
     ret: int = 0  # exits: the return value (negative: -errno)
     dur_us: float = 0.0  # exits: time since the enter
@@ -81,6 +87,28 @@ class CallNode:
     exit: CallEvent | None = None
     events: list[CallEvent] = field(default_factory=list)
     events_dropped: int = 0
+    functions_open: int = 0  # function entries kept whose return has not come
+    functions_unkept: int = 0  # entries not kept (past the bound) whose return has not come
+
+    def keep(self, ev: CallEvent) -> None:
+        """Bounded: past MAX_EVENTS_PER_CALL, the returns of functions already kept still are,
+        so that what is kept nests. Entries are dropped only once the bound is reached, so
+        the innermost open functions are the dropped ones and their returns come first."""
+        if ev.kind == FUNC_EXIT:
+            if self.functions_unkept:
+                self.functions_unkept -= 1
+                self.events_dropped += 1
+            elif self.functions_open:
+                self.functions_open -= 1
+                self.events.append(ev)
+            else:  # its entry came before the call was traced
+                self.events_dropped += 1
+        elif len(self.events) < MAX_EVENTS_PER_CALL:
+            self.functions_open += ev.kind == FUNC_ENTER
+            self.events.append(ev)
+        else:
+            self.functions_unkept += ev.kind == FUNC_ENTER
+            self.events_dropped += 1
 
     @property
     def name(self) -> str:
@@ -162,11 +190,7 @@ class CallsState:
         elif ev.kind == EXIT:
             self._exit(thread, thread.open, ev)
         else:
-            node = thread.open
-            if len(node.events) < MAX_EVENTS_PER_CALL:
-                node.events.append(ev)
-            else:
-                node.events_dropped += 1
+            thread.open.keep(ev)
 
     def _enter(self, thread: ThreadCalls, ev: CallEvent) -> None:
         dangling = thread.open
@@ -219,6 +243,7 @@ class ThreadIndent:
 
     def __init__(self) -> None:
         self._start: dict[int, float] = {}
+        self._functions: dict[int, int] = {}  # tid -> functions open inside its call
 
     def place(self, ev: CallEvent) -> tuple[int, int]:
         """(microseconds, depth) of an event, in the order the events happened. A thread is
@@ -226,13 +251,24 @@ class ThreadIndent:
         does not grow."""
         if ev.kind == ENTER:  # syscalls do not nest: an enter always starts the clock again
             self._start[ev.tid] = ev.ts
+            self._functions.pop(ev.tid, None)
             return 0, 1
         if ev.kind == EXIT:
             # Its enter may have come before tracing did: then it began dur_us ago.
             start = self._start.pop(ev.tid, ev.ts - ev.dur_us / 1e6)
+            self._functions.pop(ev.tid, None)
             return round((ev.ts - start) * 1e6), 1
         start = self._start.setdefault(ev.tid, ev.ts)
-        return round((ev.ts - start) * 1e6), 2
+        us = round((ev.ts - start) * 1e6)
+        open_ = self._functions.get(ev.tid, 0)
+        if ev.kind == FUNC_ENTER:
+            self._functions[ev.tid] = open_ + 1
+            return us, 2 + open_
+        if ev.kind == FUNC_EXIT:
+            open_ = max(0, open_ - 1)
+            self._functions[ev.tid] = open_
+            return us, 2 + open_
+        return us, 2 + open_
 
     def line(self, ev: CallEvent) -> str:
         """One line in the seed's format: `<us> <comm>(<tid>):<indent>-> <name>`, with `<-` on
@@ -249,11 +285,19 @@ class ThreadIndent:
         if ev.kind == EXIT:
             tail = f" {args}" if args else ""
             return f"{head}<- {ev.name} = {result_text(ev.ret)}{tail} ({duration_text(ev.dur_us)})"
+        if ev.kind == FUNC_ENTER:
+            return f"{head}-> {ev.name}"
+        if ev.kind == FUNC_EXIT:
+            result = ev.arg("result")
+            shown = f" = {result}" if result else ""
+            return f"{head}<- {ev.name}{shown} ({duration_text(ev.dur_us)})"
         return f"{head}* {ev.name}" + (f" {args}" if args else "")
 
     def record(self, ev: CallEvent) -> dict[str, object]:
         """One JSON object: the line's fields, and the structured arguments."""
         us, depth = self.place(ev)
+        # A function is an enter and an exit like a call, one level deeper; "layer" says which.
+        kind = {FUNC_ENTER: ENTER, FUNC_EXIT: EXIT}.get(ev.kind, ev.kind)
         obj: dict[str, object] = {
             "ts_us": us,
             "time": round(ev.ts, 6),
@@ -261,12 +305,20 @@ class ThreadIndent:
             "tid": ev.tid,
             "comm": ev.comm,
             "depth": depth,
-            "kind": ev.kind,
+            "kind": kind,
+            "layer": _LAYERS.get(ev.kind, "event"),
             "name": ev.name,
-            "args": dict(ev.args),
+            "args": dict(ev.args) if ev.kind != FUNC_EXIT else {},
         }
         if ev.kind == EXIT:
             obj["ret"] = ev.ret
             obj["result"] = result_text(ev.ret)
             obj["dur_us"] = round(ev.dur_us, 3)
+        elif ev.kind == FUNC_EXIT:
+            obj["ret"] = ev.ret
+            obj["result"] = ev.arg("result") or ""
+            obj["dur_us"] = round(ev.dur_us, 3)
         return obj
+
+
+_LAYERS = {ENTER: "syscall", EXIT: "syscall", FUNC_ENTER: "function", FUNC_EXIT: "function"}

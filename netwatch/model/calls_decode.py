@@ -12,7 +12,16 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from netwatch.model.calls import ENTER, EVENT, EXIT, FOLDED, CallEvent, result_text
+from netwatch.model.calls import (
+    ENTER,
+    EVENT,
+    EXIT,
+    FOLDED,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    CallEvent,
+    result_text,
+)
 
 # calls.bpf.c's enum call_op and enum event_op, in order (tests/unit checks they agree).
 CALL_NAMES = (
@@ -27,8 +36,10 @@ EVENT_NAMES = (
     "",
     "sock_send_length", "sock_recv_length", "skb_copy_datagram_iovec", "inet_sock_set_state",
     "net_dev_queue", "kfree_skb", "tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset",
-    "tcp_destroy_sock", "tcp_rcv_space_adjust",
+    "tcp_destroy_sock", "tcp_rcv_space_adjust", FUNC_ENTER, FUNC_EXIT,
 )  # fmt: skip
+_EV_FUNC_ENTER = EVENT_NAMES.index(FUNC_ENTER)
+_EV_FUNC_EXIT = EVENT_NAMES.index(FUNC_EXIT)
 
 
 def _event(fields: tuple[Any, ...]) -> CallEvent:
@@ -54,6 +65,7 @@ _VIEW_S = struct.Struct("<" + _VIEW)
 _NEST = struct.Struct("<" + _NESTED)
 _ARGS = struct.Struct("<QQQ")
 _TS = struct.Struct("<Q")
+_FUNC = struct.Struct("<QQQqH")  # a nested event's ts, address, duration, return value, op
 _TID = struct.Struct("<I")
 _KIND = struct.Struct("<H")
 ENTER_OFF = _HEAD.size
@@ -82,6 +94,30 @@ _MSG_FLAGS = (
 
 Symbolize = Callable[[int], str]
 ReasonName = Callable[[int], str]
+# A function's address to (its name, what it returns: "void", "pointer" or "number", and the
+# size of the number in bytes).
+FunctionOf = Callable[[int], tuple[str, str, int]]
+MAX_ERRNO = 4095  # the kernel's ERR_PTR range: -4095..-1 returned as a pointer
+
+
+def _unnamed_function(ip: int) -> tuple[str, str, int]:
+    return f"0x{ip:x}", "number", 8
+
+
+def function_result(value: int, returns: str, size: int) -> tuple[int, str]:
+    """A function's raw return register as (the number, the text shown): nothing for void, NULL,
+    an errno or "ptr" for a pointer (never the address), the signed value for a number."""
+    if returns == "void":
+        return 0, ""
+    if returns == "pointer":
+        signed = _signed(value & (1 << 64) - 1)
+        if -MAX_ERRNO <= signed < 0:
+            return signed, result_text(signed)
+        return (0, "NULL") if value == 0 else (1, "ptr")
+    bits = 8 * size
+    value &= (1 << bits) - 1
+    number = value - (1 << bits) if value >= 1 << (bits - 1) else value
+    return number, result_text(number)
 
 
 def msg_flags(value: int) -> str:
@@ -122,10 +158,13 @@ class Decoder:
         wall_offset: float,
         symbolize: Symbolize = hex,
         reason_name: ReasonName = str,
+        function_of: FunctionOf = _unnamed_function,
     ) -> None:
         self.wall_offset = wall_offset
         self.symbolize = symbolize
         self.reason_name = reason_name
+        self.function_of = function_of
+        self._functions: dict[int, tuple[str, str, int]] = {}
         self.undecodable = 0
         self._args: dict[bytes, tuple[tuple[str, str], ...]] = {}
         self._events: dict[bytes, tuple[str, tuple[tuple[str, str], ...]]] = {}
@@ -264,6 +303,9 @@ class Decoder:
         return _event((ts / 1e9 + self.wall_offset, pid, tid, comm, ENTER, name, args, 0, 0.0))
 
     def _event_at(self, blob: bytes, at: int, pid: int, tid: int, comm: str) -> CallEvent | None:
+        ts, ip, dur, value, op = _FUNC.unpack_from(blob, at)
+        if op in (_EV_FUNC_ENTER, _EV_FUNC_EXIT):
+            return self._function_at(ts, ip, dur, value, op, pid, tid, comm)
         key = blob[at + 8 : at + _NEST.size]  # all but its time
         found = self._events.get(key)
         if found is None:
@@ -282,6 +324,23 @@ class Decoder:
         return _event(
             (ts / 1e9 + self.wall_offset, pid, tid, comm, EVENT, found[0], found[1], 0, 0.0)
         )
+
+    def _function_at(
+        self, ts: int, ip: int, dur: int, value: int, op: int, pid: int, tid: int, comm: str
+    ) -> CallEvent:
+        """A net/socket.c function's entry or return (function depth)."""
+        known = self._functions.get(ip)
+        if known is None:
+            if len(self._functions) >= MEMO_SIZE:
+                self._functions.clear()
+            known = self._functions[ip] = self.function_of(ip)
+        name, returns, size = known
+        wall = ts / 1e9 + self.wall_offset
+        if op == _EV_FUNC_ENTER:
+            return _event((wall, pid, tid, comm, FUNC_ENTER, name, (), 0, 0.0))
+        number, text = function_result(value, returns, size)
+        args = (("result", text),) if text else ()
+        return _event((wall, pid, tid, comm, FUNC_EXIT, name, args, number, dur / 1000))
 
     def _event_args(
         self, name: str, a: tuple[int, int, int], value: int, sock: _Sock, dev: bytes

@@ -13,6 +13,14 @@
  *       softirq that runs while that thread is on the CPU is inside the call too, so each
  *       event says whether it concerns the call's own socket.
  *
+ * Function depth (socket-trace.stp's own level, optional): the functions of net/socket.c that
+ * this kernel lets netwatch attach to, on call and return, nested under the call they ran in.
+ * user space loads `fn_enter` / `fn_exit` once per function as fentry / fexit programs (5.17+
+ * for bpf_get_func_ret; exact function address and return value), or else attaches
+ * `kp_enter` / `kp_exit` as kprobes / kretprobes (the return is the innermost open function).
+ * Both return at once unless the current thread is inside a traced call, so untraced threads
+ * pay the attachment (a trampoline or a breakpoint) and an array read per function call.
+ *
  * Which threads: `filter` says which of the pid / tid / comm sets apply (all that apply must
  * match); user space fills the sets, so no user text ever becomes BPF C. netwatch itself
  * (SELF_PID) is never traced.
@@ -32,7 +40,8 @@
  * tracepoints at all puts every task on the slow syscall path: about 9% of a syscall-bound
  * loop on our VMs with empty programs (bench/calls_overhead). Per-packet events cost an array
  * read while no traced call is in progress, and a hash lookup by thread while one is. A traced
- * call costs about a dozen kernel reads and one ring buffer record.
+ * call costs about a dozen kernel reads and one ring buffer record; with function depth, each
+ * net/socket.c function inside it adds two events (an enter and a return).
  */
 #include <uapi/linux/ptrace.h>
 #include <asm/unistd.h>
@@ -56,6 +65,7 @@ enum event_op {
     EV_NONE,
     EV_SEND_LENGTH, EV_RECV_LENGTH, EV_COPY_DATAGRAM, EV_SET_STATE, EV_DEV_QUEUE, EV_KFREE_SKB,
     EV_TCP_RETRANSMIT, EV_TCP_SEND_RESET, EV_TCP_RECV_RESET, EV_TCP_DESTROY, EV_TCP_RCV_SPACE,
+    EV_FUNC_ENTER, EV_FUNC_EXIT,
 };
 
 /* flags */
@@ -90,9 +100,9 @@ struct sock_view_t {
 /* A socket-layer event inside a call. */
 struct nested_t {
     u64 ts_ns;
-    u64 a0;        /* values by type: flags, old state, drop location, ... */
-    u64 a1;        /* new state, drop reason, ... */
-    s64 value;     /* bytes, length or error */
+    u64 a0;        /* values by type: flags, old state, drop location, function address, ... */
+    u64 a1;        /* new state, drop reason, a function's duration (ns), ... */
+    s64 value;     /* bytes, length, error, a function's return value */
     u16 op;        /* enum event_op */
     u16 flags;
     u16 family;
@@ -127,6 +137,8 @@ struct call_record_t {
     struct nested_t ev[MAX_INLINE];
 };
 
+#define MAX_FRAMES 8  /* net/socket.c functions open at once inside a call; a power of two */
+
 /* One thread's call in progress; the slot is reused call after call, not deleted. */
 struct inflight_t {
     u64 sk;
@@ -134,6 +146,13 @@ struct inflight_t {
     u32 active;    /* the thread is inside this call */
     u32 deferred;  /* sent only if an event fires inside it (the poll family) */
     struct call_record_t rec;
+    /* Function depth: the net/socket.c functions open inside the call, innermost last.
+     * `depth` goes on counting past MAX_FRAMES, so returns still pair; deeper ones are not
+     * shown. Kept after `rec`: user space reads the slot's head and record only. */
+    u32 depth;
+    u32 pad;
+    u64 frame_ip[MAX_FRAMES];
+    u64 frame_ts[MAX_FRAMES];
 };
 
 struct comm_key_t {
@@ -432,6 +451,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     call->sk = sk;
     call->addr_ptr = addr_out(op, args);
     call->deferred = op >= OP_POLL;
+    call->depth = 0;
     if (!call->active) {
         u32 zero = 0;
         s64 *n = active_calls.lookup(&zero);
@@ -701,4 +721,102 @@ RAW_TRACEPOINT_PROBE(tcp_destroy_sock)
 RAW_TRACEPOINT_PROBE(tcp_rcv_space_adjust)
 {
     return nested(EV_TCP_RCV_SPACE, ctx->args[0], 0, 0, 0);
+}
+
+/* ---- function depth: net/socket.c functions on call and return -------------------------- */
+
+static __always_inline void set_func(struct nested_t *e, int ev, u64 ip, s64 ret, u64 dur,
+                                     u64 now)
+{
+    e->ts_ns = now;
+    e->op = ev;
+    e->a0 = ip;
+    e->a1 = dur;
+    e->value = ret;
+    e->flags = 0;
+    e->family = 0;
+    e->port = 0;
+    e->lport = 0;
+    e->proto = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    e->dev[0] = 0;
+}
+
+static __always_inline void func_event(struct inflight_t *call, int ev, u64 ip, s64 ret, u64 dur,
+                                       u64 now)
+{
+    struct nested_t *slot = inline_slot(call);
+    if (slot) {
+        set_func(slot, ev, ip, ret, dur, now);
+        return;
+    }
+    struct call_record_t *out = overflow_record(call);
+    if (!out)
+        return;
+    set_func(&out->ev[0], ev, ip, ret, dur, now);
+    events.ringbuf_submit(out, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline int func_entered(u64 ip)
+{
+    struct inflight_t *call = current_call();
+    if (!call)
+        return 0;
+    u32 d = call->depth;
+    call->depth = d + 1;
+    if (d >= MAX_FRAMES)
+        return 0;
+    u64 now = bpf_ktime_get_ns();
+    call->frame_ip[d & (MAX_FRAMES - 1)] = ip;
+    call->frame_ts[d & (MAX_FRAMES - 1)] = now;
+    func_event(call, EV_FUNC_ENTER, ip, 0, 0, now);
+    return 0;
+}
+
+/* A function returned. `ip` 0: the innermost open one (a kretprobe does not say which). */
+static __always_inline int func_returned(u64 ip, s64 ret)
+{
+    struct inflight_t *call = current_call();
+    if (!call)
+        return 0;
+    u32 d = call->depth;
+    if (d == 0)
+        return 0; /* it began before the call was traced */
+    d -= 1;
+    if (d >= MAX_FRAMES) {
+        call->depth = d;
+        return 0;
+    }
+    u64 top = call->frame_ip[d & (MAX_FRAMES - 1)];
+    if (ip && ip != top)
+        return 0; /* a return whose entry came before tracing did */
+    call->depth = d;
+    u64 now = bpf_ktime_get_ns();
+    func_event(call, EV_FUNC_EXIT, top, ret, now - call->frame_ts[d & (MAX_FRAMES - 1)], now);
+    return 0;
+}
+
+/* Loaded by user space once per function, as fentry and fexit programs. */
+int fn_enter(u64 *ctx)
+{
+    return func_entered(bpf_get_func_ip(ctx));
+}
+
+int fn_exit(u64 *ctx)
+{
+    u64 ret = 0;
+    bpf_get_func_ret(ctx, &ret);
+    return func_returned(bpf_get_func_ip(ctx), (s64)ret);
+}
+
+/* Or attached by user space as kprobes and kretprobes. The kprobe's address is inside the
+ * function (user space names the function that holds it). */
+int kp_enter(struct pt_regs *ctx)
+{
+    return func_entered(PT_REGS_IP(ctx));
+}
+
+int kp_exit(struct pt_regs *ctx)
+{
+    return func_returned(0, (s64)PT_REGS_RC(ctx));
 }

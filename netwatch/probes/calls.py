@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.calls import CallEvent, CallsSample
-from netwatch.model.calls_decode import RECORD, Decoder, ReasonName, Symbolize
+from netwatch.model.calls_decode import RECORD, Decoder, FunctionOf, ReasonName, Symbolize
 from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
+from netwatch.probes.calls_functions import FunctionDepth, attach_functions, load_btf
 from netwatch.probes.drain import DrainThread
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
@@ -30,7 +31,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.pacing import ReadBook
-from netwatch.probes.requirements import calls_depth, has_raw_tracepoint, tracepoint_fields
+from netwatch.probes.requirements import has_raw_tracepoint, tracepoint_fields
 from netwatch.probes.ringbuf import RingReader
 from netwatch.sources import Health, SourceError
 
@@ -130,9 +131,11 @@ class CallsProbe:
         ringbuf_mb: int = DEFAULT_RINGBUF_MB,
         start_suspended: bool = False,
         keep_last: int | None = None,
+        functions: str = "auto",
     ) -> None:
         """`keep_last`: for a reader that keeps only that many calls per thread (the Calls
-        tab): older calls of a busy thread come as FOLDED events. Batch and record: None."""
+        tab): older calls of a busy thread come as FOLDED events. Batch and record: None.
+        `functions`: how to follow net/socket.c's functions (calls_functions.MODES)."""
         self.interval = interval
         self._threads = (tuple(pids), tuple(tids), tuple(comms))
         self._ringbuf_pages = max(1, ringbuf_mb * 256)  # ring buffer size: pages of 4 KiB
@@ -153,6 +156,8 @@ class CallsProbe:
         self._book = ReadBook()
         self._raw_tps: list[str] = list(RAW_TRACEPOINTS)  # those this kernel has, after open
         self._missing: list[str] = []
+        self._functions_mode = functions
+        self.depth = FunctionDepth("none", note="function depth not attached yet")
         self._decoder = Decoder(time.time() - time.monotonic())
 
     # ---- life ---------------------------------------------------------------------------------
@@ -167,7 +172,6 @@ class CallsProbe:
             defines.append("-DHAS_RETRANSMIT_ERR")
         if "reason" in tracepoint_fields("tcp/tcp_send_reset"):
             defines.append("-DHAS_RESET_REASON")
-        self._decoder = Decoder(time.time() - time.monotonic(), *self._namers())
         text = BPF_SOURCE.read_text()
         self._raw_tps = [tp for tp in RAW_TRACEPOINTS if has_raw_tracepoint(tp)]
         self._missing = [tp for tp in RAW_TRACEPOINTS if tp not in self._raw_tps]
@@ -179,6 +183,15 @@ class CallsProbe:
         self._bpf = bpf
         self._attached = True
         try:
+            # Before the filter: a function entered before its probe was there has no return.
+            btf = load_btf()
+            self.depth = attach_functions(bpf, self._functions_mode, btf)
+            symbols = SymbolTable.load()
+            self._decoder = Decoder(
+                time.time() - time.monotonic(),
+                *self._namers(symbols),
+                self._function_namer(symbols),
+            )
             if self._suspended:
                 self._set_attached(False)
             self._write_threads(*self._threads)
@@ -186,6 +199,7 @@ class CallsProbe:
             ring = RingReader(events.map_fd, events.max_entries)
         except Exception as exc:
             self._bpf = None
+            self.depth.close()
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
         self._book.start()
@@ -197,13 +211,25 @@ class CallsProbe:
         self._update_health()
 
     @staticmethod
-    def _namers() -> tuple[Symbolize, ReasonName]:
+    def _namers(symbols: SymbolTable) -> tuple[Symbolize, ReasonName]:
         """Drop locations and reasons, named as the Drops tab names them."""
-        symbols = SymbolTable.load()
         try:
             return symbols.describe, load_format().reason_name
         except OSError:
             return symbols.describe, str
+
+    def _function_namer(self, symbols: SymbolTable) -> FunctionOf:
+        """A function's address (fentry: its start; kprobe: inside it) to its name and what
+        it returns."""
+        returns = self.depth.returns
+
+        def function_of(ip: int) -> tuple[str, str, int]:
+            symbol = symbols.lookup(ip)
+            name = symbol.name if symbol is not None else f"0x{ip:x}"
+            kind, size = returns.get(name, ("number", 8))
+            return name, kind, size
+
+        return function_of
 
     def close(self) -> None:
         with self._close_lock:
@@ -212,6 +238,7 @@ class CallsProbe:
             ring, self._ring = self._ring, None
             if ring is not None:
                 ring.close()
+            self.depth.close()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
                 detach(bpf)
@@ -244,9 +271,10 @@ class CallsProbe:
                         bpf.attach_raw_tracepoint(tp=name, fn_name=b"raw_tracepoint__" + name)
                     else:
                         bpf.detach_raw_tracepoint(tp=name)
-                if attached:
-                    # Calls begun while detached would close with no open: start clean.
-                    self._forget_calls_in_progress()
+                # Calls begun while detached would close with no open: start clean. And on
+                # detaching: the function probes stay attached (re-attaching them takes
+                # seconds), and return at once only while no call is in progress.
+                self._forget_calls_in_progress()
             self._attached = attached
 
     def _forget_calls_in_progress(self) -> None:
@@ -301,7 +329,7 @@ class CallsProbe:
             self._health = Health("suspended", "detached while the Calls tab is not shown")
         else:
             lacking = f"; no {', '.join(self._missing)} here" if self._missing else ""
-            self._health = Health("attached", f"{scope}; {calls_depth()}{lacking}")
+            self._health = Health("attached", f"{scope}; {self.depth.note}{lacking}")
 
     # ---- data ---------------------------------------------------------------------------------
     def _pull(self, ring: RingReader) -> None:

@@ -87,16 +87,6 @@ def kprobes_available() -> bool:
     return (TRACEFS / "kprobe_events").exists()
 
 
-def calls_depth() -> str:
-    """What the Calls tab can show on this kernel, said plainly."""
-    if kprobes_available():
-        return (
-            "syscall + socket tracepoint depth (this kernel has kprobes, but netwatch does not "
-            "trace net/socket.c functions yet)"
-        )
-    return "syscall + socket tracepoint depth only (no kprobes or fentry here)"
-
-
 def degraded_features() -> list[str]:
     """Probe types this kernel refuses; reported in the status line, never fatal."""
     notes = []

@@ -16,6 +16,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 
 from netwatch.model.calls import (
+    FUNC_ENTER,
+    FUNC_EXIT,
     CallEvent,
     CallNode,
     CallsSample,
@@ -264,22 +266,33 @@ class CallsView(TabView):
         ]
         if not open_:
             return rows
+        depth = 0  # net/socket.c functions open at this point of the call
         for i, ev in enumerate(node.events):
             offset = (ev.ts - node.enter.ts) * 1e6
-            cell = RankedCell(
-                f"{pad}{PAD}  * {ev.name} {ev.args_text()}", start + len(rows), justify="left"
-            )
+            if ev.kind == FUNC_EXIT:
+                depth = max(0, depth - 1)
+            indent = f"{pad}{PAD}  " + "  " * depth
+            result = Text("")
+            dur = Text(f"+{offset:.0f} us", justify="right")
+            if ev.kind == FUNC_ENTER:
+                depth += 1
+                line = f"{indent}-> {ev.name}"
+            elif ev.kind == FUNC_EXIT:
+                line = f"{indent}<- {ev.name}"
+                outcome = ev.arg("result") or ""
+                result = shown(outcome, style="red" if ev.ret < 0 else "", justify="right")
+                dur = Text(duration_text(ev.dur_us), justify="right")
+            else:
+                line = f"{indent}* {ev.name} {ev.args_text()}"
+            cell = RankedCell(line, start + len(rows), justify="left")
             if ev.arg("socket") == "other":
                 cell.stylize("dim")  # a softirq's work for another socket, on this CPU
+            elif ev.kind in (FUNC_ENTER, FUNC_EXIT):
+                cell.stylize("cyan")
             rows.append(
                 (
                     f"{key}.{i}",
-                    {
-                        "time": Text(""),
-                        "tree": cell,
-                        "result": Text(""),
-                        "dur": Text(f"+{offset:.0f} us", justify="right"),
-                    },
+                    {"time": Text(""), "tree": cell, "result": result, "dur": dur},
                 )
             )
         if node.events_dropped:

@@ -13,7 +13,16 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent, CallsSample
+from netwatch.model.calls import (
+    ENTER,
+    EVENT,
+    EXIT,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    CallEvent,
+    CallsSample,
+    result_text,
+)
 from netwatch.recording import ReplayCallsSource, ReplayTrafficSource
 from netwatch.screens.calls import CallsView
 from tests.screens.scripted import ScriptedSource
@@ -111,6 +120,39 @@ async def test_tree_of_threads_calls_and_the_events_inside_them(tmp_path: Path) 
         assert rows[4].startswith("│ │   * sock_send_length bytes=5")
         results = [str(view(app).table.get_row_at(i)[2]) for i in range(5)]
         assert results[1] == "0" and results[0] == "2 calls"
+
+
+async def test_net_socket_c_functions_nest_under_their_call_with_their_results(
+    tmp_path: Path,
+) -> None:
+    def at(ts: float, kind: str, name: str, ret: int = 0, dur: float = 0.0) -> CallEvent:
+        args = (("result", result_text(ret)),) if kind == FUNC_EXIT else ()
+        return CallEvent(ts, 7, 7, "client", kind, name, args, ret, dur)
+
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await feed(
+            pilot, app, src,
+            CallEvent(1.0, 7, 7, "client", ENTER, "write", (("fd", "3"),)),
+            at(1.000001, FUNC_ENTER, "sock_write_iter"),
+            at(1.000002, FUNC_ENTER, "sock_sendmsg"),
+            CallEvent(1.000003, 7, 7, "client", EVENT, "net_dev_queue", (("dev", "lo"),)),
+            at(1.000008, FUNC_EXIT, "sock_sendmsg", 5, 6.0),
+            at(1.000009, FUNC_EXIT, "sock_write_iter", -32, 8.0),
+            CallEvent(1.00001, 7, 7, "client", EXIT, "write", (), 5, 10.0),
+        )  # fmt: skip
+        rows = tree(app)
+        assert rows[1].startswith("│ ▾ -> write fd=3")
+        assert rows[2:7] == [
+            "│ │   -> sock_write_iter",
+            "│ │     -> sock_sendmsg",
+            "│ │       * net_dev_queue dev=lo",
+            "│ │     <- sock_sendmsg",
+            "│ │   <- sock_write_iter",
+        ]
+        table = view(app).table
+        assert [str(table.get_row_at(i)[2]) for i in (5, 6)] == ["5", "-EPIPE"]
+        assert [str(table.get_row_at(i)[3]) for i in (5, 6)] == ["6 us", "8 us"]
 
 
 async def test_collapsed_nodes_stay_collapsed_as_calls_arrive(tmp_path: Path) -> None:

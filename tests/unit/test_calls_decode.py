@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.calls import ENTER, EVENT, EXIT, CallEvent
+from netwatch.model.calls import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
 from netwatch.model.calls_decode import (
     CALL_NAMES,
     EVENT_NAMES,
@@ -22,6 +22,7 @@ from netwatch.model.calls_decode import (
     MAX_INLINE,
     RECORD,
     Decoder,
+    function_result,
     msg_flags,
 )
 
@@ -78,6 +79,8 @@ def test_names_agree_with_the_bpf_enums() -> None:
     assert [c.removeprefix("OP_").lower() for c in calls[1:]] == list(CALL_NAMES[1:])
     events = enum("event_op")
     assert len(events) == len(EVENT_NAMES)
+    assert EVENT_NAMES.index(FUNC_ENTER) == events.index("EV_FUNC_ENTER")
+    assert EVENT_NAMES.index(FUNC_EXIT) == events.index("EV_FUNC_EXIT")
 
 
 def test_record_layout_matches_the_c_struct() -> None:
@@ -226,3 +229,48 @@ def test_a_busy_threads_older_calls_in_a_batch_are_folded_not_decoded() -> None:
     full = CallsState(max_calls=3)
     full.apply(CallsSample(0.0, 1.0, tuple(Decoder(0.0).decode_many(blob))))
     assert full.threads[7].fold == t7.fold and full.calls_dropped == state.calls_dropped
+
+
+FUNCTIONS = {
+    0xFFFF0100: ("__sys_sendto", "number", 4),
+    0xFFFF0200: ("__sock_sendmsg", "number", 4),
+}
+
+
+def function_event(ts: int, op: str, ip: int, ret: int = 0, dur: int = 0) -> tuple[object, ...]:
+    """As calls.bpf.c's set_func lays one out: address in a0, duration in a1, return in value."""
+    return (ts, ip, dur, ret, EVENT_NAMES.index(op), 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+
+
+def test_function_depth_events_become_named_entries_and_returns() -> None:
+    decoder = Decoder(0.0, function_of=lambda ip: FUNCTIONS[ip])
+    inline = [
+        function_event(1_000_100, FUNC_ENTER, 0xFFFF0100),
+        function_event(1_000_200, FUNC_ENTER, 0xFFFF0200),
+        function_event(1_000_900, FUNC_EXIT, 0xFFFF0200, ret=1500, dur=700),
+        # a 32-bit int's -EAGAIN, the register's upper half not sign-extended
+        function_event(1_001_000, FUNC_EXIT, 0xFFFF0100, ret=0xFFFFFFF5, dur=900),
+    ]
+    evs = list(decoder.decode_many(record("sendto", ret=-11, events=inline)))
+    assert [(e.kind, e.name) for e in evs] == [
+        (ENTER, "sendto"),
+        (FUNC_ENTER, "__sys_sendto"),
+        (FUNC_ENTER, "__sock_sendmsg"),
+        (FUNC_EXIT, "__sock_sendmsg"),
+        (FUNC_EXIT, "__sys_sendto"),
+        (EXIT, "sendto"),
+    ]
+    inner, outer = evs[3], evs[4]
+    assert (inner.ret, inner.arg("result"), inner.dur_us) == (1500, "1500", 0.7)
+    assert (outer.ret, outer.arg("result"), outer.dur_us) == (-11, "-EAGAIN", 0.9)
+    assert evs[1].args == () and evs[1].ts == pytest.approx(1_000_100 / 1e9)
+
+
+def test_function_results_by_return_type() -> None:
+    assert function_result(123, "void", 0) == (0, "")  # the register holds leftovers
+    assert function_result(0, "pointer", 8) == (0, "NULL")
+    assert function_result(0xFFFF888812345678, "pointer", 8) == (1, "ptr")  # never the address
+    assert function_result((1 << 64) - 12, "pointer", 8) == (-12, "-ENOMEM")  # ERR_PTR
+    assert function_result(0x1_0000_0005, "number", 4) == (5, "5")
+    assert function_result(0xFF, "number", 1) == (-1, "-EPERM")
+    assert function_result(-104, "number", 8) == (-104, "-ECONNRESET")

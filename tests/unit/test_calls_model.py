@@ -11,6 +11,9 @@ from netwatch.model.calls import (
     ENTER,
     EVENT,
     EXIT,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    MAX_EVENTS_PER_CALL,
     CallEvent,
     CallsSample,
     CallsState,
@@ -197,3 +200,69 @@ def test_thread_indent_forgets_threads_once_their_calls_return() -> None:
         for e in call("read", float(tid), 5, tid=tid, inside=("x",)):
             indent.line(e)
     assert indent._start == {}  # a long batch run over short-lived threads does not grow
+
+
+def function_call(start: float) -> list[CallEvent]:
+    """sendto -> __sys_sendto -> __sock_sendmsg (a packet queued inside) and back."""
+    return [
+        ev(ENTER, "sendto", start, fd="4"),
+        ev(FUNC_ENTER, "__sys_sendto", start + 1e-6),
+        ev(FUNC_ENTER, "__sock_sendmsg", start + 2e-6),
+        ev(EVENT, "net_dev_queue", start + 3e-6, dev="lo"),
+        ev(FUNC_EXIT, "__sock_sendmsg", start + 9e-6, ret=5, dur_us=7, result="5"),
+        ev(FUNC_EXIT, "__sys_sendto", start + 10e-6, ret=5, dur_us=9, result="5"),
+        ev(FUNC_EXIT, "__sock_release", start + 11e-6, dur_us=1),  # void: no result
+        ev(EXIT, "sendto", start + 12e-6, ret=5, dur_us=12),
+    ]
+
+
+def test_thread_indent_nests_functions_one_space_per_depth() -> None:
+    indent = ThreadIndent()
+    events = function_call(100.0)
+    del events[6]  # the unpaired return is the next test's
+    assert [indent.line(e) for e in events] == [
+        "0 nc(7): -> sendto fd=4",
+        "1 nc(7):  -> __sys_sendto",
+        "2 nc(7):   -> __sock_sendmsg",
+        "3 nc(7):    * net_dev_queue dev=lo",
+        "9 nc(7):   <- __sock_sendmsg = 5 (7 us)",
+        "10 nc(7):  <- __sys_sendto = 5 (9 us)",
+        "12 nc(7): <- sendto = 5 (12 us)",
+    ]
+    indent = ThreadIndent()
+    objs = [indent.record(e) for e in events]
+    assert [(o["kind"], o["layer"], o["depth"]) for o in objs] == [
+        ("enter", "syscall", 1), ("enter", "function", 2), ("enter", "function", 3),
+        ("event", "event", 4), ("exit", "function", 3), ("exit", "function", 2),
+        ("exit", "syscall", 1),
+    ]  # fmt: skip
+    assert objs[4]["ret"] == 5 and objs[4]["result"] == "5" and objs[4]["dur_us"] == 7
+    assert objs[4]["args"] == {}
+
+
+def test_a_void_function_returns_without_a_value_and_depth_never_goes_below_the_call() -> None:
+    indent = ThreadIndent()
+    lines = [indent.line(e) for e in function_call(5.0)]
+    assert lines[6] == "11 nc(7):  <- __sock_release (1 us)"  # its entry came before tracing
+    assert lines[7] == "12 nc(7): <- sendto = 5 (12 us)"
+
+
+def test_functions_hang_under_their_call_and_a_full_call_still_keeps_their_returns() -> None:
+    s = state_of(*function_call(1.0))
+    node = s.threads[7].calls[0]
+    assert [e.kind for e in node.events][:4] == [FUNC_ENTER, FUNC_ENTER, EVENT, FUNC_EXIT]
+    assert node.events_dropped == 1  # the return whose entry was never seen
+    # A call that fills its events: the entries kept get their returns; those past the bound
+    # are dropped with their returns, and what is kept still nests.
+    many = [ev(ENTER, "sendmmsg", 1.0)]
+    many += [
+        ev(FUNC_ENTER, "___sys_sendmsg", 1.0 + i * 1e-6) for i in range(MAX_EVENTS_PER_CALL + 5)
+    ]
+    many += [
+        ev(FUNC_EXIT, "___sys_sendmsg", 2.0 + i * 1e-6) for i in range(MAX_EVENTS_PER_CALL + 5)
+    ]
+    many.append(ev(EXIT, "sendmmsg", 3.0))
+    node = state_of(*many).threads[7].calls[0]
+    kinds = [e.kind for e in node.events]
+    assert kinds == [FUNC_ENTER] * MAX_EVENTS_PER_CALL + [FUNC_EXIT] * MAX_EVENTS_PER_CALL
+    assert node.events_dropped == 10 and node.functions_open == 0

@@ -166,7 +166,7 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
 
 
 def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
-    from netwatch.model.calls import ENTER, EXIT, CallEvent, CallsSample
+    from netwatch.model.calls import ENTER, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent, CallsSample
     from netwatch.recording import ReplayCallsSource
 
     path = tmp_path / "c.nwrec"
@@ -175,6 +175,10 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
         1.0,
         (
             CallEvent(8.5, 10, 11, "curl", ENTER, "connect", (("fd", "3"), ("addr", "1.2.3.4:80"))),
+            CallEvent(8.55, 10, 11, "curl", FUNC_ENTER, "__sys_connect"),
+            CallEvent(
+                8.58, 10, 11, "curl", FUNC_EXIT, "__sys_connect", (("result", "-111"),), -111, 9.0
+            ),
             CallEvent(8.6, 10, 11, "curl", EXIT, "connect", (), -111, 100000.0),
         ),
         lost=4,
@@ -182,7 +186,7 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
     writer = RecordingWriter(create_new_file(path), ["calls"])
     writer.write_calls(sample)
     writer.close()
-    assert load_recording(path).calls == (sample,)
+    assert load_recording(path).calls == (sample,)  # function depth included
     source = ReplayCallsSource.from_file(path)
     assert source.read() == sample and source.read() is None
     path.write_text(path.read_text().replace('"exit"', '"leave"'))

@@ -24,11 +24,13 @@ pytestmark = [pytest.mark.live, pytest.mark.vm]
 ROOT = Path(__file__).resolve().parents[2]
 # What must hold on 6.1, each as on 6.18: Drops' and Accepts' exact counts, each tab needing
 # only its own tracepoints (Traffic names what it lacks, Calls runs without the 6.3+ socket
-# events, record keeps the tabs that run).
+# events, record keeps the tabs that run); and what only 6.1 has: Calls' function depth, by
+# fentry and by kprobes.
 GUEST_TESTS = (
     "tests/live/test_drops_live.py",
     "tests/live/test_accepts_live.py",
     "tests/live/test_per_tab_needs_live.py",
+    "tests/live/test_calls_depth_live.py",
 )
 GUEST_SCRIPT = """#!/bin/sh
 cd {root}
