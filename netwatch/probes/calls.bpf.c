@@ -450,7 +450,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     view_sock(&rec->enter, sk);
     call->sk = sk;
     call->addr_ptr = addr_out(op, args);
-    call->deferred = op >= OP_POLL;
+    call->deferred = op >= OP_POLL; /* a sock_poll inside (function depth) counts */
     call->depth = 0;
     if (!call->active) {
         u32 zero = 0;
