@@ -11,7 +11,7 @@ import ipaddress
 import json
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from netwatch.model.accepts import AcceptEvent, AcceptsSample
 from netwatch.model.calls import (
@@ -24,6 +24,7 @@ from netwatch.model.calls import (
     CallsSample,
 )
 from netwatch.model.drops import DropKey, DropRow, DropsSample
+from netwatch.model.sample import Sample
 from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 
 # Bounds for what a record may hold. Times: the Unix epoch to the year 2242 (2**33 s).
@@ -40,19 +41,6 @@ FAMILIES = frozenset({"ipv4", "ipv6", "ipv4-mapped"})
 
 class BadRecord(ValueError):
     """A record that does not hold what its tab's format says; the message names the field."""
-
-
-class Sample(Protocol):
-    """What every tab's sample has around its rows: when, over how long, how much was lost."""
-
-    @property
-    def ts(self) -> float: ...
-
-    @property
-    def interval(self) -> float: ...
-
-    @property
-    def lost(self) -> int: ...
 
 
 # ---- checked conversions ----------------------------------------------------------------------
@@ -219,10 +207,10 @@ CODECS: dict[str, Codec] = {
 }
 
 
-def record_out(tab: str, sample: Sample) -> dict[str, Any]:
+def record_out(tab: str, sample: Sample[Any]) -> dict[str, Any]:
     """One line of the file: the sample's envelope and its rows (or events) as plain lists."""
     key, write_item, _, _ = CODECS[tab]
-    items = getattr(sample, key)
+    items = sample.items
     return {
         "tab": tab,
         "ts": round(sample.ts, 6),

@@ -37,6 +37,7 @@ from typing import IO, Any, ClassVar, Generic, Self, TypeVar, overload
 from netwatch.model.accepts import AcceptsSample
 from netwatch.model.calls import CallsSample
 from netwatch.model.drops import DropsSample
+from netwatch.model.sample import Sample
 from netwatch.model.traffic import TrafficSample
 from netwatch.record_codec import (
     CODECS,
@@ -45,7 +46,6 @@ from netwatch.record_codec import (
     record_in,
     record_out,
 )
-from netwatch.record_codec import Sample as _Sample
 from netwatch.sources import Health, SourceError
 
 FORMAT_NAME = "netwatch-recording"
@@ -84,7 +84,7 @@ class RecordingWriter:
         }
         self._write(header)
 
-    def write(self, tab: str, sample: _Sample) -> None:
+    def write(self, tab: str, sample: Sample[Any]) -> None:
         self._write(record_out(tab, sample))
 
     def write_traffic(self, sample: TrafficSample) -> None:
@@ -321,7 +321,7 @@ def _parse_header(path: Path, line: bytes) -> dict[str, Any]:
     return header
 
 
-T = TypeVar("T", bound=_Sample)
+T = TypeVar("T", bound=Sample[Any])
 
 
 class ReplaySource(Generic[T]):

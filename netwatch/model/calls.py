@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from netwatch.model.sample import Sample
 from netwatch.model.untrusted import printable
 
 ENTER = "enter"
@@ -73,11 +74,12 @@ def duration_text(us: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CallsSample:
-    ts: float
-    interval: float
-    events: tuple[CallEvent, ...]
-    lost: int = 0
+class CallsSample(Sample[CallEvent]):
+    """The calls' events that streamed in since the last read."""
+
+    @property
+    def events(self) -> tuple[CallEvent, ...]:
+        return self.items
 
 
 @dataclass(slots=True)

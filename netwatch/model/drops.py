@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from netwatch.model.sample import Sample
 from netwatch.model.untrusted import printable
 
 ETHERTYPES = {0x0800: "ipv4", 0x86DD: "ipv6", 0x0806: "arp", 0x8100: "vlan", 0x88CC: "lldp"}
@@ -40,11 +41,12 @@ class DropRow:
 
 
 @dataclass(frozen=True, slots=True)
-class DropsSample:
-    ts: float
-    interval: float
-    rows: tuple[DropRow, ...]
-    lost: int = 0
+class DropsSample(Sample[DropRow]):
+    """Drops counted over one interval, per location and reason."""
+
+    @property
+    def rows(self) -> tuple[DropRow, ...]:
+        return self.items
 
     @property
     def total(self) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from netwatch.model.sample import Sample
+
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
 
@@ -76,13 +78,12 @@ class TrafficRow:
 
 
 @dataclass(frozen=True, slots=True)
-class TrafficSample:
+class TrafficSample(Sample[TrafficRow]):
     """What one interval brought: per-row counts for that interval only (not cumulative)."""
 
-    ts: float
-    interval: float
-    rows: tuple[TrafficRow, ...]
-    lost: int = 0
+    @property
+    def rows(self) -> tuple[TrafficRow, ...]:
+        return self.items
 
 
 class UnattributedTracker:

@@ -1,0 +1,21 @@
+"""The one envelope every tab's data travels in: what arrived over one interval.
+
+A probe's read, a recording's record and a replayed read are all a Sample; each tab names its
+own subtype only to say what its items are (`rows` of counts, or streamed `events`), so code
+that moves samples around (the runner, recordings, the app) is written once for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+ItemT = TypeVar("ItemT", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample(Generic[ItemT]):
+    ts: float  # wall clock when it was read, seconds
+    interval: float  # seconds it covers
+    items: tuple[ItemT, ...]  # per-interval rows, or the events that streamed in
+    lost: int = 0  # what the source could not deliver in that interval
