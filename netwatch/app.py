@@ -1,4 +1,5 @@
-"""The netwatch TUI: four tabs, a status line, and one probe worker per built tab."""
+"""The netwatch TUI: the tabs of netwatch.tabs, a status line, and one probe worker per tab that
+has a source. Nothing here is particular to one tab."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,31 +16,17 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from netwatch.model.accepts import AcceptsSample
-from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
-from netwatch.model.drops import DropsSample
-from netwatch.model.traffic import TrafficSample
+from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
+from netwatch.model.sample import Sample
 from netwatch.probes.requirements import degraded_features
-from netwatch.screens.accepts import AcceptsView
-from netwatch.screens.calls import CallsView
-from netwatch.screens.detail import ProcessDetail
-from netwatch.screens.drop_detail import DropDetail
-from netwatch.screens.drops import DropsView
+from netwatch.runner import ENDED, run
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.tabview import TabView
-from netwatch.screens.traffic import TrafficView
 from netwatch.snapshot import SnapshotError, write_snapshot
-from netwatch.sources import (
-    AcceptsSource,
-    CallsSource,
-    DropsSource,
-    Health,
-    Source,
-    SourceError,
-    TrafficSource,
-)
+from netwatch.sources import AttachedWhileShown, Health, Source, SourceError
+from netwatch.tabs import TABS, ViewOptions
 from netwatch.terminal import ExitGuard, close_within
 
 # Short words for the status line, which must fit 110 columns with every tab in it.
@@ -53,7 +40,6 @@ STATUS_WORDS = {
 # How long leaving may take once asked for (q, a signal, a lost terminal) before the process
 # ends regardless, releasing its probes with its descriptors.
 EXIT_GRACE_S = 5.0
-TAB_TITLES = {"traffic": "Traffic", "calls": "Calls", "accepts": "Accepts", "drops": "Drops"}
 
 
 class NetwatchApp(App[None]):
@@ -63,46 +49,34 @@ class NetwatchApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
-        Binding("1", "tab('traffic')", "Traffic", show=False),
-        Binding("2", "tab('calls')", "Calls", show=False),
-        Binding("3", "tab('accepts')", "Accepts", show=False),
-        Binding("4", "tab('drops')", "Drops", show=False),
+        *(Binding(t.key, f"tab('{t.name}')", t.title, show=False) for t in TABS),
     ]
 
     def __init__(
         self,
-        traffic_source: TrafficSource | None,
-        drops_source: DropsSource | None = None,
-        accepts_source: AcceptsSource | None = None,
-        calls_source: CallsSource | None = None,
+        sources: Mapping[str, Source[Any]],
         *,
         max_rows: int = 10_000,
         max_calls: int = DEFAULT_MAX_CALLS,
         max_threads: int = DEFAULT_MAX_THREADS,
-        initial_tab: str = "traffic",
+        initial_tab: str = TABS[0].name,
         snapshot_dir: Path = Path("."),
         replay: bool = False,
         unavailable: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
-        self.traffic_source = traffic_source
-        self.sources: dict[str, Source[object]] = {}
-        if traffic_source is not None:
-            self.sources["traffic"] = traffic_source
+        # In the tab bar's order; a tab without a source shows why in its pane.
+        self.sources: dict[str, Source[Any]] = {
+            t.name: sources[t.name] for t in TABS if sources.get(t.name) is not None
+        }
         # Tabs this kernel cannot serve, and why: each says so in its own pane.
         self.unavailable = dict(unavailable or {})
-        if drops_source is not None:
-            self.sources["drops"] = drops_source
-        if accepts_source is not None:
-            self.sources["accepts"] = accepts_source
-        self.calls_source = calls_source
-        self._calls_shown: bool | None = None  # None: not decided yet
-        self._calls_actions: queue.SimpleQueue[Callable[[], None]] | None = None
-        if calls_source is not None:
-            self.sources["calls"] = calls_source
-        self.max_rows = max_rows
-        self.max_calls = max_calls
-        self.max_threads = max_threads
+        self._shown: dict[str, bool] = {}  # of sources attached only while shown
+        self._control: queue.SimpleQueue[tuple[str, Callable[[], None]]] | None = None
+        self._last_interval: dict[str, float] = {}
+        self.view_options = ViewOptions(
+            live=not replay, max_rows=max_rows, max_calls=max_calls, max_threads=max_threads
+        )
         self.initial_tab = initial_tab
         self.snapshot_dir = snapshot_dir
         self.replay = replay
@@ -126,23 +100,15 @@ class NetwatchApp(App[None]):
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
-            for tab in TAB_TITLES:
-                with TabPane(TAB_TITLES[tab], id=f"tab-{tab}"):
-                    if tab == "traffic" and "traffic" in self.sources:
-                        yield TrafficView(id="traffic")
-                    elif tab == "drops" and "drops" in self.sources:
-                        yield DropsView(id="drops")
-                    elif tab == "accepts" and "accepts" in self.sources:
-                        yield AcceptsView(max_rows=self.max_rows, id="accepts")
-                    elif tab == "calls" and "calls" in self.sources:
-                        yield CallsView(
-                            max_calls=self.max_calls, max_threads=self.max_threads, id="calls"
-                        )
+            for tab in TABS:
+                with TabPane(tab.title, id=f"tab-{tab.name}"):
+                    if tab.name in self.sources:
+                        yield tab.view(self.view_options)
                     else:
                         yield PlainStatic(
-                            f"{TAB_TITLES[tab]} is not available: {self.unavailable[tab]}"
-                            if tab in self.unavailable
-                            else f"This session has no {TAB_TITLES[tab]} source: the recording "
+                            f"{tab.title} is not available: {self.unavailable[tab.name]}"
+                            if tab.name in self.unavailable
+                            else f"This session has no {tab.title} source: the recording "
                             "holds none.",
                             classes="not-built",
                         )
@@ -171,7 +137,7 @@ class NetwatchApp(App[None]):
     def on_mount(self) -> None:
         for tab, source in self.sources.items():
             self._start_worker(tab, source)
-        self._attach_calls_if_shown(self.initial_tab)
+        self._attach_while_shown(self.initial_tab)
         self._update_status()
         view = self.view(self.initial_tab)
         if view is not None:
@@ -182,14 +148,14 @@ class NetwatchApp(App[None]):
         return found.first(TabView) if found and isinstance(found.first(), TabView) else None
 
     # ---- probe workers ------------------------------------------------------------------------
-    def _start_worker(self, tab: str, source: Source[object]) -> None:
+    def _start_worker(self, tab: str, source: Source[Any]) -> None:
         thread = threading.Thread(
             target=self._poll, args=(tab, source), name=f"netwatch-{tab}", daemon=True
         )
         self._threads.append(thread)
         thread.start()
 
-    def _poll(self, tab: str, source: Source[object]) -> None:
+    def _poll(self, tab: str, source: Source[Any]) -> None:
         """One per tab, in its own thread: compiles, then reads once per interval; never touches
         a widget (messages only), so the UI never waits on a probe."""
         try:
@@ -201,27 +167,27 @@ class NetwatchApp(App[None]):
             self.post_message(HealthChanged(tab, Health("failed", f"{exc!r}")))
             return
         consumed = self._consumed[tab]
+
+        def deliver(tab: str, sample: object) -> bool:
+            consumed.clear()
+            self.post_message(SampleArrived(tab, sample))
+            if self.replay:
+                self.post_message(HealthChanged(tab, source.health()))
+            # One sample in flight per tab: when the UI is slower than the probe (a Calls
+            # tab on a busy host), reads come less often and each holds more, instead of a
+            # queue of samples that grows without bound while keys wait behind it. What a
+            # probe cannot hold meanwhile, it counts as lost.
+            while not consumed.wait(0.1):
+                if self._stop.is_set():
+                    return False
+            return True
+
         try:
             self.post_message(HealthChanged(tab, source.health()))
-            next_tick = time.monotonic() + source.interval
-            while not self._stop.wait(max(0.0, next_tick - time.monotonic())):
-                next_tick += source.interval
-                sample = source.read()
-                if sample is None:
-                    self.post_message(HealthChanged(tab, source.health()))
-                    return
-                consumed.clear()
-                self.post_message(SampleArrived(tab, sample))
-                if self.replay:
-                    self.post_message(HealthChanged(tab, source.health()))
-                # One sample in flight per tab: when the UI is slower than the probe (the Calls
-                # tab on a busy host), reads come less often and each holds more, instead of a
-                # queue of samples that grows without bound while keys wait behind it. What a
-                # probe cannot hold meanwhile, it counts as lost.
-                while not consumed.wait(0.1):
-                    if self._stop.is_set():
-                        return
-                next_tick = max(next_tick, time.monotonic())
+            ended = run({tab: source}, deliver, interval=source.interval,
+                        should_stop=self._stop.is_set)  # fmt: skip
+            if ended == ENDED:
+                self.post_message(HealthChanged(tab, source.health()))
         except SourceError as exc:  # a corrupt record deep in a recording: its own words
             self.post_message(HealthChanged(tab, Health("failed", str(exc))))
         except Exception as exc:
@@ -253,15 +219,11 @@ class NetwatchApp(App[None]):
 
     def _show_sample(self, message: SampleArrived) -> None:
         sample = message.sample
+        if isinstance(sample, Sample):
+            self._last_interval[message.tab] = sample.interval
         # view() is None for a tab without a source, and for all of them while tearing down.
         view = self.view(message.tab)
-        if isinstance(sample, TrafficSample) and isinstance(view, TrafficView):
-            view.add_sample(sample)
-        elif isinstance(sample, DropsSample) and isinstance(view, DropsView):
-            view.add_sample(sample)
-        elif isinstance(sample, AcceptsSample) and isinstance(view, AcceptsView):
-            view.add_sample(sample)
-        elif isinstance(sample, CallsSample) and isinstance(view, CallsView):
+        if view is not None:
             view.add_sample(sample)
         self._update_status()
 
@@ -288,68 +250,57 @@ class NetwatchApp(App[None]):
     def on_tab_view_view_changed(self, message: TabView.ViewChanged) -> None:
         self._update_status()
 
-    # ---- the Calls probe streams per call: attached only while its tab is shown -------------
+    # ---- sources that cost enough to be attached only while their tab is shown ------------
     def on_tabbed_content_tab_activated(self, message: TabbedContent.TabActivated) -> None:
-        self._attach_calls_if_shown((message.pane.id or "").removeprefix("tab-"))
+        self._attach_while_shown((message.pane.id or "").removeprefix("tab-"))
 
-    def _attach_calls_if_shown(self, tab: str) -> None:
-        source = self.calls_source
-        shown = tab == "calls"
-        if source is None or shown == self._calls_shown:
-            return
-        self._calls_shown = shown
-        self._calls_control(source.resume if shown else source.suspend)
+    def _attach_while_shown(self, active: str) -> None:
+        for tab, source in self.sources.items():
+            if not isinstance(source, AttachedWhileShown):
+                continue
+            shown = tab == active
+            if self._shown.get(tab) == shown:
+                continue
+            self._shown[tab] = shown
+            self._control_source(tab, source.resume if shown else source.suspend)
 
-    def _calls_control(self, action: Callable[[], None]) -> None:
-        """Attaching a dozen tracepoints takes a moment the UI should not wait for; one thread
-        does these in the order asked, so a quick tab switch back and forth ends attached."""
-        if self._calls_actions is None:
-            self._calls_actions = queue.SimpleQueue()
-            threading.Thread(target=self._run_calls_actions, name="netwatch-calls-control",
+    def on_tab_view_control_source(self, message: TabView.ControlSource) -> None:
+        source = self.sources.get(message.view.tab_name)
+        if source is not None:
+            action = message.action
+            self._control_source(message.view.tab_name, lambda: action(source))
+
+    def _control_source(self, tab: str, action: Callable[[], None]) -> None:
+        """Attaching tracepoints takes a moment the UI should not wait for; one thread does
+        these in the order asked, so a quick tab switch back and forth ends attached."""
+        if self._control is None:
+            self._control = queue.SimpleQueue()
+            threading.Thread(target=self._run_control, name="netwatch-source-control",
                              daemon=True).start()  # fmt: skip
-        self._calls_actions.put(action)
+        self._control.put((tab, action))
 
-    def _run_calls_actions(self) -> None:
-        assert self._calls_actions is not None
+    def _run_control(self) -> None:
+        assert self._control is not None
         while True:
-            action = self._calls_actions.get()
+            tab, action = self._control.get()
             try:
                 action()
             except Exception as exc:  # BCC raises bare Exception when a tracepoint won't attach
-                self.post_message(HealthChanged("calls", Health("failed", f"attach: {exc}")))
+                self.post_message(HealthChanged(tab, Health("failed", f"attach: {exc}")))
                 continue
-            if self.calls_source is not None and not self.replay:
-                self.post_message(HealthChanged("calls", self.calls_source.health()))
-
-    def on_calls_view_threads_changed(self, message: CallsView.ThreadsChanged) -> None:
-        source = self.calls_source
-        if source is None:
-            return
-        t = message.threads
-        self._calls_control(lambda: source.set_threads(t.pids, t.tids, t.comms))
-
-    def on_drops_view_selected_group(self, message: DropsView.SelectedGroup) -> None:
-        self.push_screen(DropDetail(message.group, message.grouping, live=not self.replay))
-
-    def on_traffic_view_selected_process(self, message: TrafficView.SelectedProcess) -> None:
-        key = message.key
-        if not key.attributed:
-            self.notify("unattributed traffic has no process to show")
-            return
-        view = self.query_one(TrafficView)
-        interval = view.state.last.interval if view.state.last else 1.0
-        history = view.state.history.get(key.pid, ())
-        self.push_screen(ProcessDetail(key, history, interval))
+            if not self.replay:
+                self.post_message(HealthChanged(tab, self.sources[tab].health()))
 
     def _update_status(self) -> None:
         found = self.query("#status")
         if not found:  # a message that arrives while the app is being torn down
             return
-        # A replay shows the recorded interval, not how fast it is being played.
-        traffic = self.query(TrafficView)
-        last = traffic.first().state.last if traffic else None
-        source = self.traffic_source
-        interval = last.interval if self.replay and last else (source.interval if source else 1.0)
+        # The first tab's interval (the one --interval sets); a replay shows the recorded one,
+        # not how fast it is being played.
+        first = next(iter(self.sources), None)
+        interval = self.sources[first].interval if first else 1.0
+        if self.replay and first in self._last_interval:
+            interval = self._last_interval[first]
         active = self.view(self._active_tab())
         mode = (
             "PAUSED"
@@ -369,7 +320,8 @@ class NetwatchApp(App[None]):
     # ---- actions ------------------------------------------------------------------------------
     def _active_tab(self) -> str:
         try:
-            return (self.query_one(TabbedContent).active or "tab-traffic").removeprefix("tab-")
+            active = self.query_one(TabbedContent).active
+            return active.removeprefix("tab-") if active else self.initial_tab
         except Exception:  # before the tabs are mounted
             return self.initial_tab
 

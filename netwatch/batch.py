@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
@@ -15,6 +14,7 @@ from netwatch.model.drops import DropsSample, dropwatch_lines, protocol_name
 from netwatch.model.formats import nettop_table, row_json
 from netwatch.model.traffic import Counters, TrafficRow, TrafficSample
 from netwatch.model.view import ViewRow, sort_rows
+from netwatch.runner import run
 from netwatch.sources import Source
 from netwatch.users import user_name
 
@@ -35,19 +35,8 @@ def run_batch(
 ) -> None:
     """Read once per interval and hand each sample to `emit`, until `count`, the source's end,
     or `should_stop` (a signal)."""
-    done = 0
-    next_tick = time.monotonic() + source.interval
-    while count is None or done < count:
-        while not should_stop() and time.monotonic() < next_tick:
-            time.sleep(min(0.05, max(0.0, next_tick - time.monotonic())))
-        if should_stop():
-            return
-        next_tick += source.interval
-        sample = source.read()
-        if sample is None:
-            return
-        emit(sample)
-        done += 1
+    run({"batch": source}, lambda _, sample: emit(sample), interval=source.interval,
+        should_stop=should_stop, count=count)  # fmt: skip
 
 
 def traffic_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:

@@ -30,6 +30,7 @@ from netwatch.model.untrusted import printable
 from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
 from netwatch.probes.calls_functions import MODES as FUNCTION_MODES
 from netwatch.recording import (
+    REPLAY_SOURCES,
     RecordingFile,
     RecordingWriteError,
     RecordingWriter,
@@ -40,6 +41,7 @@ from netwatch.recording import (
     create_new_file,
     open_recording,
 )
+from netwatch.runner import run
 from netwatch.sources import (
     AcceptsSource,
     CallsSource,
@@ -48,6 +50,7 @@ from netwatch.sources import (
     SourceError,
     TrafficSource,
 )
+from netwatch.tabs import TAB_NAMES
 from netwatch.terminal import (
     ExitGuard,
     TerminalOut,
@@ -56,7 +59,7 @@ from netwatch.terminal import (
     exit_on_signals,
 )
 
-TABS = ("traffic", "calls", "accepts", "drops")
+TABS = TAB_NAMES
 T = TypeVar("T")
 SUBCOMMANDS = ("top", "drops", "accepts", "calls", "record", "replay")
 EXIT_USAGE = 2
@@ -579,17 +582,18 @@ def cmd_record(args: argparse.Namespace) -> int:
                 source.open()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
-            next_tick = time.monotonic() + args.interval
-            while not should_stop() and (deadline is None or time.monotonic() < deadline):
-                if time.monotonic() < next_tick:
-                    time.sleep(min(0.05, next_tick - time.monotonic()))
-                    continue
-                next_tick += args.interval
-                for tab, source in sources.items():
-                    sample = source.read()
-                    if sample is not None:
-                        writer.write(tab, sample)
-                intervals += 1
+
+            def over() -> bool:
+                return should_stop() or (deadline is not None and time.monotonic() >= deadline)
+
+            first = next(iter(sources))
+
+            def write(tab: str, sample: Any) -> None:
+                nonlocal intervals
+                writer.write(tab, sample)
+                intervals += tab == first  # each tick reads every tab once
+
+            run(sources, write, interval=args.interval, should_stop=over)
         except RecordingWriteError as exc:
             raise CliError(
                 f"netwatch: recording stopped: {exc}; the {intervals} intervals before it replay",
@@ -661,10 +665,7 @@ def _traceback_in(log: IO[bytes]) -> str:
 
 def cmd_ui(
     tab: str,
-    source: TrafficSource | None,
-    drops: DropsSource | None,
-    accepts: AcceptsSource | None,
-    calls: CallsSource | None,
+    sources: dict[str, Source[Any]],
     args: argparse.Namespace,
     replay: bool,
     unavailable: dict[str, str] | None = None,
@@ -675,10 +676,7 @@ def cmd_ui(
         what = "is not a directory" if args.snapshot_dir.exists() else "does not exist"
         raise CliError(f"netwatch: snapshot directory {args.snapshot_dir} {what}")
     app = NetwatchApp(
-        source,
-        drops,
-        accepts,
-        calls,
+        sources,
         initial_tab=tab,
         snapshot_dir=args.snapshot_dir,
         replay=replay,
@@ -688,7 +686,7 @@ def cmd_ui(
         unavailable=unavailable,
     )
     app.exit_guard = ExitGuard(2)
-    probes = [p for p in (source, drops, accepts, calls) if p is not None]
+    probes = list(sources.values())
     with terminal_aside(app.request_exit) as log, exit_on_signals(app.request_exit):
         try:
             app.run()
@@ -744,23 +742,14 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
-            replayed = ReplayTrafficSource(rec.samples("traffic"), args.file, args.speed)
-            drops = (
-                ReplayDropsSource(rec.samples("drops"), args.file, args.speed)
-                if rec.count("drops")
-                else None
-            )
-            accepts = (
-                ReplayAcceptsSource(rec.samples("accepts"), args.file, args.speed)
-                if rec.count("accepts")
-                else None
-            )
-            calls = (
-                ReplayCallsSource(rec.samples("calls"), args.file, args.speed)
-                if rec.count("calls")
-                else None
-            )
-            return cmd_ui(args.tab, replayed, drops, accepts, calls, args, replay=True)
+            # Traffic always (its pane says when the recording holds none); the others when
+            # the recording has them.
+            replayed: dict[str, Source[Any]] = {
+                tab: play(rec.samples(tab), args.file, args.speed)
+                for tab, play in REPLAY_SOURCES.items()
+                if tab == "traffic" or rec.count(tab)
+            }
+            return cmd_ui(args.tab, replayed, args, replay=True)
         args = parsers["ui"].parse_args(argv)
         require_live()
         tabs: dict[str, Source[Any] | str] = {
@@ -779,16 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(unavailable) == len(tabs):
             raise CliError("netwatch: no tab can run here: " + "; ".join(unavailable.values()))
         live = {tab: s for tab, s in tabs.items() if not isinstance(s, str)}
-        return cmd_ui(
-            args.tab,
-            live.get("traffic"),
-            live.get("drops"),
-            live.get("accepts"),
-            live.get("calls"),  # type: ignore[arg-type]
-            args,
-            replay=False,
-            unavailable=unavailable,
-        )
+        return cmd_ui(args.tab, live, args, replay=False, unavailable=unavailable)
     except CliError as exc:
         print(printable(str(exc)), file=sys.stderr)  # it may quote a path or a recording
         return exc.code

@@ -392,3 +392,10 @@ class ReplayCallsSource(ReplaySource[CallsSample]):
 
     def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
         pass  # a recording holds what it holds: the view filters it
+
+
+# Each tab's replay source, by the tab's name.
+REPLAY_SOURCES: dict[str, type[ReplaySource[Any]]] = {
+    c.tab: c
+    for c in (ReplayTrafficSource, ReplayCallsSource, ReplayAcceptsSource, ReplayDropsSource)
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from netwatch.model.accepts import AcceptsSample
 from netwatch.model.calls import CallsSample
@@ -45,6 +45,16 @@ class Source(Protocol[SampleT]):
 TrafficSource = Source[TrafficSample]
 DropsSource = Source[DropsSample]
 AcceptsSource = Source[AcceptsSample]
+
+
+@runtime_checkable
+class AttachedWhileShown(Protocol):
+    """A source that costs enough to be attached only while its tab is shown: the app
+    suspends it when its tab is left and resumes it when the tab comes back."""
+
+    def suspend(self) -> None: ...
+
+    def resume(self) -> None: ...
 
 
 class CallsSource(Source[CallsSample], Protocol):

@@ -74,8 +74,8 @@ class AcceptsView(TabView):
     tab_name = "accepts"
     filter_placeholder = "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped"
 
-    def __init__(self, *, max_rows: int = 10_000, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, max_rows: int = 10_000, live: bool = True, id: str | None = None) -> None:
+        super().__init__(live=live, id=id)
         self.state = AcceptsState(max_rows=max_rows)
         self.filter: AcceptsFilter | None = None
         self.follow = True

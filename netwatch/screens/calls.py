@@ -11,7 +11,6 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable
 
@@ -77,17 +76,15 @@ class CallsView(TabView):
     tab_name = "calls"
     filter_placeholder = "filter: pid:N tid:N comm:NAME call:NAME|PREFIX* free text (!term negates)"
 
-    class ThreadsChanged(Message):
-        """The filter names threads: the probe should trace only those, in the kernel."""
-
-        def __init__(self, threads: KernelThreads) -> None:
-            super().__init__()
-            self.threads = threads
-
     def __init__(
-        self, *, max_calls: int = 500, max_threads: int = 200, id: str | None = None
+        self,
+        *,
+        max_calls: int = 500,
+        max_threads: int = 200,
+        live: bool = True,
+        id: str | None = None,
     ) -> None:
-        super().__init__(id=id)
+        super().__init__(live=live, id=id)
         self.state = CallsState(max_calls=max_calls, max_threads=max_threads)
         self.filter: CallsFilter | None = None
         self.follow = True
@@ -444,8 +441,11 @@ class CallsView(TabView):
 
     def set_filter(self, text: str) -> None:
         self.filter = parse_calls_filter(text) if text else None
-        threads = self.filter.kernel_threads() if self.filter else KernelThreads()
-        self.post_message(self.ThreadsChanged(threads))
+        t = self.filter.kernel_threads() if self.filter else KernelThreads()
+        # Threads nobody asked for cost nothing: the kernel is told which to trace.
+        self.post_message(
+            self.ControlSource(self, lambda s: s.set_threads(t.pids, t.tids, t.comms))
+        )
 
     def shown_events(self) -> list[CallEvent]:
         """The drawn calls as the event stream they came from, oldest first."""

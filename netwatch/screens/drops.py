@@ -13,7 +13,6 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
 
 from netwatch.model.drops import GROUPINGS, DropsSample, DropsState, GroupStats
 from netwatch.model.drops_view import (
@@ -26,6 +25,7 @@ from netwatch.model.drops_view import (
     sort_groups,
 )
 from netwatch.model.untrusted import printable
+from netwatch.screens.drop_detail import DropDetail
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
@@ -103,14 +103,8 @@ class DropsView(TabView):
     tab_name = "drops"
     filter_placeholder = "filter: reason:NAME func:NAME proto:ipv4|ipv6|arp dev:NAME text"
 
-    class SelectedGroup(Message):
-        def __init__(self, group: GroupStats, grouping: str) -> None:
-            super().__init__()
-            self.group = group
-            self.grouping = grouping
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, live: bool = True, id: str | None = None) -> None:
+        super().__init__(live=live, id=id)
         self.state = DropsState()
         self.spec = DropsSpec()
         self.shown: list[GroupStats] = []
@@ -232,7 +226,7 @@ class DropsView(TabView):
         event.stop()
         rank = self.table.get_row_index(event.row_key)
         if 0 <= rank < len(self.shown):
-            self.post_message(self.SelectedGroup(self.shown[rank], self.spec.grouping))
+            self.app.push_screen(DropDetail(self.shown[rank], self.spec.grouping, live=self.live))
 
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot_contents(self) -> dict[str, str]:

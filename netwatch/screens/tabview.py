@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -40,6 +41,15 @@ class TabView(Vertical):
     class ViewChanged(Message):
         """Sort, filter, pause or row count changed: the status line may show these."""
 
+    class ControlSource(Message):
+        """The view asks something of its own source (the Calls filter chooses which threads
+        the kernel traces); the app runs it off the UI thread, in the order asked."""
+
+        def __init__(self, view: TabView, action: Callable[[Any], None]) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+
     class SnapshotRequested(Message):
         """`s`: the app writes the files, since the SVG is of the whole screen."""
 
@@ -47,8 +57,9 @@ class TabView(Vertical):
             super().__init__()
             self.view = view
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, live: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id or self.tab_name)
+        self.live = live  # False: a recording is being replayed
         self.paused = False
         self.status_text = "attaching..."
 
@@ -65,6 +76,10 @@ class TabView(Vertical):
 
     # ---- for subclasses -----------------------------------------------------------------------
     def add_columns(self, table: FilterableTable) -> None:
+        raise NotImplementedError
+
+    def add_sample(self, sample: Any) -> None:
+        """One interval's sample from the tab's source (its own Sample subtype)."""
         raise NotImplementedError
 
     def redraw(self) -> None:

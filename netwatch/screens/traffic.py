@@ -7,12 +7,11 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.widgets import DataTable
 
 from netwatch.model.filter import parse_filter
 from netwatch.model.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
-from netwatch.model.traffic import TrafficKey, TrafficRow, TrafficSample, TrafficState
+from netwatch.model.traffic import TrafficRow, TrafficSample, TrafficState
 from netwatch.model.view import (
     COLUMNS,
     COMPACT_COLUMNS,
@@ -25,6 +24,7 @@ from netwatch.model.view import (
     build_view,
     row_id,
 )
+from netwatch.screens.detail import ProcessDetail
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
@@ -70,13 +70,8 @@ class TrafficView(TabView):
     tab_name = "traffic"
     filter_placeholder = "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] text  (!term negates)"
 
-    class SelectedProcess(Message):
-        def __init__(self, key: TrafficKey) -> None:
-            super().__init__()
-            self.key = key
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, live: bool = True, id: str | None = None) -> None:
+        super().__init__(live=live, id=id)
         self.state = TrafficState()
         self.spec = ViewSpec()
         self.shown: list[ViewRow] = []
@@ -180,8 +175,14 @@ class TrafficView(TabView):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         rank = self.table.get_row_index(event.row_key)
-        if 0 <= rank < len(self.shown):
-            self.post_message(self.SelectedProcess(self.shown[rank].key))
+        if not 0 <= rank < len(self.shown):
+            return
+        key = self.shown[rank].key
+        if not key.attributed:
+            self.notify("unattributed traffic has no process to show")
+            return
+        interval = self.state.last.interval if self.state.last else 1.0
+        self.app.push_screen(ProcessDetail(key, self.state.history.get(key.pid, ()), interval))
 
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot_contents(self) -> dict[str, str]:

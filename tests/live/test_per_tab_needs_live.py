@@ -150,8 +150,7 @@ def test_the_tui_shows_an_unavailable_tab_in_its_own_pane(tmp_path: Path) -> Non
     async def check() -> None:
         why = "this kernel lacks the tracepoint(s) sock/sock_recv_length that the Traffic tab needs"
         app = NetwatchApp(
-            None,
-            ScriptedSource(),  # type: ignore[arg-type]
+            {"drops": ScriptedSource()},
             snapshot_dir=tmp_path,
             unavailable={"traffic": why},
         )

@@ -24,10 +24,8 @@ def ev(i: int, src: str = "10.1.2.3", port: int = 443, family: str = "ipv4") -> 
 def accepts_app(tmp_path: Path, max_rows: int = 10_000) -> tuple[NetwatchApp, ScriptedSource]:
     src = ScriptedSource()
     app = NetwatchApp(
-        ScriptedSource(),
-        None,
-        src,
-        initial_tab="accepts",  # type: ignore[arg-type]
+        {"traffic": ScriptedSource(), "accepts": src},
+        initial_tab="accepts",
         snapshot_dir=tmp_path,
         replay=True,
         max_rows=max_rows,

@@ -60,10 +60,7 @@ class FloodingCalls:
 async def test_a_flooding_probe_waits_for_the_ui_and_keys_stay_answered(tmp_path: Path) -> None:
     flood = FloodingCalls()
     app = NetwatchApp(
-        ScriptedSource(),  # type: ignore[arg-type]
-        None,
-        None,
-        flood,  # type: ignore[arg-type]
+        {"traffic": ScriptedSource(), "calls": flood},
         initial_tab="calls",
         snapshot_dir=tmp_path,
         replay=True,

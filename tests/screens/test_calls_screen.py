@@ -64,10 +64,7 @@ def call(name: str, start: float, tid: int = 7, pid: int = 7, comm: str = "clien
 def calls_app(tmp_path: Path, tab: str = "calls", **kw: int) -> tuple[NetwatchApp, ScriptedCalls]:
     src = ScriptedCalls()
     app = NetwatchApp(
-        ScriptedSource(),  # type: ignore[arg-type]
-        None,
-        None,
-        src,  # type: ignore[arg-type]
+        {"traffic": ScriptedSource(), "calls": src},
         initial_tab=tab,
         snapshot_dir=tmp_path,
         replay=True,
@@ -278,8 +275,8 @@ async def test_the_probe_is_attached_only_while_the_tab_is_shown(tmp_path: Path)
 async def test_replayed_recording_draws_every_thread(tmp_path: Path) -> None:
     calls = ReplayCallsSource.from_file(CALLS_DEMO, speed=100)
     traffic = ReplayTrafficSource.from_file(CALLS_DEMO, speed=100)
-    app = NetwatchApp(traffic, None, None, calls, initial_tab="calls", snapshot_dir=tmp_path,
-                      replay=True)  # fmt: skip
+    app = NetwatchApp({"traffic": traffic, "calls": calls}, initial_tab="calls",
+                      snapshot_dir=tmp_path, replay=True)  # fmt: skip
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: app.health["calls"].state == "ended")
         await wait_for(pilot, lambda: view(app).drawn_samples == view(app).state.samples)

@@ -34,9 +34,8 @@ def sample(ts: float, *rows: tuple[DropKey, int]) -> DropsSample:
 def drops_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
     drops = ScriptedSource()
     app = NetwatchApp(
-        ScriptedSource(),
-        drops,
-        initial_tab="drops",  # type: ignore[arg-type]
+        {"traffic": ScriptedSource(), "drops": drops},
+        initial_tab="drops",
         snapshot_dir=tmp_path,
         replay=True,
     )

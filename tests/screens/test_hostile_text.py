@@ -57,7 +57,7 @@ async def test_traffic_rows_detail_filter_and_snapshots_show_names_escaped(
     )
     try:
         source = ScriptedSource()
-        app = NetwatchApp(source, snapshot_dir=tmp_path, replay=True)
+        app = NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True)
         keys = [TrafficKey(holder.pid, 0, "lo", "[/x]")]
         keys += [TrafficKey(1000 + i, 0, "lo", n) for i, n in enumerate(HOSTILE_NAMES)]
         async with app.run_test(size=(160, 40)) as pilot:
@@ -101,9 +101,7 @@ async def test_traffic_rows_detail_filter_and_snapshots_show_names_escaped(
 async def test_accepts_csv_neutralizes_formulas_and_escapes_names(tmp_path: Path) -> None:
     src = ScriptedSource()
     app = NetwatchApp(
-        ScriptedSource(),
-        None,
-        src,  # type: ignore[arg-type]
+        {"traffic": ScriptedSource(), "accepts": src},
         initial_tab="accepts",
         snapshot_dir=tmp_path,
         replay=True,

@@ -24,9 +24,11 @@ CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 
 def replay_app(tab: str = "traffic") -> NetwatchApp:
     return NetwatchApp(
-        ReplayTrafficSource.from_file(DEMO, speed=100),
-        ReplayDropsSource.from_file(DEMO, speed=100),
-        ReplayAcceptsSource.from_file(DEMO, speed=100),
+        {
+            "traffic": ReplayTrafficSource.from_file(DEMO, speed=100),
+            "drops": ReplayDropsSource.from_file(DEMO, speed=100),
+            "accepts": ReplayAcceptsSource.from_file(DEMO, speed=100),
+        },
         initial_tab=tab,
         replay=True,
     )
@@ -74,10 +76,10 @@ def test_tab_without_a_source_says_so(snap_compare: Any) -> None:
 
 def calls_app() -> NetwatchApp:
     return NetwatchApp(
-        ReplayTrafficSource.from_file(CALLS_DEMO, speed=100),
-        None,
-        None,
-        ReplayCallsSource.from_file(CALLS_DEMO, speed=100),
+        {
+            "traffic": ReplayTrafficSource.from_file(CALLS_DEMO, speed=100),
+            "calls": ReplayCallsSource.from_file(CALLS_DEMO, speed=100),
+        },
         initial_tab="calls",
         replay=True,
     )

@@ -51,7 +51,7 @@ def status(app: NetwatchApp) -> str:
 
 def scripted_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
     source = ScriptedSource()
-    return NetwatchApp(source, snapshot_dir=tmp_path, replay=True), source
+    return NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True), source
 
 
 def first_sample(source: ScriptedSource) -> None:
@@ -201,7 +201,7 @@ async def test_snapshot_writes_the_view_as_shown(tmp_path: Path) -> None:
 
 async def test_snapshot_to_an_unwritable_place_is_an_error_not_a_crash() -> None:
     source = ScriptedSource()
-    app = NetwatchApp(source, snapshot_dir=Path("/proc/self"), replay=True)
+    app = NetwatchApp({"traffic": source}, snapshot_dir=Path("/proc/self"), replay=True)
     async with app.run_test(size=(100, 30)) as pilot:
         first_sample(source)
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
@@ -245,7 +245,9 @@ async def test_help_tabs_and_resize(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("tab", ["calls", "accepts", "drops"])
 async def test_tabs_without_a_source_say_so_honestly(tab: str, tmp_path: Path) -> None:
-    app = NetwatchApp(ScriptedSource(), initial_tab=tab, snapshot_dir=tmp_path, replay=True)
+    app = NetwatchApp(
+        {"traffic": ScriptedSource()}, initial_tab=tab, snapshot_dir=tmp_path, replay=True
+    )
     async with app.run_test(size=(100, 30)):
         pane = app.query_one(f"#tab-{tab}")
         assert "no " + tab.capitalize() + " source" in str(pane.query_one(Static).render())
@@ -253,7 +255,7 @@ async def test_tabs_without_a_source_say_so_honestly(tab: str, tmp_path: Path) -
 
 async def test_replay_plays_the_committed_recording_to_its_end(tmp_path: Path) -> None:
     source = ReplayTrafficSource.from_file(DEMO, speed=100)
-    app = NetwatchApp(source, snapshot_dir=tmp_path, replay=True)
+    app = NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.health["traffic"].state == "ended")
         assert "end of recording" in banner(app)

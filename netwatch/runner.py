@@ -1,0 +1,53 @@
+"""The one loop that reads sources: the TUI's workers, the batch commands and `record` all pace
+their reads here.
+
+Each tick reads every source once and hands each sample on. A reader slower than the interval
+gets the next read at once but no burst of catch-up reads: ticks never pile up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from netwatch.sources import Source
+
+POLL_S = 0.05  # how often a wait between ticks looks at should_stop
+
+# What ended the loop.
+STOPPED = "stopped"  # should_stop said so, or deliver refused a sample
+COUNTED = "counted"  # `count` ticks done
+ENDED = "ended"  # every source has nothing more (a recording's end)
+
+
+def run(
+    sources: Mapping[str, Source[Any]],
+    deliver: Callable[[str, Any], bool | None],
+    *,
+    interval: float,
+    should_stop: Callable[[], bool] = lambda: False,
+    count: int | None = None,
+) -> str:
+    """Read each source once per `interval` and `deliver(tab, sample)`, until `count` ticks,
+    every source's end, `should_stop()`, or `deliver` returning False. Returns which."""
+    running = dict(sources)
+    done = 0
+    next_tick = time.monotonic() + interval
+    while running:
+        if count is not None and done >= count:
+            return COUNTED
+        while not should_stop() and time.monotonic() < next_tick:
+            time.sleep(min(POLL_S, max(0.0, next_tick - time.monotonic())))
+        if should_stop():
+            return STOPPED
+        next_tick += interval
+        for tab, source in list(running.items()):
+            sample = source.read()
+            if sample is None:
+                del running[tab]
+            elif deliver(tab, sample) is False:
+                return STOPPED
+        done += 1
+        next_tick = max(next_tick, time.monotonic())
+    return ENDED

@@ -1,0 +1,70 @@
+"""The one read loop (netwatch/runner.py) that the TUI's workers, batch and record share."""
+
+from __future__ import annotations
+
+import time
+
+from netwatch.runner import COUNTED, ENDED, STOPPED, run
+from netwatch.sources import Health
+
+
+class Counting:
+    """Yields 0, 1, 2, ... up to `end` (then None, as a recording's end), noting when."""
+
+    def __init__(self, end: int | None = None, interval: float = 0.02, slow: float = 0.0) -> None:
+        """`slow`: how long the first read takes."""
+        self.interval = interval
+        self.end = end
+        self.slow = slow
+        self.reads: list[float] = []
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> int | None:
+        self.reads.append(time.monotonic())
+        if len(self.reads) == 1:
+            time.sleep(self.slow)
+        n = len(self.reads) - 1
+        return None if self.end is not None and n >= self.end else n
+
+    def close(self) -> None:
+        pass
+
+    def health(self) -> Health:
+        return Health("attached")
+
+
+def test_each_tick_reads_every_source_once_until_count() -> None:
+    a, b = Counting(), Counting()
+    got: list[tuple[str, int]] = []
+    why = run({"a": a, "b": b}, lambda tab, s: got.append((tab, s)), interval=0.02, count=3)
+    assert why == COUNTED
+    assert got == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    gaps = [t2 - t1 for t1, t2 in zip(a.reads, a.reads[1:], strict=False)]
+    assert all(g >= 0.015 for g in gaps), gaps  # paced by the interval, not as fast as it can
+
+
+def test_a_source_that_ends_leaves_the_others_running_until_they_end_too() -> None:
+    got: list[tuple[str, int]] = []
+    why = run({"short": Counting(end=1), "long": Counting(end=3)},
+              lambda tab, s: got.append((tab, s)), interval=0.0)  # fmt: skip
+    assert why == ENDED
+    assert got == [("short", 0), ("long", 0), ("long", 1), ("long", 2)]
+
+
+def test_stop_and_a_refused_sample_end_the_loop() -> None:
+    stop_after = time.monotonic() + 0.1
+    why = run({"a": Counting()}, lambda *_: None, interval=0.02,
+              should_stop=lambda: time.monotonic() > stop_after)  # fmt: skip
+    assert why == STOPPED
+    seen: list[int] = []
+    why = run({"a": Counting()}, lambda _, s: seen.append(s) or s < 2, interval=0.0)
+    assert why == STOPPED and seen == [0, 1, 2]
+
+
+def test_a_slow_reader_gets_no_burst_of_catch_up_reads() -> None:
+    slow = Counting(interval=0.02, slow=0.2)  # the first read takes ten intervals
+    run({"a": slow}, lambda *_: None, interval=0.02, count=5)
+    gaps = [t2 - t1 for t1, t2 in zip(slow.reads[1:], slow.reads[2:], strict=False)]
+    assert all(g >= 0.015 for g in gaps), gaps  # paced again at once, not nine reads in a row
