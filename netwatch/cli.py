@@ -6,15 +6,13 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
-from netwatch import __version__
 from netwatch.batch import (
     ACCEPTS_HEADER,
     accepts_printer,
@@ -23,12 +21,12 @@ from netwatch.batch import (
     run_batch,
     traffic_printer,
 )
-from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, CallsSample
+from netwatch.cli_args import EXIT_FAILED, TABS, CliError, build_parser
+from netwatch.crashlog import keep_log, terminal_aside, traceback_in
+from netwatch.model.calls import CallsSample
 from netwatch.model.calls_view import MAX_KERNEL_IDS
-from netwatch.model.filter import is_number
 from netwatch.model.untrusted import printable
 from netwatch.probes.calls import CALLS_READ_INTERVAL, DEFAULT_RINGBUF_MB
-from netwatch.probes.calls_functions import MODES as FUNCTION_MODES
 from netwatch.recording import (
     REPLAY_SOURCES,
     RecordingFile,
@@ -50,262 +48,16 @@ from netwatch.sources import (
     SourceError,
     TrafficSource,
 )
-from netwatch.tabs import TAB_NAMES
 from netwatch.terminal import (
     ExitGuard,
-    TerminalOut,
     close_within,
     end_now,
     exit_on_signals,
 )
 
-TABS = TAB_NAMES
 T = TypeVar("T")
 SUBCOMMANDS = ("top", "drops", "accepts", "calls", "record", "replay")
-EXIT_USAGE = 2
-EXIT_FAILED = 1
 PROBE_CLOSE_S = 1.5  # detaching takes milliseconds; past this a probe is still compiling
-
-
-class CliError(Exception):
-    """Stops the command with one line on stderr and a non-zero exit."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]:
-    """An argparse type: a number from `low` to `high`, or a one-line error saying which."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range ({low:g} to {high:g}{unit})")
-        return value
-
-    return parse
-
-
-_positive = _number_in(0.05, 3600, " seconds")
-_speed = _number_in(0.01, 1000)
-
-
-def _whole(low: int, high: int, what: str = "") -> Callable[[str], int]:
-    """An argparse type: ASCII digits making a number from `low` to `high` (argparse shows
-    the error in one line; int() alone would take '²' or 5,000 digits)."""
-
-    def parse(text: str) -> int:
-        if not is_number(text) or len(text) > len(str(high)):
-            raise argparse.ArgumentTypeError(
-                f"'{text[:24]}' is not a whole number from {low} to {high}{what}"
-            )
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"'{value}' is not a whole number from {low} to {high}{what}"
-            )
-        return value
-
-    return parse
-
-
-def _pid_max() -> int:
-    """The kernel's highest pid: a larger --pid or --tid could never match, and would be cut
-    to 32 bits on its way into the probe's map."""
-    try:
-        return int(Path("/proc/sys/kernel/pid_max").read_text())
-    except (OSError, ValueError):
-        return 4_194_304  # PID_MAX_LIMIT on 64-bit kernels
-
-
-_count = _whole(1, 10**9)
-MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise CliError(f"{self.prog}: {message}")
-
-
-def _ui_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--snapshot-dir",
-        type=Path,
-        default=Path("."),
-        help="where 's' writes snapshots (default: current directory)",
-    )
-    p.add_argument(
-        "--max-rows",
-        type=_count,
-        default=10_000,
-        help="accepted connections kept in the Accepts log, oldest dropped first (default 10000)",
-    )
-    p.add_argument(
-        "--max-calls",
-        type=_count,
-        default=DEFAULT_MAX_CALLS,
-        help=f"calls kept per thread in the Calls tab, oldest dropped first "
-        f"(default {DEFAULT_MAX_CALLS})",
-    )
-    p.add_argument(
-        "--max-threads",
-        type=_count,
-        default=DEFAULT_MAX_THREADS,
-        help=f"threads kept in the Calls tab, least recently active dropped first "
-        f"(default {DEFAULT_MAX_THREADS})",
-    )
-
-
-def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
-    ids = _whole(1, _pid_max(), " (the kernel's pid_max)")
-    for name, kind, help_text in (
-        ("pid", ids, "trace this process's threads"),
-        ("tid", ids, "trace this thread"),
-        ("comm", _comm, "trace threads with this exact command name"),
-    ):
-        p.add_argument(
-            f"--{prefix}{name}",
-            type=kind,
-            action="append",
-            default=[],
-            metavar=name.upper(),
-            help=f"{help_text} (repeatable)",
-        )
-
-
-def _functions_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--functions",
-        choices=FUNCTION_MODES,
-        default="auto",
-        help="Calls: follow net/socket.c's functions inside each call by fentry, by kprobes, "
-        "or not at all (default auto: fentry, else kprobes, else none; the banner says which)",
-    )
-
-
-def _comm(text: str) -> str:
-    if not text or len(text.encode()) > 15:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a command name (1 to 15 bytes, as the kernel keeps it)"
-        )
-    return text
-
-
-def _batch_parser(name: str, description: str, what: str) -> _Parser:
-    """What every batch subcommand takes: --batch (required) and --replay FILE."""
-    p = _Parser(prog=f"netwatch {name}", description=description)
-    p.add_argument(
-        "--batch",
-        action="store_true",
-        required=True,
-        help="print to stdout instead of the full-screen UI (required)",
-    )
-    p.add_argument(
-        "--replay",
-        type=Path,
-        metavar="FILE",
-        help=f"print a recording instead of live {what} (no root needed)",
-    )
-    return p
-
-
-def build_parser() -> dict[str, argparse.ArgumentParser]:
-    ui = _Parser(
-        prog="netwatch",
-        description="Full-screen network monitor on eBPF tracepoints. "
-        "Subcommands: top, drops, accepts, calls (each --batch), record, replay "
-        "(see 'netwatch SUBCOMMAND --help').",
-    )
-    ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
-    ui.add_argument("--interval", type=_positive, default=1.0, help="refresh seconds (default 1)")
-    ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
-    _ui_options(ui)
-    _functions_option(ui)
-
-    top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
-    top.add_argument(
-        "--interval",
-        type=_positive,
-        default=5.0,
-        help="seconds per table (default 5, as nettop.stp)",
-    )
-    top.add_argument("--count", type=_count, help="stop after N intervals")
-    top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
-
-    drops = _batch_parser(
-        "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
-    )
-    drops.add_argument(
-        "--interval",
-        type=_positive,
-        default=5.0,
-        help="seconds per report (default 5, as dropwatch.stp)",
-    )
-    drops.add_argument("--count", type=_count, help="stop after N intervals")
-    drops.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object per location, reason and protocol per interval",
-    )
-
-    accepts = _batch_parser(
-        "accepts", "Accepted TCP connections as they happen, like tcp_connections.stp.", "accepts"
-    )
-    accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
-    accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
-
-    calls = _batch_parser(
-        "calls",
-        "Socket-layer calls per thread, printed like socket-trace.stp "
-        "(`<us> <comm>(<tid>): -> call`, `<- call = result (duration)`, `* event` inside).",
-        "calls",
-    )
-    _thread_options(calls)
-    calls.add_argument("--duration", type=_positive, help="stop after S seconds")
-    calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
-    _functions_option(calls)
-    calls.add_argument(
-        "--buffer-mb",
-        type=_whole(1, MAX_RINGBUF_MB),
-        help=f"ring buffer size in MiB, a power of two up to {MAX_RINGBUF_MB} "
-        f"(default {DEFAULT_RINGBUF_MB}; live only)",
-    )
-
-    record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
-    record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
-    record.add_argument(
-        "--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"
-    )
-    record.add_argument("--interval", type=_positive, default=1.0, help="seconds per sample")
-    record.add_argument(
-        "--no-calls",
-        action="store_true",
-        help="leave out the Calls tab (its probe streams one record per socket call)",
-    )
-    _thread_options(record, "calls-")
-    _functions_option(record)
-
-    replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
-    replay.add_argument("file", type=Path)
-    replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
-    replay.add_argument(
-        "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
-    )
-    _ui_options(replay)
-    return {
-        "ui": ui,
-        "top": top,
-        "drops": drops,
-        "accepts": accepts,
-        "calls": calls,
-        "record": record,
-        "replay": replay,
-    }
 
 
 @contextmanager
@@ -609,60 +361,6 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
-LOG_DIR = Path("/var/log/netwatch")
-
-
-@contextmanager
-def terminal_aside(on_lost: Callable[[], None]) -> Iterator[IO[bytes]]:
-    """BCC and LLVM write compiler chatter to fd 2, which would land on the full-screen UI.
-
-    Textual draws on sys.__stderr__, so it gets the terminal (a duplicate of its descriptor, as
-    a TerminalOut that survives the terminal's loss), while fd 2 itself goes to an unnamed
-    temporary file: however the process ends, no log is left behind unless kept on purpose.
-    """
-    log = tempfile.TemporaryFile()
-    terminal = os.dup(2)
-    original = sys.__stderr__
-    # typeshed marks __stderr__ Final; replacing it is exactly what is wanted here.
-    setattr(sys, "__stderr__", TerminalOut(terminal, on_lost))  # noqa: B010
-    os.dup2(log.fileno(), 2)
-    try:
-        yield log
-    finally:
-        os.dup2(terminal, 2)
-        os.close(terminal)
-        setattr(sys, "__stderr__", original)  # noqa: B010
-
-
-def keep_log(log: IO[bytes]) -> Path | None:
-    """Copy what fd 2 caught (compiler output, a traceback) to LOG_DIR, or the temporary
-    directory if that cannot be written; None if there was nothing."""
-    log.seek(0)
-    data = log.read()
-    if not data:
-        return None
-    name = time.strftime("netwatch-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
-    for directory in (LOG_DIR, Path(tempfile.gettempdir())):
-        try:
-            directory.mkdir(mode=0o700, exist_ok=True)
-            with create_new_file(directory / name) as out:
-                out.write(data.decode("utf-8", "replace"))
-            return directory / name
-        except OSError:
-            continue
-    return None
-
-
-def _traceback_in(log: IO[bytes]) -> str:
-    log.seek(0)
-    text = log.read().decode("utf-8", "replace")
-    # Textual prints a Rich traceback, whose heading is styled between the words.
-    found = text.rfind("Traceback")
-    if found < 0:
-        return ""
-    return text[text.rfind("\n", 0, found) + 1 :][-50_000:]
-
-
 def cmd_ui(
     tab: str,
     sources: dict[str, Source[Any]],
@@ -697,7 +395,7 @@ def cmd_ui(
             all_closed = app.wait_workers(PROBE_CLOSE_S) and all_closed
         crashed = app.return_code not in (0, None) and not app.fatal_error
         kept = keep_log(log) if crashed or app.fatal_error else None
-        traceback = _traceback_in(log) if crashed else ""
+        traceback = traceback_in(log) if crashed else ""
     code = 0
     message = ""
     if crashed:
