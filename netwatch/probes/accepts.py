@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netwatch.model.accepts import AcceptEvent, AcceptsSample, address
+from netwatch.decode.accepts import AcceptRecord, decode
+from netwatch.model.accepts import AcceptEvent, AcceptsSample
 from netwatch.probes.drain import DrainThread
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
@@ -38,40 +39,6 @@ _OFFSETS = (
     ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
     ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
 )
-
-
-class _Event(ctypes.Structure):
-    _fields_ = (
-        ("ts_ns", ctypes.c_uint64),
-        ("pid", ctypes.c_uint32),
-        ("tid", ctypes.c_uint32),
-        ("uid", ctypes.c_uint32),
-        ("fd", ctypes.c_int32),
-        ("comm", ctypes.c_char * 16),
-        ("family", ctypes.c_uint16),
-        ("lport", ctypes.c_uint16),
-        ("rport", ctypes.c_uint16),
-        ("pad", ctypes.c_uint16),
-        ("laddr", ctypes.c_uint8 * 16),
-        ("raddr", ctypes.c_uint8 * 16),
-    )
-
-
-def decode(ev: _Event, wall_offset: float) -> AcceptEvent:
-    laddr, _ = address(bytes(ev.laddr), int(ev.family))
-    raddr, family = address(bytes(ev.raddr), int(ev.family))
-    return AcceptEvent(
-        ts=ev.ts_ns / 1e9 + wall_offset,
-        pid=int(ev.pid),
-        tid=int(ev.tid),
-        uid=int(ev.uid),
-        comm=ev.comm.decode("utf-8", "replace"),
-        family=family,
-        laddr=laddr,
-        lport=int(ev.lport),
-        raddr=raddr,
-        rport=int(ev.rport),
-    )
 
 
 class AcceptsProbe:
@@ -110,7 +77,7 @@ class AcceptsProbe:
     def _on_event(self, ctx: Any, data: Any, size: int) -> None:
         # BCC's ctypes callback swallows exceptions ("Exception ignored"): count them instead.
         try:
-            ev = ctypes.cast(data, ctypes.POINTER(_Event)).contents
+            ev = ctypes.cast(data, ctypes.POINTER(AcceptRecord)).contents
             decoded = decode(ev, self._wall_offset)
             with self._lock:
                 self._pending.append(decoded)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from netwatch.decode.calls import RECORD, Decoder, FunctionOf, ReasonName, Symbolize
 from netwatch.model.calls import CallEvent, CallsSample
-from netwatch.model.calls_decode import RECORD, Decoder, FunctionOf, ReasonName, Symbolize
 from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.calls import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
-from netwatch.model.calls_decode import (
+from netwatch.decode.calls import (
     CALL_NAMES,
     EVENT_NAMES,
     F_ADDR,
@@ -25,6 +24,7 @@ from netwatch.model.calls_decode import (
     function_result,
     msg_flags,
 )
+from netwatch.model.calls import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
 
 BPF_C = (Path(__file__).resolve().parents[2] / "netwatch" / "probes" / "calls.bpf.c").read_text()
 V4 = socket.inet_aton("10.0.0.2") + bytes(12)

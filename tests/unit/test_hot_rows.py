@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from netwatch.decode.hot_rows import HotRowDeltas, HotSlot
 from netwatch.model.traffic import Counters, TrafficKey
-from netwatch.probes.hot_rows import HotRowDeltas, HotSlot
 
 A = TrafficKey(10, 0, "eth0", "sender")
 B = TrafficKey(20, 0, "eth0", "receiver")
