@@ -183,10 +183,13 @@ def cmd_calls(args: argparse.Namespace) -> int:
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
     live = source
+    scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
 
     def announce() -> str:
-        # The probe's own account: which threads, and how deep (function depth, and by what).
-        return "" if args.replay else f"netwatch: tracing {live.health().detail} (Ctrl-C stops)"
+        # Which threads, and how deep on this kernel (function depth, and by what).
+        if args.replay:
+            return ""
+        return f"netwatch: tracing {scope or 'all threads'}; {live.coverage()} (Ctrl-C stops)"
 
     return _batch(source, count, calls_printer(args.json), announce)
 

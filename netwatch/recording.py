@@ -393,6 +393,9 @@ class ReplayCallsSource(ReplaySource[CallsSample]):
     def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
         pass  # a recording holds what it holds: the view filters it
 
+    def coverage(self) -> str:
+        return "as recorded"
+
 
 # Each tab's replay source, by the tab's name.
 REPLAY_SOURCES: dict[str, type[ReplaySource[Any]]] = {

@@ -68,3 +68,7 @@ class CallsSource(Source[CallsSample], Protocol):
     def set_threads(
         self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]
     ) -> None: ...
+
+    def coverage(self) -> str:
+        """How deep the calls are followed (function depth, missing events), in a phrase."""
+        ...

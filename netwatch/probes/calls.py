@@ -328,8 +328,13 @@ class CallsProbe:
         if self._suspended:
             self._health = Health("suspended", "detached while the Calls tab is not shown")
         else:
-            lacking = f"; no {', '.join(self._missing)} here" if self._missing else ""
-            self._health = Health("attached", f"{scope}; {self.depth.note}{lacking}")
+            self._health = Health("attached", f"{scope}; {self.coverage()}")
+
+    def coverage(self) -> str:
+        """How deep the calls are followed on this kernel: function depth, and which of the
+        socket-layer events are missing."""
+        lacking = f"; no {', '.join(self._missing)} here" if self._missing else ""
+        return f"{self.depth.note}{lacking}"
 
     # ---- data ---------------------------------------------------------------------------------
     def _pull(self, ring: RingReader) -> None:
