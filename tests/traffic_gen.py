@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 def set_comm(name: str) -> None:
@@ -139,7 +139,7 @@ def accept_server(
     libc = ctypes.CDLL(None, use_errno=True)
     storage = ctypes.create_string_buffer(128)
     length = ctypes.c_uint32(128)
-    peers = []
+    peers: list[list[object]] = []
     deadline = time.monotonic() + max_seconds
     while len(peers) < count and time.monotonic() < deadline:
         if api == "accept":
@@ -161,7 +161,7 @@ def connect_many(
 ) -> dict[str, object]:
     """Open and close `count` connections; report each local (address, port) used."""
     deadline = time.monotonic() + max_seconds
-    ports = []
+    ports: list[list[object]] = []
     while len(ports) < count and time.monotonic() < deadline:
         with socket.create_connection((host, port), timeout=max_seconds) as s:
             local = s.getsockname()
@@ -232,7 +232,7 @@ def call_client(
 
 def _read_exactly(read: Callable[[int], bytes], want: int, proto: str) -> list[int]:
     """The size of each read it took to get `want` bytes back (UDP: one datagram)."""
-    sizes = []
+    sizes: list[int] = []
     while sum(sizes) < want:
         sizes.append(len(read(65536)))
         if proto == "udp" or not sizes[-1]:
@@ -271,6 +271,7 @@ def main() -> None:
     a = p.parse_args()
     if a.name:
         set_comm(a.name)
+    result: Mapping[str, object]
     if a.mode == "udp-recv":
         result = udp_recv(a.host, a.port, a.idle, a.max_seconds)
     elif a.mode == "udp-send":
@@ -293,4 +294,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -80,6 +80,13 @@ def connect(host: Host, addr: str, port: int, count: int) -> dict[str, object]:
     return dict(json.loads(out))
 
 
+def local_ports(report: dict[str, object]) -> list[tuple[str, int]]:
+    """The (address, port) pairs a connect-many client reported."""
+    pairs = report["local"]
+    assert isinstance(pairs, list)
+    return [(str(a), int(p)) for a, p in pairs]
+
+
 def finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
@@ -113,7 +120,7 @@ def test_each_accept_once_with_server_pid_uid_port_and_exact_peer(
     served = finish(server)
     events = [e for e in collect(probe) if e.lport == 7300]
     assert len(events) == 5
-    expected_peers = sorted((a, p) for a, p in client["local"])  # type: ignore[union-attr]
+    expected_peers = sorted((a, p) for a, p in local_ports(client))
     assert sorted((e.raddr, e.rport) for e in events) == expected_peers
     for e in events:
         assert e.pid == served["pid"] and e.uid == (uid if uid is not None else 0)
@@ -126,8 +133,7 @@ def test_ipv4_mapped_peer_on_an_ipv6_socket(link: Link, probe: AcceptsProbe) -> 
     finish(server)
     events = [e for e in collect(probe) if e.lport == 7301]
     assert sorted((e.raddr, e.rport) for e in events) == sorted(
-        (f"::ffff:{a}", p)
-        for a, p in client["local"]  # type: ignore[union-attr]
+        (f"::ffff:{a}", p) for a, p in local_ports(client)
     )
     assert {e.family for e in events} == {"ipv4-mapped"}
 
@@ -192,7 +198,8 @@ def test_accepts_batch_prints_the_seeds_format(link: Link) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     rows = [line for line in out.splitlines() if line.split()[-2:-1] == ["7303"]]
-    expected = "%6d %16s %6d %6d %16s" % (0, "nw-acceptor", served["pid"], 7303, link.a.addr)
+    expected = "%6d %16s %6d %6d %16s" % (0, "nw-acceptor", int(str(served["pid"])), 7303,
+                                          link.a.addr)  # fmt: skip
     assert rows == [expected] * 3
 
 

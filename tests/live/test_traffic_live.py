@@ -169,8 +169,8 @@ def test_more_flows_than_hot_slots_on_one_cpu_are_each_counted_exactly(
         assert sample is not None
         rows += sample.rows
     for proc in running:
-        out, _ = proc.communicate(timeout=10)
-        sent.append(json.loads(out))
+        printed, _ = proc.communicate(timeout=10)
+        sent.append(json.loads(printed))
     got = finish(receiver)
     rows += collect(probe)
 

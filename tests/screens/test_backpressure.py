@@ -77,7 +77,12 @@ async def test_a_flooding_probe_waits_for_the_ui_and_keys_stay_answered(tmp_path
         # press would also wait for the screen to fall idle, which a flood never lets it).
         acted: list[float] = []
         fold = view.action_fold
-        view.action_fold = lambda: (acted.append(time.monotonic()), fold())[1]  # type: ignore[method-assign]
+
+        def timed_fold() -> None:
+            acted.append(time.monotonic())
+            fold()
+
+        view.action_fold = timed_fold  # type: ignore[method-assign]
         sent = time.monotonic()
         assert app._driver is not None
         app._driver.send_message(events.Key("v", "v"))

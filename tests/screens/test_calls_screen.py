@@ -214,7 +214,8 @@ async def test_filter_narrows_the_view_and_tells_the_probe_which_threads(tmp_pat
         # A bad filter is refused and the previous one stays.
         await pilot.press("slash", *"port:80", "enter")
         await pilot.pause()
-        assert view(app).filter is not None and view(app).filter.text == "pid:8"
+        shown_filter = view(app).filter
+        assert shown_filter is not None and shown_filter.text == "pid:8"
         assert app.query_one(CallsView).query_one(Input).display  # still open to fix
         await pilot.press("escape")
         await pilot.press("slash", "ctrl+u", *"call:read", "enter")

@@ -40,14 +40,14 @@ def ev(kind: str, name: str, ts: float, tid: int = 7, pid: int = 7, comm: str = 
 
 def call(name: str, start: float, dur_us: float, tid: int = 7, ret: int = 0,
          inside: tuple[str, ...] = (), **args: str) -> list[CallEvent]:  # fmt: skip
-    events = [ev(ENTER, name, start, tid, **args)]
+    events = [CallEvent(start, 7, tid, "nc", ENTER, name, tuple(args.items()))]
     events += [ev(EVENT, e, start + (i + 1) * 1e-6, tid) for i, e in enumerate(inside)]
     events.append(ev(EXIT, name, start + dur_us / 1e6, tid, ret=ret, dur_us=dur_us))
     return events
 
 
-def state_of(*events: CallEvent, **kw: int) -> CallsState:
-    s = CallsState(**kw)
+def state_of(*events: CallEvent, max_calls: int = 500, max_threads: int = 200) -> CallsState:
+    s = CallsState(max_calls=max_calls, max_threads=max_threads)
     s.apply(CallsSample(0.0, 1.0, tuple(events)))
     return s
 

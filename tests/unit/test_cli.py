@@ -261,7 +261,12 @@ def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
     monkeypatch.setattr(cli, "live_drops_source", lambda interval: None)
     monkeypatch.setattr(cli, "live_accepts_source", lambda interval: None)
     monkeypatch.setattr(cli, "live_calls_source", lambda *a, **k: None)
-    monkeypatch.setattr(cli, "cmd_ui", lambda tab, *a, **k: opened.append(tab) or 0)
+
+    def cmd_ui(tab: str, *a: object, **k: object) -> int:
+        opened.append(tab)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_ui", cmd_ui)
     for tab in ("drops", "accepts", "calls"):
         assert cli.main([tab]) == 0
         assert cli.main([tab, "--interval", "2"]) == 0

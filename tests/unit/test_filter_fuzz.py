@@ -45,7 +45,7 @@ def apply_every_filter(text: str) -> None:
         (parse_drops_filter, lambda f: f.matches(GROUP)),
     ):
         try:
-            parsed = parse(text)  # type: ignore[operator]
+            parsed = parse(text)
         except FilterError as exc:
             assert "\n" not in str(exc)
             continue

@@ -1,6 +1,6 @@
 """The layering contract (pyproject.toml's [tool.importlinter]): the model and the decoders
-import neither Textual nor BCC, screens never BCC, probes never Textual, so every screen test runs without
-root and every probe test without a screen."""
+import neither Textual nor BCC, screens never BCC, probes never Textual, so every screen test
+runs without root and every probe test without a screen."""
 
 from __future__ import annotations
 

@@ -59,7 +59,12 @@ def test_stop_and_a_refused_sample_end_the_loop() -> None:
               should_stop=lambda: time.monotonic() > stop_after)  # fmt: skip
     assert why == STOPPED
     seen: list[int] = []
-    why = run({"a": Counting()}, lambda _, s: seen.append(s) or s < 2, interval=0.0)
+
+    def take(_: str, s: int) -> bool:
+        seen.append(s)
+        return s < 2
+
+    why = run({"a": Counting()}, take, interval=0.0)
     assert why == STOPPED and seen == [0, 1, 2]
 
 
