@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -32,6 +33,9 @@ def _kernel_has_rx_sk() -> bool:
         return load_format().has_rx_sk
     except OSError:  # no tracefs to ask: say nothing rather than guess
         return True
+
+
+OWNERS_SHOWN = 5  # the busiest ports whose owners are looked up
 
 
 class DropDetail(Screen[None]):
@@ -67,10 +71,25 @@ class DropDetail(Screen[None]):
             )
         else:
             lines += _breakdown("local ports of the socket the packet was for (rx_sk)", g.ports)
-        if self.live and g.ports:
-            for port in sorted(g.ports, key=lambda p: -g.ports[p])[:5]:
-                owners = owners_of_port(port)
-                lines.append(f"  port {port}: " + (", ".join(owners) or "no process holds it now"))
+        self._lines = lines
+        busiest = sorted(g.ports, key=lambda p: -g.ports[p])[:OWNERS_SHOWN]
+        if self.live and busiest:
+            # Which processes hold a port is a walk of every socket on the host: not on the
+            # UI thread. The lines say so until it is done.
+            lines = [*lines, *(f"  port {port}: looking up who holds it..." for port in busiest)]
+            self._look_up_owners(busiest)
         with VerticalScroll():
             yield PlainStatic(lines, id="drop-detail")
         yield Footer()
+
+    @work(thread=True, exit_on_error=False, group="port-owners")
+    def _look_up_owners(self, ports: list[int]) -> None:
+        found = [
+            f"  port {port}: " + (", ".join(owners_of_port(port)) or "no process holds it now")
+            for port in ports
+        ]
+        self.app.call_from_thread(self._show_owners, found)
+
+    def _show_owners(self, found: list[str]) -> None:
+        if self.is_attached:
+            self.query_one("#drop-detail", PlainStatic).update([*self._lines, *found])

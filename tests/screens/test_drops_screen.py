@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,35 @@ async def test_detail_says_plainly_when_the_kernel_has_no_rx_sk(
         await pilot.pause(0.2)
         text = str(app.screen.query_one("#drop-detail", Static).render())
     assert "unknown on this kernel (its skb:kfree_skb has no rx_sk field" in text
+
+
+async def test_detail_looks_up_port_owners_off_the_ui_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who holds a port is a walk of every socket on the host: the detail opens at once saying
+    it is looking, and shows the owners when the walk is done."""
+    import threading
+
+    from netwatch.screens import drop_detail
+
+    walked_on: list[str] = []
+
+    def slow_owners(port: int) -> list[str]:
+        walked_on.append(threading.current_thread().name)
+        time.sleep(0.5)
+        return [f"nw-server({port * 10})"]
+
+    monkeypatch.setattr(drop_detail, "owners_of_port", slow_owners)
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        row = DropRow(UDP, "__udp4_lib_rcv+0x4bc", 4, port=5353)
+        await feed(pilot, app, src, DropsSample(1.0, 1.0, (row,)))
+        opened = time.monotonic()
+        app.push_screen(DropDetail(app.query_one(DropsView).shown[0], "location", live=True))
+        await pilot.pause(0.05)
+        text = str(app.screen.query_one("#drop-detail", Static).render())
+        assert time.monotonic() - opened < 0.4  # not held up by the walk
+        assert "port 5353: looking up who holds it..." in text
+        await wait_for(pilot, lambda: "nw-server(53530)" in str(
+            app.screen.query_one("#drop-detail", Static).render()))  # fmt: skip
+    assert walked_on and walked_on[0] != threading.main_thread().name
