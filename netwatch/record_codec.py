@@ -18,6 +18,7 @@ from netwatch.model.calls import (
     ENTER,
     EVENT,
     EXIT,
+    FOLDED,
     FUNC_ENTER,
     FUNC_EXIT,
     CallEvent,
@@ -180,7 +181,7 @@ def _arg(pair: Any) -> tuple[str, str]:
 
 def call_in(item: Any) -> CallEvent:
     ts, pid, tid, comm, kind, name, args, ret, dur_us = _items(item, 9, "a call event")
-    if kind not in (ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT):
+    if kind not in (ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT, FOLDED):
         raise BadRecord(f"unknown event kind {str(kind)[:20]!r}")
     if type(args) is not list or len(args) > ARGS_MAX:
         raise BadRecord(f"arguments are not a list of at most {ARGS_MAX}")

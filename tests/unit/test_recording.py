@@ -166,7 +166,15 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
 
 
 def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
-    from netwatch.model.calls import ENTER, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent, CallsSample
+    from netwatch.model.calls import (
+        ENTER,
+        EXIT,
+        FOLDED,
+        FUNC_ENTER,
+        FUNC_EXIT,
+        CallEvent,
+        CallsSample,
+    )
     from netwatch.recording import ReplayCallsSource
 
     path = tmp_path / "c.nwrec"
@@ -180,6 +188,8 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
                 8.58, 10, 11, "curl", FUNC_EXIT, "__sys_connect", (("result", "-111"),), -111, 9.0
             ),
             CallEvent(8.6, 10, 11, "curl", EXIT, "connect", (), -111, 100000.0),
+            # A whole call the Calls tab's reader folded (a busy thread's older calls).
+            CallEvent(8.7, 10, 11, "curl", FOLDED, "sendto", (), 78, 12.0),
         ),
         lost=4,
     )
