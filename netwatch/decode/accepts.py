@@ -41,3 +41,6 @@ def decode(ev: AcceptRecord, wall_offset: float) -> AcceptEvent:
         raddr=raddr,
         rport=int(ev.rport),
     )
+
+
+RECORD_SIZE = ctypes.sizeof(AcceptRecord)

@@ -19,7 +19,6 @@ from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.calls_functions import FunctionDepth, attach_functions, load_btf
-from netwatch.probes.drain import DrainThread
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
     SOCK_OFFSETS,
@@ -32,7 +31,7 @@ from netwatch.probes.loader import (
 )
 from netwatch.probes.pacing import ReadBook
 from netwatch.probes.requirements import has_raw_tracepoint, tracepoint_fields
-from netwatch.probes.ringbuf import RingReader
+from netwatch.probes.ringbuf import RingDrain
 from netwatch.sources import Health, SourceError
 
 BPF_SOURCE = Path(__file__).with_name("calls.bpf.c")
@@ -140,19 +139,13 @@ class CallsProbe:
         self._threads = (tuple(pids), tuple(tids), tuple(comms))
         self._ringbuf_pages = max(1, ringbuf_mb * 256)  # ring buffer size: pages of 4 KiB
         self._bpf: Any = None
-        self._lock = threading.Lock()
         self._close_lock = threading.Lock()
         self._keep_last = keep_last
-        self._raw: list[bytes] = []  # drained records, not read yet
-        self._pending = 0  # records in _raw
-        self._ring: RingReader | None = None
+        self._ring: RingDrain | None = None
         self._last_scan = 0.0
-        self._drain: DrainThread | None = None
         self._health = Health("attaching", "compiling BPF")
         self._suspended = start_suspended
         self._attached = False
-        self._misfits = 0  # records of another size than this netwatch's struct
-        self._overflow = 0  # records dropped because read() fell behind the drain
         self._book = ReadBook()
         self._raw_tps: list[str] = list(RAW_TRACEPOINTS)  # those this kernel has, after open
         self._missing: list[str] = []
@@ -195,8 +188,8 @@ class CallsProbe:
             if self._suspended:
                 self._set_attached(False)
             self._write_threads(*self._threads)
-            events = bpf[b"events"]
-            ring = RingReader(events.map_fd, events.max_entries)
+            ring = RingDrain("netwatch-calls-drain", bpf[b"events"], RECORD.size,
+                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S)  # fmt: skip
         except Exception as exc:
             self._bpf = None
             self.depth.close()
@@ -204,10 +197,7 @@ class CallsProbe:
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
         self._book.start()
         self._ring = ring
-        self._drain = DrainThread(
-            "netwatch-calls-drain", lambda: self._pull(ring), pause=DRAIN_INTERVAL_S
-        )
-        self._drain.start()
+        ring.start()
         self._update_health()
 
     @staticmethod
@@ -233,8 +223,6 @@ class CallsProbe:
 
     def close(self) -> None:
         with self._close_lock:
-            if self._drain is not None:
-                self._drain.stop()
             ring, self._ring = self._ring, None
             if ring is not None:
                 ring.close()
@@ -337,32 +325,18 @@ class CallsProbe:
         return f"{self.depth.note}{lacking}"
 
     # ---- data ---------------------------------------------------------------------------------
-    def _pull(self, ring: RingReader) -> None:
-        # Copy only: decoding happens in bulk in read(), so the drain keeps up with bursts.
-        data, misfits = ring.read(RECORD.size)
-        records = len(data) // RECORD.size
-        with self._lock:
-            self._misfits += misfits
-            if self._pending + records > MAX_PENDING_RECORDS:
-                self._overflow += records  # the reader is behind: bounded memory, counted
-            elif data:
-                self._raw.append(data)
-                self._pending += records
-
     def read(self) -> CallsSample | None:
         if self._bpf is None:
             return None
         interval = self._book.interval()
-        with self._lock:
-            raw, self._raw = self._raw, []
-            self._pending = 0
-        decoded = self._decoder.decode_many(b"".join(raw), self._keep_last)
+        ring = self._ring
+        raw = ring.take() if ring is not None else b""
+        decoded = self._decoder.decode_many(raw, self._keep_last)
         events = [*decoded, *self._running()]
         lost_total = (
             percpu_counter(self._bpf, b"lost")
             + self._decoder.undecodable
-            + self._misfits
-            + self._overflow
+            + (ring.lost if ring is not None else 0)
         )
         lost = self._book.lost_since(lost_total)
         return CallsSample(time.time(), interval, tuple(events), lost)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import mmap
 import struct
+import threading
+from typing import Any
+
+from netwatch.probes.drain import DrainThread
 
 BUSY = 1 << 31
 DISCARD = 1 << 30
@@ -71,3 +75,54 @@ class RingReader:
         self._producer.release()
         self._consumer_map.close()
         self._producer_map.close()
+
+
+class RingDrain:
+    """One streaming probe's ring buffer, emptied by a thread of its own every `pause` seconds
+    into a bounded backlog of raw records that `take` hands over. Both streaming probes
+    (Accepts, Calls) read theirs this way; decoding happens in bulk when the backlog is taken.
+    What the backlog cannot hold (the reader is too far behind) and records of another size are
+    counted in `lost`, never dropped silently."""
+
+    def __init__(
+        self, name: str, bpf_map: Any, record_size: int, max_pending: int, pause: float
+    ) -> None:
+        self._ring = RingReader(bpf_map.map_fd, bpf_map.max_entries)
+        self._record_size = record_size
+        self._max_pending = max_pending
+        self._lock = threading.Lock()
+        self._raw: list[bytes] = []
+        self._pending = 0  # records in _raw
+        self._lost = 0
+        self._drain = DrainThread(name, self._pull, pause=pause)
+
+    def start(self) -> None:
+        self._drain.start()
+
+    def _pull(self) -> None:
+        # Copy only: the drain must keep up with bursts.
+        data, misfits = self._ring.read(self._record_size)
+        records = len(data) // self._record_size
+        with self._lock:
+            self._lost += misfits
+            if self._pending + records > self._max_pending:
+                self._lost += records  # the reader is behind: bounded memory, counted
+            elif data:
+                self._raw.append(data)
+                self._pending += records
+
+    def take(self) -> bytes:
+        """Every record drained since the last take, joined."""
+        with self._lock:
+            raw, self._raw = self._raw, []
+            self._pending = 0
+        return b"".join(raw)
+
+    @property
+    def lost(self) -> int:
+        return self._lost
+
+    def close(self) -> None:
+        """Stops the thread, then unmaps (the kernel may reuse what was read)."""
+        self._drain.stop()
+        self._ring.close()

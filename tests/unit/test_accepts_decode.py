@@ -1,0 +1,42 @@
+"""Accepts' ring buffer records, packed as accepts.bpf.c lays out struct accept_event_t, decoded
+without root: the fields, the three address families, and the record size the reader expects."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from netwatch.decode.accepts import RECORD_SIZE, AcceptRecord, decode
+
+# u64 ts; u32 pid, tid, uid; s32 fd; char comm[16]; u16 family, lport, rport, pad;
+# u8 laddr[16], raddr[16]
+LAYOUT = struct.Struct("<QIIIi16sHHHH16s16s")
+
+
+def packed(family: int, laddr: bytes, raddr: bytes, comm: bytes = b"nginx") -> bytes:
+    return LAYOUT.pack(2_000_000_000, 40, 41, 33, 7, comm, family, 443, 51000, 0, laddr, raddr)
+
+
+def test_record_size_matches_the_c_struct() -> None:
+    assert RECORD_SIZE == LAYOUT.size == 80
+
+
+def test_ipv4_ipv6_and_mapped_records_decode() -> None:
+    v4 = socket.inet_aton("10.0.0.1") + bytes(12), socket.inet_aton("10.0.0.2") + bytes(12)
+    ev = decode(AcceptRecord.from_buffer_copy(packed(2, *v4)), 100.0)
+    assert (ev.pid, ev.tid, ev.uid, ev.comm) == (40, 41, 33, "nginx")
+    assert (ev.family, ev.laddr, ev.lport, ev.raddr, ev.rport) == (
+        "ipv4", "10.0.0.1", 443, "10.0.0.2", 51000
+    )  # fmt: skip
+    assert ev.ts == 102.0
+    v6 = socket.inet_pton(socket.AF_INET6, "fd00::1"), socket.inet_pton(socket.AF_INET6, "fd00::2")
+    ev = decode(AcceptRecord.from_buffer_copy(packed(10, *v6)), 0.0)
+    assert (ev.family, ev.raddr) == ("ipv6", "fd00::2")
+    mapped = socket.inet_pton(socket.AF_INET6, "::ffff:10.0.0.2")
+    ev = decode(AcceptRecord.from_buffer_copy(packed(10, v6[0], mapped)), 0.0)
+    assert (ev.family, ev.raddr) == ("ipv4-mapped", "::ffff:10.0.0.2")
+
+
+def test_a_hostile_command_name_is_kept_exactly_for_the_formats_to_escape() -> None:
+    ev = decode(AcceptRecord.from_buffer_copy(packed(2, bytes(16), bytes(16), b"\x1b[2J\xff")), 0)
+    assert ev.comm == "\x1b[2J\ufffd"
