@@ -12,9 +12,6 @@ import pytest
 from netwatch.decode.calls import (
     CALL_NAMES,
     EVENT_NAMES,
-    F_ADDR,
-    F_OTHER_SOCK,
-    F_PEER,
     INFLIGHT,
     KIND_CALL,
     KIND_EVENT,
@@ -22,8 +19,8 @@ from netwatch.decode.calls import (
     RECORD,
     Decoder,
     function_result,
-    msg_flags,
 )
+from netwatch.decode.calls_args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
 from netwatch.model.calls import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
 
 BPF_C = (Path(__file__).resolve().parents[2] / "netwatch" / "probes" / "calls.bpf.c").read_text()
