@@ -8,23 +8,18 @@ import json
 import time
 from typing import ClassVar
 
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable
 
 from netwatch.model.calls import (
-    FUNC_ENTER,
-    FUNC_EXIT,
     CallEvent,
     CallNode,
     CallsSample,
     CallsState,
     ThreadCalls,
     ThreadIndent,
-    duration_text,
-    result_text,
 )
 from netwatch.model.calls_view import (
     THREAD_SORTS,
@@ -33,8 +28,15 @@ from netwatch.model.calls_view import (
     parse_calls_filter,
     sort_threads,
 )
-from netwatch.screens.plain import shown
-from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
+from netwatch.screens.calls_rows import (
+    PAD,
+    call_key,
+    fold_rows,
+    process_row,
+    thread_key,
+    tree_rows,
+)
+from netwatch.screens.table import FilterableTable, sync_rows
 from netwatch.screens.tabview import TabView
 
 MAX_DRAWN_ROWS = 1500
@@ -45,21 +47,6 @@ TREE_COLUMNS = (("time", "TIME", 12), ("tree", "CALL TREE", 0), ("result", "RESU
 FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "TOTAL", 10),
                 ("max", "MAX", 10), ("errors", "ERRORS", 7))  # fmt: skip
 NAV_KEYS = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
-# A table cell loses its leading whitespace when drawn, so the tree's indentation starts with
-# a visible guide.
-PAD = "│ "
-
-
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
-
-
-def _call_key(node: CallNode) -> str:
-    return f"c{node.id}"
-
-
-def _thread_key(t: ThreadCalls) -> str:
-    return f"t{t.tid}"
 
 
 class CallsView(TabView):
@@ -175,7 +162,7 @@ class CallsView(TabView):
                 break
             grouped = per_process[t.pid] > 1 and not self.folded
             if grouped and t.pid != last_pid:
-                rows.append(self._process_row(t, per_process[t.pid], len(rows)))
+                rows.append(process_row(t, per_process[t.pid], len(rows), self.expanded))
             last_pid = t.pid
             if grouped and not self.expanded(f"p{t.pid}"):
                 continue
@@ -183,9 +170,9 @@ class CallsView(TabView):
             calls = self._calls(t)
             self._drawn_calls[t.tid] = calls
             if self.folded:
-                rows += self._fold_rows(t, len(rows))
+                rows += fold_rows(t, len(rows), self.filter)
             else:
-                rows += self._tree_rows(t, calls, len(rows), PAD if grouped else "")
+                rows += tree_rows(t, calls, len(rows), self.expanded, PAD if grouped else "")
         table = self.table
         column_ids = [c[0] for c in self._columns()]
         with self.app.batch_update():
@@ -193,157 +180,6 @@ class CallsView(TabView):
             self._follow_cursor()
         self.update_banner()
         self.post_message(self.ViewChanged())
-
-    def _process_row(self, t: ThreadCalls, n: int, start: int) -> tuple[str, dict[str, object]]:
-        key = f"p{t.pid}"
-        mark = "▾" if self.expanded(key) else "▸"
-        return (
-            key,
-            {
-                "time": Text(""),
-                "tree": RankedCell(f"{mark} process {t.pid}: {n} threads", start, justify="left"),
-                "result": Text(""),
-                "dur": Text(""),
-            },
-        )
-
-    def _tree_rows(
-        self, t: ThreadCalls, calls: list[CallNode], start: int, pad: str = ""
-    ) -> list[tuple[str, dict[str, object]]]:
-        key = _thread_key(t)
-        open_ = self.expanded(key)
-        head = f"{pad}{'▾' if open_ else '▸'} {t.label}  pid {t.pid}"
-        if t.dropped:
-            head += f"  ({t.dropped} older dropped)"
-        rows: list[tuple[str, dict[str, object]]] = [
-            (
-                key,
-                {
-                    "time": Text(_clock(t.last_ts)),
-                    "tree": RankedCell(head, start, justify="left"),
-                    "result": Text(f"{t.count} calls", justify="right"),
-                    "dur": Text(duration_text(t.total_us), justify="right"),
-                },
-            )
-        ]
-        if not open_:
-            return rows
-        for node in calls:
-            rows += self._call_rows(node, start + len(rows), pad + PAD)
-        return rows
-
-    def _call_rows(
-        self, node: CallNode, start: int, pad: str
-    ) -> list[tuple[str, dict[str, object]]]:
-        key = _call_key(node)
-        n_events = len(node.events) + node.events_dropped
-        open_ = self.expanded(key)
-        mark = ("▾" if open_ else "▸") if n_events else "·"
-        text = f"{pad}{mark} -> {node.name} {node.enter.args_text()}"
-        if n_events and not open_:
-            text += f"  [{n_events} events]"
-        if node.exit is None:
-            result = Text("running", style="italic", justify="right")
-            dur = Text("…", justify="right")
-        else:
-            ret = node.exit.ret
-            outcome = result_text(ret) + (f" {node.exit.args_text()}" if node.exit.args else "")
-            result = shown(outcome, style="red" if ret < 0 else "", justify="right")
-            dur = Text(duration_text(node.exit.dur_us), justify="right")
-        rows: list[tuple[str, dict[str, object]]] = [
-            (
-                key,
-                {
-                    "time": Text(_clock(node.enter.ts)),
-                    "tree": RankedCell(text, start, justify="left"),
-                    "result": result,
-                    "dur": dur,
-                },
-            )
-        ]
-        if not open_:
-            return rows
-        depth = 0  # net/socket.c functions open at this point of the call
-        for i, ev in enumerate(node.events):
-            offset = (ev.ts - node.enter.ts) * 1e6
-            if ev.kind == FUNC_EXIT:
-                depth = max(0, depth - 1)
-            indent = f"{pad}{PAD}  " + "  " * depth
-            result = Text("")
-            dur = Text(f"+{offset:.0f} us", justify="right")
-            if ev.kind == FUNC_ENTER:
-                depth += 1
-                line = f"{indent}-> {ev.name}"
-            elif ev.kind == FUNC_EXIT:
-                line = f"{indent}<- {ev.name}"
-                outcome = ev.arg("result") or ""
-                result = shown(outcome, style="red" if ev.ret < 0 else "", justify="right")
-                dur = Text(duration_text(ev.dur_us), justify="right")
-            else:
-                line = f"{indent}* {ev.name} {ev.args_text()}"
-            cell = RankedCell(line, start + len(rows), justify="left")
-            if ev.arg("socket") == "other":
-                cell.stylize("dim")  # a softirq's work for another socket, on this CPU
-            elif ev.kind in (FUNC_ENTER, FUNC_EXIT):
-                cell.stylize("cyan")
-            rows.append(
-                (
-                    f"{key}.{i}",
-                    {"time": Text(""), "tree": cell, "result": result, "dur": dur},
-                )
-            )
-        if node.events_dropped:
-            rows.append(
-                (
-                    f"{key}.more",
-                    {
-                        "time": Text(""),
-                        "tree": RankedCell(
-                            f"{pad}{PAD}  ... {node.events_dropped} more events not kept",
-                            start + len(rows),
-                            justify="left",
-                        ),
-                        "result": Text(""),
-                        "dur": Text(""),
-                    },
-                )
-            )
-        return rows
-
-    def _fold_rows(self, t: ThreadCalls, start: int) -> list[tuple[str, dict[str, object]]]:
-        rows: list[tuple[str, dict[str, object]]] = [
-            (
-                _thread_key(t),
-                {
-                    "tree": RankedCell(f"{t.label}  pid {t.pid}", start, justify="left"),
-                    "count": Text(str(t.count), justify="right"),
-                    "total": Text(duration_text(t.total_us), justify="right"),
-                    "max": Text(""),
-                    "errors": Text(""),
-                },
-            )
-        ]
-        ops = sorted(t.fold.items(), key=lambda kv: (-kv[1].total_us, kv[0]))
-        if self.filter is not None:
-            ops = [(n, s) for n, s in ops if self.filter.matches_name(n)]
-        for name, stats in ops:
-            rows.append(
-                (
-                    f"f{t.tid}.{name}",
-                    {
-                        "tree": RankedCell(f"{PAD}{name}", start + len(rows), justify="left"),
-                        "count": Text(str(stats.count), justify="right"),
-                        "total": Text(duration_text(stats.total_us), justify="right"),
-                        "max": Text(duration_text(stats.max_us), justify="right"),
-                        "errors": Text(
-                            str(stats.errors),
-                            style="red" if stats.errors else "",
-                            justify="right",
-                        ),
-                    },
-                )
-            )
-        return rows
 
     def newest_call(self) -> CallNode | None:
         newest: CallNode | None = None
@@ -359,8 +195,8 @@ class CallsView(TabView):
         node = self.newest_call()
         if node is not None and not self.folded:
             owner = next((t for t in self._drawn_threads if t.tid == node.enter.tid), None)
-            if owner is not None and self.expanded(_thread_key(owner)):
-                target = _call_key(node)
+            if owner is not None and self.expanded(thread_key(owner)):
+                target = call_key(node)
         if target is not None and target in self.table.rows:
             self.table.move_cursor(row=self.table.get_row_index(target), animate=False)
         else:
@@ -401,7 +237,7 @@ class CallsView(TabView):
     def action_collapse_all(self) -> None:
         """Calls fold up to one line each; threads stay open."""
         self.expand_default = False
-        self.toggled = {_thread_key(t) for t in self.state.threads.values()}
+        self.toggled = {thread_key(t) for t in self.state.threads.values()}
         self.redraw()
 
     def action_sort_next(self) -> None:
