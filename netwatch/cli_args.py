@@ -131,6 +131,12 @@ def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
         )
 
 
+def _interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
+    """The report interval (5 s by default, as the seed scripts) and how many reports."""
+    p.add_argument("--interval", type=_positive, default=5.0, help=interval_help)
+    p.add_argument("--count", type=_count, help="stop after N intervals")
+
+
 def _functions_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--functions",
@@ -181,25 +187,13 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _functions_option(ui)
 
     top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
-    top.add_argument(
-        "--interval",
-        type=_positive,
-        default=5.0,
-        help="seconds per table (default 5, as nettop.stp)",
-    )
-    top.add_argument("--count", type=_count, help="stop after N intervals")
+    _interval_options(top, "seconds per table (default 5, as nettop.stp)")
     top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
 
     drops = _batch_parser(
         "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
     )
-    drops.add_argument(
-        "--interval",
-        type=_positive,
-        default=5.0,
-        help="seconds per report (default 5, as dropwatch.stp)",
-    )
-    drops.add_argument("--count", type=_count, help="stop after N intervals")
+    _interval_options(drops, "seconds per report (default 5, as dropwatch.stp)")
     drops.add_argument(
         "--json",
         action="store_true",

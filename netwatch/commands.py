@@ -35,13 +35,11 @@ from netwatch.model.calls_view import MAX_KERNEL_IDS
 from netwatch.model.untrusted import printable
 from netwatch.probes.calls import DEFAULT_RINGBUF_MB
 from netwatch.recording import (
+    REPLAY_SOURCES,
     RecordingFile,
     RecordingWriteError,
     RecordingWriter,
-    ReplayAcceptsSource,
     ReplayCallsSource,
-    ReplayDropsSource,
-    ReplayTrafficSource,
     create_new_file,
     open_recording,
 )
@@ -118,14 +116,20 @@ def cmd_calls(args: argparse.Namespace) -> int:
     return _batch(source, count, calls_printer(args.json), announce)
 
 
-def cmd_accepts(args: argparse.Namespace) -> int:
-    source: AcceptsSource | None
+def _replayed_or_live(args: argparse.Namespace, tab: str, live: Callable[[], Any]) -> Any:
+    """--replay FILE's samples of `tab`, printed as fast as they come; else the live source
+    (after the checks every live command makes), or the one line saying why it cannot run."""
     if args.replay is not None:
-        source = ReplayAcceptsSource(read_recording(args.replay).samples("accepts"), args.replay)
-        source.interval = 0.0
-    else:
-        require_live()
-        source = available(live_accepts_source(0.2))  # print soon after each accept
+        replayed = REPLAY_SOURCES[tab](read_recording(args.replay).samples(tab), args.replay)
+        replayed.interval = 0.0
+        return replayed
+    require_live()
+    return available(live())
+
+
+def cmd_accepts(args: argparse.Namespace) -> int:
+    # Live: read five times a second, to print soon after each accept.
+    source: AcceptsSource = _replayed_or_live(args, "accepts", lambda: live_accepts_source(0.2))
     count = None
     if args.duration is not None:
         count = max(1, round(args.duration / source.interval)) if source.interval else None
@@ -174,24 +178,14 @@ class _ThreadsOf(Sequence[CallsSample]):
 
 
 def cmd_top(args: argparse.Namespace) -> int:
-    source: TrafficSource
-    if args.replay is not None:
-        source = ReplayTrafficSource(read_recording(args.replay).samples("traffic"), args.replay)
-        source.interval = 0.0
-    else:
-        require_live()
-        source = available(live_traffic_source(args.interval))
+    source: TrafficSource = _replayed_or_live(
+        args, "traffic", lambda: live_traffic_source(args.interval)
+    )
     return _batch(source, args.count, traffic_printer(args.json))
 
 
 def cmd_drops(args: argparse.Namespace) -> int:
-    source: DropsSource | None
-    if args.replay is not None:
-        source = ReplayDropsSource(read_recording(args.replay).samples("drops"), args.replay)
-        source.interval = 0.0
-    else:
-        require_live()
-        source = available(live_drops_source(args.interval))
+    source: DropsSource = _replayed_or_live(args, "drops", lambda: live_drops_source(args.interval))
     text = not args.json
     if text:
         print("Monitoring for dropped packets", flush=True)
