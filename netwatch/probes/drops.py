@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from netwatch.decode.drops import DropCounts, merge_drop_counts
 from netwatch.model.dropreasons import KfreeSkbFormat, load_format
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes.loader import (
-    c_string,
     compile_probe,
     detach,
     offset_defines,
@@ -119,27 +119,9 @@ class DropsProbe:
     def health(self) -> Health:
         return self._health
 
-    def _read(self) -> dict[DropKey, tuple[int, int, int, str, int]]:
+    def _read(self) -> dict[DropKey, DropCounts]:
         assert self._format is not None
-        out: dict[DropKey, tuple[int, int, int, str, int]] = {}
-        for k, per_cpu in self._counted():
-            key = DropKey(int(k.location), self._format.reason_name(int(k.reason)), int(k.protocol))
-            count = sum(int(v.count) for v in per_cpu)
-            seen = [v for v in per_cpu if v.count]
-            first = min((int(v.first_ns) for v in seen), default=0)
-            newest = max(seen, key=lambda v: int(v.last_ns), default=None)
-            last = int(newest.last_ns) if newest is not None else 0
-            dev = c_string(newest.dev) if newest is not None else ""
-            port = int(newest.port) if newest is not None else 0
-            prev = out.get(key)
-            # Seen again: in another CPU's hot slot, or under a reason number with the same name.
-            if prev is not None:
-                count += prev[0]
-                first = min(f for f in (first, prev[1]) if f) if first or prev[1] else 0
-                if prev[2] > last:
-                    last, dev, port = prev[2], prev[3], prev[4]
-            out[key] = (count, first, last, dev, port)
-        return out
+        return merge_drop_counts(self._counted(), self._format.reason_name)
 
     def _counted(self) -> list[tuple[Any, list[Any]]]:
         """(key, its value on each CPU) from the hash, and from every CPU's hot slots: a key

@@ -89,10 +89,6 @@ def percpu_counter(bpf: Any, name: bytes, index: int = 0) -> int:
     return int(sum(bpf[name].getvalue(ctypes.c_int(index))))
 
 
-def c_string(raw: Any) -> str:
-    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
 def drop_probe(text: str, macro: str, name: str) -> str:
     """Remove one `MACRO(name) { ... }` block (brace-balanced) from the BPF source: BCC attaches
     every probe it compiles, and a tracepoint this kernel lacks would fail the whole load."""

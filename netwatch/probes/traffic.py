@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from netwatch.decode import c_string
 from netwatch.decode.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.model.traffic import (
     Counters,
@@ -21,7 +22,6 @@ from netwatch.probes import requirements
 from netwatch.probes.btf import BTF, KIND_FUNC
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
 from netwatch.probes.loader import (
-    c_string,
     compile_probe,
     detach,
     drop_probe,

@@ -1,13 +1,13 @@
-"""The Drops probe adds up one key's counts from the hash and from every CPU's hot slots."""
+"""The Drops decoder adds up one key's counts from the hash and from every CPU's hot slots."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
+from netwatch.decode.drops import merge_drop_counts
 from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.drops import DropKey
-from netwatch.probes.drops import HOT_SLOTS, DropsProbe
 
 
 def val(count: int, first: int = 0, last: int = 0, dev: bytes = b"", port: int = 0) -> Any:
@@ -18,33 +18,17 @@ def key(location: int, reason: int = 2, protocol: int = 0x800) -> Any:
     return SimpleNamespace(location=location, reason=reason, protocol=protocol)
 
 
-class FakeMap:
-    def __init__(self, items: list[tuple[Any, Any]]) -> None:
-        self._items = items
-
-    def items(self) -> list[tuple[Any, Any]]:
-        return self._items
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._items[index.value][1]
-
-
 def test_a_key_in_slots_on_two_cpus_and_in_the_hash_is_one_row() -> None:
     hot = [(None, [SimpleNamespace(key=key(0xA), val=val(5, 100, 900, b"eth0", 53)),
                    SimpleNamespace(key=key(0xA), val=val(7, 50, 400, b"eth1", 0))])]  # fmt: skip
-    hot += [(None, [SimpleNamespace(key=key(0), val=val(0))] * 2)] * (HOT_SLOTS - 1)
-    probe = DropsProbe(1.0)
-    probe._format = KfreeSkbFormat(True, True, True, {2: "NO_SOCKET", 3: "NO_SOCKET"})
-    probe._bpf = {
-        b"drops": FakeMap(
-            [
-                (key(0xA, reason=3), [val(1, 70, 950, b"eth2", 80), val(0)]),
-                (key(0xB), [val(2, 10, 20)]),
-            ]
-        ),
-        b"hot": FakeMap(hot),
-    }
-    rows = probe._read()
+    # As the probe reads them: the hash's keys with a value per CPU, then each hot slot in use.
+    counted = [
+        (key(0xA, reason=3), [val(1, 70, 950, b"eth2", 80), val(0)]),
+        (key(0xB), [val(2, 10, 20)]),
+        *((h.key, [h.val]) for _, slots in hot for h in slots),
+    ]
+    reasons = KfreeSkbFormat(True, True, True, {2: "NO_SOCKET", 3: "NO_SOCKET"})
+    rows = merge_drop_counts(counted, reasons.reason_name)
     a = rows[DropKey(0xA, "NO_SOCKET", 0x800)]
     assert a == (13, 50, 950, "eth2", 80)  # summed, earliest first, newest device and port
     assert rows[DropKey(0xB, "NO_SOCKET", 0x800)][0] == 2
