@@ -7,25 +7,16 @@ import os
 import sys
 from typing import Any
 
-from netwatch.cli_args import EXIT_FAILED, TABS, CliError, build_parser
+from netwatch.cli_args import EXIT_FAILED, CliError, build_parser
 from netwatch.commands import (
-    cmd_accepts,
-    cmd_calls,
-    cmd_drops,
     cmd_record,
-    cmd_top,
     read_recording,
 )
 from netwatch.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.live_sources import (
-    live_accepts_source,
-    live_calls_source,
-    live_drops_source,
-    live_traffic_source,
     require_live,
 )
 from netwatch.model.untrusted import printable
-from netwatch.probes.calls import CALLS_READ_INTERVAL
 from netwatch.recording import (
     REPLAY_SOURCES,
 )
@@ -33,6 +24,7 @@ from netwatch.sources import (
     Source,
     SourceError,
 )
+from netwatch.tabs import TAB_NAMES, TABS
 from netwatch.terminal import (
     ExitGuard,
     close_within,
@@ -40,7 +32,8 @@ from netwatch.terminal import (
     exit_on_signals,
 )
 
-SUBCOMMANDS = ("top", "drops", "accepts", "calls", "record", "replay")
+BATCH_COMMANDS = {tab.command: tab for tab in TABS}
+SUBCOMMANDS = (*BATCH_COMMANDS, "record", "replay")
 PROBE_CLOSE_S = 1.5  # detaching takes milliseconds; past this a probe is still compiling
 
 
@@ -103,7 +96,7 @@ def _opens_a_tab(argv: list[str]) -> bool:
     """`netwatch drops` opens the UI on the Drops tab; `netwatch drops --batch` (or its help)
     is the batch command of the same name."""
     batch_words = {"--batch", "--replay", "-h", "--help"}
-    return argv[0] in TABS and not any(a.split("=")[0] in batch_words for a in argv[1:])
+    return argv[0] in TAB_NAMES and not any(a.split("=")[0] in batch_words for a in argv[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,14 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS and not _opens_a_tab(argv):
             args = parsers[argv[0]].parse_args(argv[1:])
-            if argv[0] == "top":
-                return cmd_top(args)
-            if argv[0] == "drops":
-                return cmd_drops(args)
-            if argv[0] == "accepts":
-                return cmd_accepts(args)
-            if argv[0] == "calls":
-                return cmd_calls(args)
+            if argv[0] in BATCH_COMMANDS:
+                return BATCH_COMMANDS[argv[0]].batch(args)
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
@@ -133,18 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_ui(args.tab, replayed, args, replay=True)
         args = parsers["ui"].parse_args(argv)
         require_live()
-        tabs: dict[str, Source[Any] | str] = {
-            "traffic": live_traffic_source(args.interval),
-            "drops": live_drops_source(args.interval),
-            "accepts": live_accepts_source(args.interval),
-            # Read more often than drawn: a busy thread's records are decoded in small batches.
-            "calls": live_calls_source(
-                min(args.interval, CALLS_READ_INTERVAL),
-                start_suspended=True,
-                keep_last=args.max_calls,
-                functions=args.functions,
-            ),
-        }
+        tabs: dict[str, Source[Any] | str] = {tab.name: tab.live(args) for tab in TABS}
         unavailable = {tab: why for tab, why in tabs.items() if isinstance(why, str)}
         if len(unavailable) == len(tabs):
             raise CliError("netwatch: no tab can run here: " + "; ".join(unavailable.values()))

@@ -173,7 +173,7 @@ def _batch_parser(name: str, description: str, what: str) -> _Parser:
     return p
 
 
-def build_parser() -> dict[str, argparse.ArgumentParser]:
+def ui_parser() -> _Parser:
     ui = _Parser(
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
@@ -185,11 +185,17 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
     _ui_options(ui)
     _functions_option(ui)
+    return ui
 
+
+def top_parser() -> _Parser:
     top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
     _interval_options(top, "seconds per table (default 5, as nettop.stp)")
     top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
+    return top
 
+
+def drops_parser() -> _Parser:
     drops = _batch_parser(
         "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
     )
@@ -199,13 +205,19 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         action="store_true",
         help="one JSON object per location, reason and protocol per interval",
     )
+    return drops
 
+
+def accepts_parser() -> _Parser:
     accepts = _batch_parser(
         "accepts", "Accepted TCP connections as they happen, like tcp_connections.stp.", "accepts"
     )
     accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
     accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
+    return accepts
 
+
+def calls_parser() -> _Parser:
     calls = _batch_parser(
         "calls",
         "Socket-layer calls per thread, printed like socket-trace.stp "
@@ -222,7 +234,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help=f"ring buffer size in MiB, a power of two up to {MAX_RINGBUF_MB} "
         f"(default {DEFAULT_RINGBUF_MB}; live only)",
     )
+    return calls
 
+
+def record_parser() -> _Parser:
     record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
@@ -236,7 +251,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     )
     _thread_options(record, "calls-")
     _functions_option(record)
+    return record
 
+
+def replay_parser() -> _Parser:
     replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
     replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
@@ -244,12 +262,16 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
     )
     _ui_options(replay)
+    return replay
+
+
+def build_parser() -> dict[str, argparse.ArgumentParser]:
+    """The UI's parser, each tab's batch command's (from the registry), record's and replay's."""
+    from netwatch.tabs import TABS as REGISTRY
+
     return {
-        "ui": ui,
-        "top": top,
-        "drops": drops,
-        "accepts": accepts,
-        "calls": calls,
-        "record": record,
-        "replay": replay,
+        "ui": ui_parser(),
+        **{tab.command: tab.batch_parser() for tab in REGISTRY},
+        "record": record_parser(),
+        "replay": replay_parser(),
     }
