@@ -1,4 +1,5 @@
-"""Drop reason numbers to names, read from the running kernel's skb:kfree_skb format file.
+"""Drop reason numbers to names, parsed from the text of a kernel's skb:kfree_skb format file (read
+by probes/kernel_files.py).
 
 The numbering changes between kernel versions (and Debian's 6.1 headers disagree with 6.18), so
 names come from the tracepoint's own `__print_symbolic(REC->reason, { 2, "NOT_SPECIFIED" }, ...)`.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-KFREE_SKB_FORMAT = Path("/sys/kernel/tracing/events/skb/kfree_skb/format")
 _PAIR = re.compile(r"\{\s*(\d+)\s*,\s*\"([A-Za-z0-9_]+)\"\s*\}")
 # Frees that are not drops, should a kernel route them through kfree_skb.
 NOT_DROPS = frozenset({"NOT_DROPPED_YET", "CONSUMED"})
@@ -37,7 +36,3 @@ def parse_format(text: str) -> KfreeSkbFormat:
     if marker >= 0:
         reasons = {int(n): name for n, name in _PAIR.findall(text[marker:])}
     return KfreeSkbFormat("reason" in fields, "rx_sk" in fields, "protocol" in fields, reasons)
-
-
-def load_format(path: Path = KFREE_SKB_FORMAT) -> KfreeSkbFormat:
-    return parse_format(path.read_text())

@@ -1,4 +1,5 @@
-"""Kernel addresses to `function+0xoff [module]`, from /proc/kallsyms text.
+"""Kernel addresses to `function+0xoff [module]`, from /proc/kallsyms text (read by
+probes/kernel_files.py).
 
 The seed mapped dropwatch's addresses by hand with System.map; this does it from the running
 kernel's own table (root sees real addresses when kptr_restrict allows).
@@ -8,9 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from pathlib import Path
 
-KALLSYMS = Path("/proc/kallsyms")
 _TEXT_TYPES = frozenset("tTwW")
 
 
@@ -48,13 +47,6 @@ class SymbolTable:
         # An address past the last symbol of the kernel image or a module is outside any symbol:
         # bound each symbol by the next one, and the last one by a generous 1 MiB.
         self._limit = (entries[-1][0] + (1 << 20)) if entries else 0
-
-    @classmethod
-    def load(cls, path: Path = KALLSYMS) -> SymbolTable:
-        try:
-            return cls(path.read_text())
-        except OSError:
-            return cls("")
 
     def __len__(self) -> int:
         return len(self._entries)

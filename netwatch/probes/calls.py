@@ -15,10 +15,10 @@ from typing import Any
 from netwatch.decode.calls import RECORD, Decoder, FunctionOf, ReasonName, Symbolize
 from netwatch.model.calls import CallEvent, CallsSample
 from netwatch.model.calls_view import MAX_KERNEL_IDS
-from netwatch.model.dropreasons import load_format
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.calls_functions import FunctionDepth, attach_functions, load_btf
+from netwatch.probes.kernel_files import load_drop_format, load_symbols
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
     SOCK_OFFSETS,
@@ -84,7 +84,7 @@ _OFFSETS = (
 
 def _kfree_skb_has_rx_sk() -> bool:
     try:
-        return load_format().has_rx_sk
+        return load_drop_format().has_rx_sk
     except OSError:  # no kfree_skb: its program is left out anyway
         return False
 
@@ -179,7 +179,7 @@ class CallsProbe:
             # Before the filter: a function entered before its probe was there has no return.
             btf = load_btf()
             self.depth = attach_functions(bpf, self._functions_mode, btf)
-            symbols = SymbolTable.load()
+            symbols = load_symbols()
             self._decoder = Decoder(
                 time.time() - time.monotonic(),
                 *self._namers(symbols),
@@ -204,7 +204,7 @@ class CallsProbe:
     def _namers(symbols: SymbolTable) -> tuple[Symbolize, ReasonName]:
         """Drop locations and reasons, named as the Drops tab names them."""
         try:
-            return symbols.describe, load_format().reason_name
+            return symbols.describe, load_drop_format().reason_name
         except OSError:
             return symbols.describe, str
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.decode.drops import DropCounts, merge_drop_counts
-from netwatch.model.dropreasons import KfreeSkbFormat, load_format
+from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.drops import DropKey, DropRow, DropsSample
 from netwatch.model.symbols import SymbolTable
+from netwatch.probes.kernel_files import load_drop_format, load_symbols
 from netwatch.probes.loader import (
     compile_probe,
     detach,
@@ -51,7 +52,7 @@ class DropsProbe:
 
     def open(self) -> None:
         try:
-            fmt = load_format()
+            fmt = load_drop_format()
         except OSError as exc:
             raise SourceError(
                 f"drops probe: cannot read skb:kfree_skb format: {exc.strerror}"
@@ -142,4 +143,4 @@ class DropsProbe:
         if len(self._symbols) and modules == self._modules_seen:
             return
         self._modules_seen = modules
-        self._symbols = SymbolTable.load()
+        self._symbols = load_symbols()

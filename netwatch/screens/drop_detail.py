@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from netwatch.model.dropreasons import load_format
 from netwatch.model.drops import GroupStats
+from netwatch.probes.kernel_files import load_drop_format
 from netwatch.procinfo import owners_of_port
 from netwatch.screens.plain import PlainStatic
 
@@ -30,7 +30,7 @@ def _breakdown(title: str, counts: dict[str, int] | dict[int, int]) -> list[str]
 
 def _kernel_has_rx_sk() -> bool:
     try:
-        return load_format().has_rx_sk
+        return load_drop_format().has_rx_sk
     except OSError:  # no tracefs to ask: say nothing rather than guess
         return True
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from netwatch.model.drops import DropRow
-from netwatch.model.symbols import SymbolTable
 from netwatch.probes.drops import DropsProbe
+from netwatch.probes.kernel_files import load_symbols
 from tests.live.bpf_progs import loaded_program_ids
 from tests.netns import Link, veth_pair
 
@@ -65,7 +65,7 @@ def assert_real_function(rows: list[DropRow]) -> None:
     }
     for r in rows:
         assert r.function in names, r.symbol
-        assert SymbolTable.load().describe(r.key.location) == r.symbol
+        assert load_symbols().describe(r.key.location) == r.symbol
 
 
 def test_udp_to_a_closed_port_is_no_socket(link: Link, probe: DropsProbe) -> None:

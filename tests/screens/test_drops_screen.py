@@ -154,7 +154,7 @@ async def test_detail_says_plainly_when_the_kernel_has_no_rx_sk(
 
     # Debian 12's 6.1: reasons, but no rx_sk (6.12+).
     monkeypatch.setattr(
-        drop_detail, "load_format", lambda: KfreeSkbFormat(True, False, True, {2: "NO_SOCKET"})
+        drop_detail, "load_drop_format", lambda: KfreeSkbFormat(True, False, True, {2: "NO_SOCKET"})
     )
     app, src = drops_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
