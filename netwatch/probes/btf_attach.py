@@ -88,9 +88,9 @@ def attach_fentry(
 
 
 def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: str) -> BtfLink:
+    """`label`: the tracepoint or kernel function, which names the program and its errors."""
     from bcc import lib  # probes only: the model and replay never need BCC
 
-    tracepoint = label
     with BCC_LOCK:
         start = lib.bpf_function_start(bpf.module, func.encode())
         size = lib.bpf_function_size(bpf.module, func.encode())
@@ -101,7 +101,7 @@ def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: 
     license_ = ctypes.create_string_buffer(b"GPL")
     log = ctypes.create_string_buffer(_LOG_SIZE)
     attr = ctypes.create_string_buffer(_PROG_LOAD_ATTR_SIZE)
-    name = f"nw_{tracepoint}".encode()[:15]
+    name = f"nw_{label}".encode()[:15]
     struct.pack_into(
         "<IIQQIIQII16sII",
         attr,
@@ -131,12 +131,12 @@ def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: 
             pass
         lines = log.value.decode(errors="replace").strip().splitlines()
         why = [line for line in lines if not line.startswith("processed ")][-1:] or [""]
-        raise BtfAttachError(f"{tracepoint}: {exc.strerror}: {why[0]}".rstrip(": ")) from exc
+        raise BtfAttachError(f"{label}: {exc.strerror}: {why[0]}".rstrip(": ")) from exc
     link_attr = ctypes.create_string_buffer(16)
     struct.pack_into("<QI", link_attr, 0, 0, prog_fd)
     try:
         link_fd = _bpf(_BPF_RAW_TRACEPOINT_OPEN, link_attr)
     except OSError as exc:
         os.close(prog_fd)
-        raise BtfAttachError(f"attach {tracepoint}: {exc.strerror}") from exc
+        raise BtfAttachError(f"attach {label}: {exc.strerror}") from exc
     return BtfLink(name.decode(), prog_fd, link_fd)

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from netwatch.decode.calls import RECORD, Decoder, FunctionOf, ReasonName, Symbolize
+from netwatch.decode.calls import RECORD, Decoder, FunctionOf
 from netwatch.model.calls import CallEvent, CallsSample
 from netwatch.model.calls_view import MAX_KERNEL_IDS
+from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.calls_functions import FunctionDepth, attach_functions, load_btf
@@ -82,11 +83,12 @@ _OFFSETS = (
 )
 
 
-def _kfree_skb_has_rx_sk() -> bool:
+def _drop_format() -> KfreeSkbFormat | None:
+    """This kernel's kfree_skb format, or None without one (its program is left out then)."""
     try:
-        return load_drop_format().has_rx_sk
-    except OSError:  # no kfree_skb: its program is left out anyway
-        return False
+        return load_drop_format()
+    except OSError:
+        return None
 
 
 def _with_spans(off: dict[str, int]) -> dict[str, int]:
@@ -159,7 +161,8 @@ class CallsProbe:
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
         # Arguments later kernels added: read only where this one has them, since attaching a
         # program that reads past a raw tracepoint's last argument fails (6.1 lacks all three).
-        if _kfree_skb_has_rx_sk():
+        drop_format = _drop_format()
+        if drop_format is not None and drop_format.has_rx_sk:
             defines.append("-DHAS_RX_SK")
         if "err" in tracepoint_fields("tcp/tcp_retransmit_skb"):
             defines.append("-DHAS_RETRANSMIT_ERR")
@@ -180,9 +183,11 @@ class CallsProbe:
             btf = load_btf()
             self.depth = attach_functions(bpf, self._functions_mode, btf)
             symbols = load_symbols()
+            # Drop locations and reasons named as the Drops tab names them.
             self._decoder = Decoder(
                 time.time() - time.monotonic(),
-                *self._namers(symbols),
+                symbols.describe,
+                drop_format.reason_name if drop_format is not None else str,
                 self._function_namer(symbols),
             )
             if self._suspended:
@@ -199,14 +204,6 @@ class CallsProbe:
         self._ring = ring
         ring.start()
         self._update_health()
-
-    @staticmethod
-    def _namers(symbols: SymbolTable) -> tuple[Symbolize, ReasonName]:
-        """Drop locations and reasons, named as the Drops tab names them."""
-        try:
-            return symbols.describe, load_drop_format().reason_name
-        except OSError:
-            return symbols.describe, str
 
     def _function_namer(self, symbols: SymbolTable) -> FunctionOf:
         """A function's address (fentry: its start; kprobe: inside it) to its name and what

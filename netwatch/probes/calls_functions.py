@@ -9,7 +9,6 @@ the Calls tab shows system calls and socket tracepoints only, and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,18 +23,17 @@ MODES = ("auto", "fentry", "kprobes", "off")
 # twice the CPUs): threads blocked in accept() or recv() each hold one until they return.
 KRETPROBE_MAXACTIVE = 256
 
-# name -> (what it returns, its size in bytes), as BTF.returns says
+# name -> (what it returns, its size in bytes), as BTF.returns says; its keys are the
+# functions attached.
 Returns = dict[str, tuple[str, int]]
-FunctionOf = Callable[[int], tuple[str, str, int]]
 
 
 @dataclass(slots=True)
 class FunctionDepth:
-    """What was attached: the mechanism ("fentry", "kprobes" or "none"), the functions, and
-    one line for the banner."""
+    """What was attached: the mechanism ("fentry", "kprobes" or "none"), one line for the
+    banner, and what each attached function returns."""
 
     mechanism: str
-    functions: tuple[str, ...] = ()
     note: str = ""
     returns: Returns = field(default_factory=dict)
     links: list[BtfLink] = field(default_factory=list)
@@ -137,7 +135,7 @@ def _chosen(
     if refusals:
         note += f"; {'; '.join(refusals)}"
     returns = {name: btf.returns(name) if btf else ("number", 8) for name in attached}
-    return FunctionDepth(mechanism, tuple(attached), note, returns, links)
+    return FunctionDepth(mechanism, note, returns, links)
 
 
 def _core_first(names: tuple[str, ...] | list[str]) -> list[str]:
