@@ -10,13 +10,14 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from netwatch.decode import c_string
 from netwatch.decode.calls_args import (
     F_OTHER_SOCK,
     SockFields,
     enter_args,
     exit_args,
     msg_flags,
-    signed64,
+    signed,
     state_name,
 )
 from netwatch.model.calls import (
@@ -99,13 +100,11 @@ def function_result(value: int, returns: str, size: int) -> tuple[int, str]:
     if returns == "void":
         return 0, ""
     if returns == "pointer":
-        signed = signed64(value & (1 << 64) - 1)
-        if -MAX_ERRNO <= signed < 0:
-            return signed, result_text(signed)
+        error = signed(value)
+        if -MAX_ERRNO <= error < 0:
+            return error, result_text(error)
         return (0, "NULL") if value == 0 else (1, "ptr")
-    bits = 8 * size
-    value &= (1 << bits) - 1
-    number = value - (1 << bits) if value >= 1 << (bits - 1) else value
+    number = signed(value, 8 * size)
     return number, result_text(number)
 
 
@@ -231,7 +230,7 @@ class Decoder:
         if name is None:
             if len(self._comms) >= MEMO_SIZE:
                 self._comms.clear()
-            name = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+            name = self._comms[raw] = c_string(raw)
         return name
 
     def _remember(
@@ -314,7 +313,7 @@ class Decoder:
         elif name == "inet_sock_set_state":
             out.append(("state", f"{state_name(a[0])}->{state_name(a[1])}"))
         elif name == "net_dev_queue":
-            out.append(("dev", dev.split(b"\0", 1)[0].decode("utf-8", "replace") or "?"))
+            out.append(("dev", c_string(dev) or "?"))
             out.append(("len", str(value)))
         elif name == "kfree_skb":
             out.append(("reason", self.reason_name(a[1])))

@@ -52,8 +52,10 @@ def _address(family: int, raw: bytes, port: int) -> str:
     return f"family {family}"
 
 
-def signed64(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
+def signed(value: int, bits: int = 64) -> int:
+    """The low `bits` of a register as a two's-complement number."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >= 1 << (bits - 1) else value
 
 
 def state_name(number: int) -> str:
@@ -108,7 +110,7 @@ def enter_args(name: str, a: tuple[int, int, int], sock: SockFields) -> list[tup
     if name in ("select", "pselect6"):
         return [("nfds", str(a0))]
     if name.startswith("epoll"):
-        return [("epfd", str(signed64(a0) & 0xFFFFFFFF)), ("maxevents", str(a2))]
+        return [("epfd", str(a0 & 0xFFFFFFFF)), ("maxevents", str(a2))]
     out = sock.describe()
     if sock.flags & F_ADDR:
         out.append(("to" if name == "sendto" else "addr", sock.address()))
