@@ -67,17 +67,18 @@ def process_info(pid: int) -> ProcessInfo:
     return ProcessInfo(pid, cmdline, user, started, sockets)
 
 
-def owners_of_port(port: int) -> list[str]:
-    """`comm(pid)` of processes holding an inet socket bound to this local port, right now."""
-    owners = set()
+def owners_of_ports(ports: list[int]) -> dict[int, list[str]]:
+    """Per port, `comm(pid)` of the processes holding an inet socket bound to it, right now:
+    one walk of the host's sockets for all the ports."""
+    owners: dict[int, set[str]] = {port: set() for port in ports}
     try:
         conns = psutil.net_connections(kind="inet")
     except psutil.AccessDenied:
-        return []
+        conns = []
     for c in conns:
-        if c.laddr and c.laddr.port == port and c.pid:
+        if c.laddr and c.laddr.port in owners and c.pid:
             try:
-                owners.add(f"{psutil.Process(c.pid).name()}({c.pid})")
+                owners[c.laddr.port].add(f"{psutil.Process(c.pid).name()}({c.pid})")
             except psutil.NoSuchProcess:
                 continue
-    return sorted(owners)
+    return {port: sorted(names) for port, names in owners.items()}

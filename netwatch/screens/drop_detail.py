@@ -14,7 +14,7 @@ from textual.widgets import Footer
 
 from netwatch.model.drops import GroupStats
 from netwatch.probes.kernel_files import load_drop_format
-from netwatch.procinfo import owners_of_port
+from netwatch.procinfo import owners_of_ports
 from netwatch.screens.plain import PlainStatic
 
 
@@ -84,8 +84,9 @@ class DropDetail(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="port-owners")
     def _look_up_owners(self, ports: list[int]) -> None:
+        owners = owners_of_ports(ports)
         found = [
-            f"  port {port}: " + (", ".join(owners_of_port(port)) or "no process holds it now")
+            f"  port {port}: " + (", ".join(owners[port]) or "no process holds it now")
             for port in ports
         ]
         self.app.call_from_thread(self._show_owners, found)

@@ -177,12 +177,12 @@ async def test_detail_looks_up_port_owners_off_the_ui_thread(
     walked_on: list[str] = []
     released = threading.Event()
 
-    def slow_owners(port: int) -> list[str]:
+    def slow_owners(ports: list[int]) -> dict[int, list[str]]:
         walked_on.append(threading.current_thread().name)
         released.wait(10)  # until the test has seen the detail drawn without it
-        return [f"nw-server({port * 10})"]
+        return {port: [f"nw-server({port * 10})"] for port in ports}
 
-    monkeypatch.setattr(drop_detail, "owners_of_port", slow_owners)
+    monkeypatch.setattr(drop_detail, "owners_of_ports", slow_owners)
     app, src = drops_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         row = DropRow(UDP, "__udp4_lib_rcv+0x4bc", 4, port=5353)
