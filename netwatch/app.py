@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import queue
 import threading
 import time
@@ -16,7 +17,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
 from netwatch.model.sample import Sample
 from netwatch.probes.requirements import degraded_features
 from netwatch.runner import ENDED, run
@@ -41,6 +41,8 @@ STATUS_WORDS = {
 # ends regardless, releasing its probes with its descriptors.
 EXIT_GRACE_S = 5.0
 
+DEFAULT_VIEW_OPTIONS = ViewOptions()
+
 
 class NetwatchApp(App[None]):
     CSS_PATH = "app.tcss"
@@ -56,9 +58,7 @@ class NetwatchApp(App[None]):
         self,
         sources: Mapping[str, Source[Any]],
         *,
-        max_rows: int = 10_000,
-        max_calls: int = DEFAULT_MAX_CALLS,
-        max_threads: int = DEFAULT_MAX_THREADS,
+        view_options: ViewOptions = DEFAULT_VIEW_OPTIONS,
         initial_tab: str = TABS[0].name,
         snapshot_dir: Path = Path("."),
         replay: bool = False,
@@ -74,9 +74,7 @@ class NetwatchApp(App[None]):
         self._shown: dict[str, bool] = {}  # of sources attached only while shown
         self._control: queue.SimpleQueue[tuple[str, Callable[[], None]]] | None = None
         self._last_interval: dict[str, float] = {}
-        self.view_options = ViewOptions(
-            live=not replay, max_rows=max_rows, max_calls=max_calls, max_threads=max_threads
-        )
+        self.view_options = dataclasses.replace(view_options, live=not replay)
         self.initial_tab = initial_tab
         self.snapshot_dir = snapshot_dir
         self.replay = replay

@@ -1,30 +1,44 @@
-"""Batch output for pipes and scripts: `netwatch top --batch` (like top -b), `netwatch drops
---batch` (like dropwatch.stp)."""
+"""What every batch command shares: the read loop with its signals, the recording or live
+source it reads, and the one-line errors. Each tab's own command is its batch.py
+(netwatch/tabs/NAME/batch.py)."""
 
 from __future__ import annotations
 
-import json
+import argparse
+import signal
 import sys
-from collections.abc import Callable
-from typing import TextIO, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
 
-from netwatch.model.accepts import SEED_HEADER, AcceptsSample
-from netwatch.model.calls import CallsSample, ThreadIndent
-from netwatch.model.drops import DropsSample, dropwatch_lines, protocol_name
-from netwatch.model.formats import nettop_table, row_json
-from netwatch.model.traffic import Counters, TrafficRow, TrafficSample
-from netwatch.model.view import ViewRow, sort_rows
+from netwatch.cli_args import EXIT_FAILED, CliError
+from netwatch.live_sources import available, require_live
+from netwatch.model.untrusted import printable
+from netwatch.recording import RecordingFile, open_recording, replay
 from netwatch.runner import run
-from netwatch.sources import Source
-from netwatch.users import user_name
+from netwatch.sources import Source, SourceError
 
 T = TypeVar("T")
 
 
-def seed_order(sample: TrafficSample) -> list[TrafficRow]:
-    """nettop.stp's order: total packets, most first."""
-    view = [ViewRow(r.key, r.counts, Counters(), "") for r in sample.rows]
-    return [TrafficRow(v.key, v.shown) for v in sort_rows(view, "total_pk", True)]
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C, SIGTERM and SIGHUP (an SSH drop) end the loop cleanly instead of killing us."""
+    stopped = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopped
+        stopped = True
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield lambda: stopped
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def run_batch(
@@ -39,100 +53,52 @@ def run_batch(
         should_stop=should_stop, count=count)  # fmt: skip
 
 
-def traffic_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:
-    def emit(sample: TrafficSample) -> None:
-        rows = seed_order(sample)
-        if as_json:
-            for r in rows:
-                out.write(row_json(r, sample.ts, sample.interval, user_name(r.key.uid)) + "\n")
-        else:
-            out.write("\n".join(nettop_table(rows)) + "\n\n")
-        if sample.lost:
-            print(f"netwatch: {sample.lost} packets not counted (map full)", file=sys.stderr)
-        out.flush()
-
-    return emit
+def read_recording(path: Path) -> RecordingFile:
+    """The recording indexed for streaming; its warnings (a cut last record) on stderr."""
+    try:
+        recording = open_recording(path)
+    except SourceError as exc:
+        raise CliError(f"netwatch: {exc}") from exc
+    for warning in recording.warnings:
+        print(f"netwatch: warning: {printable(warning)}", file=sys.stderr)
+    return recording
 
 
-def drops_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSample], None]:
-    def emit(sample: DropsSample) -> None:
-        if as_json:
-            for r in sorted(sample.rows, key=lambda r: -r.count):
-                out.write(
-                    json.dumps(
-                        {
-                            "ts": round(sample.ts, 6),
-                            "interval": sample.interval,
-                            "location": f"0x{r.key.location:x}",
-                            "symbol": r.symbol,
-                            "reason": r.key.reason,
-                            "protocol": protocol_name(r.key.protocol),
-                            "count": r.count,
-                            "dev": r.dev or None,
-                            "port": r.port or None,
-                        },
-                        separators=(",", ":"),
-                    )
-                    + "\n"
-                )
-        else:
-            out.write("\n" + "".join(line + "\n" for line in dropwatch_lines(sample)))
-        if sample.lost:
-            print(f"netwatch: {sample.lost} drops not counted (map full)", file=sys.stderr)
-        out.flush()
-
-    return emit
+def replayed_or_live(args: argparse.Namespace, tab: str, live: Callable[[], Any]) -> Any:
+    """--replay FILE's samples of `tab`, printed as fast as they come; else the live source
+    (after the checks every live command makes), or the one line saying why it cannot run."""
+    if args.replay is not None:
+        replayed = replay(tab, read_recording(args.replay).samples(tab), args.replay)
+        replayed.interval = 0.0
+        return replayed
+    require_live()
+    return available(live())
 
 
-def accepts_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[AcceptsSample], None]:
-    """tcp_connections.stp's rows as connections arrive (the header is printed first)."""
-
-    def emit(sample: AcceptsSample) -> None:
-        for e in sample.events:
-            if as_json:
-                out.write(
-                    json.dumps(
-                        {
-                            "ts": round(e.ts, 6),
-                            "uid": e.uid,
-                            "user": user_name(e.uid),
-                            "comm": e.comm,
-                            "pid": e.pid,
-                            "tid": e.tid,
-                            "port": e.lport,
-                            "local_addr": e.laddr,
-                            "ip_source": e.raddr,
-                            "src_port": e.rport,
-                            "family": e.family,
-                        },
-                        separators=(",", ":"),
-                    )
-                    + "\n"
-                )
-            else:
-                out.write(e.seed_line() + "\n")
-        if sample.lost:
-            print(f"netwatch: {sample.lost} accept events lost (ring buffer full)", file=sys.stderr)
-        out.flush()
-
-    return emit
+def batch_command(
+    source: Source[T],
+    count: int | None,
+    emit: Callable[[T], None],
+    announce: str | Callable[[], str] = "",
+) -> int:
+    """`announce` goes to stderr once the source is open (for a probe: attached); a callable
+    is asked then, for what only the open probe knows."""
+    with stop_on_signals() as should_stop:
+        try:
+            source.open()
+            line = announce() if callable(announce) else announce
+            if line:
+                print(printable(line), file=sys.stderr, flush=True)
+            run_batch(source, count, emit, should_stop=should_stop)
+        except SourceError as exc:
+            raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
+        finally:
+            source.close()
+    return 0
 
 
-ACCEPTS_HEADER = SEED_HEADER
-
-
-def calls_printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
-    """socket-trace.stp's lines (`thread_indent` style), or one JSON object per line."""
-    indent = ThreadIndent()
-
-    def emit(sample: CallsSample) -> None:
-        for ev in sample.events:
-            if as_json:
-                out.write(json.dumps(indent.record(ev), separators=(",", ":")) + "\n")
-            else:
-                out.write(indent.line(ev) + "\n")
-        if sample.lost:
-            print(f"netwatch: {sample.lost} call events lost (ring buffer full)", file=sys.stderr)
-        out.flush()
-
-    return emit
+def warn_lost(lost: int, what: str) -> None:
+    """Lost events and uncounted packets are said, never silently dropped: on stderr, so the
+    printed rows stay parseable."""
+    if lost:
+        print(f"netwatch: {lost} {what}", file=sys.stderr)

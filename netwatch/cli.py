@@ -7,24 +7,15 @@ import os
 import sys
 from typing import Any
 
+from netwatch.batch import read_recording
 from netwatch.cli_args import EXIT_FAILED, CliError, build_parser
-from netwatch.commands import (
-    cmd_record,
-    read_recording,
-)
+from netwatch.commands import cmd_record
 from netwatch.crashlog import keep_log, terminal_aside, traceback_in
-from netwatch.live_sources import (
-    require_live,
-)
+from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
-from netwatch.recording import (
-    REPLAY_SOURCES,
-)
-from netwatch.sources import (
-    Source,
-    SourceError,
-)
-from netwatch.tabs import TAB_NAMES, TABS
+from netwatch.recording import replay
+from netwatch.sources import Source, SourceError
+from netwatch.tabs import TAB_NAMES, TABS, ViewOptions
 from netwatch.terminal import (
     ExitGuard,
     close_within,
@@ -54,9 +45,9 @@ def cmd_ui(
         initial_tab=tab,
         snapshot_dir=args.snapshot_dir,
         replay=replay,
-        max_rows=args.max_rows,
-        max_calls=args.max_calls,
-        max_threads=args.max_threads,
+        view_options=ViewOptions(
+            max_rows=args.max_rows, max_calls=args.max_calls, max_threads=args.max_threads
+        ),
         unavailable=unavailable,
     )
     app.exit_guard = ExitGuard(2)
@@ -110,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
-            # Traffic always (its pane says when the recording holds none); the others when
-            # the recording has them.
+            # The first tab always (its pane says when the recording holds none); the others
+            # when the recording has them.
             replayed: dict[str, Source[Any]] = {
-                tab: play(rec.samples(tab), args.file, args.speed)
-                for tab, play in REPLAY_SOURCES.items()
-                if tab == "traffic" or rec.count(tab)
+                tab.name: replay(tab.name, rec.samples(tab.name), args.file, args.speed)
+                for tab in TABS
+                if tab is TABS[0] or rec.count(tab.name)
             }
             return cmd_ui(args.tab, replayed, args, replay=True)
         args = parsers["ui"].parse_args(argv)

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netwatch import __version__
-from netwatch.model.calls import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
 from netwatch.model.filter import is_number
-from netwatch.probes.calls import DEFAULT_RINGBUF_MB
-from netwatch.probes.calls_functions import MODES as FUNCTION_MODES
 from netwatch.tabs import TAB_NAMES
+from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
+from netwatch.tabs.calls.probe_functions import MODES as FUNCTION_MODES
 
 TABS = TAB_NAMES
 EXIT_USAGE = 2
@@ -28,7 +27,7 @@ class CliError(Exception):
         self.code = code
 
 
-def _number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]:
+def number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]:
     """An argparse type: a number from `low` to `high`, or a one-line error saying which."""
 
     def parse(text: str) -> float:
@@ -43,11 +42,11 @@ def _number_in(low: float, high: float, unit: str = "") -> Callable[[str], float
     return parse
 
 
-_positive = _number_in(0.05, 3600, " seconds")
-_speed = _number_in(0.01, 1000)
+positive = number_in(0.05, 3600, " seconds")
+speed = number_in(0.01, 1000)
 
 
-def _whole(low: int, high: int, what: str = "") -> Callable[[str], int]:
+def whole_number(low: int, high: int, what: str = "") -> Callable[[str], int]:
     """An argparse type: ASCII digits making a number from `low` to `high` (argparse shows
     the error in one line; int() alone would take '²' or 5,000 digits)."""
 
@@ -66,7 +65,7 @@ def _whole(low: int, high: int, what: str = "") -> Callable[[str], int]:
     return parse
 
 
-def _pid_max() -> int:
+def pid_max() -> int:
     """The kernel's highest pid: a larger --pid or --tid could never match, and would be cut
     to 32 bits on its way into the probe's map."""
     try:
@@ -75,16 +74,15 @@ def _pid_max() -> int:
         return 4_194_304  # PID_MAX_LIMIT on 64-bit kernels
 
 
-_count = _whole(1, 10**9)
-MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
+count = whole_number(1, 10**9)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliError(f"{self.prog}: {message}")
 
 
-def _ui_options(p: argparse.ArgumentParser) -> None:
+def ui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--snapshot-dir",
         type=Path,
@@ -93,33 +91,33 @@ def _ui_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-rows",
-        type=_count,
+        type=count,
         default=10_000,
         help="accepted connections kept in the Accepts log, oldest dropped first (default 10000)",
     )
     p.add_argument(
         "--max-calls",
-        type=_count,
+        type=count,
         default=DEFAULT_MAX_CALLS,
         help=f"calls kept per thread in the Calls tab, oldest dropped first "
         f"(default {DEFAULT_MAX_CALLS})",
     )
     p.add_argument(
         "--max-threads",
-        type=_count,
+        type=count,
         default=DEFAULT_MAX_THREADS,
         help=f"threads kept in the Calls tab, least recently active dropped first "
         f"(default {DEFAULT_MAX_THREADS})",
     )
 
 
-def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+def thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
-    ids = _whole(1, _pid_max(), " (the kernel's pid_max)")
+    ids = whole_number(1, pid_max(), " (the kernel's pid_max)")
     for name, kind, help_text in (
         ("pid", ids, "trace this process's threads"),
         ("tid", ids, "trace this thread"),
-        ("comm", _comm, "trace threads with this exact command name"),
+        ("comm", comm_name, "trace threads with this exact command name"),
     ):
         p.add_argument(
             f"--{prefix}{name}",
@@ -131,13 +129,13 @@ def _thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
         )
 
 
-def _interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
+def interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
     """The report interval (5 s by default, as the seed scripts) and how many reports."""
-    p.add_argument("--interval", type=_positive, default=5.0, help=interval_help)
-    p.add_argument("--count", type=_count, help="stop after N intervals")
+    p.add_argument("--interval", type=positive, default=5.0, help=interval_help)
+    p.add_argument("--count", type=count, help="stop after N intervals")
 
 
-def _functions_option(p: argparse.ArgumentParser) -> None:
+def functions_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--functions",
         choices=FUNCTION_MODES,
@@ -147,7 +145,7 @@ def _functions_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _comm(text: str) -> str:
+def comm_name(text: str) -> str:
     if not text or len(text.encode()) > 15:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a command name (1 to 15 bytes, as the kernel keeps it)"
@@ -155,9 +153,9 @@ def _comm(text: str) -> str:
     return text
 
 
-def _batch_parser(name: str, description: str, what: str) -> _Parser:
+def batch_parser(name: str, description: str, what: str) -> Parser:
     """What every batch subcommand takes: --batch (required) and --replay FILE."""
-    p = _Parser(prog=f"netwatch {name}", description=description)
+    p = Parser(prog=f"netwatch {name}", description=description)
     p.add_argument(
         "--batch",
         action="store_true",
@@ -173,95 +171,46 @@ def _batch_parser(name: str, description: str, what: str) -> _Parser:
     return p
 
 
-def ui_parser() -> _Parser:
-    ui = _Parser(
+def ui_parser() -> Parser:
+    ui = Parser(
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
         "Subcommands: top, drops, accepts, calls (each --batch), record, replay "
         "(see 'netwatch SUBCOMMAND --help').",
     )
     ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
-    ui.add_argument("--interval", type=_positive, default=1.0, help="refresh seconds (default 1)")
+    ui.add_argument("--interval", type=positive, default=1.0, help="refresh seconds (default 1)")
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
-    _ui_options(ui)
-    _functions_option(ui)
+    ui_options(ui)
+    functions_option(ui)
     return ui
 
 
-def top_parser() -> _Parser:
-    top = _batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
-    _interval_options(top, "seconds per table (default 5, as nettop.stp)")
-    top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
-    return top
-
-
-def drops_parser() -> _Parser:
-    drops = _batch_parser(
-        "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
-    )
-    _interval_options(drops, "seconds per report (default 5, as dropwatch.stp)")
-    drops.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object per location, reason and protocol per interval",
-    )
-    return drops
-
-
-def accepts_parser() -> _Parser:
-    accepts = _batch_parser(
-        "accepts", "Accepted TCP connections as they happen, like tcp_connections.stp.", "accepts"
-    )
-    accepts.add_argument("--duration", type=_positive, help="stop after S seconds")
-    accepts.add_argument("--json", action="store_true", help="one JSON object per accept")
-    return accepts
-
-
-def calls_parser() -> _Parser:
-    calls = _batch_parser(
-        "calls",
-        "Socket-layer calls per thread, printed like socket-trace.stp "
-        "(`<us> <comm>(<tid>): -> call`, `<- call = result (duration)`, `* event` inside).",
-        "calls",
-    )
-    _thread_options(calls)
-    calls.add_argument("--duration", type=_positive, help="stop after S seconds")
-    calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
-    _functions_option(calls)
-    calls.add_argument(
-        "--buffer-mb",
-        type=_whole(1, MAX_RINGBUF_MB),
-        help=f"ring buffer size in MiB, a power of two up to {MAX_RINGBUF_MB} "
-        f"(default {DEFAULT_RINGBUF_MB}; live only)",
-    )
-    return calls
-
-
-def record_parser() -> _Parser:
-    record = _Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
+def record_parser() -> Parser:
+    record = Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
-        "--duration", type=_positive, help="seconds to record (default: until Ctrl-C)"
+        "--duration", type=positive, help="seconds to record (default: until Ctrl-C)"
     )
-    record.add_argument("--interval", type=_positive, default=1.0, help="seconds per sample")
+    record.add_argument("--interval", type=positive, default=1.0, help="seconds per sample")
     record.add_argument(
         "--no-calls",
         action="store_true",
         help="leave out the Calls tab (its probe streams one record per socket call)",
     )
-    _thread_options(record, "calls-")
-    _functions_option(record)
+    thread_options(record, "calls-")
+    functions_option(record)
     return record
 
 
-def replay_parser() -> _Parser:
-    replay = _Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
+def replay_parser() -> Parser:
+    replay = Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
     replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
     replay.add_argument(
-        "--speed", type=_speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
+        "--speed", type=speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
     )
-    _ui_options(replay)
+    ui_options(replay)
     return replay
 
 

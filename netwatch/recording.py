@@ -16,8 +16,8 @@ Calls records (one per event: a call's enter or exit, or a socket-layer event in
   {"tab": "calls", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "events": [[ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us], ...]}
 Readers skip records of tabs they do not know, so later tabs can add their own records. A reader
-checks every field (netwatch/record_codec.py), refuses lines over 32 MiB, and plays a file cut
-short (a full disk) up to its last complete record, with a warning.
+checks every field (netwatch/record_codec.py, and each tab's codec.py), refuses lines over
+32 MiB, and plays a file cut short (a full disk) up to its last complete record, with a warning.
 """
 
 from __future__ import annotations
@@ -29,18 +29,13 @@ import platform
 import stat
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar, Generic, Self, TypeVar, overload
+from typing import IO, Any, Generic, TypeVar, overload
 
-from netwatch.model.accepts import AcceptsSample
-from netwatch.model.calls import CallsSample
-from netwatch.model.drops import DropsSample
 from netwatch.model.sample import Sample
-from netwatch.model.traffic import TrafficSample
 from netwatch.record_codec import (
-    CODECS,
     BadRecord,
     parse_json_line,
     record_in,
@@ -86,18 +81,6 @@ class RecordingWriter:
 
     def write(self, tab: str, sample: Sample[Any]) -> None:
         self._write(record_out(tab, sample))
-
-    def write_traffic(self, sample: TrafficSample) -> None:
-        self._write(record_out("traffic", sample))
-
-    def write_drops(self, sample: DropsSample) -> None:
-        self._write(record_out("drops", sample))
-
-    def write_accepts(self, sample: AcceptsSample) -> None:
-        self._write(record_out("accepts", sample))
-
-    def write_calls(self, sample: CallsSample) -> None:
-        self._write(record_out("calls", sample))
 
     def _write(self, obj: dict[str, Any]) -> None:
         data = memoryview((json.dumps(obj, separators=(",", ":")) + "\n").encode())
@@ -168,7 +151,9 @@ class RecordingFile:
         self.path = path
         self.warnings: list[str] = []
         self._fd = _open_regular(path)
-        self._tabs: dict[str, _TabIndex] = {tab: _TabIndex() for tab in CODECS}
+        from netwatch.tabs import TAB_NAMES
+
+        self._tabs: dict[str, _TabIndex] = {tab: _TabIndex() for tab in TAB_NAMES}
         try:
             self.header = self._index()
         except BaseException:
@@ -281,26 +266,22 @@ def open_recording(path: Path) -> RecordingFile:
 @dataclass(frozen=True, slots=True)
 class Recording:
     header: dict[str, Any]
-    traffic: tuple[TrafficSample, ...]
-    drops: tuple[DropsSample, ...] = ()
-    accepts: tuple[AcceptsSample, ...] = ()
-    calls: tuple[CallsSample, ...] = ()
+    samples: dict[str, tuple[Any, ...]]  # by tab: every tab this netwatch knows, maybe empty
     warnings: tuple[str, ...] = ()
+
+    def __getitem__(self, tab: str) -> tuple[Any, ...]:
+        return self.samples[tab]
 
 
 def load_recording(path: Path) -> Recording:
     """Every record, read and checked now: for small files and tests. Replay streams instead
     (RecordingFile), so a recording of any size plays in the same memory."""
+    from netwatch.tabs import TAB_NAMES
+
     rec = RecordingFile(path)
     try:
-        return Recording(
-            rec.header,
-            traffic=tuple(rec.samples("traffic")),
-            drops=tuple(rec.samples("drops")),
-            accepts=tuple(rec.samples("accepts")),
-            calls=tuple(rec.samples("calls")),
-            warnings=tuple(rec.warnings),
-        )
+        samples = {tab: tuple(rec.samples(tab)) for tab in TAB_NAMES}
+        return Recording(rec.header, samples, tuple(rec.warnings))
     finally:
         rec.close()
 
@@ -326,12 +307,6 @@ T = TypeVar("T", bound=Sample[Any])
 
 class ReplaySource(Generic[T]):
     """Plays one tab's recorded samples one per read, at the recorded interval (or faster)."""
-
-    tab: ClassVar[str]  # the Recording field this source plays
-
-    @classmethod
-    def from_file(cls, path: Path, speed: float = 1.0) -> Self:
-        return cls(open_recording(path).samples(cls.tab), path, speed)
 
     def __init__(self, samples: Sequence[T], path: Path, speed: float = 1.0) -> None:
         self._samples = samples
@@ -361,44 +336,19 @@ class ReplaySource(Generic[T]):
         return Health("replay", f"{self._path.name} {self._next}/{len(self._samples)}")
 
 
-class ReplayTrafficSource(ReplaySource[TrafficSample]):
-    tab = "traffic"
-
-
-class ReplayDropsSource(ReplaySource[DropsSample]):
-    tab = "drops"
-
-
 def create_new_file(path: Path) -> IO[str]:
     """Open a file that must not exist yet: never follows a symlink, never overwrites, mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-class ReplayAcceptsSource(ReplaySource[AcceptsSample]):
-    tab = "accepts"
+def replay(tab: str, samples: Sequence[Any], path: Path, speed: float = 1.0) -> ReplaySource[Any]:
+    """The source that plays `tab`'s samples as its live source would offer them."""
+    from netwatch.tabs import BY_NAME
+
+    made: ReplaySource[Any] = BY_NAME[tab].codec().replay(samples, path, speed)
+    return made
 
 
-class ReplayCallsSource(ReplaySource[CallsSample]):
-    """Offers what the live Calls probe offers, so the app suspends and filters either alike."""
-
-    tab = "calls"
-
-    def suspend(self) -> None:
-        pass
-
-    def resume(self) -> None:
-        pass
-
-    def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
-        pass  # a recording holds what it holds: the view filters it
-
-    def coverage(self) -> str:
-        return "as recorded"
-
-
-# Each tab's replay source, by the tab's name.
-REPLAY_SOURCES: dict[str, type[ReplaySource[Any]]] = {
-    c.tab: c
-    for c in (ReplayTrafficSource, ReplayCallsSource, ReplayAcceptsSource, ReplayDropsSource)
-}
+def replay_file(tab: str, path: Path, speed: float = 1.0) -> ReplaySource[Any]:
+    return replay(tab, open_recording(path).samples(tab), path, speed)

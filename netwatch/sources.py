@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
-
-from netwatch.model.accepts import AcceptsSample
-from netwatch.model.calls import CallsSample
-from netwatch.model.drops import DropsSample
-from netwatch.model.traffic import TrafficSample
 
 
 class SourceError(Exception):
@@ -42,11 +36,6 @@ class Source(Protocol[SampleT]):
     def health(self) -> Health: ...
 
 
-TrafficSource = Source[TrafficSample]
-DropsSource = Source[DropsSample]
-AcceptsSource = Source[AcceptsSample]
-
-
 @runtime_checkable
 class AttachedWhileShown(Protocol):
     """A source that costs enough to be attached only while its tab is shown: the app
@@ -55,20 +44,3 @@ class AttachedWhileShown(Protocol):
     def suspend(self) -> None: ...
 
     def resume(self) -> None: ...
-
-
-class CallsSource(Source[CallsSample], Protocol):
-    """The Calls probe streams per call, so it is only attached while someone looks, and the
-    threads it traces are chosen in the kernel."""
-
-    def suspend(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-    def set_threads(
-        self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]
-    ) -> None: ...
-
-    def coverage(self) -> str:
-        """How deep the calls are followed (function depth, missing events), in a phrase."""
-        ...

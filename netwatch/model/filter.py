@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from netwatch.model.traffic import TrafficKey
+from netwatch.tabs.traffic.model import TrafficKey
 
 
 class FilterError(ValueError):

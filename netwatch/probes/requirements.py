@@ -95,3 +95,11 @@ def degraded_features() -> list[str]:
     if not Path("/sys/kernel/btf/vmlinux").exists():
         notes.append("no BTF")
     return notes
+
+
+def lacking(title: str, tracepoints: tuple[str, ...]) -> str | None:
+    """Why this kernel cannot run the tab `title` (the tracepoints it lacks), or None."""
+    missing = missing_tracepoints(tracepoints)
+    if not missing:
+        return None
+    return f"this kernel lacks the tracepoint(s) {', '.join(missing)} that the {title} tab needs"

@@ -188,7 +188,7 @@ def test_a_crash_restores_the_terminal_prints_the_traceback_and_exits_non_zero(
     crash.write_text(
         "import sys\n"
         "from netwatch import cli\n"
-        "from netwatch.screens.traffic import TrafficView\n"
+        "from netwatch.tabs.traffic.screen import TrafficView\n"
         "def broken(self):\n"
         "    raise RuntimeError('injected for the test')\n"
         "TrafficView.action_reverse = broken\n"

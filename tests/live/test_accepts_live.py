@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.accepts import AcceptEvent
-from netwatch.probes.accepts import AcceptsProbe
+from netwatch.tabs.accepts.model import AcceptEvent
+from netwatch.tabs.accepts.probe import AcceptsProbe
 from tests.netns import Host, Link, veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]

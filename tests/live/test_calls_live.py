@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.calls import ENTER, EXIT, CallEvent, CallNode, CallsSample, CallsState
-from netwatch.probes.calls import CallsProbe
+from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, CallNode, CallsSample, CallsState
+from netwatch.tabs.calls.probe import CallsProbe
 from tests.netns import Host, Link, veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]

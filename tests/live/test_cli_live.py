@@ -119,8 +119,8 @@ def test_both_probes_compile_at_once_without_crashing() -> None:
     once (it segfaulted). In a subprocess, so a crash fails this test instead of pytest."""
     code = (
         "import threading\n"
-        "from netwatch.probes.traffic import TrafficProbe\n"
-        "from netwatch.probes.drops import DropsProbe\n"
+        "from netwatch.tabs.traffic.probe import TrafficProbe\n"
+        "from netwatch.tabs.drops.probe import DropsProbe\n"
         "for _ in range(3):\n"
         "    probes = [TrafficProbe(1.0), DropsProbe(1.0)]\n"
         "    threads = [threading.Thread(target=p.open) for p in probes]\n"
@@ -194,4 +194,4 @@ def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(
     ), p.stderr
     assert "Traceback" not in p.stderr
     rec = load_recording(out)
-    assert rec.traffic and not rec.warnings  # every record whole, the cut one removed
+    assert rec["traffic"] and not rec.warnings  # every record whole, the cut one removed

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.drops import DropRow
-from netwatch.probes.drops import DropsProbe
 from netwatch.probes.kernel_files import load_symbols
+from netwatch.tabs.drops.model import DropRow
+from netwatch.tabs.drops.probe import DropsProbe
 from tests.live.bpf_progs import loaded_program_ids
 from tests.netns import Link, veth_pair
 

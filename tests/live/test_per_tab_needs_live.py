@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from netwatch import cli
-from netwatch.probes import calls as calls_probe
 from netwatch.probes import requirements
-from netwatch.probes.traffic import TrafficProbe
+from netwatch.tabs.calls import probe as calls_probe
+from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.live.test_calls_live import calls_of, nested, run_client, socket_calls
 from tests.live.test_traffic_live import (
     test_tcp_bulk_sender_and_receiver_each_charged_their_own_bytes as tcp_bulk_exactness,
@@ -135,7 +135,7 @@ def test_record_keeps_the_tabs_that_run_and_says_which_it_left_out(
 
     rec = load_recording(out)
     assert rec.header["tabs"] == ["traffic", "accepts"]
-    assert rec.traffic and not rec.drops
+    assert rec["traffic"] and not rec["drops"]
 
 
 def test_the_tui_shows_an_unavailable_tab_in_its_own_pane(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.traffic import Counters, TrafficRow
-from netwatch.probes.traffic import HOT_SLOTS, TrafficProbe
+from netwatch.tabs.traffic.model import Counters, TrafficRow
+from netwatch.tabs.traffic.probe import HOT_SLOTS, TrafficProbe
 from tests.netns import Host, Link, veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]

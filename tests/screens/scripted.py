@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import queue
 
-from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.sources import Health
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 
 class ScriptedSource:

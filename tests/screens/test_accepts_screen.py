@@ -9,8 +9,9 @@ from pathlib import Path
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.accepts import AcceptEvent, AcceptsSample
-from netwatch.screens.accepts import AcceptsView
+from netwatch.tabs import ViewOptions
+from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
+from netwatch.tabs.accepts.screen import AcceptsView
 from tests.screens.scripted import ScriptedSource
 from tests.screens.test_traffic_screen import wait_for
 
@@ -28,7 +29,7 @@ def accepts_app(tmp_path: Path, max_rows: int = 10_000) -> tuple[NetwatchApp, Sc
         initial_tab="accepts",
         snapshot_dir=tmp_path,
         replay=True,
-        max_rows=max_rows,
+        view_options=ViewOptions(max_rows=max_rows),
     )
     return app, src
 

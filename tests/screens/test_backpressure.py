@@ -10,9 +10,9 @@ from textual import events
 from textual.widgets import Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.calls import CallsSample
-from netwatch.screens.calls import CallsView
 from netwatch.sources import Health
+from netwatch.tabs.calls.model import CallsSample
+from netwatch.tabs.calls.screen import CallsView
 from tests.screens.scripted import ScriptedSource
 from tests.screens.test_calls_screen import call
 from tests.screens.test_traffic_screen import wait_for

@@ -13,7 +13,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.calls import (
+from netwatch.recording import replay_file
+from netwatch.tabs import ViewOptions
+from netwatch.tabs.calls.model import (
     ENTER,
     EVENT,
     EXIT,
@@ -23,8 +25,7 @@ from netwatch.model.calls import (
     CallsSample,
     result_text,
 )
-from netwatch.recording import ReplayCallsSource, ReplayTrafficSource
-from netwatch.screens.calls import CallsView
+from netwatch.tabs.calls.screen import CallsView
 from tests.screens.scripted import ScriptedSource
 from tests.screens.test_traffic_screen import wait_for
 
@@ -68,7 +69,7 @@ def calls_app(tmp_path: Path, tab: str = "calls", **kw: int) -> tuple[NetwatchAp
         initial_tab=tab,
         snapshot_dir=tmp_path,
         replay=True,
-        **kw,  # type: ignore[arg-type]
+        view_options=ViewOptions(**kw),  # type: ignore[arg-type]
     )
     return app, src
 
@@ -274,8 +275,8 @@ async def test_the_probe_is_attached_only_while_the_tab_is_shown(tmp_path: Path)
 
 
 async def test_replayed_recording_draws_every_thread(tmp_path: Path) -> None:
-    calls = ReplayCallsSource.from_file(CALLS_DEMO, speed=100)
-    traffic = ReplayTrafficSource.from_file(CALLS_DEMO, speed=100)
+    calls = replay_file("calls", CALLS_DEMO, speed=100)
+    traffic = replay_file("traffic", CALLS_DEMO, speed=100)
     app = NetwatchApp({"traffic": traffic, "calls": calls}, initial_tab="calls",
                       snapshot_dir=tmp_path, replay=True)  # fmt: skip
     async with app.run_test(size=(160, 40)) as pilot:

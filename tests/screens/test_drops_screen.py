@@ -9,9 +9,9 @@ import pytest
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.drops import DropKey, DropRow, DropsSample
-from netwatch.screens.drop_detail import DropDetail
-from netwatch.screens.drops import DropsView
+from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
+from netwatch.tabs.drops.screen import DropsView
+from netwatch.tabs.drops.screen_detail import DropDetail
 from tests.screens.scripted import ScriptedSource
 from tests.screens.test_traffic_screen import wait_for
 
@@ -150,7 +150,7 @@ async def test_detail_says_plainly_when_the_kernel_has_no_rx_sk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from netwatch.model.dropreasons import KfreeSkbFormat
-    from netwatch.screens import drop_detail
+    from netwatch.tabs.drops import screen_detail as drop_detail
 
     # Debian 12's 6.1: reasons, but no rx_sk (6.12+).
     monkeypatch.setattr(
@@ -172,7 +172,7 @@ async def test_detail_looks_up_port_owners_off_the_ui_thread(
     it is looking, and shows the owners when the walk is done."""
     import threading
 
-    from netwatch.screens import drop_detail
+    from netwatch.tabs.drops import screen_detail as drop_detail
 
     walked_on: list[str] = []
     released = threading.Event()

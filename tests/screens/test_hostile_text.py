@@ -12,12 +12,12 @@ from pathlib import Path
 from textual.widgets import Static
 
 from netwatch.app import NetwatchApp
-from netwatch.model.accepts import AcceptEvent, AcceptsSample
-from netwatch.model.traffic import Counters, TrafficKey
 from netwatch.model.untrusted import printable
-from netwatch.screens.accepts import AcceptsView
-from netwatch.screens.detail import ProcessDetail
-from netwatch.screens.traffic import TrafficView
+from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
+from netwatch.tabs.accepts.screen import AcceptsView
+from netwatch.tabs.traffic.model import Counters, TrafficKey
+from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from tests.screens.scripted import ScriptedSource
 from tests.screens.test_traffic_screen import wait_for
 

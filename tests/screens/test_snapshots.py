@@ -10,12 +10,9 @@ from textual.pilot import Pilot
 
 from netwatch.app import NetwatchApp
 from netwatch.recording import (
-    ReplayAcceptsSource,
-    ReplayCallsSource,
-    ReplayDropsSource,
-    ReplayTrafficSource,
+    replay_file,
 )
-from netwatch.screens.calls import CallsView
+from netwatch.tabs.calls.screen import CallsView
 from tests.screens.test_traffic_screen import wait_for
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
@@ -25,9 +22,9 @@ CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 def replay_app(tab: str = "traffic") -> NetwatchApp:
     return NetwatchApp(
         {
-            "traffic": ReplayTrafficSource.from_file(DEMO, speed=100),
-            "drops": ReplayDropsSource.from_file(DEMO, speed=100),
-            "accepts": ReplayAcceptsSource.from_file(DEMO, speed=100),
+            "traffic": replay_file("traffic", DEMO, speed=100),
+            "drops": replay_file("drops", DEMO, speed=100),
+            "accepts": replay_file("accepts", DEMO, speed=100),
         },
         initial_tab=tab,
         replay=True,
@@ -77,8 +74,8 @@ def test_tab_without_a_source_says_so(snap_compare: Any) -> None:
 def calls_app() -> NetwatchApp:
     return NetwatchApp(
         {
-            "traffic": ReplayTrafficSource.from_file(CALLS_DEMO, speed=100),
-            "calls": ReplayCallsSource.from_file(CALLS_DEMO, speed=100),
+            "traffic": replay_file("traffic", CALLS_DEMO, speed=100),
+            "calls": replay_file("calls", CALLS_DEMO, speed=100),
         },
         initial_tab="calls",
         replay=True,

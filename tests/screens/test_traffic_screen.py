@@ -13,11 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
 from netwatch.app import NetwatchApp
-from netwatch.model.traffic import Counters, TrafficKey
-from netwatch.recording import ReplayTrafficSource
-from netwatch.screens.detail import ProcessDetail
+from netwatch.recording import replay_file
 from netwatch.screens.help import HelpScreen
-from netwatch.screens.traffic import TrafficView
+from netwatch.tabs.traffic.model import Counters, TrafficKey
+from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from tests.screens.scripted import ScriptedSource
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
@@ -254,7 +254,7 @@ async def test_tabs_without_a_source_say_so_honestly(tab: str, tmp_path: Path) -
 
 
 async def test_replay_plays_the_committed_recording_to_its_end(tmp_path: Path) -> None:
-    source = ReplayTrafficSource.from_file(DEMO, speed=100)
+    source = replay_file("traffic", DEMO, speed=100)
     app = NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.health["traffic"].state == "ended")

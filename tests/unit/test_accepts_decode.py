@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from netwatch.decode.accepts import RECORD_SIZE, AcceptRecord, decode
+from netwatch.tabs.accepts.decode import RECORD_SIZE, AcceptRecord, decode
 
 # u64 ts; u32 pid, tid, uid; s32 fd; char comm[16]; u16 family, lport, rport, pad;
 # u8 laddr[16], raddr[16]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.decode.calls import (
+from netwatch.tabs.calls.decode import (
     CALL_NAMES,
     EVENT_NAMES,
     INFLIGHT,
@@ -20,10 +20,12 @@ from netwatch.decode.calls import (
     Decoder,
     function_result,
 )
-from netwatch.decode.calls_args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
-from netwatch.model.calls import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
+from netwatch.tabs.calls.decode_args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
+from netwatch.tabs.calls.model import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
 
-BPF_C = (Path(__file__).resolve().parents[2] / "netwatch" / "probes" / "calls.bpf.c").read_text()
+BPF_C = (
+    Path(__file__).resolve().parents[2] / "netwatch" / "tabs" / "calls" / "calls.bpf.c"
+).read_text()
 V4 = socket.inet_aton("10.0.0.2") + bytes(12)
 NO_VIEW = (-1, 0, 0, 0, 0, 0, 0, bytes(16))
 NO_EVENT = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
@@ -204,7 +206,7 @@ def test_msg_flags() -> None:
 
 
 def test_a_busy_threads_older_calls_in_a_batch_are_folded_not_decoded() -> None:
-    from netwatch.model.calls import FOLDED, CallsSample, CallsState
+    from netwatch.tabs.calls.model import FOLDED, CallsSample, CallsState
 
     blob = b"".join(
         record("write", ts=1_000 * i, ret=i, dur=2_000, tid=7, events=[event(1_000 * i + 1,

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from netwatch.model.calls import (
+from netwatch.model.filter import FilterError
+from netwatch.tabs.calls.model import (
     ENTER,
     EVENT,
     EXIT,
@@ -21,13 +22,12 @@ from netwatch.model.calls import (
     duration_text,
     result_text,
 )
-from netwatch.model.calls_view import (
+from netwatch.tabs.calls.view_model import (
     MAX_KERNEL_IDS,
     KernelThreads,
     parse_calls_filter,
     sort_threads,
 )
-from netwatch.model.filter import FilterError
 
 # socket-trace.stp's line: `<us> <comm>(<tid>):<indent><-> or <- or *> <name>[ rest]`
 SEED_LINE = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from netwatch import cli, live_sources
+from netwatch import cli
+from netwatch.tabs import Tab
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
 NETTOP_ROW = re.compile(
@@ -257,11 +258,8 @@ def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     opened: list[str] = []
-    # Each tab's live source comes from netwatch.live_sources (through the tab registry).
-    monkeypatch.setattr(live_sources, "live_traffic_source", lambda interval: object())
-    monkeypatch.setattr(live_sources, "live_drops_source", lambda interval: None)
-    monkeypatch.setattr(live_sources, "live_accepts_source", lambda interval: None)
-    monkeypatch.setattr(live_sources, "live_calls_source", lambda *a, **k: None)
+    # Each tab's live source comes through the tab registry (netwatch/tabs/NAME/live.py).
+    monkeypatch.setattr(Tab, "live", lambda self, args: object())
 
     def cmd_ui(tab: str, *a: object, **k: object) -> int:
         opened.append(tab)

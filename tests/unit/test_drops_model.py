@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from netwatch.model.dropreasons import parse_format
-from netwatch.model.drops import DropKey, DropRow, DropsSample, DropsState, dropwatch_lines
-from netwatch.model.drops_view import level, parse_drops_filter, sort_groups
 from netwatch.model.filter import FilterError
 from netwatch.model.symbols import SymbolTable
+from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample, DropsState, dropwatch_lines
+from netwatch.tabs.drops.view_model import level, parse_drops_filter, sort_groups
 
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 

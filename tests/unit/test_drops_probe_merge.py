@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from netwatch.decode.drops import merge_drop_counts
 from netwatch.model.dropreasons import KfreeSkbFormat
-from netwatch.model.drops import DropKey
+from netwatch.tabs.drops.decode import merge_drop_counts
+from netwatch.tabs.drops.model import DropKey
 
 
 def val(count: int, first: int = 0, last: int = 0, dev: bytes = b"", port: int = 0) -> Any:

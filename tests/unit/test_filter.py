@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from netwatch.model.filter import FilterError, parse_filter
-from netwatch.model.traffic import TrafficKey
+from netwatch.tabs.traffic.model import TrafficKey
 
 KEYS = [
     TrafficKey(100, 0, "eth0", "curl"),

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netwatch.model.accepts import AcceptEvent
-from netwatch.model.accepts_view import parse_accepts_filter
-from netwatch.model.calls import ENTER, EXIT, CallEvent, CallNode, ThreadCalls
-from netwatch.model.calls_view import parse_calls_filter
-from netwatch.model.drops import GroupStats
-from netwatch.model.drops_view import parse_drops_filter
 from netwatch.model.filter import FilterError, parse_filter
-from netwatch.model.traffic import TrafficKey
+from netwatch.tabs.accepts.model import AcceptEvent
+from netwatch.tabs.accepts.view_model import parse_accepts_filter
+from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, CallNode, ThreadCalls
+from netwatch.tabs.calls.view_model import parse_calls_filter
+from netwatch.tabs.drops.model import GroupStats
+from netwatch.tabs.drops.view_model import parse_drops_filter
+from netwatch.tabs.traffic.model import TrafficKey
 
 TRAFFIC_KEY = TrafficKey(4242, 1000, "eth0", "curl")
 ACCEPT = AcceptEvent(1.0, 4242, 4242, 1000, "nginx", "ipv4", "10.0.0.1", 80, "10.0.0.2", 5000)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import re
 
-from netwatch.model.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
-from netwatch.model.traffic import Counters, TrafficKey, TrafficRow
+from netwatch.tabs.traffic.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow
 
 # Verbatim from nettop.stp's sample output (shared/seeds, SystemTap Beginners Guide 4.1.1),
 # trailing spaces included: COMMAND is %-15s.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from netwatch.decode.hot_rows import HotRowDeltas, HotSlot
-from netwatch.model.traffic import Counters, TrafficKey
+from netwatch.tabs.traffic.hot_rows import HotRowDeltas, HotSlot
+from netwatch.tabs.traffic.model import Counters, TrafficKey
 
 A = TrafficKey(10, 0, "eth0", "sender")
 B = TrafficKey(20, 0, "eth0", "receiver")

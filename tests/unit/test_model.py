@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from netwatch.model.traffic import (
+from netwatch.tabs.traffic.model import (
     Counters,
     TrafficKey,
     TrafficRow,
@@ -8,7 +8,7 @@ from netwatch.model.traffic import (
     TrafficState,
     UnattributedTracker,
 )
-from netwatch.model.view import ViewSpec, build_view, sort_rows
+from netwatch.tabs.traffic.view_model import ViewSpec, build_view, sort_rows
 
 A = TrafficKey(100, 0, "eth0", "curl")
 B = TrafficKey(200, 1000, "eth0", "nginx")

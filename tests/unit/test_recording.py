@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.drops import DropKey, DropRow, DropsSample
-from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.recording import (
     RecordingError,
     RecordingWriter,
-    ReplayDropsSource,
-    ReplayTrafficSource,
     create_new_file,
     load_recording,
+    replay,
+    replay_file,
 )
+from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
 
@@ -36,7 +36,7 @@ SAMPLES = [
 def write(path: Path) -> None:
     writer = RecordingWriter(create_new_file(path), ["traffic"])
     for s in SAMPLES:
-        writer.write_traffic(s)
+        writer.write("traffic", s)
     writer.close()
 
 
@@ -46,8 +46,8 @@ def test_round_trip(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     rec = load_recording(path)
     assert rec.header["version"] == 1 and rec.header["tabs"] == ["traffic"]
-    assert list(rec.traffic) == SAMPLES
-    src = ReplayTrafficSource(rec.traffic, path)
+    assert list(rec["traffic"]) == SAMPLES
+    src = replay("traffic", rec["traffic"], path)
     src.open()
     assert [src.read(), src.read(), src.read()] == [*SAMPLES, None]
     assert src.health().state == "ended"
@@ -55,8 +55,8 @@ def test_round_trip(tmp_path: Path) -> None:
 
 def test_committed_demo_recording_loads() -> None:
     rec = load_recording(DEMO)
-    assert len(rec.traffic) >= 3
-    assert any(r.key.comm == "backup-agent" for s in rec.traffic for r in s.rows)
+    assert len(rec["traffic"]) >= 3
+    assert any(r.key.comm == "backup-agent" for s in rec["traffic"] for r in s.rows)
 
 
 def test_unknown_tabs_are_skipped_for_later_formats(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_unknown_tabs_are_skipped_for_later_formats(tmp_path: Path) -> None:
     write(path)
     with path.open("a") as f:
         f.write('{"tab":"some-future-tab","ts":1,"whatever":[1,2]}\n')
-    assert len(load_recording(path).traffic) == 2
+    assert len(load_recording(path)["traffic"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -122,18 +122,18 @@ def test_drops_round_trip_keeps_symbols_for_other_machines(tmp_path: Path) -> No
         lost=1,
     )
     writer = RecordingWriter(create_new_file(path), ["traffic", "drops"])
-    writer.write_traffic(SAMPLES[0])
-    writer.write_drops(sample)
+    writer.write("traffic", SAMPLES[0])
+    writer.write("drops", sample)
     writer.close()
     rec = load_recording(path)
-    assert rec.traffic == (SAMPLES[0],) and rec.drops == (sample,)
-    src = ReplayDropsSource.from_file(path)
+    assert rec["traffic"] == (SAMPLES[0],) and rec["drops"] == (sample,)
+    src = replay_file("drops", path)
     assert src.read() == sample and src.read() is None
 
 
 def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None:
-    from netwatch.model.accepts import AcceptEvent, AcceptsSample
-    from netwatch.recording import ReplayAcceptsSource
+    from netwatch.recording import replay_file
+    from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
     path = tmp_path / "a.nwrec"
     sample = AcceptsSample(
@@ -156,17 +156,18 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
         lost=2,
     )
     writer = RecordingWriter(create_new_file(path), ["accepts"])
-    writer.write_accepts(sample)
+    writer.write("accepts", sample)
     writer.close()
-    assert load_recording(path).accepts == (sample,)
-    assert ReplayAcceptsSource.from_file(path).read() == sample
+    assert load_recording(path)["accepts"] == (sample,)
+    assert replay_file("accepts", path).read() == sample
     path.write_text(path.read_text().replace('"nginx",', ""))  # one field short
     with pytest.raises(RecordingError, match="corrupt accepts record at line 2"):
         load_recording(path)
 
 
 def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
-    from netwatch.model.calls import (
+    from netwatch.recording import replay_file
+    from netwatch.tabs.calls.model import (
         ENTER,
         EXIT,
         FOLDED,
@@ -175,7 +176,6 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
         CallEvent,
         CallsSample,
     )
-    from netwatch.recording import ReplayCallsSource
 
     path = tmp_path / "c.nwrec"
     sample = CallsSample(
@@ -194,10 +194,10 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
         lost=4,
     )
     writer = RecordingWriter(create_new_file(path), ["calls"])
-    writer.write_calls(sample)
+    writer.write("calls", sample)
     writer.close()
-    assert load_recording(path).calls == (sample,)  # function depth included
-    source = ReplayCallsSource.from_file(path)
+    assert load_recording(path)["calls"] == (sample,)  # function depth included
+    source = replay_file("calls", path)
     assert source.read() == sample and source.read() is None
     path.write_text(path.read_text().replace('"exit"', '"leave"'))
     with pytest.raises(RecordingError, match="corrupt calls record at line 2"):
@@ -206,6 +206,6 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
 
 def test_committed_calls_recording_loads() -> None:
     rec = load_recording(DEMO.with_name("calls-demo.nwrec"))
-    assert rec.calls and rec.header["tabs"][-1] == "calls"
-    names = {e.comm for s in rec.calls for e in s.events}
+    assert rec["calls"] and rec.header["tabs"][-1] == "calls"
+    names = {e.comm for s in rec["calls"] for e in s.events}
     assert names == {"web-client", "web-server", "dns-client", "dns-server"}

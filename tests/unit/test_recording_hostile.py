@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model.traffic import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.recording import (
     RecordingError,
     RecordingWriteError,
     RecordingWriter,
-    ReplayTrafficSource,
     create_new_file,
     load_recording,
     open_recording,
+    replay,
 )
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 HEADER = json.dumps(
     {"format": "netwatch-recording", "version": 1, "created": 1.0, "tabs": ["traffic"]}
@@ -80,15 +80,15 @@ def calls(*events: object) -> str:
 def test_hostile_records_are_one_line_errors(tmp_path: Path, line: str, match: str | None) -> None:
     path = recording(tmp_path, GOOD_TRAFFIC, line)
     if match is None:
-        assert len(load_recording(path).traffic) == 1
+        assert len(load_recording(path)["traffic"]) == 1
     else:
         one_line_error(path, match)
 
 
 def test_good_records_of_every_tab_still_read(tmp_path: Path) -> None:
     rec = load_recording(recording(tmp_path, GOOD_TRAFFIC, accepts(GOOD_ACCEPT), calls(GOOD_CALL)))
-    assert len(rec.traffic) == len(rec.accepts) == len(rec.calls) == 1
-    assert rec.accepts[0].events[0].raddr == "10.0.0.2"
+    assert len(rec["traffic"]) == len(rec["accepts"]) == len(rec["calls"]) == 1
+    assert rec["accepts"][0].events[0].raddr == "10.0.0.2"
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "/dev/null"])
@@ -124,7 +124,7 @@ def test_a_recording_cut_short_replays_its_complete_records_with_a_warning(
     with path.open("a") as f:
         f.write(GOOD_TRAFFIC[:30])  # the record being written when the disk filled
     rec = load_recording(path)
-    assert [s.ts for s in rec.traffic] == [100.0, 101.0]
+    assert [s.ts for s in rec["traffic"]] == [100.0, 101.0]
     assert rec.warnings == (f"{path}: the last record (line 4) is incomplete and was left out",)
 
 
@@ -140,7 +140,7 @@ def test_replay_streams_so_memory_does_not_grow_with_the_file(tmp_path: Path) ->
             f.write(line + "\n")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rec = open_recording(path)
-    source = ReplayTrafficSource(rec.samples("traffic"), path, speed=1000)
+    source = replay("traffic", rec.samples("traffic"), path, speed=1000)
     source.open()
     assert [len(source.read().rows) for _ in range(3)] == [3000] * 3  # type: ignore[union-attr]
     assert source.health().detail.endswith(f"3/{rec.count('traffic')}")
@@ -158,9 +158,9 @@ def test_record_on_a_full_disk_stops_with_one_line_and_leaves_a_replayable_file(
     written = 0
     with pytest.raises(RecordingWriteError, match="No space left on device") as err:
         for i in range(10_000):
-            writer.write_traffic(TrafficSample(100.0 + i, 1.0, (row,) * 20))
+            writer.write("traffic", TrafficSample(100.0 + i, 1.0, (row,) * 20))
             written += 1
     assert "\n" not in str(err.value)
     writer.close()
     rec = load_recording(path)
-    assert written > 0 and len(rec.traffic) == written and not rec.warnings
+    assert written > 0 and len(rec["traffic"]) == written and not rec.warnings

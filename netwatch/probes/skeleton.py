@@ -1,0 +1,53 @@
+"""What every probe holds the same way: its interval, its compiled BPF object behind one lock,
+its health for the status line, the bookkeeping of its reads, and a close that any thread may
+call, once or many times. Each tab's probe.py fills in open() and read()."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from netwatch.probes.loader import detach, percpu_counter
+from netwatch.probes.pacing import ReadBook
+from netwatch.probes.ringbuf import RingDrain
+from netwatch.sources import Health
+
+
+class ProbeSkeleton:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._bpf: Any = None  # BCC's BPF object once open() has compiled and attached
+        self._ring: RingDrain | None = None  # the streaming probes' ring-buffer drain
+        # close() runs from the UI thread, the worker and the CLI alike: once, whoever comes
+        # first; the counting probes read under it, so a read never meets a detached map.
+        self._lock = threading.Lock()
+        self._health = Health("attaching", "compiling BPF")
+        self._book = ReadBook()
+
+    def health(self) -> Health:
+        return self._health
+
+    def close(self) -> None:
+        with self._lock:
+            ring, self._ring = self._ring, None
+            if ring is not None:
+                ring.close()
+            self._release()
+            bpf, self._bpf = self._bpf, None
+            if bpf is not None:
+                detach(bpf)
+            self._health = Health("detached")
+
+    def _drain(self) -> tuple[float, bytes, int]:
+        """A streaming probe's read: the seconds since the last, the records waiting in its
+        ring buffer, and how many were lost in all so far (the kernel's failed reserves, counted
+        in its `lost` map, and the drain's own)."""
+        interval = self._book.interval()
+        ring = self._ring
+        raw = ring.take() if ring is not None else b""
+        lost_total = percpu_counter(self._bpf, b"lost") + (ring.lost if ring is not None else 0)
+        return interval, raw, lost_total
+
+    def _release(self) -> None:
+        """What the probe attached beside its BPF object (BTF links, function probes), let go
+        before the object is detached."""

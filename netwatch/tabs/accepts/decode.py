@@ -1,0 +1,46 @@
+"""Accepts: one ring buffer record (accepts.bpf.c) to an AcceptEvent."""
+
+from __future__ import annotations
+
+import ctypes
+
+from netwatch.tabs.accepts.model import AcceptEvent, address
+
+
+class AcceptRecord(ctypes.Structure):
+    """accepts.bpf.c's struct accept_event_t, as the ring buffer holds it."""
+
+    _fields_ = (
+        ("ts_ns", ctypes.c_uint64),
+        ("pid", ctypes.c_uint32),
+        ("tid", ctypes.c_uint32),
+        ("uid", ctypes.c_uint32),
+        ("fd", ctypes.c_int32),
+        ("comm", ctypes.c_char * 16),
+        ("family", ctypes.c_uint16),
+        ("lport", ctypes.c_uint16),
+        ("rport", ctypes.c_uint16),
+        ("pad", ctypes.c_uint16),
+        ("laddr", ctypes.c_uint8 * 16),
+        ("raddr", ctypes.c_uint8 * 16),
+    )
+
+
+def decode(ev: AcceptRecord, wall_offset: float) -> AcceptEvent:
+    laddr, _ = address(bytes(ev.laddr), int(ev.family))
+    raddr, family = address(bytes(ev.raddr), int(ev.family))
+    return AcceptEvent(
+        ts=ev.ts_ns / 1e9 + wall_offset,
+        pid=int(ev.pid),
+        tid=int(ev.tid),
+        uid=int(ev.uid),
+        comm=ev.comm.decode("utf-8", "replace"),
+        family=family,
+        laddr=laddr,
+        lport=int(ev.lport),
+        raddr=raddr,
+        rport=int(ev.rport),
+    )
+
+
+RECORD_SIZE = ctypes.sizeof(AcceptRecord)

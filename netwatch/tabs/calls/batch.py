@@ -1,0 +1,134 @@
+"""`netwatch calls --batch`: socket-layer calls per thread, printed like socket-trace.stp."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from netwatch.batch import batch_command, read_recording, warn_lost
+from netwatch.cli_args import (
+    CliError,
+    Parser,
+    batch_parser,
+    functions_option,
+    positive,
+    thread_options,
+    whole_number,
+)
+from netwatch.live_sources import available, require_live
+from netwatch.tabs.calls.live import live_source
+from netwatch.tabs.calls.model import CallsSample, ThreadIndent
+from netwatch.tabs.calls.probe import DEFAULT_RINGBUF_MB
+from netwatch.tabs.calls.replay import ReplayCallsSource
+from netwatch.tabs.calls.source import CallsSource
+from netwatch.tabs.calls.view_model import MAX_KERNEL_IDS
+
+MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
+
+
+def parser() -> Parser:
+    calls = batch_parser(
+        "calls",
+        "Socket-layer calls per thread, printed like socket-trace.stp "
+        "(`<us> <comm>(<tid>): -> call`, `<- call = result (duration)`, `* event` inside).",
+        "calls",
+    )
+    thread_options(calls)
+    calls.add_argument("--duration", type=positive, help="stop after S seconds")
+    calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
+    functions_option(calls)
+    calls.add_argument(
+        "--buffer-mb",
+        type=whole_number(1, MAX_RINGBUF_MB),
+        help=f"ring buffer size in MiB, a power of two up to {MAX_RINGBUF_MB} "
+        f"(default {DEFAULT_RINGBUF_MB}; live only)",
+    )
+    return calls
+
+
+def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
+    """socket-trace.stp's lines (`thread_indent` style), or one JSON object per line."""
+    indent = ThreadIndent()
+
+    def emit(sample: CallsSample) -> None:
+        for ev in sample.events:
+            if as_json:
+                out.write(json.dumps(indent.record(ev), separators=(",", ":")) + "\n")
+            else:
+                out.write(indent.line(ev) + "\n")
+        warn_lost(sample.lost, "call events lost (ring buffer full)")
+        out.flush()
+
+    return emit
+
+
+class _ThreadsOf(Sequence[CallsSample]):
+    """A recording's Calls samples holding only the threads --pid, --tid and --comm ask for,
+    as the live probe would have traced them."""
+
+    def __init__(
+        self, samples: Sequence[CallsSample], pids: list[int], tids: list[int], comms: list[str]
+    ) -> None:
+        self._samples = samples
+        self._pids, self._tids, self._comms = set(pids), set(tids), set(comms)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, i: int) -> CallsSample:  # type: ignore[override]
+        sample = self._samples[i]
+        if not (self._pids or self._tids or self._comms):
+            return sample
+        kept = tuple(
+            e
+            for e in sample.events
+            if (not self._pids or e.pid in self._pids)
+            and (not self._tids or e.tid in self._tids)
+            and (not self._comms or e.comm in self._comms)
+        )
+        return CallsSample(sample.ts, sample.interval, kept, sample.lost)
+
+
+def command(args: argparse.Namespace) -> int:
+    source: CallsSource | None
+    if args.replay is not None:
+        if args.buffer_mb is not None:
+            raise CliError("netwatch calls: --buffer-mb applies to live tracing, not --replay")
+        recording = read_recording(args.replay)
+        source = ReplayCallsSource(
+            _ThreadsOf(recording.samples("calls"), args.pid, args.tid, args.comm), args.replay
+        )
+        source.interval = 0.0
+    else:
+        args.buffer_mb = args.buffer_mb or DEFAULT_RINGBUF_MB
+        if args.buffer_mb & (args.buffer_mb - 1):
+            raise CliError(f"netwatch calls: --buffer-mb {args.buffer_mb} is not a power of two")
+        if max(len(args.pid), len(args.tid)) > MAX_KERNEL_IDS:
+            raise CliError(f"netwatch calls: at most {MAX_KERNEL_IDS} --pid and --tid each")
+        require_live()
+        source = available(
+            live_source(
+                0.2,
+                pids=tuple(args.pid),
+                tids=tuple(args.tid),
+                comms=tuple(args.comm),
+                ringbuf_mb=args.buffer_mb,
+                functions=args.functions,
+            )
+        )
+    count = None
+    if args.duration is not None:
+        count = max(1, round(args.duration / source.interval)) if source.interval else None
+    live = source
+    scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
+
+    def announce() -> str:
+        # Which threads, and how deep on this kernel (function depth, and by what).
+        if args.replay:
+            return ""
+        return f"netwatch: tracing {scope or 'all threads'}; {live.coverage()} (Ctrl-C stops)"
+
+    return batch_command(source, count, printer(args.json), announce)

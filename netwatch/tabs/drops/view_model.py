@@ -1,0 +1,93 @@
+"""The Drops tab as the user sees it: filter, grouping, sort, and the heatmap's intensity scale."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from netwatch.model.filter import FilterError, Term, parse_terms
+from netwatch.tabs.drops.model import GroupStats
+
+DROP_FILTER_KEYS = ("reason", "func", "proto", "dev")
+SORTS = ("total", "last", "name")
+# Glyphs carry the level without colour (NO_COLOR, 16-colour terminals); colour adds to them.
+GLYPHS = " \u2591\u2592\u2593\u2588"
+LEVELS = len(GLYPHS) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class DropsFilter:
+    text: str
+    terms: tuple[Term, ...]
+
+    def matches(self, g: GroupStats) -> bool:
+        return all(_matches(t, g) != t.negate for t in self.terms)
+
+
+def parse_drops_filter(text: str) -> DropsFilter:
+    return DropsFilter(text.strip(), parse_terms(text, DROP_FILTER_KEYS, exact=("dev",)))
+
+
+def _matches(term: Term, g: GroupStats) -> bool:
+    if term.key == "reason":
+        return any(v in r.lower() for v in term.values for r in g.reasons)
+    if term.key == "func":
+        return any(v in f.lower() for v in term.values for f in g.functions)
+    if term.key == "proto":
+        return any(v == p.lower() for v in term.values for p in g.protocols)
+    if term.key == "dev":
+        return any(
+            d.startswith(v[:-1]) if v.endswith("*") else d == v
+            for v in term.values
+            for d in g.devices
+        )
+    haystack = " ".join([g.name, g.symbol, *g.reasons, *g.functions]).lower()
+    return term.values[0] in haystack
+
+
+@dataclass(frozen=True, slots=True)
+class DropsSpec:
+    grouping: str = "location"
+    sort: str = "total"
+    descending: bool = True
+    log_scale: bool = True
+    filter: DropsFilter | None = None
+
+
+def sort_groups(groups: list[GroupStats], sort: str, descending: bool) -> list[GroupStats]:
+    if sort not in SORTS:
+        raise FilterError(f"unknown sort {sort}")
+    groups = sorted(groups, key=lambda g: g.name)
+    if sort == "name":
+        return sorted(groups, key=lambda g: g.symbol or g.name, reverse=descending)
+    return sorted(groups, key=lambda g: g.total if sort == "total" else g.last, reverse=descending)
+
+
+def level(count: int, peak: int, log_scale: bool) -> int:
+    """0 for no drops, else 1..LEVELS relative to the busiest cell shown."""
+    if count <= 0 or peak <= 0:
+        return 0
+    if log_scale:
+        fraction = math.log1p(count) / math.log1p(peak)
+    else:
+        fraction = count / peak
+    return max(1, min(LEVELS, math.ceil(fraction * LEVELS)))
+
+
+def legend(peak: int, log_scale: bool) -> str:
+    """Which counts per interval each glyph stands for, at the current peak."""
+    if peak <= 0:
+        return "no drops in view"
+    parts = []
+    low = 1
+    for lv in range(1, LEVELS + 1):
+        high = low
+        while high < peak and level(high + 1, peak, log_scale) == lv:
+            high += 1
+        if level(low, peak, log_scale) == lv:
+            parts.append(f"{GLYPHS[lv]} {low}" + (f"-{high}" if high > low else ""))
+            low = high + 1
+        if low > peak:
+            break
+    scale = "log" if log_scale else "linear"
+    return f"{scale} scale, drops per interval: " + "  ".join(parts)

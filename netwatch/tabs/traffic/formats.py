@@ -1,0 +1,71 @@
+"""Output formats: the seed's nettop.stp table, JSON objects, and human-readable sizes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from netwatch.model.untrusted import printable
+from netwatch.tabs.traffic.model import TrafficRow
+
+NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
+    "PID",
+    "UID",
+    "DEV",
+    "XMIT_PK",
+    "RECV_PK",
+    "XMIT_KB",
+    "RECV_KB",
+    "COMMAND",
+)
+
+
+def kb(n_bytes: int, n_packets: int) -> int:
+    """nettop.stp's KB: whole kibibytes, 0 when there were no packets."""
+    return n_bytes // 1024 if n_packets else 0
+
+
+def nettop_line(row: TrafficRow) -> str:
+    """One row; the device and command are a local user's text, so shown escaped."""
+    return printable(_nettop_line(row))
+
+
+def _nettop_line(row: TrafficRow) -> str:
+    k, c = row.key, row.counts
+    tail = (k.dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
+    if k.attributed:
+        return "%5d %5d %-7s %7d %7d %7d %7d %-15s" % (k.pid, k.uid, *tail, k.comm)
+    # No process to name: "-" instead of a PID that would be a lie (the seed's swapper, PID 0).
+    return "%5s %5s %-7s %7d %7d %7d %7d %-15s" % ("-", "-", *tail, f"[{k.reason}]")
+
+
+def nettop_table(rows: Iterable[TrafficRow]) -> list[str]:
+    return [NETTOP_HEADER] + [nettop_line(r) for r in rows]
+
+
+def row_json(row: TrafficRow, ts: float, interval: float, user: str) -> str:
+    k, c = row.key, row.counts
+    obj = {
+        "ts": round(ts, 6),
+        "interval": interval,
+        "pid": k.pid if k.attributed else None,
+        "uid": k.uid if k.attributed else None,
+        "user": user if k.attributed else None,
+        "dev": k.dev,
+        "comm": k.comm,
+        "xmit_pk": c.xmit_pk,
+        "recv_pk": c.recv_pk,
+        "xmit_bytes": c.xmit_bytes,
+        "recv_bytes": c.recv_bytes,
+        "unattributed_reason": k.reason or None,
+    }
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def human_rate(bytes_per_s: int) -> str:
+    value = float(bytes_per_s) / 1024
+    for unit in ("K", "M", "G"):
+        if value < 1000:
+            return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{value:.0f}T"

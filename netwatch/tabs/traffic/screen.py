@@ -1,0 +1,213 @@
+"""The Traffic tab: nettop.stp's table, updated in place by row key, sorted, filtered, pausable."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from netwatch.model.filter import parse_filter
+from netwatch.screens.plain import shown
+from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
+from netwatch.screens.tabview import TabView
+from netwatch.tabs.tab import ViewOptions
+from netwatch.tabs.traffic.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
+from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
+from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.tabs.traffic.view_model import (
+    COLUMNS,
+    COMPACT_COLUMNS,
+    SORT_KEYS,
+    SORT_LABELS,
+    WIDE_LAYOUT_MIN_WIDTH,
+    Column,
+    ViewRow,
+    ViewSpec,
+    build_view,
+    row_id,
+)
+from netwatch.users import user_name
+
+# Drawing thousands of rows costs hundreds of ms a refresh (DESIGN.md §3); nobody reads past this.
+MAX_DRAWN_ROWS = 300
+
+
+def _num(value: int) -> Text:
+    return Text(str(value), justify="right")
+
+
+def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
+    """Cells as Text, never str: DataTable parses str as markup, and a process may be named
+    "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
+    k, c = row.key, row.shown
+    attributed = k.attributed
+    return {
+        "pid": RankedCell(str(k.pid) if attributed else "-", rank),
+        "uid": _num(k.uid) if attributed else Text("-", justify="right"),
+        "user": shown(row.user if attributed else "-"),
+        "dev": shown(k.dev),
+        "xmit_pk": _num(c.xmit_pk),
+        "recv_pk": _num(c.recv_pk),
+        "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
+        "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
+        "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
+        "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
+        "comm": shown(k.comm if attributed else f"[{k.reason}]"),
+    }
+
+
+class TrafficView(TabView):
+    """Owns the Traffic state and its table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("greater_than_sign", "sort_next", "Sort >"),
+        Binding("less_than_sign", "sort_prev", "Sort <", show=False),
+        Binding("r", "reverse", "Reverse"),
+        Binding("c", "cumulative", "Totals"),
+    ]
+    tab_name = "traffic"
+    filter_placeholder = "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] text  (!term negates)"
+
+    def __init__(self, *, live: bool = True, id: str | None = None) -> None:
+        super().__init__(live=live, id=id)
+        self.state = TrafficState()
+        self.spec = ViewSpec()
+        self.shown: list[ViewRow] = []
+        self.total_matching = 0
+        self.columns: tuple[Column, ...] = COLUMNS
+
+    def add_columns(self, table: FilterableTable) -> None:
+        for col in self.columns:
+            table.add_column(col.label, key=col.id, width=col.width)
+
+    # ---- data in ------------------------------------------------------------------------------
+    def add_sample(self, sample: TrafficSample) -> None:
+        self.state.apply(sample)
+        if not self.paused:
+            self.redraw()
+
+    def banner_parts(self) -> list[str]:
+        """The view's own state, most useful first so an 80-column terminal keeps it."""
+        parts = []
+        if self.spec.filter:
+            parts.append(f"filter '{self.spec.filter.text}'")
+        parts.append(f"sort {self.sort_label()}")
+        if self.total_matching > len(self.shown):
+            parts.append(f"showing {len(self.shown)} of {self.total_matching} rows")
+        else:
+            parts.append(f"{self.total_matching} rows")
+        if self.spec.cumulative:
+            parts.append("totals since start")
+        return parts
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        wanted = COLUMNS if self.app.size.width >= WIDE_LAYOUT_MIN_WIDTH else COMPACT_COLUMNS
+        if wanted == self.columns:
+            return
+        self.columns = wanted
+        self.table.clear(columns=True)
+        self.add_columns(self.table)
+        self.redraw()
+
+    def redraw(self) -> None:
+        rows = build_view(self.state, self.spec, user_name)
+        self.total_matching = len(rows)
+        self.shown = rows[:MAX_DRAWN_ROWS]
+        with self.app.batch_update():
+            sync_rows(
+                self.table,
+                [c.id for c in self.columns],
+                [(row_id(r.key), cells_for(r, rank)) for rank, r in enumerate(self.shown)],
+                rank_column="pid",
+            )
+            self._relabel_columns()
+        self.update_banner()
+        self.post_message(self.ViewChanged())
+
+    def _relabel_columns(self) -> None:
+        # Underlined rather than an arrow: an extra character would not fit the column, and
+        # bold+underline survive NO_COLOR. The direction is in the status line.
+        for col in self.columns:
+            style = "bold underline" if col.id == self.spec.sort else ""
+            self.table.columns[col.id].label = Text(col.label, style=style)  # type: ignore[index]
+
+    # ---- keys ---------------------------------------------------------------------------------
+    def action_sort_next(self) -> None:
+        self._move_sort(1)
+
+    def action_sort_prev(self) -> None:
+        self._move_sort(-1)
+
+    def _move_sort(self, step: int) -> None:
+        # Only columns on screen (and the seed's total): sorting by a hidden one would puzzle.
+        keys = [k for k in SORT_KEYS if k == "total_pk" or any(c.id == k for c in self.columns)]
+        current = keys.index(self.spec.sort) if self.spec.sort in keys else 0
+        column = keys[(current + step) % len(keys)]
+        # Names read best A-Z; numbers most first.
+        descending = column not in ("user", "dev", "comm")
+        self.spec = ViewSpec(column, descending, self.spec.cumulative, self.spec.filter)
+        self.redraw()
+
+    def action_reverse(self) -> None:
+        s = self.spec
+        self.spec = ViewSpec(s.sort, not s.descending, s.cumulative, s.filter)
+        self.redraw()
+
+    def action_cumulative(self) -> None:
+        s = self.spec
+        self.spec = ViewSpec(s.sort, s.descending, not s.cumulative, s.filter)
+        self.redraw()
+
+    def lost_events(self) -> int:
+        return self.state.lost
+
+    def filter_text(self) -> str:
+        return self.spec.filter.text if self.spec.filter else ""
+
+    def set_filter(self, text: str) -> None:
+        new_filter = parse_filter(text) if text else None
+        s = self.spec
+        self.spec = ViewSpec(s.sort, s.descending, s.cumulative, new_filter)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        rank = self.table.get_row_index(event.row_key)
+        if not 0 <= rank < len(self.shown):
+            return
+        key = self.shown[rank].key
+        if not key.attributed:
+            self.notify("unattributed traffic has no process to show")
+            return
+        interval = self.state.last.interval if self.state.last else 1.0
+        self.app.push_screen(ProcessDetail(key, self.state.history.get(key.pid, ()), interval))
+
+    # ---- snapshot -----------------------------------------------------------------------------
+    def snapshot_contents(self) -> dict[str, str]:
+        """The view as shown (sorted, filtered, paused or not): the seed's text format, and JSON."""
+        ts = self.state.last.ts if self.state.last else 0.0
+        interval = self.state.last.interval if self.state.last else 0.0
+        rows = [TrafficRow(r.key, r.shown) for r in self.shown]
+        text = "\n".join([NETTOP_HEADER] + [nettop_line(r) for r in rows]) + "\n"
+        meta = {
+            "tab": "traffic",
+            "ts": ts,
+            "interval": interval,
+            "cumulative": self.spec.cumulative,
+            "sort": self.spec.sort,
+            "descending": self.spec.descending,
+            "filter": self.spec.filter.text if self.spec.filter else "",
+            "paused": self.paused,
+            "rows": [json.loads(row_json(r, ts, interval, user_name(r.key.uid))) for r in rows],
+        }
+        return {"txt": text, "json": json.dumps(meta, indent=1) + "\n"}
+
+    def sort_label(self) -> str:
+        return f"{SORT_LABELS[self.spec.sort]} {'desc' if self.spec.descending else 'asc'}"
+
+
+def view(options: ViewOptions) -> TrafficView:
+    return TrafficView(live=options.live)

@@ -1,0 +1,108 @@
+"""The Traffic table as the user sees it: columns, sort order, filter and the rows that result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netwatch.model.filter import TrafficFilter, UserLookup
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficState
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    id: str
+    label: str
+    width: int
+    numeric: bool
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("pid", "PID", 7, True),
+    Column("uid", "UID", 5, True),
+    Column("user", "USER", 8, False),
+    Column("dev", "DEV", 9, False),
+    Column("xmit_pk", "XMIT_PK", 7, True),
+    Column("recv_pk", "RECV_PK", 7, True),
+    Column("xmit_kb", "XMIT_KB", 7, True),
+    Column("recv_kb", "RECV_KB", 7, True),
+    Column("tx_rate", "TX/s", 7, True),
+    Column("rx_rate", "RX/s", 7, True),
+    Column("comm", "COMMAND", 15, False),
+)
+# Below this many terminal columns the table drops UID and the rates so COMMAND still fits in 80.
+WIDE_LAYOUT_MIN_WIDTH = 100
+COMPACT_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in COLUMNS if c.id not in ("uid", "tx_rate", "rx_rate")
+)
+# The seed's order (nettop.stp): total packets, most first. It has no column of its own.
+SORT_KEYS: tuple[str, ...] = ("total_pk", *(c.id for c in COLUMNS))
+SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in COLUMNS}}
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRow:
+    key: TrafficKey
+    shown: Counters  # this interval, or since start in cumulative mode
+    rate: Counters  # bytes and packets per second over the last interval
+    user: str
+
+    def value(self, column: str) -> int | float | str:
+        k, c = self.key, self.shown
+        values: dict[str, int | float | str] = {
+            "total_pk": c.total_pk,
+            "pid": k.pid,
+            "uid": k.uid,
+            "user": self.user,
+            "dev": k.dev,
+            "xmit_pk": c.xmit_pk,
+            "recv_pk": c.recv_pk,
+            "xmit_kb": c.xmit_bytes,
+            "recv_kb": c.recv_bytes,
+            "tx_rate": self.rate.xmit_bytes,
+            "rx_rate": self.rate.recv_bytes,
+            "comm": k.comm,
+        }
+        return values[column]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSpec:
+    sort: str = "total_pk"
+    descending: bool = True
+    cumulative: bool = False
+    filter: TrafficFilter | None = None
+
+
+def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list[ViewRow]:
+    last = state.last
+    per_second: dict[TrafficKey, Counters] = {}
+    if last is not None and last.interval > 0:
+        for row in last.rows:
+            per_second[row.key] = _scale(row.counts, 1.0 / last.interval)
+    rows: list[TrafficRow] = state.rows(spec.cumulative)
+    view = [
+        ViewRow(r.key, r.counts, per_second.get(r.key, Counters()), user_of(r.key.uid))
+        for r in rows
+        if spec.filter is None or spec.filter.matches(r.key, user_of)
+    ]
+    return sort_rows(view, spec.sort, spec.descending)
+
+
+def sort_rows(rows: list[ViewRow], column: str, descending: bool) -> list[ViewRow]:
+    # Ties break on PID then device so the order is stable from one refresh to the next.
+    rows = sorted(rows, key=lambda r: (r.key.pid, r.key.dev, r.key.comm, r.key.reason))
+    return sorted(rows, key=lambda r: r.value(column), reverse=descending)
+
+
+def _scale(c: Counters, factor: float) -> Counters:
+    return Counters(
+        round(c.xmit_pk * factor),
+        round(c.recv_pk * factor),
+        round(c.xmit_bytes * factor),
+        round(c.recv_bytes * factor),
+    )
+
+
+def row_id(key: TrafficKey) -> str:
+    """A stable identity for a row, used as the table's row key."""
+    return f"{key.pid}|{key.uid}|{key.dev}|{key.comm}|{key.reason}"

@@ -1,0 +1,40 @@
+"""The tab registry: every registered tab's folder offers every part netwatch/tabs/tab.py lists,
+so the app, the CLI, record and replay can reach it without naming it."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+
+from netwatch.record_codec import Codec
+from netwatch.tabs import TABS
+from netwatch.tabs.tab import ViewOptions
+
+TABS_DIR = Path(__file__).resolve().parents[2] / "netwatch" / "tabs"
+
+
+def test_every_folder_is_registered_once_with_its_own_key_and_command() -> None:
+    folders = {p.parent.name for p in TABS_DIR.glob("*/__init__.py")}
+    assert folders == {t.name for t in TABS}
+    assert len({t.key for t in TABS}) == len({t.command for t in TABS}) == len(TABS)
+
+
+def test_every_tab_offers_every_part() -> None:
+    for tab in TABS:
+        assert isinstance(tab.codec(), Codec), tab.name
+        assert callable(tab.codec().replay), tab.name
+        assert isinstance(tab.batch_parser(), argparse.ArgumentParser), tab.name
+        assert tab.batch_parser().prog == f"netwatch {tab.command}", tab.name
+        for module, name in (("screen", "view"), ("live", "for_ui"), ("live", "for_record"),
+                             ("batch", "command")):  # fmt: skip
+            part = tab.part(module, name)
+            assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
+        assert (TABS_DIR / tab.name / f"{tab.name}.bpf.c").is_file(), tab.name
+
+
+def test_views_come_from_the_registry_with_the_options_they_take() -> None:
+    options = ViewOptions(live=False, max_rows=7, max_calls=5, max_threads=3)
+    for tab in TABS:
+        view = tab.view(options)
+        assert type(view).__module__ == f"netwatch.tabs.{tab.name}.screen"
