@@ -11,12 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from netwatch.app import NetwatchApp  # noqa: E402
-from netwatch.recording import (  # noqa: E402
-    ReplayAcceptsSource,
-    ReplayCallsSource,
-    ReplayDropsSource,
-    ReplayTrafficSource,
-)
+from netwatch.recording import replay_file  # noqa: E402
 
 DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
 CALLS_DEMO = ROOT / "tests" / "data" / "calls-demo.nwrec"
@@ -24,11 +19,10 @@ CALLS_DEMO = ROOT / "tests" / "data" / "calls-demo.nwrec"
 
 async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
     demo = CALLS_DEMO if tab == "calls" else DEMO
+    # The Calls screenshot plays the Calls recording; the others the traffic demo's tabs.
+    tabs = ("traffic", "calls") if tab == "calls" else ("traffic", "drops", "accepts")
     app = NetwatchApp(
-        ReplayTrafficSource.from_file(demo, speed=100),
-        ReplayDropsSource.from_file(DEMO, speed=100) if tab != "calls" else None,
-        ReplayAcceptsSource.from_file(DEMO, speed=100) if tab != "calls" else None,
-        ReplayCallsSource.from_file(CALLS_DEMO, speed=100) if tab == "calls" else None,
+        {name: replay_file(name, demo, speed=100) for name in tabs},
         initial_tab=tab,
         replay=True,
     )
