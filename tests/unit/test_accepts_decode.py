@@ -40,3 +40,20 @@ def test_ipv4_ipv6_and_mapped_records_decode() -> None:
 def test_a_hostile_command_name_is_kept_exactly_for_the_formats_to_escape() -> None:
     ev = decode(AcceptRecord.from_buffer_copy(packed(2, bytes(16), bytes(16), b"\x1b[2J\xff")), 0)
     assert ev.comm == "\x1b[2J\ufffd"
+
+
+def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
+    import io
+    import json
+
+    from netwatch.tabs.accepts.batch import printer
+    from netwatch.tabs.accepts.model import FIELD_NAMES, AcceptEvent, AcceptsSample
+
+    e = AcceptEvent(1000.5, 4000, 4001, 0, "nginx", "ipv6", "::1", 8080, "2001:db8::7", 50123)
+    out = io.StringIO()
+    printer(True, out)(AcceptsSample(1001.0, 1.0, (e,)))
+    line = json.loads(out.getvalue())
+    assert tuple(line) == FIELD_NAMES == tuple(e.fields("root"))
+    assert line == {"ts": 1000.5, "uid": 0, "user": "root", "comm": "nginx", "pid": 4000,
+                    "tid": 4001, "port": 8080, "ip_source": "2001:db8::7", "src_port": 50123,
+                    "family": "ipv6", "local_addr": "::1"}  # fmt: skip

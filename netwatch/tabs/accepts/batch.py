@@ -30,25 +30,7 @@ def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[AcceptsSample]
     def emit(sample: AcceptsSample) -> None:
         for e in sample.events:
             if as_json:
-                out.write(
-                    json.dumps(
-                        {
-                            "ts": round(e.ts, 6),
-                            "uid": e.uid,
-                            "user": user_name(e.uid),
-                            "comm": e.comm,
-                            "pid": e.pid,
-                            "tid": e.tid,
-                            "port": e.lport,
-                            "local_addr": e.laddr,
-                            "ip_source": e.raddr,
-                            "src_port": e.rport,
-                            "family": e.family,
-                        },
-                        separators=(",", ":"),
-                    )
-                    + "\n"
-                )
+                out.write(json.dumps(e.fields(user_name(e.uid)), separators=(",", ":")) + "\n")
             else:
                 out.write(e.seed_line() + "\n")
         warn_lost(sample.lost, "accept events lost (ring buffer full)")

@@ -30,6 +30,27 @@ class AcceptEvent:
         line = "%6d %16s %6d %6d %16s" % (self.uid, self.comm, self.pid, self.lport, self.raddr)
         return printable(line)
 
+    def fields(self, user: str) -> dict[str, object]:
+        """The accept as `accepts --batch --json` and the tab's JSON and CSV snapshots give it:
+        one set of fields, in one order, wherever it is exported."""
+        return {
+            "ts": round(self.ts, 6),
+            "uid": self.uid,
+            "user": user,
+            "comm": self.comm,
+            "pid": self.pid,
+            "tid": self.tid,
+            "port": self.lport,
+            "ip_source": self.raddr,
+            "src_port": self.rport,
+            "family": self.family,
+            "local_addr": self.laddr,
+        }
+
+
+FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "port", "ip_source", "src_port",
+               "family", "local_addr")  # fmt: skip
+
 
 def address(raw: bytes, family: int) -> tuple[str, str]:
     """Natural text for an address: dotted IPv4; IPv6 compressed; `::ffff:a.b.c.d` when mapped."""

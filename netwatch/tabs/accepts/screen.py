@@ -21,7 +21,13 @@ from netwatch.model.untrusted import csv_cell
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
-from netwatch.tabs.accepts.model import SEED_HEADER, AcceptEvent, AcceptsSample, AcceptsState
+from netwatch.tabs.accepts.model import (
+    FIELD_NAMES,
+    SEED_HEADER,
+    AcceptEvent,
+    AcceptsSample,
+    AcceptsState,
+)
 from netwatch.tabs.accepts.view_model import AcceptsFilter, parse_accepts_filter
 from netwatch.tabs.tab import ViewOptions
 from netwatch.users import user_name
@@ -228,43 +234,12 @@ class AcceptsView(TabView):
         """The rows shown: tcp_connections.stp's format, JSON, and CSV."""
         rows = self._drawn
         text = "\n".join([SEED_HEADER, *(e.seed_line() for e in rows)]) + "\n"
-        fields = [
-            "ts",
-            "uid",
-            "user",
-            "comm",
-            "pid",
-            "tid",
-            "port",
-            "ip_source",
-            "src_port",
-            "family",
-            "local_addr",
-            "first_seen_source",
-        ]
+        # The batch command's fields, and whether the source was new in this session.
         records = [
-            dict(
-                zip(
-                    fields,
-                    [
-                        round(e.ts, 6),
-                        e.uid,
-                        user_name(e.uid),
-                        e.comm,
-                        e.pid,
-                        e.tid,
-                        e.lport,
-                        e.raddr,
-                        e.rport,
-                        e.family,
-                        e.laddr,
-                        self.state.is_first(e),
-                    ],
-                    strict=True,
-                )
-            )
+            {**e.fields(user_name(e.uid)), "first_seen_source": self.state.is_first(e)}
             for e in rows
         ]
+        fields = [*FIELD_NAMES, "first_seen_source"]
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
