@@ -19,3 +19,21 @@ class Sample(Generic[ItemT]):
     interval: float  # seconds it covers
     items: tuple[ItemT, ...]  # per-interval rows, or the events that streamed in
     lost: int = 0  # what the source could not deliver in that interval
+
+
+@dataclass(frozen=True, slots=True)
+class RowsSample(Sample[ItemT]):
+    """A counting tab's interval: one row per key, its counts over that interval."""
+
+    @property
+    def rows(self) -> tuple[ItemT, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, slots=True)
+class EventsSample(Sample[ItemT]):
+    """A streaming tab's interval: the events that arrived in it, in order."""
+
+    @property
+    def events(self) -> tuple[ItemT, ...]:
+        return self.items

@@ -6,7 +6,7 @@ import ipaddress
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from netwatch.model.sample import Sample
+from netwatch.model.sample import EventsSample
 from netwatch.model.untrusted import printable
 
 SEED_HEADER = "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
@@ -63,12 +63,8 @@ def address(raw: bytes, family: int) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class AcceptsSample(Sample[AcceptEvent]):
+class AcceptsSample(EventsSample[AcceptEvent]):
     """The connections accepted since the last read."""
-
-    @property
-    def events(self) -> tuple[AcceptEvent, ...]:
-        return self.items
 
 
 @dataclass(slots=True)

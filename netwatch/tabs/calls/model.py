@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from netwatch.model.sample import Sample
+from netwatch.model.sample import EventsSample
 from netwatch.model.untrusted import printable
 
 ENTER = "enter"
@@ -75,12 +75,8 @@ def duration_text(us: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CallsSample(Sample[CallEvent]):
+class CallsSample(EventsSample[CallEvent]):
     """The calls' events that streamed in since the last read."""
-
-    @property
-    def events(self) -> tuple[CallEvent, ...]:
-        return self.items
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from netwatch.model.sample import Sample
+from netwatch.model.sample import RowsSample
 from netwatch.model.untrusted import printable
 
 ETHERTYPES = {0x0800: "ipv4", 0x86DD: "ipv6", 0x0806: "arp", 0x8100: "vlan", 0x88CC: "lldp"}
@@ -41,12 +41,8 @@ class DropRow:
 
 
 @dataclass(frozen=True, slots=True)
-class DropsSample(Sample[DropRow]):
+class DropsSample(RowsSample[DropRow]):
     """Drops counted over one interval, per location and reason."""
-
-    @property
-    def rows(self) -> tuple[DropRow, ...]:
-        return self.items
 
     @property
     def total(self) -> int:

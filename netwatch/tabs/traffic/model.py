@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from netwatch.model.sample import Sample
+from netwatch.model.sample import RowsSample
 
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
@@ -78,12 +78,8 @@ class TrafficRow:
 
 
 @dataclass(frozen=True, slots=True)
-class TrafficSample(Sample[TrafficRow]):
+class TrafficSample(RowsSample[TrafficRow]):
     """What one interval brought: per-row counts for that interval only (not cumulative)."""
-
-    @property
-    def rows(self) -> tuple[TrafficRow, ...]:
-        return self.items
 
 
 class UnattributedTracker:
