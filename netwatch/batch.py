@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -102,3 +104,37 @@ def warn_lost(lost: int, what: str) -> None:
     printed rows stay parseable."""
     if lost:
         print(f"netwatch: {lost} {what}", file=sys.stderr)
+
+
+STAMP_WIDTH = len("HH:MM:SS.mmm")
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How a batch command prints: JSON lines or the classic text, the time on each text line
+    (-T), and only some processes (-p)."""
+
+    json: bool = False
+    timestamps: bool = False
+    pids: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Output:
+        if args.json and args.timestamps:
+            raise CliError('netwatch: --timestamps is for text output; JSON lines carry "ts"')
+        return cls(args.json, args.timestamps, frozenset(getattr(args, "pid", ())))
+
+    def wants(self, pid: int) -> bool:
+        return not self.pids or pid in self.pids
+
+    def text(self, ts: float, lines: str) -> str:
+        """`lines` (each ending in a newline), each but the blank ones after the time of `ts`
+        when -T asked for it."""
+        if not self.timestamps:
+            return lines
+        stamp = time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d} "
+        return "".join(stamp + line if line.strip() else line for line in lines.splitlines(True))
+
+    def header(self, line: str) -> str:
+        """A column header printed before the rows: -T's column named over the times."""
+        return ("TIME".ljust(STAMP_WIDTH) + " " + line) if self.timestamps else line

@@ -15,7 +15,7 @@ from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
 from netwatch.recording import replay
 from netwatch.sources import Source, SourceError
-from netwatch.tabs import TAB_NAMES, TABS, ViewOptions
+from netwatch.tabs import TABS, ViewOptions
 from netwatch.terminal import (
     ExitGuard,
     close_within,
@@ -83,18 +83,31 @@ def cmd_ui(
     return code
 
 
-def _opens_a_tab(argv: list[str]) -> bool:
-    """`netwatch drops` opens the UI on the Drops tab; `netwatch drops --batch` (or its help)
-    is the batch command of the same name."""
-    batch_words = {"--batch", "--replay", "-h", "--help"}
-    return argv[0] in TAB_NAMES and not any(a.split("=")[0] in batch_words for a in argv[1:])
+def _tab_opened(argv: list[str], parsers: dict[str, argparse.ArgumentParser]) -> str | None:
+    """The tab `netwatch WORD ...` opens the UI on, if it does: WORD is a tab's name or its batch
+    command's (`netwatch drops`, `netwatch top`), and nothing after it asks for the batch
+    command (-b, --json, -p, its help...), which takes the same word."""
+    tab = next((t for t in TABS if argv[0] in (t.name, t.command)), None)
+    if tab is None:
+        return None
+    ui_options = set(parsers["ui"]._option_string_actions)
+    # Its help too: `netwatch drops --help` is where the batch command's options are told.
+    batch_only = set(parsers[tab.command]._option_string_actions) - ui_options | {"-h", "--help"}
+    for arg in argv[1:]:
+        word = arg.split("=")[0]
+        if word in batch_only or (arg[:1] == "-" and arg[1:2] != "-" and arg[:2] in batch_only):
+            return None
+    return tab.name
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parsers = build_parser()
     try:
-        if argv and argv[0] in SUBCOMMANDS and not _opens_a_tab(argv):
+        opened = _tab_opened(argv, parsers) if argv else None
+        if opened is not None:
+            argv = [opened, *argv[1:]]
+        elif argv and argv[0] in SUBCOMMANDS:
             args = parsers[argv[0]].parse_args(argv[1:])
             if argv[0] in BATCH_COMMANDS:
                 return BATCH_COMMANDS[argv[0]].batch(args)

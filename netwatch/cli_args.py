@@ -119,7 +119,9 @@ def thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
         ("tid", ids, "trace this thread"),
         ("comm", comm_name, "trace threads with this exact command name"),
     ):
+        short = ["-p"] if name == "pid" and not prefix else []  # as every batch command's -p
         p.add_argument(
+            *short,
             f"--{prefix}{name}",
             type=kind,
             action="append",
@@ -153,14 +155,28 @@ def comm_name(text: str) -> str:
     return text
 
 
-def batch_parser(name: str, description: str, what: str) -> Parser:
-    """What every batch subcommand takes: --batch (required) and --replay FILE."""
-    p = Parser(prog=f"netwatch {name}", description=description)
+def batch_parser(
+    name: str, description: str, what: str, examples: tuple[tuple[str, str], ...]
+) -> Parser:
+    """What every batch subcommand takes: -b/--batch (required), --replay FILE, -T, and an
+    epilog of examples (`netwatch NAME` without -b opens the full-screen UI instead)."""
+    width = max(len(command) for command, _ in examples)
+    epilog = "examples:\n" + "".join(
+        f"  {command.ljust(width)}  # {why}\n" for command, why in examples
+    )
+    p = Parser(
+        prog=f"netwatch {name}",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
+        "-b",
         "--batch",
         action="store_true",
         required=True,
-        help="print to stdout instead of the full-screen UI (required)",
+        help="print to stdout instead of the full-screen UI (required; without it, "
+        f"'netwatch {name}' opens the UI)",
     )
     p.add_argument(
         "--replay",
@@ -168,18 +184,43 @@ def batch_parser(name: str, description: str, what: str) -> Parser:
         metavar="FILE",
         help=f"print a recording instead of live {what} (no root needed)",
     )
+    p.add_argument(
+        "-T",
+        "--timestamps",
+        action="store_true",
+        help="start each text line with the local time (HH:MM:SS.mmm) of its interval or event",
+    )
     return p
+
+
+def pid_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "-p",
+        "--pid",
+        type=whole_number(1, pid_max(), " (the kernel's pid_max)"),
+        action="append",
+        default=[],
+        metavar="PID",
+        help=f"only {what} of this process (repeatable)",
+    )
 
 
 def ui_parser() -> Parser:
     ui = Parser(
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
-        "Subcommands: top, drops, accepts, calls (each --batch), record, replay "
+        "Subcommands: top, drops, accepts, calls (each -b/--batch prints to stdout; "
+        "without it, each opens this UI on its tab), record, replay "
         "(see 'netwatch SUBCOMMAND --help').",
     )
     ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
-    ui.add_argument("--interval", type=positive, default=1.0, help="refresh seconds (default 1)")
+    ui.add_argument(
+        "--interval",
+        type=positive,
+        default=1.0,
+        help="refresh seconds (default 1: a screen is watched; the batch commands print every "
+        "5 s by default, as nettop.stp and dropwatch.stp did, since their output is read later)",
+    )
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
     ui_options(ui)
     functions_option(ui)

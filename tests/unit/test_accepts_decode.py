@@ -46,12 +46,13 @@ def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
     import io
     import json
 
+    from netwatch.batch import Output
     from netwatch.tabs.accepts.batch import printer
     from netwatch.tabs.accepts.model import FIELD_NAMES, AcceptEvent, AcceptsSample
 
     e = AcceptEvent(1000.5, 4000, 4001, 0, "nginx", "ipv6", "::1", 8080, "2001:db8::7", 50123)
     out = io.StringIO()
-    printer(True, out)(AcceptsSample(1001.0, 1.0, (e,)))
+    printer(Output(json=True), out)(AcceptsSample(1001.0, 1.0, (e,)))
     line = json.loads(out.getvalue())
     assert tuple(line) == FIELD_NAMES == tuple(e.fields("root"))
     assert line == {"ts": 1000.5, "uid": 0, "user": "root", "comm": "nginx", "pid": 4000,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from netwatch.batch import batch_command, read_recording, warn_lost
+from netwatch.batch import Output, batch_command, read_recording, warn_lost
 from netwatch.cli_args import (
     CliError,
     Parser,
@@ -29,12 +29,23 @@ from netwatch.tabs.calls.view_model import MAX_KERNEL_IDS
 MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
 
 
+EXAMPLES = (
+    ("netwatch calls -b -p 1234", "one process's socket calls, as socket-trace.stp printed them"),
+    ("netwatch calls -b --comm curl -T", "every curl's calls, each line timed"),
+    ("netwatch calls -b --comm nginx --json --duration 10 > calls.jsonl", "10 s of them as JSON"),
+    ("netwatch calls -b --functions off", "the calls and events only, no net/socket.c functions"),
+    ("netwatch calls -b --replay session.nwrec -p 1234", "one process's calls in a recording"),
+    ("netwatch calls", "the full-screen UI on the Calls tab (a tree per thread)"),
+)
+
+
 def parser() -> Parser:
     calls = batch_parser(
         "calls",
         "Socket-layer calls per thread, printed like socket-trace.stp "
         "(`<us> <comm>(<tid>): -> call`, `<- call = result (duration)`, `* event` inside).",
         "calls",
+        EXAMPLES,
     )
     thread_options(calls)
     calls.add_argument("--duration", type=positive, help="stop after S seconds")
@@ -49,16 +60,18 @@ def parser() -> Parser:
     return calls
 
 
-def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
+def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
     """socket-trace.stp's lines (`thread_indent` style), or one JSON object per line."""
     indent = ThreadIndent()
 
     def emit(sample: CallsSample) -> None:
         for ev in sample.events:
-            if as_json:
+            if not how.wants(ev.pid):
+                continue
+            if how.json:
                 out.write(json.dumps(indent.record(ev), separators=(",", ":")) + "\n")
             else:
-                out.write(indent.line(ev) + "\n")
+                out.write(how.text(ev.ts, indent.line(ev) + "\n"))
         warn_lost(sample.lost, "call events lost (ring buffer full)")
         out.flush()
 
@@ -131,4 +144,4 @@ def command(args: argparse.Namespace) -> int:
             return ""
         return f"netwatch: tracing {scope or 'all threads'}; {live.coverage()} (Ctrl-C stops)"
 
-    return batch_command(source, count, printer(args.json), announce)
+    return batch_command(source, count, printer(Output.of(args)), announce)

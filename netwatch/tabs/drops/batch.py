@@ -8,15 +8,27 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from netwatch.batch import batch_command, replayed_or_live, warn_lost
+from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
 from netwatch.cli_args import Parser, batch_parser, interval_options
 from netwatch.tabs.drops.live import live_source
 from netwatch.tabs.drops.model import DropsSample, dropwatch_lines, protocol_name
 
+EXAMPLES = (
+    ("netwatch drops -b", "a report every 5 s, as dropwatch.stp printed it"),
+    ("netwatch drops -b --interval 1 -T", "every second, each line timed"),
+    (
+        "netwatch drops -b --json | jq 'select(.reason == \"NETFILTER_DROP\")'",
+        "one JSON object per location, reason and protocol",
+    ),
+    ("netwatch drops -b --replay session.nwrec", "the reports of a recording (no root)"),
+    ("netwatch drops", "the full-screen UI on the Drops tab (a heatmap over time)"),
+)
+
 
 def parser() -> Parser:
+    # No -p: the kernel drops a packet before (or without) knowing its process.
     drops = batch_parser(
-        "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops"
+        "drops", "Where the kernel drops packets, printed like dropwatch.stp.", "drops", EXAMPLES
     )
     interval_options(drops, "seconds per report (default 5, as dropwatch.stp)")
     drops.add_argument(
@@ -27,9 +39,9 @@ def parser() -> Parser:
     return drops
 
 
-def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSample], None]:
+def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[DropsSample], None]:
     def emit(sample: DropsSample) -> None:
-        if as_json:
+        if how.json:
             for r in sorted(sample.rows, key=lambda r: -r.count):
                 out.write(
                     json.dumps(
@@ -49,7 +61,8 @@ def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSample], 
                     + "\n"
                 )
         else:
-            out.write("\n" + "".join(line + "\n" for line in dropwatch_lines(sample)))
+            lines = "".join(line + "\n" for line in dropwatch_lines(sample))
+            out.write("\n" + how.text(sample.ts, lines))
         warn_lost(sample.lost, "drops not counted (map full)")
         out.flush()
 
@@ -58,11 +71,12 @@ def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[DropsSample], 
 
 def command(args: argparse.Namespace) -> int:
     source = replayed_or_live(args, "drops", lambda: live_source(args.interval))
-    text = not args.json
+    how = Output.of(args)
+    text = not how.json
     if text:
         print("Monitoring for dropped packets", flush=True)
     try:
-        return batch_command(source, args.count, printer(args.json))
+        return batch_command(source, args.count, printer(how))
     finally:
         if text:
             print("Stopping dropped packet monitor", flush=True)

@@ -8,18 +8,28 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from netwatch.batch import batch_command, replayed_or_live, warn_lost
-from netwatch.cli_args import Parser, batch_parser, interval_options
+from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
+from netwatch.cli_args import Parser, batch_parser, interval_options, pid_option
 from netwatch.tabs.traffic.formats import nettop_table, row_json
 from netwatch.tabs.traffic.live import live_source
 from netwatch.tabs.traffic.model import Counters, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.view_model import ViewRow, sort_rows
 from netwatch.users import user_name
 
+EXAMPLES = (
+    ("netwatch top -b", "a table every 5 s, as nettop.stp printed it"),
+    ("netwatch top -b --interval 1 --count 10 -T", "ten 1 s tables, each line timed"),
+    ("netwatch top -b -p 1234 -p 5678", "two processes' rows only"),
+    ("netwatch top -b --json | jq 'select(.recv_bytes > 100000)'", "one JSON object per row"),
+    ("netwatch top -b --replay session.nwrec", "the tables of a recording (no root)"),
+    ("netwatch top", "the full-screen UI on the Traffic tab"),
+)
+
 
 def parser() -> Parser:
-    top = batch_parser("top", "Per-process traffic, printed like top -b.", "traffic")
+    top = batch_parser("top", "Per-process traffic, printed like top -b.", "traffic", EXAMPLES)
     interval_options(top, "seconds per table (default 5, as nettop.stp)")
+    pid_option(top, "the rows")
     top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
     return top
 
@@ -30,14 +40,14 @@ def seed_order(sample: TrafficSample) -> list[TrafficRow]:
     return [TrafficRow(v.key, v.shown) for v in sort_rows(view, "total_pk", True)]
 
 
-def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:
+def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:
     def emit(sample: TrafficSample) -> None:
-        rows = seed_order(sample)
-        if as_json:
+        rows = [r for r in seed_order(sample) if how.wants(r.key.pid)]
+        if how.json:
             for r in rows:
                 out.write(row_json(r, sample.ts, sample.interval, user_name(r.key.uid)) + "\n")
         else:
-            out.write("\n".join(nettop_table(rows)) + "\n\n")
+            out.write(how.text(sample.ts, "\n".join(nettop_table(rows)) + "\n\n"))
         warn_lost(sample.lost, "packets not counted (map full)")
         out.flush()
 
@@ -46,4 +56,4 @@ def printer(as_json: bool, out: TextIO = sys.stdout) -> Callable[[TrafficSample]
 
 def command(args: argparse.Namespace) -> int:
     source = replayed_or_live(args, "traffic", lambda: live_source(args.interval))
-    return batch_command(source, args.count, printer(args.json))
+    return batch_command(source, args.count, printer(Output.of(args)))
