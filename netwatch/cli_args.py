@@ -227,17 +227,44 @@ def ui_parser() -> Parser:
     return ui
 
 
+RECORD_SIZES = """sizes, measured on the test recordings:
+  ~60-120 bytes per row or accept per interval: 50 busy processes with their drops
+  and accepts at --interval 1 write ~0.3 MB a minute.
+  Calls adds ~140 bytes per call event (each call is an enter and an exit, and its
+  events inside): a dozen HTTP clients' connections in 5 s made 51 KB, while an
+  unfiltered busy host writes hundreds of MB a minute (41 MB in 10 s was measured),
+  which is why Calls is recorded only when asked for.
+
+examples:
+  netwatch record -o session.nwrec --duration 600      # 10 minutes of traffic, drops, accepts
+  netwatch record -o nginx.nwrec --calls-comm nginx    # and nginx's socket calls
+  netwatch replay session.nwrec                        # play it back, anywhere, no root
+"""
+
+
 def record_parser() -> Parser:
-    record = Parser(prog="netwatch record", description="Record a session for 'netwatch replay'.")
+    record = Parser(
+        prog="netwatch record",
+        description="Record a session for 'netwatch replay': Traffic, Drops and Accepts, and "
+        "Calls when asked for (--calls, or narrowed by --calls-pid/--calls-tid/--calls-comm).",
+        epilog=RECORD_SIZES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
     record.add_argument(
         "--duration", type=positive, help="seconds to record (default: until Ctrl-C)"
     )
     record.add_argument("--interval", type=positive, default=1.0, help="seconds per sample")
-    record.add_argument(
+    calls = record.add_mutually_exclusive_group()
+    calls.add_argument(
+        "--calls",
+        action="store_true",
+        help="record the Calls tab too, every thread's socket calls (see the sizes below)",
+    )
+    calls.add_argument(
         "--no-calls",
         action="store_true",
-        help="leave out the Calls tab (its probe streams one record per socket call)",
+        help="leave out the Calls tab (the default, unless a --calls-* option asks for it)",
     )
     thread_options(record, "calls-")
     functions_option(record)

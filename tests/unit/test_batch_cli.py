@@ -97,3 +97,21 @@ def test_p_keeps_only_those_processes() -> None:
 def test_the_ui_says_why_its_default_interval_differs_from_the_batch_commands() -> None:
     helped = run("--help").stdout
     assert "default 1" in " ".join(helped.split()) and "5 s" in helped
+
+
+def test_record_takes_calls_only_when_asked_for() -> None:
+    from netwatch.cli_args import record_parser
+    from netwatch.tabs import BY_NAME
+
+    calls = BY_NAME["calls"]
+
+    def source(*argv: str) -> object:
+        return calls.record_source(record_parser().parse_args(["-o", "x.nwrec", *argv]))
+
+    assert source() is None and source("--no-calls") is None
+    assert source("--calls") is not None
+    assert source("--calls-comm", "nginx") is not None and source("--calls-pid", "1") is not None
+    assert BY_NAME["traffic"].record_source(record_parser().parse_args(["-o", "x"])) is not None
+    one_line_error(run("record", "-o", "x.nwrec", "--calls", "--no-calls"), "not allowed with")
+    helped = run("record", "--help").stdout
+    assert "MB a minute" in helped and "examples:" in helped

@@ -46,7 +46,9 @@ def for_ui(args: argparse.Namespace) -> CallsSource | str:
 
 
 def for_record(args: argparse.Namespace) -> CallsSource | str | None:
-    if args.no_calls:
+    # Only when asked for: unfiltered, a busy host's calls fill tens of MB in seconds.
+    narrowed = args.calls_pid or args.calls_tid or args.calls_comm
+    if args.no_calls or not (args.calls or narrowed):
         return None
     return live_source(
         args.interval,
