@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
 
 GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
 TOLERANCE = 0.05
+ACK_TOLERANCE = 0.02  # issue #13: received packets left unattributed
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def probe(
     p.open()
     try:
         if request.param == "btf":
-            assert p.attach_mode == p.health().detail == "BTF tracepoints"
+            # The mode ends the status detail, after what this kernel lacks (6.1: two notes).
+            assert p.attach_mode == p.health().detail.split("; ")[-1] == "BTF tracepoints"
         else:
             assert (
                 p.attach_mode
@@ -226,6 +228,15 @@ def test_tcp_bulk_sender_and_receiver_each_charged_their_own_bytes(
     )
     assert rows_by(rows, sent["pid"], link.b.dev) == Counters()
     assert rows_by(rows, got["pid"], link.a.dev) == Counters()
+    # What each side received is its own, not "[rx-not-delivered]": the sender's ACKs too,
+    # though the backlog coalesces them while the sender holds its socket (at most 2% left).
+    for host, pid in ((link.a, sent["pid"]), (link.b, got["pid"])):
+        before, after = (before_a, after_a) if host is link.a else (before_b, after_b)
+        received = after["rx_packets"] - before["rx_packets"]
+        unowned = sum(r.counts.recv_pk for r in rows if r.key.pid < 0 and r.key.dev == host.dev)
+        assert unowned <= ACK_TOLERANCE * received, (host.dev, unowned, received)
+        mine = rows_by(rows, pid, host.dev)
+        assert abs(mine.recv_pk - received) <= ACK_TOLERANCE * received, (host.dev, mine)
 
 
 def test_unattributed_traffic_is_its_own_row_never_a_random_pid(

@@ -29,7 +29,8 @@
  * Attribution:
  *   transmit, process context -> the current task (it is the sender); it becomes skb->sk's owner
  *   transmit, softirq         -> owner of skb->sk learned earlier in process context
- *   receive, TCP              -> owner of the socket tcp_probe names (current, in the backlog)
+ *   receive, TCP              -> owner of the socket tcp_probe names (current, in the backlog;
+ *                                pure ACKs the backlog coalesced counted from gso_segs)
  *   receive, UDP and others   -> owner of the socket sk_data_ready names
  *   owner not known yet       -> parked per socket, claimed by the first process seen on it
  *   everything else           -> counted per device as "unowned" the moment it is known to be:
@@ -421,6 +422,26 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
     }
 }
 
+/* How many received packets a segment the backlog hands to tcp_probe stands for. While its
+ * owner holds the socket, tcp_add_backlog() coalesces pure ACKs into the backlog's tail and adds
+ * their count to the tail's gso_segs; each had the tail's headers and no payload. A bulk sender
+ * receives little else, so counting the tail as one left most of its ACKs "not delivered".
+ * Segments with data count one each, as the device counted them (a GSO skb is one packet on a
+ * veth, whatever its gso_segs). Process context only (the backlog), so the two probe reads are
+ * off the per-packet softirq path. */
+static __always_inline u64 backlog_packets(const u8 *skb)
+{
+    u32 seq[2] = {}; /* TCP_SKB_CB(skb)->seq, ->end_seq: equal when it carries no payload */
+    bpf_probe_read_kernel(seq, sizeof(seq), skb + SKB_CB_OFF);
+    if (seq[0] != seq[1])
+        return 1;
+    u64 head = NW_LOAD(u64, skb, SKB_HEAD_OFF);
+    u32 end = NW_LOAD(u32, skb, SKB_END_OFF); /* skb_shinfo(skb) = head + end */
+    u16 segs = 0;
+    bpf_probe_read_kernel(&segs, sizeof(segs), (const u8 *)head + end + SHINFO_GSO_SEGS_OFF);
+    return segs > 1 ? segs : 1;
+}
+
 /* The device a socket last used, for segments the backlog processes without one. */
 static __always_inline void remember_dev(u64 sk, const char *dev)
 {
@@ -543,9 +564,11 @@ TRAFFIC_PROBE(tcp_probe)
             dev = &unknown;
         struct owner_t me = {};
         owner_from_current(&me);
-        charge(&me, dev->dev, 1, bytes, 1);
+        u64 pk = backlog_packets(skb);
+        bytes *= pk; /* coalesced pure ACKs: the same headers each, no payload */
+        charge(&me, dev->dev, pk, bytes, 1);
         /* Its softirq found the socket busy and left it unclaimed, so it was counted unowned. */
-        count_unowned(dev->dev, -1, -(s64)bytes, 1);
+        count_unowned(dev->dev, -(s64)pk, -(s64)bytes, 1);
         return 0;
     }
     struct rx_now_t *now = rx_now.lookup(&zero);
