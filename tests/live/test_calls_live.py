@@ -51,12 +51,15 @@ def finish(proc: subprocess.Popen[str]) -> dict[str, object]:
 def run_client(link: Link, proto: str, port: int) -> tuple[dict[str, object], list[CallEvent]]:
     """Server and client started, the probe opened on the client's PID alone, then the client
     told to go. Returns the client's report and every event the probe delivered."""
-    server = start(link.b, "echo-server", link.b.addr, str(port), "--proto", proto, "--count", "2")
     client = start(link.a, "call-client", link.b.addr, str(port), "--proto", proto,
                    "--size", str(SIZE))  # fmt: skip
     probe = CallsProbe(interval=1.0, pids=[client.pid])
     probe.open()
     try:
+        # The server only once the probe is open: a compile under emulation (the 6.1 VM) can
+        # take longer than the server waits for its client.
+        server = start(link.b, "echo-server", link.b.addr, str(port), "--proto", proto,
+                       "--count", "2")  # fmt: skip
         assert client.stdin is not None
         client.stdin.write("go\n")
         client.stdin.flush()
