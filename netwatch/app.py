@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from netwatch.model.sample import Sample
 from netwatch.probes.requirements import degraded_features
@@ -23,6 +24,7 @@ from netwatch.runner import ENDED, run
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
+from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.snapshot import SnapshotError, write_snapshot
 from netwatch.sources import AttachedWhileShown, Health, Source, SourceError
@@ -52,6 +54,10 @@ class NetwatchApp(App[None]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         *(Binding(t.key, f"tab('{t.name}')", t.title, show=False) for t in TABS),
+        # Tab moves between tabs, as the number keys do, instead of moving the focus off the
+        # table (where the view's keys stop working and the footer loses them).
+        Binding("tab", "next_tab(1)", "Next tab", show=False, priority=True),
+        Binding("shift+tab", "next_tab(-1)", "Previous tab", show=False, priority=True),
     ]
 
     def __init__(
@@ -111,7 +117,8 @@ class NetwatchApp(App[None]):
                             classes="not-built",
                         )
         yield PlainStatic("", id="status")
-        yield Footer()
+        # Ctrl-P still opens the palette; its footer entry took the room of `? Help` at 80 columns.
+        yield Footer(show_command_palette=False)
 
     def on_load(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -329,6 +336,25 @@ class NetwatchApp(App[None]):
         if view is not None:
             view.table.focus()
         self._update_status()
+
+    def action_next_tab(self, step: int) -> None:
+        if isinstance(self.focused, Input):
+            return  # typing a filter: Enter applies it, Escape cancels; Tab does nothing
+        names = [t.name for t in TABS]
+        here = names.index(self._active_tab()) if self._active_tab() in names else 0
+        self.action_tab(names[(here + step) % len(names)])
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The focus belongs on the shown view's table (or its filter box): a click on the tab
+        bar or a pane without a source must not leave the view's keys dead."""
+        widget = event.widget
+        if isinstance(widget, Input | FilterableTable):
+            return
+        if self.screen is not self.screen_stack[0]:
+            return  # the help screen and detail screens keep their own focus
+        view = self.view(self._active_tab())
+        if view is not None:
+            self.call_after_refresh(view.table.focus)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -15,6 +15,7 @@ netwatch keys
 
 Everywhere
   1 2 3 4     Traffic, Calls, Accepts, Drops tab
+  Tab  S-Tab  next / previous tab (the keys below always reach the tab shown)
   /           filter (terms AND together, a,b lists alternatives, !term negates;
               Enter applies, Escape cancels, an empty filter clears)
   p  Space    pause the display (collection goes on)

@@ -30,6 +30,9 @@ class TabView(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # First, so that the footer shows them at any width (the app binds them too).
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.quit", "Quit"),
         Binding("slash", "filter", "Filter"),
         Binding("p,space", "pause", "Pause"),
         Binding("s", "snapshot", "Snapshot"),
