@@ -25,6 +25,7 @@ Everywhere
 
 Traffic tab
   > <         sort by the next / previous column (default: total packets, most first)
+  click       a column's header sorts by it, a second click reverses (▼ ▲ mark it)
   r           reverse the sort
   /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
   c           toggle per-interval counts / totals since start

@@ -129,11 +129,17 @@ class TrafficView(TabView):
         self.post_message(self.ViewChanged())
 
     def _relabel_columns(self) -> None:
-        # Underlined rather than an arrow: an extra character would not fit the column, and
-        # bold+underline survive NO_COLOR. The direction is in the status line.
+        # The sorted column: an arrow for its direction (as htop marks it), and bold+underline,
+        # which survive NO_COLOR. It widens by the arrow's cell so the label is never cut.
         for col in self.columns:
-            style = "bold underline" if col.id == self.spec.sort else ""
-            self.table.columns[col.id].label = Text(col.label, style=style)  # type: ignore[index]
+            column = self.table.columns[col.id]  # type: ignore[index]
+            if col.id == self.spec.sort:
+                arrow = "▼" if self.spec.descending else "▲"
+                column.label = Text(col.label, style="bold underline") + arrow
+                column.width = max(col.width, len(col.label) + 1)
+            else:
+                column.label = Text(col.label)
+                column.width = col.width
 
     # ---- keys ---------------------------------------------------------------------------------
     def action_sort_next(self) -> None:
@@ -146,11 +152,22 @@ class TrafficView(TabView):
         # Only columns on screen (and the seed's total): sorting by a hidden one would puzzle.
         keys = [k for k in SORT_KEYS if k == "total_pk" or any(c.id == k for c in self.columns)]
         current = keys.index(self.spec.sort) if self.spec.sort in keys else 0
-        column = keys[(current + step) % len(keys)]
+        self._sort_by(keys[(current + step) % len(keys)])
+
+    def _sort_by(self, column: str) -> None:
         # Names read best A-Z; numbers most first.
         descending = column not in ("user", "dev", "comm")
         self.spec = ViewSpec(column, descending, self.spec.cumulative, self.spec.filter)
         self.redraw()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by that column; on the sorted one, reverses it."""
+        event.stop()
+        column = str(event.column_key.value)
+        if column == self.spec.sort:
+            self.action_reverse()
+        else:
+            self._sort_by(column)
 
     def action_reverse(self) -> None:
         s = self.spec

@@ -1,0 +1,67 @@
+"""Sorting as htop users expect it (#13): the sorted column's header carries the direction, and a
+click on a header sorts by it (a second click reverses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netwatch.screens.table import FilterableTable
+from netwatch.tabs.traffic.screen import TrafficView
+from tests.screens.test_traffic_screen import (
+    banner,
+    first_sample,
+    scripted_app,
+    shown_pids,
+    wait_for,
+)
+
+
+def header(view: TrafficView, column: str) -> str:
+    return str(view.table.columns[column].label)  # type: ignore[index]
+
+
+def header_x(table: FilterableTable, column: str) -> int:
+    """The screen column, inside the table, of `column`'s header."""
+    x = 0
+    for key, col in table.columns.items():
+        if key.value == column:
+            return x + 1
+        x += col.get_render_width(table)
+    raise AssertionError(f"no column {column}")
+
+
+async def test_the_sorted_header_shows_its_direction(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("greater_than_sign")  # PID, most first
+        assert header(view, "pid") == "PID▼" and header(view, "uid") == "UID"
+        await pilot.press("r")
+        assert header(view, "pid") == "PID▲"
+        await pilot.press("greater_than_sign")  # on to UID: the mark moves with the sort
+        assert header(view, "pid") == "PID" and header(view, "uid") == "UID▼"
+        # Widened by the arrow's cell, so a label as wide as its column is not cut.
+        for _ in range(3):  # USER, DEV, XMIT_PK
+            await pilot.press("greater_than_sign")
+        assert header(view, "xmit_pk") == "XMIT_PK▼"
+        assert view.table.columns["xmit_pk"].width >= len("XMIT_PK▼")  # type: ignore[index]
+
+
+async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        assert shown_pids(app) == [200, 300, 100]  # the seed's order: total packets
+        await pilot.click(FilterableTable, offset=(header_x(view.table, "recv_pk"), 0))
+        await wait_for(pilot, lambda: "sort RECV_PK desc" in banner(app))
+        assert shown_pids(app) == [300, 100, 200] and header(view, "recv_pk") == "RECV_PK▼"
+        await pilot.click(FilterableTable, offset=(header_x(view.table, "recv_pk"), 0))
+        await wait_for(pilot, lambda: "sort RECV_PK asc" in banner(app))
+        assert shown_pids(app) == [200, 100, 300]
+        await pilot.click(FilterableTable, offset=(header_x(view.table, "comm"), 0))
+        await wait_for(pilot, lambda: "sort COMMAND asc" in banner(app))  # names A-Z
+        assert shown_pids(app) == [100, 200, 300]
