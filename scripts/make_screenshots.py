@@ -37,7 +37,7 @@ async def shoot(tab: str, keys: list[str], size: tuple[int, int]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(shoot("traffic", ["c"], (110, 26)))  # totals over the whole recording
+    asyncio.run(shoot("traffic", ["c"], (120, 26)))  # totals over the whole recording
     asyncio.run(shoot("drops", [], (110, 22)))
     asyncio.run(shoot("accepts", [], (140, 26)))
     asyncio.run(shoot("calls", ["home"], (140, 34)))  # the first thread, from its first call

@@ -43,7 +43,7 @@ def shown_view(app: NetwatchApp) -> TabView:
 async def test_help_and_quit_are_in_the_footer_at_80_columns(tab: str) -> None:
     app = demo_app(tab)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "? Help" in last_line(app))
         footer = last_line(app)
         assert "? Help" in footer and "q Quit" in footer, footer
         assert "palette" not in footer

@@ -73,7 +73,7 @@ async def test_rows_arrive_sorted_like_the_seed(tmp_path: Path) -> None:
 
 async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
     app, source = scripted_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for UID
         first_sample(source)
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
         await pilot.press("greater_than_sign")  # next column: PID, most first

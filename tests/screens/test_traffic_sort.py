@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from netwatch.screens.table import FilterableTable
 from netwatch.tabs.traffic.screen import TrafficView
 from tests.screens.test_traffic_screen import (
@@ -32,7 +34,7 @@ def header_x(table: FilterableTable, column: str) -> int:
 
 async def test_the_sorted_header_shows_its_direction(tmp_path: Path) -> None:
     app, source = scripted_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:
         first_sample(source)
         view = app.query_one(TrafficView)
         await wait_for(pilot, lambda: view.state.samples == 1)
@@ -51,7 +53,7 @@ async def test_the_sorted_header_shows_its_direction(tmp_path: Path) -> None:
 
 async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(tmp_path: Path) -> None:
     app, source = scripted_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:
         first_sample(source)
         view = app.query_one(TrafficView)
         await wait_for(pilot, lambda: view.state.samples == 1)
@@ -65,3 +67,26 @@ async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(tmp_path: P
         await pilot.click(FilterableTable, offset=(header_x(view.table, "comm"), 0))
         await wait_for(pilot, lambda: "sort COMMAND asc" in banner(app))  # names A-Z
         assert shown_pids(app) == [100, 200, 300]
+
+
+@pytest.mark.parametrize("width", [80, 100, 140, 200])
+async def test_command_is_never_cut_by_the_screen_and_takes_the_spare_width(
+    tmp_path: Path, width: int
+) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(width, 30)) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        table = view.table
+        pad = 2 * table.cell_padding
+        used = sum(c.width + pad for c in table.columns.values())
+        assert used + table.styles.scrollbar_size_vertical <= width  # nothing past the edge
+        comm = table.columns["comm"].width  # type: ignore[index]
+        assert comm >= 15
+        # All that is left goes to COMMAND: at most the scrollbar's cells stay free.
+        assert width - used - table.styles.scrollbar_size_vertical <= 1
+        if width >= 140:
+            assert {"uid", "tx_rate", "rx_rate", "user"} <= {k.value for k in table.columns}
+        if width == 80:
+            assert "user" not in {k.value for k in table.columns}

@@ -8,6 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from netwatch.model.filter import parse_filter
 from netwatch.screens.plain import shown
@@ -19,14 +20,13 @@ from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
-    COMPACT_COLUMNS,
     SORT_KEYS,
     SORT_LABELS,
-    WIDE_LAYOUT_MIN_WIDTH,
     Column,
     ViewRow,
     ViewSpec,
     build_view,
+    layout_for,
     row_id,
 )
 from netwatch.users import user_name
@@ -105,8 +105,13 @@ class TrafficView(TabView):
 
     # ---- drawing ------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        wanted = COLUMNS if self.app.size.width >= WIDE_LAYOUT_MIN_WIDTH else COMPACT_COLUMNS
+        table = self.table
+        wanted = layout_for(
+            self.app.size.width, table.cell_padding, table.styles.scrollbar_size_vertical
+        )
         if wanted == self.columns:
+            self._fit_command()
+            self.table.refresh()
             return
         self.columns = wanted
         self.table.clear(columns=True)
@@ -140,6 +145,19 @@ class TrafficView(TabView):
             else:
                 column.label = Text(col.label)
                 column.width = col.width
+        self._fit_command()
+
+    def _fit_command(self) -> None:
+        """COMMAND takes the width the other columns leave (never under its own 15), so a long
+        name is not cut while the terminal has room for it; the detail has the command line."""
+        table = self.table
+        pad = 2 * table.cell_padding
+        widths = [table.columns[ColumnKey(c.id)].width for c in self.columns if c.id != "comm"]
+        others = sum(w + pad for w in widths)
+        # The vertical scrollbar's cells are kept free, so rows never shift when it appears.
+        room = table.size.width - others - pad - table.styles.scrollbar_size_vertical
+        comm = next(c for c in self.columns if c.id == "comm")
+        table.columns[ColumnKey("comm")].width = max(comm.width, room)
 
     # ---- keys ---------------------------------------------------------------------------------
     def action_sort_next(self) -> None:

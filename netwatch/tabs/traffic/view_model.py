@@ -29,11 +29,25 @@ COLUMNS: tuple[Column, ...] = (
     Column("rx_rate", "RX/s", 7, True),
     Column("comm", "COMMAND", 15, False),
 )
-# Below this many terminal columns the table drops UID and the rates so COMMAND still fits in 80.
-WIDE_LAYOUT_MIN_WIDTH = 100
+# Layouts, widest first: each is used where it fits with COMMAND at its own width at least, so
+# COMMAND is never cut by the screen's edge. Narrower screens lose the rates and UID first,
+# then USER (the detail, Enter, has all of it).
 COMPACT_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COLUMNS if c.id not in ("uid", "tx_rate", "rx_rate")
 )
+NARROW_COLUMNS: tuple[Column, ...] = tuple(c for c in COMPACT_COLUMNS if c.id != "user")
+LAYOUTS = (COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
+
+
+def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, ...]:
+    """The widest layout whose columns (each padded on both sides, and one cell for the sort
+    arrow) fit in `width` cells beside a vertical scrollbar; the narrowest if none does."""
+    for columns in LAYOUTS:
+        if sum(c.width + 2 * cell_padding for c in columns) + 1 + scrollbar <= width:
+            return columns
+    return LAYOUTS[-1]
+
+
 # The seed's order (nettop.stp): total packets, most first. It has no column of its own.
 SORT_KEYS: tuple[str, ...] = ("total_pk", *(c.id for c in COLUMNS))
 SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in COLUMNS}}
