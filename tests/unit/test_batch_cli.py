@@ -12,8 +12,8 @@ import pytest
 
 from netwatch import cli
 from netwatch.recording import load_recording
-from netwatch.tabs import TABS, Tab
-from tests.unit.test_cli import DEMO, one_line_error, run
+from netwatch.tabs import TABS
+from tests.unit.test_cli import DEMO, one_line_error, opened_tabs, run
 
 CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) ")
@@ -26,14 +26,7 @@ def clock(ts: float) -> str:
 def test_a_commands_word_alone_opens_its_tab_and_with_b_runs_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    opened: list[str] = []
-    monkeypatch.setattr(Tab, "live", lambda self, args: object())
-
-    def cmd_ui(tab: str, *a: object, **k: object) -> int:
-        opened.append(tab)
-        return 0
-
-    monkeypatch.setattr(cli, "cmd_ui", cmd_ui)
+    opened = opened_tabs(monkeypatch)
     assert cli.main(["top"]) == 0
     assert cli.main(["top", "--interval", "2"]) == 0
     assert opened == ["traffic", "traffic"]

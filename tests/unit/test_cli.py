@@ -254,9 +254,8 @@ def test_calls_batch_json_from_a_recording() -> None:
     assert len(text) == len(objs)
 
 
-def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def opened_tabs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tabs `cli.main` opens the UI on from here, with no UI and no probe."""
     opened: list[str] = []
     # Each tab's live source comes through the tab registry (netwatch/tabs/NAME/live.py).
     monkeypatch.setattr(Tab, "live", lambda self, args: object())
@@ -266,6 +265,13 @@ def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
         return 0
 
     monkeypatch.setattr(cli, "cmd_ui", cmd_ui)
+    return opened
+
+
+def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened = opened_tabs(monkeypatch)
     for tab in ("drops", "accepts", "calls"):
         assert cli.main([tab]) == 0
         assert cli.main([tab, "--interval", "2"]) == 0
