@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,10 +17,13 @@ from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.tab import ViewOptions
 from netwatch.tabs.traffic.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
-from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
+from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow, TrafficSample, TrafficState
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
+    GROUPED_PID,
+    GROUPINGS,
+    MIXED,
     SORT_KEYS,
     SORT_LABELS,
     Column,
@@ -44,9 +48,12 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
     "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
     k, c = row.key, row.shown
     attributed = k.attributed
+    grouped = k.pid == GROUPED_PID
+    pid = str(row.processes) if grouped else str(k.pid) if attributed else "-"
+    one_uid = attributed and k.uid != UNATTRIBUTED_PID
     return {
-        "pid": RankedCell(str(k.pid) if attributed else "-", rank),
-        "uid": _num(k.uid) if attributed else Text("-", justify="right"),
+        "pid": RankedCell(pid, rank),
+        "uid": _num(k.uid) if one_uid else Text("-" if not attributed else MIXED, justify="right"),
         "user": shown(row.user if attributed else "-"),
         "dev": shown(k.dev),
         "xmit_pk": _num(c.xmit_pk),
@@ -67,6 +74,7 @@ class TrafficView(TabView):
         Binding("less_than_sign", "sort_prev", "Sort <", show=False),
         Binding("r", "reverse", "Reverse"),
         Binding("c", "cumulative", "Totals"),
+        Binding("g", "group", "Group"),
     ]
     tab_name = "traffic"
     filter_placeholder = "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] text  (!term negates)"
@@ -101,6 +109,8 @@ class TrafficView(TabView):
             parts.append(f"{self.total_matching} rows")
         if self.spec.cumulative:
             parts.append("totals since start")
+        if self.spec.group != "process":
+            parts.append(f"by {self.spec.group}")
         return parts
 
     # ---- drawing ------------------------------------------------------------------------------
@@ -138,12 +148,14 @@ class TrafficView(TabView):
         # which survive NO_COLOR. It widens by the arrow's cell so the label is never cut.
         for col in self.columns:
             column = self.table.columns[col.id]  # type: ignore[index]
+            # Grouped rows count the processes they sum where a row's PID would be.
+            label = "PROCS" if col.id == "pid" and self.spec.group != "process" else col.label
             if col.id == self.spec.sort:
                 arrow = "▼" if self.spec.descending else "▲"
-                column.label = Text(col.label, style="bold underline") + arrow
-                column.width = max(col.width, len(col.label) + 1)
+                column.label = Text(label, style="bold underline") + arrow
+                column.width = max(col.width, len(label) + 1)
             else:
-                column.label = Text(col.label)
+                column.label = Text(label)
                 column.width = col.width
         self._fit_command()
 
@@ -175,7 +187,13 @@ class TrafficView(TabView):
     def _sort_by(self, column: str) -> None:
         # Names read best A-Z; numbers most first.
         descending = column not in ("user", "dev", "comm")
-        self.spec = ViewSpec(column, descending, self.spec.cumulative, self.spec.filter)
+        self.spec = replace(self.spec, sort=column, descending=descending)
+        self.redraw()
+
+    def action_group(self) -> None:
+        """A row per process, per program, or per user, in turn."""
+        at = GROUPINGS.index(self.spec.group)
+        self.spec = replace(self.spec, group=GROUPINGS[(at + 1) % len(GROUPINGS)])
         self.redraw()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
@@ -189,12 +207,12 @@ class TrafficView(TabView):
 
     def action_reverse(self) -> None:
         s = self.spec
-        self.spec = ViewSpec(s.sort, not s.descending, s.cumulative, s.filter)
+        self.spec = replace(s, descending=not s.descending)
         self.redraw()
 
     def action_cumulative(self) -> None:
         s = self.spec
-        self.spec = ViewSpec(s.sort, s.descending, not s.cumulative, s.filter)
+        self.spec = replace(s, cumulative=not s.cumulative)
         self.redraw()
 
     def lost_events(self) -> int:
@@ -206,7 +224,7 @@ class TrafficView(TabView):
     def set_filter(self, text: str) -> None:
         new_filter = parse_filter(text) if text else None
         s = self.spec
-        self.spec = ViewSpec(s.sort, s.descending, s.cumulative, new_filter)
+        self.spec = replace(s, filter=new_filter)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -214,6 +232,9 @@ class TrafficView(TabView):
         if not 0 <= rank < len(self.shown):
             return
         key = self.shown[rank].key
+        if key.pid == GROUPED_PID:
+            self.notify(f"a {self.spec.group}'s row: press g for one row per process")
+            return
         if not key.attributed:
             self.notify("unattributed traffic has no process to show")
             return
@@ -225,8 +246,15 @@ class TrafficView(TabView):
         """The view as shown (sorted, filtered, paused or not): the seed's text format, and JSON."""
         ts = self.state.last.ts if self.state.last else 0.0
         interval = self.state.last.interval if self.state.last else 0.0
-        rows = [TrafficRow(r.key, r.shown) for r in self.shown]
-        text = "\n".join([NETTOP_HEADER] + [nettop_line(r) for r in rows]) + "\n"
+        # Grouped, the PID column holds each row's count of processes, and says so first.
+        rows = [
+            TrafficRow(replace(r.key, pid=r.processes) if r.key.pid == GROUPED_PID else r.key,
+                       r.shown)
+            for r in self.shown
+        ]  # fmt: skip
+        by = self.spec.group
+        heading = [] if by == "process" else [f"# by {by}: PID = processes"]
+        text = "\n".join([*heading, NETTOP_HEADER] + [nettop_line(r) for r in rows]) + "\n"
         meta = {
             "tab": "traffic",
             "ts": ts,
@@ -236,12 +264,25 @@ class TrafficView(TabView):
             "descending": self.spec.descending,
             "filter": self.spec.filter.text if self.spec.filter else "",
             "paused": self.paused,
-            "rows": [json.loads(row_json(r, ts, interval, user_name(r.key.uid))) for r in rows],
+            "group": self.spec.group,
+            "rows": [_row_object(v, ts, interval) for v in self.shown],
         }
         return {"txt": text, "json": json.dumps(meta, indent=1) + "\n"}
 
     def sort_label(self) -> str:
         return f"{SORT_LABELS[self.spec.sort]} {'desc' if self.spec.descending else 'asc'}"
+
+
+def _row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
+    """The batch command's JSON object for a row; a program's or user's row adds how many
+    processes it sums, and has no pid (nor a uid or user where its processes differ)."""
+    obj: dict[str, object] = json.loads(row_json(TrafficRow(row.key, row.shown), ts, interval,
+                                                  row.user))  # fmt: skip
+    if row.key.pid == GROUPED_PID:
+        obj |= {"pid": None, "processes": row.processes}
+        if row.key.uid == UNATTRIBUTED_PID:
+            obj |= {"uid": None, "user": None}
+    return obj
 
 
 def view(options: ViewOptions) -> TrafficView:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netwatch.model.filter import TrafficFilter, UserLookup
-from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficState
+from netwatch.tabs.traffic.model import (
+    UNATTRIBUTED_PID,
+    Counters,
+    TrafficKey,
+    TrafficRow,
+    TrafficState,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +59,26 @@ SORT_KEYS: tuple[str, ...] = ("total_pk", *(c.id for c in COLUMNS))
 SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in COLUMNS}}
 
 
+# `g` on the Traffic tab: a row per process (nettop.stp's), per program (command name) or per
+# user, each summing the process rows under it. Unattributed rows stay rows of their own.
+GROUPINGS = ("process", "program", "user")
+GROUPED_PID = -2  # the key of a program's or user's row: no one process
+MIXED = "*"  # a grouped row's device or user where its processes differ
+
+
 @dataclass(frozen=True, slots=True)
 class ViewRow:
     key: TrafficKey
     shown: Counters  # this interval, or since start in cumulative mode
     rate: Counters  # bytes and packets per second over the last interval
     user: str
+    processes: int = 1  # the processes a program's or user's row sums
 
     def value(self, column: str) -> int | float | str:
         k, c = self.key, self.shown
         values: dict[str, int | float | str] = {
             "total_pk": c.total_pk,
-            "pid": k.pid,
+            "pid": k.pid if k.pid != GROUPED_PID else self.processes,
             "uid": k.uid,
             "user": self.user,
             "dev": k.dev,
@@ -85,6 +99,7 @@ class ViewSpec:
     descending: bool = True
     cumulative: bool = False
     filter: TrafficFilter | None = None
+    group: str = "process"  # one of GROUPINGS
 
 
 def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list[ViewRow]:
@@ -99,7 +114,37 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
         for r in rows
         if spec.filter is None or spec.filter.matches(r.key, user_of)
     ]
+    if spec.group != "process":
+        view = grouped(view, spec.group)
     return sort_rows(view, spec.sort, spec.descending)
+
+
+def grouped(rows: list[ViewRow], by: str) -> list[ViewRow]:
+    """Process rows summed per program (`by` "program": its command name) or per user (its
+    uid). Unattributed rows stay as they are: no program or user to charge them to."""
+    groups: dict[str | int, list[ViewRow]] = {}
+    out = [r for r in rows if not r.key.attributed]
+    for r in rows:
+        if r.key.attributed:
+            groups.setdefault(r.key.comm if by == "program" else r.key.uid, []).append(r)
+    for members in groups.values():
+        first = members[0]
+        pids = {m.key.pid for m in members}
+        devs = {m.key.dev for m in members}
+        uids = {m.key.uid for m in members}
+        comms = {m.key.comm for m in members}
+        comm = first.key.comm if len(comms) == 1 else f"({len(comms)} programs)"
+        key = TrafficKey(
+            GROUPED_PID,
+            first.key.uid if len(uids) == 1 else UNATTRIBUTED_PID,
+            first.key.dev if len(devs) == 1 else MIXED,
+            comm,
+        )
+        shown = sum((m.shown for m in members), Counters())
+        rate = sum((m.rate for m in members), Counters())
+        user = first.user if len(uids) == 1 else MIXED
+        out.append(ViewRow(key, shown, rate, user, len(pids)))
+    return out
 
 
 def sort_rows(rows: list[ViewRow], column: str, descending: bool) -> list[ViewRow]:
