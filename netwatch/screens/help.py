@@ -55,6 +55,7 @@ Accepts tab
 
 Drops tab
   g           group rows by location, function or reason
+  (narrow screens sum several intervals to a heatmap cell; the legend says how many)
   l           log / linear colour scale (the legend under the heatmap says which)
   > r         sort by total, last interval or name; reverse
   /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text

@@ -196,3 +196,21 @@ async def test_detail_looks_up_port_owners_off_the_ui_thread(
         await wait_for(pilot, lambda: "nw-server(53530)" in str(
             app.screen.query_one("#drop-detail", Static).render()))  # fmt: skip
     assert walked_on and walked_on[0] != threading.main_thread().name
+
+
+async def test_at_80_columns_a_burst_stays_in_view_for_minutes(tmp_path: Path) -> None:
+    app, _ = drops_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(DropsView)
+        await pilot.pause(0.1)
+        assert view.heat_width < 20  # a dozen cells: one interval each would be 12 s
+        view.state.apply(sample(1.0, (UDP, 92_800)))
+        for t in range(2, 240):  # four quiet minutes after the burst
+            view.state.apply(sample(float(t), (NF, 1)))
+        view.redraw()
+        await pilot.pause()
+        assert view.bucket * view.heat_width >= 239
+        row = shown(app).index(f"0x{UDP.location:x}")
+        assert heat(app, row).strip()  # the burst is still on screen
+        legend = str(app.query_one("#drops-legend", Static).render())
+        assert legend.startswith(f"1 cell = {view.bucket} x 1 s")

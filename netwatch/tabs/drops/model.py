@@ -81,9 +81,10 @@ class GroupStats:
 
 @dataclass(slots=True)
 class DropsState:
-    """All samples folded per grouping; the heatmap keeps `columns` intervals per row."""
+    """All samples folded per grouping; the heatmap keeps `columns` intervals per row: five
+    minutes at 1 s, which a narrow screen shows several intervals to a cell (view_model)."""
 
-    columns: int = 120
+    columns: int = 300
     samples: int = 0
     lost: int = 0
     started: float = 0.0

@@ -24,6 +24,8 @@ from netwatch.tabs.drops.view_model import (
     GLYPHS,
     SORTS,
     DropsSpec,
+    bucket_for,
+    bucketed,
     legend,
     level,
     parse_drops_filter,
@@ -83,9 +85,8 @@ class HeatCell:
         return Measurement(len(self.levels), len(self.levels))
 
 
-def heat_cell(history: list[int], width: int, peak: int, log_scale: bool) -> HeatCell:
-    """The last `width` intervals, oldest left; time scrolls leftwards as intervals arrive."""
-    cells = ([0] * max(0, width - len(history)) + history)[-width:]
+def heat_cell(cells: list[int], peak: int, log_scale: bool) -> HeatCell:
+    """One row's cells (counts per cell, oldest left); time scrolls leftwards."""
     return HeatCell([level(count, peak, log_scale) for count in cells])
 
 
@@ -112,6 +113,7 @@ class DropsView(TabView):
         self.total_matching = 0
         self.heat_width, self.columns = layout(80)
         self.peak = 0
+        self.bucket = 1  # intervals per heatmap cell
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -158,9 +160,11 @@ class DropsView(TabView):
         groups = sort_groups(groups, self.spec.sort, self.spec.descending)
         self.total_matching = len(groups)
         self.shown = groups[:MAX_DRAWN_ROWS]
-        width = self.heat_width
-        self.peak = max((max(list(g.history)[-width:], default=0) for g in self.shown), default=0)
-        rows = [(g.name, self._cells(g, rank)) for rank, g in enumerate(self.shown)]
+        width, samples = self.heat_width, self.state.samples
+        self.bucket = bucket_for(width, min(samples, self.state.columns))
+        cells = {g.name: bucketed(list(g.history), samples, width, self.bucket) for g in self.shown}
+        self.peak = max((max(c, default=0) for c in cells.values()), default=0)
+        rows = [(g.name, self._cells(g, rank, cells[g.name])) for rank, g in enumerate(self.shown)]
         with self.app.batch_update():
             sync_rows(
                 self.table,
@@ -168,15 +172,18 @@ class DropsView(TabView):
                 rows,
                 rank_column="total",
             )
-        self.query_one("#drops-legend", PlainStatic).update(legend(self.peak, self.spec.log_scale))
+        interval = self.state.last.interval if self.state.last else 1.0
+        self.query_one("#drops-legend", PlainStatic).update(
+            legend(self.peak, self.spec.log_scale, self.bucket, interval)
+        )
         self.update_banner()
         self.post_message(self.ViewChanged())
 
-    def _cells(self, g: GroupStats, rank: int) -> dict[str, object]:
+    def _cells(self, g: GroupStats, rank: int, heat: list[int]) -> dict[str, object]:
         grouping = self.spec.grouping
         reasons = sorted(g.reasons, key=lambda r: -g.reasons[r])
         return {
-            "heat": heat_cell(list(g.history), self.heat_width, self.peak, self.spec.log_scale),
+            "heat": heat_cell(heat, self.peak, self.spec.log_scale),
             "last": Text(str(g.last), justify="right"),
             "total": RankedCell(str(g.total), rank),
             "reason": shown(",".join(reasons)),

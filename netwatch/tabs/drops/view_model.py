@@ -74,7 +74,40 @@ def level(count: int, peak: int, log_scale: bool) -> int:
     return max(1, min(LEVELS, math.ceil(fraction * LEVELS)))
 
 
-def legend(peak: int, log_scale: bool) -> str:
+# A heatmap of this many cells or more shows one interval per cell (a minute or more at 1 s).
+# A narrower one (under ~140 terminal columns) sums several intervals to a cell, the smallest
+# of BUCKETS that reaches back HORIZON intervals, so an 80-column screen still shows minutes:
+# few round steps, so cells do not change meaning with every new interval.
+ONE_PER_CELL_MIN = 60
+HORIZON = 300
+BUCKETS = (1, 2, 5, 10, 15, 25, 50)
+
+
+def bucket_for(width: int, intervals: int) -> int:
+    """Intervals per cell for a heatmap `width` cells wide, `intervals` into the session."""
+    if width >= ONE_PER_CELL_MIN:
+        return 1
+    span = min(intervals, HORIZON)
+    return next((b for b in BUCKETS if width * b >= span), BUCKETS[-1])
+
+
+def bucketed(history: list[int], samples: int, width: int, bucket: int) -> list[int]:
+    """The last `width` cells of `history` (one count per interval, newest last), each the sum
+    of `bucket` intervals. Cells are aligned to the session's intervals (the newest one fills
+    as intervals come), so an older cell keeps its sum while time moves on."""
+    if bucket == 1:
+        return ([0] * max(0, width - len(history)) + history)[-width:]
+    newest = samples % bucket or bucket
+    sums = [sum(history[-newest:])] if history else [0]
+    end = len(history) - newest
+    while len(sums) < width and end > 0:
+        sums.append(sum(history[max(0, end - bucket) : end]))
+        end -= bucket
+    sums += [0] * (width - len(sums))
+    return sums[::-1]
+
+
+def legend(peak: int, log_scale: bool, bucket: int = 1, interval: float = 1.0) -> str:
     """Which counts per interval each glyph stands for, at the current peak."""
     if peak <= 0:
         return "no drops in view"
@@ -90,4 +123,7 @@ def legend(peak: int, log_scale: bool) -> str:
         if low > peak:
             break
     scale = "log" if log_scale else "linear"
-    return f"{scale} scale, drops per interval: " + "  ".join(parts)
+    if bucket == 1:
+        return f"{scale} scale, drops per interval: " + "  ".join(parts)
+    # A narrow screen: each cell sums several intervals, and says how long a cell is.
+    return f"1 cell = {bucket} x {interval:g} s, {scale}, drops per cell: " + "  ".join(parts)
