@@ -238,8 +238,7 @@ class TrafficView(TabView):
         if not key.attributed:
             self.notify("unattributed traffic has no process to show")
             return
-        interval = self.state.last.interval if self.state.last else 1.0
-        self.app.push_screen(ProcessDetail(key, self.state.history.get(key.pid, ()), interval))
+        self.app.push_screen(ProcessDetail(key, self.state))
 
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot_contents(self) -> dict[str, str]:

@@ -1,8 +1,8 @@
-"""Enter on a Traffic row: one process's command line, user, sockets and recent traffic."""
+"""Enter on a Traffic row: one process's command line, user and sockets, and its traffic live:
+this interval, the window kept (by the clock, idle intervals included) and since start."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -13,8 +13,26 @@ from textual.widgets import Footer, Sparkline
 
 from netwatch.procinfo import ProcessGone, process_info
 from netwatch.screens.plain import PlainStatic
-from netwatch.tabs.traffic.formats import human_rate
-from netwatch.tabs.traffic.model import HistoryPoint, TrafficKey
+from netwatch.tabs.traffic.formats import rate_text, size_text
+from netwatch.tabs.traffic.model import Counters, HistoryPoint, TrafficKey, TrafficState
+
+REFRESH_S = 1.0  # the screen reads the tab's state this often; samples arrive on their own
+
+
+def per_interval(
+    points: list[HistoryPoint], now: float, interval: float, most: int
+) -> list[HistoryPoint]:
+    """One point per interval from the first point to `now` (at most the last `most`), zeros
+    where the process had no traffic (the history keeps only intervals with some)."""
+    if not points or interval <= 0:
+        return []
+    count = min(most, max(1, round((now - points[0].ts) / interval) + 1))
+    dense = [HistoryPoint(now - (count - 1 - i) * interval, 0, 0) for i in range(count)]
+    for p in points:
+        i = count - 1 - round((now - p.ts) / interval)
+        if 0 <= i < count:
+            dense[i] = p
+    return dense
 
 
 class ProcessDetail(Screen[None]):
@@ -23,26 +41,76 @@ class ProcessDetail(Screen[None]):
     ProcessDetail Sparkline { height: 3; margin: 0 0 1 0; }
     ProcessDetail .heading { text-style: bold; margin-top: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "app.pop_screen", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("b", "bits", "Bits/bytes"),  # as iftop's b
+    ]
 
-    def __init__(self, key: TrafficKey, history: Sequence[HistoryPoint], interval: float) -> None:
+    def __init__(self, key: TrafficKey, state: TrafficState) -> None:
         super().__init__()
         self.key = key
-        self.history = list(history)
-        self.interval = interval or 1.0
+        self.state = state
+        self.bits = False
 
     def compose(self) -> ComposeResult:
         k = self.key
         with VerticalScroll():
             yield PlainStatic(f"PID {k.pid}  {k.comm}  (UID {k.uid})", classes="heading")
             yield PlainStatic(self._process_text(), id="detail-process")
-            span = len(self.history) * self.interval
-            yield PlainStatic(f"Sent per interval, last {span:.0f} s", classes="heading")
-            yield Sparkline([p.xmit_bytes for p in self.history] or [0], id="detail-tx")
-            yield PlainStatic(f"Received per interval, last {span:.0f} s", classes="heading")
-            yield Sparkline([p.recv_bytes for p in self.history] or [0], id="detail-rx")
-            yield PlainStatic(self._totals_text(), id="detail-totals")
+            yield PlainStatic("", id="detail-rates")
+            yield PlainStatic("", classes="heading", id="detail-tx-heading")
+            yield Sparkline([0], id="detail-tx")
+            yield PlainStatic("", classes="heading", id="detail-rx-heading")
+            yield Sparkline([0], id="detail-rx")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_traffic()
+        self.set_interval(REFRESH_S, self.refresh_traffic)
+
+    def action_bits(self) -> None:
+        self.bits = not self.bits
+        self.refresh_traffic()
+
+    def refresh_traffic(self) -> None:
+        last = self.state.last
+        interval = last.interval if last and last.interval > 0 else 1.0
+        now = last.ts if last else 0.0
+        kept = list(self.state.history.get(self.key.pid, ()))
+        points = per_interval(kept, now, interval, self.state.history_len)
+        window = len(points) * interval
+        self.query_one("#detail-rates", PlainStatic).update(self._rates_text(points, interval))
+        self.query_one("#detail-tx-heading", PlainStatic).update(
+            f"Sent per interval, last {window:.0f} s"
+        )
+        self.query_one("#detail-rx-heading", PlainStatic).update(
+            f"Received per interval, last {window:.0f} s"
+        )
+        self.query_one("#detail-tx", Sparkline).data = [p.xmit_bytes for p in points] or [0]
+        self.query_one("#detail-rx", Sparkline).data = [p.recv_bytes for p in points] or [0]
+
+    def _rates_text(self, points: list[HistoryPoint], interval: float) -> list[str]:
+        """Current and cumulative side by side, in one unit style: rates in B/s (KiB, MiB...)
+        or bit/s, amounts in B."""
+        since_start = sum(
+            (c for k, c in self.state.totals.items() if k.pid == self.key.pid), Counters()
+        )
+        window = len(points) * interval
+        rows = [("sent", [p.xmit_bytes for p in points], since_start.xmit_bytes),
+                ("received", [p.recv_bytes for p in points], since_start.recv_bytes)]  # fmt: skip
+        head = f"{'':10}{'now (' + f'{interval:g}' + ' s)':>16}{f'average ({window:.0f} s)':>20}"
+        lines = [head + f"{'peak':>16}{'in the window':>16}{'since start':>14}"]
+        for name, series, total in rows:
+            now = series[-1] / interval if series else 0.0
+            average = sum(series) / window if window else 0.0
+            peak = max(series, default=0) / interval
+            lines.append(
+                f"{name:10}{rate_text(now, self.bits):>16}{rate_text(average, self.bits):>20}"
+                f"{rate_text(peak, self.bits):>16}{size_text(sum(series)):>16}"
+                f"{size_text(total):>14}"
+            )
+        lines.append("b: bits/s or bytes/s; the window is the last intervals kept, idle ones too")
+        return lines
 
     def _process_text(self) -> list[str]:
         try:
@@ -60,13 +128,3 @@ class ProcessDetail(Screen[None]):
         if len(info.sockets) > 50:
             lines.append(f"  ... {len(info.sockets) - 50} more")
         return lines
-
-    def _totals_text(self) -> str:
-        tx = sum(p.xmit_bytes for p in self.history)
-        rx = sum(p.recv_bytes for p in self.history)
-        peak_tx = max((p.xmit_bytes for p in self.history), default=0) / self.interval
-        peak_rx = max((p.recv_bytes for p in self.history), default=0) / self.interval
-        return (
-            f"over this window: sent {tx} B, received {rx} B; "
-            f"peak {human_rate(round(peak_tx))}B/s out, {human_rate(round(peak_rx))}B/s in"
-        )

@@ -1,0 +1,42 @@
+"""The process detail (#13) updates live while open, states its window by the clock, shows
+current and cumulative side by side with units, and `b` switches bytes/s and bits/s."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.widgets import Static
+
+from netwatch.tabs.traffic.model import Counters, TrafficKey
+from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from tests.screens.test_traffic_screen import scripted_app, wait_for
+
+
+def rates(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    return str(screen.query_one("#detail-rates", Static).render())
+
+
+async def test_the_detail_follows_new_samples_and_switches_to_bits(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    me = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = app.query_one(TrafficView)
+        source.push((me, Counters(1, 1, 1024, 2048)), ts=100.0)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProcessDetail)
+        first = rates(app)
+        assert "1.0 KiB/s" in first and "2.0 KiB/s" in first and "since start" in first
+        source.push((me, Counters(1, 1, 10 * 2**20, 0)), ts=103.0)  # two idle seconds between
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        await wait_for(pilot, lambda: "10.0 MiB/s" in rates(app))  # live: no reopening
+        text = rates(app)
+        assert "average (4 s)" in text  # 100..103 by the clock, idle seconds included
+        assert "10.0 MiB" in text and "since start" in text
+        await pilot.press("b")
+        assert "83.9 Mbit/s" in rates(app) and "MiB/s" not in rates(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ProcessDetail)
