@@ -19,7 +19,7 @@ Everywhere
   /           filter (terms AND together, a,b lists alternatives, !term negates;
               Enter applies, Escape cancels, an empty filter clears)
   p  Space    pause the display (collection goes on)
-  s           snapshot the view to files (.txt in the seed's format, .json, .svg, ...)
+  s           snapshot the view to files (.txt in the script's format, .json, .svg, ...)
   ?           this help (Escape closes)
   q  Ctrl-C   quit (probes are detached)
 
@@ -34,7 +34,7 @@ Traffic tab
   TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
   XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them.
   Unattributed rows (PID "-") hold device traffic no process can be charged with,
-  with the reason in COMMAND. See README, "How attribution works".
+  with the reason in COMMAND. See docs/attribution.md.
 
 Calls tab (traced only while this tab is shown)
   Enter       open / close the thread or call under the cursor (kept as calls arrive)
