@@ -338,8 +338,8 @@ class NetwatchApp(App[None]):
         self._update_status()
 
     def action_next_tab(self, step: int) -> None:
-        if isinstance(self.focused, Input):
-            return  # typing a filter: Enter applies it, Escape cancels; Tab does nothing
+        if isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]:
+            return  # typing a filter, or in the help or a detail: Tab does nothing there
         names = [t.name for t in TABS]
         here = names.index(self._active_tab()) if self._active_tab() in names else 0
         self.action_tab(names[(here + step) % len(names)])

@@ -91,3 +91,14 @@ async def test_tab_in_the_filter_box_does_not_switch_tabs() -> None:
         await pilot.press("tab")
         await pilot.pause(0.05)
         assert app._active_tab() == "traffic" and isinstance(app.focused, Input)
+
+
+async def test_tab_in_the_help_screen_leaves_the_tabs_alone() -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press("tab")
+        await pilot.pause(0.05)
+        assert app._active_tab() == "traffic" and len(app.screen_stack) == 2
