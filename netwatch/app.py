@@ -337,11 +337,16 @@ class NetwatchApp(App[None]):
             view.table.focus()
         self._update_status()
 
+    def _on_main_screen(self) -> bool:
+        """Not under the help screen or a detail screen, which keep their own keys and focus."""
+        return self.screen is self.screen_stack[0]
+
     def action_next_tab(self, step: int) -> None:
-        if isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]:
+        if isinstance(self.focused, Input) or not self._on_main_screen():
             return  # typing a filter, or in the help or a detail: Tab does nothing there
         names = [t.name for t in TABS]
-        here = names.index(self._active_tab()) if self._active_tab() in names else 0
+        active = self._active_tab()
+        here = names.index(active) if active in names else 0
         self.action_tab(names[(here + step) % len(names)])
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -350,8 +355,8 @@ class NetwatchApp(App[None]):
         widget = event.widget
         if isinstance(widget, Input | FilterableTable):
             return
-        if self.screen is not self.screen_stack[0]:
-            return  # the help screen and detail screens keep their own focus
+        if not self._on_main_screen():
+            return
         view = self.view(self._active_tab())
         if view is not None:
             self.call_after_refresh(view.table.focus)

@@ -8,7 +8,7 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,14 @@ def replayed_or_live(args: argparse.Namespace, tab: str, live: Callable[[], Any]
     return available(live())
 
 
+def intervals_in(duration: float | None, source: Source[Any]) -> int | None:
+    """--duration as a count of the source's reads; None for no limit, or a replay (interval
+    0: it plays as fast as it can, to its end)."""
+    if duration is None or not source.interval:
+        return None
+    return max(1, round(duration / source.interval))
+
+
 def batch_command(
     source: Source[T],
     count: int | None,
@@ -119,10 +127,11 @@ class Output:
     pids: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, args: argparse.Namespace) -> Output:
+    def of(cls, args: argparse.Namespace, pids: Iterable[int] = ()) -> Output:
+        """`pids`: the processes -p keeps, where the source does not choose them already."""
         if args.json and args.timestamps:
             raise CliError('netwatch: --timestamps is for text output; JSON lines carry "ts"')
-        return cls(args.json, args.timestamps, frozenset(getattr(args, "pid", ())))
+        return cls(args.json, args.timestamps, frozenset(pids))
 
     def wants(self, pid: int) -> bool:
         return not self.pids or pid in self.pids

@@ -111,9 +111,14 @@ def ui_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def pid_number() -> Callable[[str], int]:
+    """An argparse type for a pid or tid: 1 to the kernel's pid_max."""
+    return whole_number(1, pid_max(), " (the kernel's pid_max)")
+
+
 def thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
-    ids = whole_number(1, pid_max(), " (the kernel's pid_max)")
+    ids = pid_number()
     for name, kind, help_text in (
         ("pid", ids, "trace this process's threads"),
         ("tid", ids, "trace this thread"),
@@ -197,7 +202,7 @@ def pid_option(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "-p",
         "--pid",
-        type=whole_number(1, pid_max(), " (the kernel's pid_max)"),
+        type=pid_number(),
         action="append",
         default=[],
         metavar="PID",

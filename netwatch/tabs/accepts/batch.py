@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
+from netwatch.batch import Output, batch_command, intervals_in, replayed_or_live, warn_lost
 from netwatch.cli_args import Parser, batch_parser, pid_option, positive
 from netwatch.tabs.accepts.live import live_source
 from netwatch.tabs.accepts.model import SEED_HEADER, AcceptsSample
@@ -56,10 +56,8 @@ def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[AcceptsSample], 
 def command(args: argparse.Namespace) -> int:
     # Live: read five times a second, to print soon after each accept.
     source = replayed_or_live(args, "accepts", lambda: live_source(0.2))
-    count = None
-    if args.duration is not None:
-        count = max(1, round(args.duration / source.interval)) if source.interval else None
-    how = Output.of(args)
+    count = intervals_in(args.duration, source)
+    how = Output.of(args, pids=args.pid)
     if not how.json:
         print(how.header(SEED_HEADER), flush=True)
     announce = "" if args.replay else "netwatch: watching accepted connections (Ctrl-C stops)"

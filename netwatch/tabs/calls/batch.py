@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from netwatch.batch import Output, batch_command, read_recording, warn_lost
+from netwatch.batch import Output, batch_command, intervals_in, read_recording, warn_lost
 from netwatch.cli_args import (
     CliError,
     Parser,
@@ -132,9 +132,7 @@ def command(args: argparse.Namespace) -> int:
                 functions=args.functions,
             )
         )
-    count = None
-    if args.duration is not None:
-        count = max(1, round(args.duration / source.interval)) if source.interval else None
+    count = intervals_in(args.duration, source)
     live = source
     scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
 
@@ -144,4 +142,5 @@ def command(args: argparse.Namespace) -> int:
             return ""
         return f"netwatch: tracing {scope or 'all threads'}; {live.coverage()} (Ctrl-C stops)"
 
+    # -p and the others chose the threads already: in the kernel, or in _ThreadsOf.
     return batch_command(source, count, printer(Output.of(args)), announce)

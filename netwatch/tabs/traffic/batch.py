@@ -56,4 +56,4 @@ def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[TrafficSample], 
 
 def command(args: argparse.Namespace) -> int:
     source = replayed_or_live(args, "traffic", lambda: live_source(args.interval))
-    return batch_command(source, args.count, printer(Output.of(args)))
+    return batch_command(source, args.count, printer(Output.of(args, pids=args.pid)))

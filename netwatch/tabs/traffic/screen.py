@@ -21,7 +21,6 @@ from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow, TrafficSam
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
-    GROUPED_PID,
     GROUPINGS,
     MIXED,
     SORT_KEYS,
@@ -48,8 +47,7 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
     "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
     k, c = row.key, row.shown
     attributed = k.attributed
-    grouped = k.pid == GROUPED_PID
-    pid = str(row.processes) if grouped else str(k.pid) if attributed else "-"
+    pid = str(row.processes) if row.grouped else str(k.pid) if attributed else "-"
     one_uid = attributed and k.uid != UNATTRIBUTED_PID
     return {
         "pid": RankedCell(pid, rank),
@@ -147,7 +145,7 @@ class TrafficView(TabView):
         # The sorted column: an arrow for its direction (as htop marks it), and bold+underline,
         # which survive NO_COLOR. It widens by the arrow's cell so the label is never cut.
         for col in self.columns:
-            column = self.table.columns[col.id]  # type: ignore[index]
+            column = self.table.columns[ColumnKey(col.id)]
             # Grouped rows count the processes they sum where a row's PID would be.
             label = "PROCS" if col.id == "pid" and self.spec.group != "process" else col.label
             if col.id == self.spec.sort:
@@ -231,8 +229,9 @@ class TrafficView(TabView):
         rank = self.table.get_row_index(event.row_key)
         if not 0 <= rank < len(self.shown):
             return
-        key = self.shown[rank].key
-        if key.pid == GROUPED_PID:
+        row = self.shown[rank]
+        key = row.key
+        if row.grouped:
             self.notify(f"a {self.spec.group}'s row: press g for one row per process")
             return
         if not key.attributed:
@@ -247,8 +246,7 @@ class TrafficView(TabView):
         interval = self.state.last.interval if self.state.last else 0.0
         # Grouped, the PID column holds each row's count of processes, and says so first.
         rows = [
-            TrafficRow(replace(r.key, pid=r.processes) if r.key.pid == GROUPED_PID else r.key,
-                       r.shown)
+            TrafficRow(replace(r.key, pid=r.processes) if r.grouped else r.key, r.shown)
             for r in self.shown
         ]  # fmt: skip
         by = self.spec.group
@@ -277,7 +275,7 @@ def _row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
     processes it sums, and has no pid (nor a uid or user where its processes differ)."""
     obj: dict[str, object] = json.loads(row_json(TrafficRow(row.key, row.shown), ts, interval,
                                                   row.user))  # fmt: skip
-    if row.key.pid == GROUPED_PID:
+    if row.grouped:
         obj |= {"pid": None, "processes": row.processes}
         if row.key.uid == UNATTRIBUTED_PID:
             obj |= {"uid": None, "user": None}

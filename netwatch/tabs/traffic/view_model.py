@@ -74,11 +74,16 @@ class ViewRow:
     user: str
     processes: int = 1  # the processes a program's or user's row sums
 
+    @property
+    def grouped(self) -> bool:
+        """A program's or user's row, not one process's."""
+        return self.key.pid == GROUPED_PID
+
     def value(self, column: str) -> int | float | str:
         k, c = self.key, self.shown
         values: dict[str, int | float | str] = {
             "total_pk": c.total_pk,
-            "pid": k.pid if k.pid != GROUPED_PID else self.processes,
+            "pid": self.processes if self.grouped else k.pid,
             "uid": k.uid,
             "user": self.user,
             "dev": k.dev,
