@@ -8,7 +8,7 @@ a struct pointer is not; so the loader asks BTF where the field really is and pa
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from array import array
 from pathlib import Path
 
 VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
@@ -30,35 +30,24 @@ class BTFError(Exception):
     """The BTF blob is missing, unreadable or lacks what we asked for."""
 
 
-@dataclass(slots=True)
-class _Member:
-    name: str
-    type_id: int
-    bit_offset: int
-
-
-@dataclass(slots=True)
-class _Type:
-    kind: int
-    name: str
-    # The type a pointer, typedef, qualifier, function or prototype refers to; for an int,
-    # enum or struct, its size in bytes.
-    ref: int = 0
-    members: list[_Member] = field(default_factory=list)
-
-
 class BTF:
-    """A parsed BTF blob, indexed for member-offset queries on structs and unions."""
+    """A BTF blob, kept as it is with an index of where each type starts; names and members
+    are decoded when asked for. Parsing every type into objects held ~46 MiB per probe for
+    the sake of a few dozen queries; this holds the blob (~5 MiB) and 4 bytes per type."""
 
     def __init__(self, blob: bytes) -> None:
-        self._types = _parse(blob)
-        self._structs: dict[str, int] = {}
-        self._named: dict[tuple[int, str], int] = {}
-        for type_id, t in enumerate(self._types):
-            if t is not None and t.name:
-                self._named.setdefault((t.kind, t.name), type_id)
-                if t.kind == _KIND_STRUCT:
-                    self._structs.setdefault(t.name, type_id)
+        if len(blob) < 24:
+            raise BTFError("kernel BTF is too short")
+        magic, _ver, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
+            "<HBBIIIII", blob, 0
+        )
+        if magic != _BTF_MAGIC:
+            raise BTFError("kernel BTF has a bad magic number")
+        self._blob = blob
+        self._strings = hdr_len + str_off
+        self._strings_end = self._strings + str_len
+        self._starts = _index(blob, hdr_len + type_off, hdr_len + type_off + type_len)
+        self._by_kind: dict[int, dict[str, int]] = {}
 
     @classmethod
     def load(cls, path: Path = VMLINUX_BTF) -> BTF:
@@ -67,34 +56,37 @@ class BTF:
         except OSError as exc:
             raise BTFError(f"cannot read kernel BTF at {path}: {exc.strerror}") from exc
 
+    # ---- queries ------------------------------------------------------------------------------
     def type_id(self, kind: int, name: str) -> int | None:
         """The id of the first type of this kind and name (e.g. the typedef btf_trace_<tp>)."""
-        return self._named.get((kind, name))
+        return self._named(kind).get(name)
 
     def returns(self, function: str) -> tuple[str, int]:
         """What a kernel function returns and its size in bytes: ("void", 0), ("pointer", 8)
         or ("number", size) for an int, a long, an enum or a bool; ("number", 8) when BTF
         does not say. The size says how much of the return register is the value."""
         func_id = self.type_id(KIND_FUNC, function)
-        func = self._types[func_id] if func_id is not None else None
-        proto = self._types[func.ref] if func is not None and func.ref < len(self._types) else None
-        if proto is None or proto.kind != _KIND_FUNC_PROTO:
+        if func_id is None:
             return "number", 8
-        type_id = proto.ref
+        proto_id = self._ref(func_id)
+        if self._kind(proto_id) != _KIND_FUNC_PROTO:
+            return "number", 8
+        type_id = self._ref(proto_id)
         for _ in range(16):  # qualifiers and typedefs, never a cycle in a valid blob
-            t = self._types[type_id] if type_id < len(self._types) else None
-            if t is None:
+            if not self._exists(type_id):
                 return ("void", 0) if type_id == 0 else ("number", 8)
-            if t.kind == _KIND_PTR:
+            kind = self._kind(type_id)
+            if kind == _KIND_PTR:
                 return "pointer", 8
-            if t.kind not in _QUALIFIERS:
-                return "number", t.ref if t.ref in (1, 2, 4, 8) else 8
-            type_id = t.ref
+            if kind not in _QUALIFIERS:
+                size = self._ref(type_id)
+                return "number", size if size in (1, 2, 4, 8) else 8
+            type_id = self._ref(type_id)
         return "number", 8
 
     def member_offset(self, struct_name: str, member: str) -> int:
         """Byte offset of `member` in `struct struct_name`, looking inside anonymous unions."""
-        type_id = self._structs.get(struct_name)
+        type_id = self.type_id(_KIND_STRUCT, struct_name)
         if type_id is None:
             raise BTFError(f"struct {struct_name} not found in kernel BTF")
         bits = self._find(type_id, member)
@@ -104,52 +96,77 @@ class BTF:
             raise BTFError(f"{struct_name}.{member} is a bitfield")
         return bits // 8
 
+    # ---- decoding -----------------------------------------------------------------------------
+    def _exists(self, type_id: int) -> bool:
+        return 0 < type_id < len(self._starts)
+
+    def _header(self, type_id: int) -> tuple[int, int, int]:
+        """(name offset, info, size or referenced type) of a type that exists."""
+        header: tuple[int, int, int] = _HEADER.unpack_from(self._blob, self._starts[type_id])
+        return header
+
+    def _kind(self, type_id: int) -> int:
+        return (self._header(type_id)[1] >> 24) & 0x1F if self._exists(type_id) else 0
+
+    def _ref(self, type_id: int) -> int:
+        return self._header(type_id)[2] if self._exists(type_id) else 0
+
+    def _name(self, offset: int) -> str:
+        at = self._strings + offset
+        end = self._blob.find(b"\0", at, self._strings_end)
+        return self._blob[at : end if end >= 0 else self._strings_end].decode("utf-8", "replace")
+
+    def _named(self, kind: int) -> dict[str, int]:
+        """Name to first type id, for one kind; built on its first query (one pass)."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = {}
+            for type_id in range(1, len(self._starts)):
+                name_off, info, _ = self._header(type_id)
+                if name_off and (info >> 24) & 0x1F == kind:
+                    found.setdefault(self._name(name_off), type_id)
+            self._by_kind[kind] = found
+        return found
+
+    def _members(self, type_id: int) -> list[tuple[str, int, int]]:
+        """(name, type id, bit offset) of each member of a struct or union."""
+        _, info, _ = self._header(type_id)
+        vlen = info & 0xFFFF
+        bitfield_layout = info >> 31
+        at = self._starts[type_id] + _HEADER.size
+        members = []
+        for _ in range(vlen):
+            name_off, member_type, offset = _HEADER.unpack_from(self._blob, at)
+            at += _HEADER.size
+            bits = offset & 0xFFFFFF if bitfield_layout else offset
+            members.append((self._name(name_off) if name_off else "", member_type, bits))
+        return members
+
     def _find(self, type_id: int, member: str) -> int | None:
-        t = self._types[type_id]
-        if t is None:
+        if self._kind(type_id) not in (_KIND_STRUCT, _KIND_UNION):
             return None
-        for m in t.members:
-            if m.name == member:
-                return m.bit_offset
-            inner = self._types[m.type_id] if m.type_id < len(self._types) else None
-            if not m.name and inner is not None and inner.kind in (_KIND_STRUCT, _KIND_UNION):
-                found = self._find(m.type_id, member)
+        for name, member_type, bits in self._members(type_id):
+            if name == member:
+                return bits
+            if not name and self._kind(member_type) in (_KIND_STRUCT, _KIND_UNION):
+                found = self._find(member_type, member)
                 if found is not None:
-                    return m.bit_offset + found
+                    return bits + found
         return None
 
 
-def _parse(blob: bytes) -> list[_Type | None]:
-    if len(blob) < 24:
-        raise BTFError("kernel BTF is too short")
-    magic, _ver, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
-        "<HBBIIIII", blob, 0
-    )
-    if magic != _BTF_MAGIC:
-        raise BTFError("kernel BTF has a bad magic number")
-    strings = blob[hdr_len + str_off : hdr_len + str_off + str_len]
+_HEADER = struct.Struct("<III")
 
-    def name_at(off: int) -> str:
-        end = strings.find(b"\0", off)
-        return strings[off:end].decode("utf-8", "replace")
 
-    types: list[_Type | None] = [None]  # type id 0 is void
-    pos = hdr_len + type_off
-    end = pos + type_len
+def _index(blob: bytes, pos: int, end: int) -> array[int]:
+    """Where each type's header starts; type id 0 (void) has none."""
+    starts = array("I", [0])
     while pos < end:
-        name_off, info, size_or_ref = struct.unpack_from("<III", blob, pos)
-        pos += 12
+        _, info, _ = _HEADER.unpack_from(blob, pos)
         kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
-        kind_flag = info >> 31
-        t = _Type(kind, name_at(name_off), size_or_ref)
-        if kind in (_KIND_STRUCT, _KIND_UNION):
-            for _ in range(vlen):
-                m_name, m_type, m_off = struct.unpack_from("<III", blob, pos)
-                pos += 12
-                bit_off = m_off & 0xFFFFFF if kind_flag else m_off
-                t.members.append(_Member(name_at(m_name), m_type, bit_off))
-        else:
-            pos += _EXTRA_FIXED.get(kind, 0) + _EXTRA_PER_VLEN.get(kind, 0) * vlen
-        types.append(t)
-    return types
+        starts.append(pos)
+        pos += _HEADER.size + _EXTRA_FIXED.get(kind, 0) + _EXTRA_PER_VLEN.get(kind, 0) * vlen
+    if pos != end:
+        raise BTFError("kernel BTF's types run past their section")
+    return starts

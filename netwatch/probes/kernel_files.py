@@ -4,6 +4,7 @@ reasons, numbered how, and which arguments this kernel's tracepoint has) and /pr
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from netwatch.model.dropreasons import KfreeSkbFormat, parse_format
@@ -18,9 +19,19 @@ def load_drop_format(path: Path = KFREE_SKB_FORMAT) -> KfreeSkbFormat:
     return parse_format(path.read_text())
 
 
+_symbols: dict[Path, SymbolTable] = {}
+_symbols_lock = threading.Lock()
+
+
 def load_symbols(path: Path = KALLSYMS) -> SymbolTable:
-    """This kernel's text symbols; an empty table where kallsyms cannot be read."""
-    try:
-        return SymbolTable(path.read_text())
-    except OSError:
-        return SymbolTable("")
+    """This kernel's text symbols; an empty table where kallsyms cannot be read. Read once per
+    process: Drops and Calls both name locations, and a table is ~30 MiB."""
+    with _symbols_lock:
+        table = _symbols.get(path)
+        if table is None:
+            try:
+                table = SymbolTable(path.read_text())
+            except OSError:
+                table = SymbolTable("")
+            _symbols[path] = table
+        return table
