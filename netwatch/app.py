@@ -100,6 +100,8 @@ class NetwatchApp(App[None]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit_asked = False
         self._kernel_notes = [] if replay else degraded_features()
+        self._views: dict[str, TabView] = {}
+        self._status: PlainStatic | None = None
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -116,7 +118,7 @@ class NetwatchApp(App[None]):
                             "holds none.",
                             classes="not-built",
                         )
-        yield PlainStatic("", id="status")
+        yield PlainStatic("", id="status", fixed_height=True)
         # Ctrl-P still opens the palette; its footer entry took the room of `? Help` at 80 columns.
         yield Footer(show_command_palette=False)
 
@@ -140,6 +142,8 @@ class NetwatchApp(App[None]):
         super().exit(*args, **kwargs)
 
     def on_mount(self) -> None:
+        self._views = {v.tab_name: v for v in self.query(TabView)}
+        self._status = self.query_one("#status", PlainStatic)
         for tab, source in self.sources.items():
             self._start_worker(tab, source)
         self._attach_while_shown(self.initial_tab)
@@ -149,8 +153,9 @@ class NetwatchApp(App[None]):
             view.table.focus()
 
     def view(self, tab: str) -> TabView | None:
-        found = self.query(f"#{tab}")
-        return found.first(TabView) if found and isinstance(found.first(), TabView) else None
+        """The tab's view; None for a tab without a source, and for all while tearing down.
+        Kept by name: a query walks the DOM, and this runs for every sample of every tab."""
+        return self._views.get(tab)
 
     # ---- probe workers ------------------------------------------------------------------------
     def _start_worker(self, tab: str, source: Source[Any]) -> None:
@@ -190,7 +195,7 @@ class NetwatchApp(App[None]):
         try:
             self.post_message(HealthChanged(tab, source.health()))
             ended = run({tab: source}, deliver, interval=source.interval,
-                        should_stop=self._stop.is_set)  # fmt: skip
+                        stop=self._stop)  # fmt: skip
             if ended == ENDED:
                 self.post_message(HealthChanged(tab, source.health()))
         except SourceError as exc:  # a corrupt record deep in a recording: its own words
@@ -209,6 +214,8 @@ class NetwatchApp(App[None]):
         return not any(t.is_alive() for t in self._threads)
 
     def on_unmount(self) -> None:
+        self._views = {}
+        self._status = None
         self._stop.set()
         # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
         # still compiling holds its lock: the terminal is not kept waiting for it (the CLI
@@ -297,8 +304,7 @@ class NetwatchApp(App[None]):
                 self.post_message(HealthChanged(tab, self.sources[tab].health()))
 
     def _update_status(self) -> None:
-        found = self.query("#status")
-        if not found:  # a message that arrives while the app is being torn down
+        if self._status is None:  # before mounting, or a message that arrives while tearing down
             return
         # The first tab's interval (the one --interval sets); a replay shows the recorded one,
         # not how fast it is being played.
@@ -312,7 +318,7 @@ class NetwatchApp(App[None]):
             if active is not None and active.paused
             else ("REPLAY" if self.replay else "LIVE")
         )
-        lost = sum(v.lost_events() for v in self.query(TabView))
+        lost = sum(v.lost_events() for v in self._views.values())
         parts = [
             f"{mode}",
             f"interval {interval:g}s",
@@ -320,7 +326,7 @@ class NetwatchApp(App[None]):
             f"lost {lost}",
             *self._kernel_notes,
         ]
-        self.query_one("#status", PlainStatic).update(" | ".join(parts))
+        self._status.update(" | ".join(parts))
 
     # ---- actions ------------------------------------------------------------------------------
     def _active_tab(self) -> str:

@@ -7,6 +7,7 @@ gets the next read at once but no burst of catch-up reads: ticks never pile up.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,10 +28,18 @@ def run(
     *,
     interval: float,
     should_stop: Callable[[], bool] = lambda: False,
+    stop: threading.Event | None = None,
     count: int | None = None,
 ) -> str:
     """Read each source once per `interval` and `deliver(tab, sample)`, until `count` ticks,
-    every source's end, `should_stop()`, or `deliver` returning False. Returns which."""
+    every source's end, `should_stop()` or `stop`, or `deliver` returning False. Returns which.
+
+    With `stop` (an Event another thread sets), the wait between ticks is one sleep that the
+    event cuts short; `should_stop` alone (a flag a signal handler sets) is looked at every
+    POLL_S. The TUI's four workers pass the event: an idle screen should not wake 80 times a
+    second to learn that nothing is asked."""
+    if stop is not None:
+        should_stop = stop.is_set
     running = dict(sources)
     done = 0
     next_tick = time.monotonic() + interval
@@ -38,7 +47,11 @@ def run(
         if count is not None and done >= count:
             return COUNTED
         while not should_stop() and time.monotonic() < next_tick:
-            time.sleep(min(POLL_S, max(0.0, next_tick - time.monotonic())))
+            wait = max(0.0, next_tick - time.monotonic())
+            if stop is not None:
+                stop.wait(wait)
+            else:
+                time.sleep(min(POLL_S, wait))
         if should_stop():
             return STOPPED
         next_tick += interval

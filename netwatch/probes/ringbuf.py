@@ -11,6 +11,7 @@ discard bit, then a page offset) and its data, padded to 8 bytes.
 from __future__ import annotations
 
 import mmap
+import select
 import struct
 import threading
 from typing import Any
@@ -20,6 +21,9 @@ from netwatch.probes.drain import DrainThread
 BUSY = 1 << 31
 DISCARD = 1 << 30
 HEADER = struct.Struct("<II")
+# How long a drain that waits for the kernel's wakeup sleeps at most before looking anyway
+# (and at whether it is being stopped).
+WAKEUP_WAIT_S = 0.5
 
 
 class RingReader:
@@ -82,24 +86,52 @@ class RingDrain:
     into a bounded backlog of raw records that `take` hands over. Both streaming probes
     (Accepts, Calls) read theirs this way; decoding happens in bulk when the backlog is taken.
     What the backlog cannot hold (the reader is too far behind) and records of another size are
-    counted in `lost`, never dropped silently."""
+    counted in `lost`, never dropped silently.
+
+    `woken`: the BPF side submits with a wakeup (flags 0), so the thread sleeps in epoll until
+    a record comes instead of looking every `pause`; `pause` still spaces the reads under load,
+    so a storm is copied in batches. A probe that submits without wakeups (Calls, where the
+    wakeup's cost per record counts) is looked at every `pause` while records come, less often
+    (up to `max_pause`) while none do, and not at all while held (detached)."""
 
     def __init__(
-        self, name: str, bpf_map: Any, record_size: int, max_pending: int, pause: float
+        self,
+        name: str,
+        bpf_map: Any,
+        record_size: int,
+        max_pending: int,
+        pause: float,
+        *,
+        woken: bool = False,
+        max_pause: float | None = None,
     ) -> None:
         self._ring = RingReader(bpf_map.map_fd, bpf_map.max_entries)
+        self._poller: select.epoll | None = None
+        if woken:
+            self._poller = select.epoll()
+            self._poller.register(bpf_map.map_fd, select.EPOLLIN)
         self._record_size = record_size
         self._max_pending = max_pending
         self._lock = threading.Lock()
         self._raw: list[bytes] = []
         self._pending = 0  # records in _raw
         self._lost = 0
-        self._drain = DrainThread(name, self._pull, pause=pause)
+        self._drain = DrainThread(name, self._pull, pause=pause, max_pause=max_pause)
 
     def start(self) -> None:
         self._drain.start()
 
-    def _pull(self) -> None:
+    def hold(self) -> None:
+        """The probe is detached: stop looking until `release`."""
+        self._drain.hold()
+
+    def release(self) -> None:
+        self._drain.release()
+
+    def _pull(self) -> bool:
+        """Whether it found anything."""
+        if self._poller is not None:
+            self._poller.poll(WAKEUP_WAIT_S)
         # Copy only: the drain must keep up with bursts.
         data, misfits = self._ring.read(self._record_size)
         records = len(data) // self._record_size
@@ -110,6 +142,7 @@ class RingDrain:
             elif data:
                 self._raw.append(data)
                 self._pending += records
+        return bool(data or misfits)
 
     def take(self) -> bytes:
         """Every record drained since the last take, joined."""
@@ -125,4 +158,6 @@ class RingDrain:
     def close(self) -> None:
         """Stops the thread, then unmaps (the kernel may reuse what was read)."""
         self._drain.stop()
+        if self._poller is not None:
+            self._poller.close()
         self._ring.close()

@@ -38,8 +38,12 @@ class PlainStatic(Static):
     A str is one line (a newline in it is escaped: it came from a name, not from us); several
     lines are given as a list, each escaped on its own."""
 
-    def __init__(self, content: Lines = "", **kwargs: Any) -> None:
-        super().__init__(self._plain(content), **kwargs)
+    def __init__(self, content: Lines = "", *, fixed_height: bool = False, **kwargs: Any) -> None:
+        """`fixed_height`: its CSS fixes its height, so new text never changes the layout."""
+        plain = self._plain(content)
+        super().__init__(plain, **kwargs)
+        self._shown_content: object = plain
+        self.fixed_height = fixed_height
 
     @staticmethod
     def _plain(content: Lines) -> Text:
@@ -52,7 +56,12 @@ class PlainStatic(Static):
     def update(self, content: object = "", *, layout: bool = True) -> None:
         if isinstance(content, str | Text | list):
             content = self._plain(content)
-        super().update(content, layout=layout)  # type: ignore[arg-type]
+        # Status lines are set once per sample per tab; an unchanged one must not cost a
+        # repaint, and a changed one of fixed height no layout pass (a reflow of the screen).
+        if content == self._shown_content:
+            return
+        self._shown_content = content
+        super().update(content, layout=layout and not self.fixed_height)  # type: ignore[arg-type]
 
 
 def notify_plain(

@@ -67,7 +67,7 @@ class TabView(Vertical):
         self.status_text = "attaching..."
 
     def compose(self) -> ComposeResult:
-        yield PlainStatic("attaching...", classes="tab-banner")
+        yield PlainStatic("attaching...", classes="tab-banner", fixed_height=True)
         table = FilterableTable(self, cursor_type="row", zebra_stripes=False)
         self.add_columns(table)
         yield table

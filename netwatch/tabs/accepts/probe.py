@@ -55,7 +55,7 @@ class AcceptsProbe(ProbeSkeleton):
         bpf = compile_probe("accepts", BPF_SOURCE.read_bytes(), defines)
         try:
             ring = RingDrain("netwatch-accepts-drain", bpf[b"events"], RECORD_SIZE,
-                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S)  # fmt: skip
+                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S, woken=True)  # fmt: skip
         except Exception as exc:
             detach(bpf)
             raise SourceError(f"accepts probe: cannot open its ring buffer: {exc}") from exc

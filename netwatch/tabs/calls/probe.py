@@ -53,6 +53,9 @@ RAW_TRACEPOINTS = (
 TRACEPOINTS = ("raw_syscalls/sys_enter", "raw_syscalls/sys_exit")
 DEFAULT_RINGBUF_MB = 16  # ~130,000 records of slack while the drain thread is off the CPU
 DRAIN_INTERVAL_S = 0.01
+# While no record comes, the drain looks less often, up to this: the ring buffer holds tens of
+# thousands of records, so a burst that starts meanwhile waits, it is not lost.
+DRAIN_IDLE_INTERVAL_S = 0.08
 # Records drained but not yet read (464 bytes each): past ~46 MB the reader is too far behind.
 MAX_PENDING_RECORDS = 100_000
 RUNNING_SCAN_EVERY_S = 1.0
@@ -186,14 +189,18 @@ class CallsProbe(ProbeSkeleton):
                 self._set_attached(False)
             self._write_threads(*self._threads)
             ring = RingDrain("netwatch-calls-drain", bpf[b"events"], RECORD.size,
-                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S)  # fmt: skip
+                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S,
+                             max_pause=DRAIN_IDLE_INTERVAL_S)  # fmt: skip
         except Exception as exc:
             self._bpf = None
             self.depth.close()
             detach(bpf)
             raise SourceError(f"calls probe: cannot set up its maps: {exc}") from exc
         self._book.start()
-        self._ring = ring
+        with self._lock:  # against a suspend or resume from the control thread meanwhile
+            self._ring = ring
+            if not self._attached:
+                ring.hold()
         ring.start()
         self._update_health()
 
@@ -242,6 +249,9 @@ class CallsProbe(ProbeSkeleton):
                 # seconds), and return at once only while no call is in progress.
                 self._forget_calls_in_progress()
             self._attached = attached
+            if self._ring is not None:
+                # Detached, the buffer stays empty: no reason to look at it 100 times a second.
+                (self._ring.release if attached else self._ring.hold)()
 
     def _forget_calls_in_progress(self) -> None:
         self._bpf[b"inflight"].clear()

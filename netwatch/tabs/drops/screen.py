@@ -117,7 +117,7 @@ class DropsView(TabView):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield PlainStatic("", id="drops-legend")
+        yield PlainStatic("", id="drops-legend", fixed_height=True)
 
     def add_columns(self, table: FilterableTable) -> None:
         table.add_column("HISTORY, NOW RIGHT", key="heat", width=self.heat_width)
