@@ -42,6 +42,9 @@ STATUS_WORDS = {
 # How long leaving may take once asked for (q, a signal, a lost terminal) before the process
 # ends regardless, releasing its probes with its descriptors.
 EXIT_GRACE_S = 5.0
+# Detaching takes milliseconds; a close that takes longer waits on a compile, which the CLI
+# deals with once the terminal is back.
+UNMOUNT_CLOSE_S = 0.2
 
 DEFAULT_VIEW_OPTIONS = ViewOptions()
 
@@ -171,6 +174,8 @@ class NetwatchApp(App[None]):
         try:
             source.open()
         except SourceError as exc:
+            if self._stop.is_set():
+                return  # leaving: a compile not started is not a failure
             self.post_message(HealthChanged(tab, Health("failed", str(exc))))
             return
         except Exception as exc:  # a probe must never take the UI down with a traceback
@@ -218,9 +223,9 @@ class NetwatchApp(App[None]):
         self._status = None
         self._stop.set()
         # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
-        # still compiling holds its lock: the terminal is not kept waiting for it (the CLI
-        # closes what is left, within a bound, once the terminal is restored).
-        close_within([s.close for s in self.sources.values()], 1.0)
+        # still compiling holds the compiler's lock, which detaching needs too: the terminal is
+        # not kept waiting for it (the CLI deals with what is left once it is restored).
+        close_within([s.close for s in self.sources.values()], UNMOUNT_CLOSE_S)
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:

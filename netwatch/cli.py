@@ -13,6 +13,7 @@ from netwatch.commands import cmd_record
 from netwatch.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
+from netwatch.probes.loader import compiling, stop_compiling
 from netwatch.recording import replay
 from netwatch.sources import Source, SourceError
 from netwatch.tabs import TABS, ViewOptions
@@ -56,10 +57,15 @@ def cmd_ui(
         try:
             app.run()
         finally:
-            # Probes still compiling are not waited for past this: ending the process
-            # releases whatever they attach.
-            all_closed = close_within([p.close for p in probes], PROBE_CLOSE_S)
-            all_closed = app.wait_workers(PROBE_CLOSE_S) and all_closed
+            stop_compiling()
+            if compiling():
+                # LLVM cannot be stopped and the process must not finalize under it; a
+                # compile takes a second or more, so leave now (end_now, below): the kernel
+                # releases whatever the probes attached when their descriptors close.
+                all_closed = False
+            else:
+                all_closed = close_within([p.close for p in probes], PROBE_CLOSE_S)
+                all_closed = app.wait_workers(PROBE_CLOSE_S) and all_closed
         crashed = app.return_code not in (0, None) and not app.fatal_error
         kept = keep_log(log) if crashed or app.fatal_error else None
         traceback = traceback_in(log) if crashed else ""

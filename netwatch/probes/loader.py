@@ -4,6 +4,7 @@ with a one-line error, reading a per-CPU counter, decoding C strings, detaching.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any
 
 from netwatch.probes import BCC_LOCK
@@ -67,15 +68,38 @@ def _offset(btf: BTF, path: tuple[str, ...]) -> int:
     return sum(btf.member_offset(path[i], path[i + 1]) for i in range(0, len(path), 2))
 
 
+# Set when netwatch is leaving: probes still waiting their turn to compile do not start.
+_leaving = threading.Event()
+# Set while BCC compiles: LLVM cannot be interrupted, so leaving then cannot wait for it.
+_compiling = threading.Event()
+
+
+def stop_compiling() -> None:
+    """No compile starts after this; one under way runs on (see `compiling`)."""
+    _leaving.set()
+
+
+def compiling() -> bool:
+    return _compiling.is_set()
+
+
 def compile_probe(probe: str, text: bytes, cflags: list[str]) -> Any:
     """BCC compiles and attaches here; one at a time, since its compiler is not thread-safe."""
     from bcc import BPF  # the model and replay never need BCC
 
     try:
         with BCC_LOCK:
-            bpf = BPF(text=text, cflags=cflags)
+            if _leaving.is_set():
+                raise SourceError(f"{probe} probe: not compiled: netwatch is leaving")
+            _compiling.set()
+            try:
+                bpf = BPF(text=text, cflags=cflags)
+            finally:
+                _compiling.clear()
             release_freed_memory()
             return bpf
+    except SourceError:
+        raise
     except Exception as exc:  # BCC raises bare Exception for compile and attach failures
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceError(f"{probe} probe failed to load: {first}") from exc

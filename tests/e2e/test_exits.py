@@ -147,6 +147,30 @@ def test_a_signal_during_the_compile_or_live_detaches_everything_at_once(
 
 @pytest.mark.live
 @pytest.mark.usefixtures("live_bpf")
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+def test_ctrl_c_while_the_probes_compile_answers_within_a_second(
+    run: type[Run], tmp_path: Path, delay: float
+) -> None:
+    """Issue #13: the key, as an operator presses it, in the seconds the probes take to compile
+    one after another. The compile under way cannot be stopped and the ones queued behind it
+    must not start; the process leaves without waiting and the kernel detaches what was
+    attached."""
+    baseline = loaded_program_ids()
+    r = run(tmp_path, NETWATCH)
+    r.child()
+    time.sleep(delay)
+    sent = time.monotonic()
+    tmux("send-keys", "-t", r.name, "C-c")
+    assert r.wait_exit(8) == 0
+    took = time.monotonic() - sent
+    assert took < 1.0, f"took {took:.2f} s to leave"
+    r.assert_terminal_restored()
+    assert "Traceback" not in r.pane()
+    assert wait_released(baseline) == set()
+
+
+@pytest.mark.live
+@pytest.mark.usefixtures("live_bpf")
 def test_a_hangup_with_the_calls_tab_under_load_exits_within_5s_detached(
     run: type[Run], tmp_path: Path
 ) -> None:
