@@ -19,20 +19,24 @@ Everywhere
   /           filter (terms AND together, a,b lists alternatives, !term negates;
               Enter applies, Escape cancels, an empty filter clears)
   p  Space    pause the display (collection goes on)
+  F6          sort: choose from the tab's sort keys (Enter; Escape keeps the sort)
+  > <         sort by the next / previous of those keys
   s           snapshot the view to files (.txt in the script's format, .json, .svg, ...)
   ?           this help (Escape closes)
   q  Ctrl-C   quit (probes are detached)
 
 Traffic tab
-  > <         sort by the next / previous column (default: total packets, most first)
+  sort keys   the columns shown (default TOT_KB: sent and received, most first)
   click       a column's header sorts by it, a second click reverses (▼ ▲ mark it)
+  cursor      stays on its process when the order changes (the list scrolls to it)
   r           reverse the sort
   /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
   c           toggle per-interval counts / totals since start
   g           a row per process, per program (PROCS: how many), or per user
   Enter       the selected process, its traffic live (b: bits/s); Escape returns
   TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
-  XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them.
+  XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
+  Below 120 columns the rates and UID go; below 96, USER and the packet counts.
   Unattributed rows (PID "-") hold device traffic no process can be charged with,
   with the reason in COMMAND. See docs/attribution.md.
 
@@ -40,7 +44,7 @@ Calls tab (traced only while this tab is shown)
   Enter       open / close the thread or call under the cursor (kept as calls arrive)
   + -         open all / fold every call to one line
   v           tree, or summary per thread: count, total and longest time, errors
-  > r         sort threads by recent activity, call count or total time; reverse
+  sort keys   threads by recent activity, call count or total time; r reverses
   f  End      follow the newest call (moving the cursor browses and stops following)
   /           pid:N  tid:N  comm:NAME (exact)  call:NAME or call:PREFIX*  free text
               pid, tid and comm are also applied in the kernel: others cost nothing
@@ -49,7 +53,7 @@ Calls tab (traced only while this tab is shown)
 
 Accepts tab
   f  End      follow the newest (moving up into the scroll-back stops following)
-  >           sort the summary by count or by port/address
+  sort keys   the summary by count or by port/address (the log stays in time order)
   /           port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
   NEW marks a source address seen for the first time this session.
 
@@ -57,7 +61,7 @@ Drops tab
   g           group rows by location, function or reason
   (narrow screens sum several intervals to a heatmap cell; the legend says how many)
   l           log / linear colour scale (the legend under the heatmap says which)
-  > r         sort by total, last interval or name; reverse
+  sort keys   total, last interval or name; r reverses
   /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text
   Enter       details of the selected row
 """

@@ -27,6 +27,14 @@ class FilterableTable(DataTable[object]):
     taken, and keys that arrive after focus has moved on go to the widget that has it now.
     """
 
+    # The row under the cursor must be unmistakable, focused or not and under NO_COLOR (which
+    # keeps reverse and bold): it is the row Enter opens, and it follows its process when the
+    # order changes.
+    DEFAULT_CSS = """
+    FilterableTable > .datatable--cursor { text-style: bold reverse; }
+    FilterableTable:focus > .datatable--cursor { text-style: bold reverse; }
+    """
+
     def __init__(self, owner: HasFilter, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._owner = owner

@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from netwatch.model.filter import FilterError
 from netwatch.screens.plain import PlainStatic, notify_plain
+from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.table import FilterableTable
 
 
@@ -36,6 +37,10 @@ class TabView(Vertical):
         Binding("slash", "filter", "Filter"),
         Binding("p,space", "pause", "Pause"),
         Binding("s", "snapshot", "Snapshot"),
+        # Every tab sorts: F6 chooses from a list (htop's key), > and < step through it.
+        Binding("f6", "sort_menu", "Sort"),
+        Binding("greater_than_sign", "sort_next", "Sort >", show=False),
+        Binding("less_than_sign", "sort_prev", "Sort <", show=False),
     ]
 
     tab_name = ""
@@ -101,6 +106,17 @@ class TabView(Vertical):
     def snapshot_contents(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def sort_choices(self) -> list[tuple[str, str]]:
+        """(key, label) of each order the view can sort by now, in the order `>` steps."""
+        raise NotImplementedError
+
+    def current_sort(self) -> str:
+        raise NotImplementedError
+
+    def apply_sort(self, key: str) -> None:
+        """Sort by `key` (one of sort_choices), in that key's natural direction, and redraw."""
+        raise NotImplementedError
+
     def lost_events(self) -> int:
         """Events or counts the probe could not deliver, for the status line."""
         raise NotImplementedError
@@ -122,6 +138,25 @@ class TabView(Vertical):
         else:
             self.update_banner()
             self.post_message(self.ViewChanged())
+
+    def action_sort_next(self) -> None:
+        self._step_sort(1)
+
+    def action_sort_prev(self) -> None:
+        self._step_sort(-1)
+
+    def _step_sort(self, step: int) -> None:
+        keys = [key for key, _ in self.sort_choices()]
+        here = keys.index(self.current_sort()) if self.current_sort() in keys else -1
+        self.apply_sort(keys[(here + step) % len(keys)])
+
+    def action_sort_menu(self) -> None:
+        def chosen(key: str | None) -> None:
+            if key is not None:
+                self.apply_sort(key)
+            self.table.focus()
+
+        self.app.push_screen(SortMenu(self.sort_choices(), self.current_sort()), chosen)
 
     def action_snapshot(self) -> None:
         self.post_message(self.SnapshotRequested(self))

@@ -61,7 +61,7 @@ async def test_traffic_rows_detail_filter_and_snapshots_show_names_escaped(
         keys = [TrafficKey(holder.pid, 0, "lo", "[/x]")]
         keys += [TrafficKey(1000 + i, 0, "lo", n) for i, n in enumerate(HOSTILE_NAMES)]
         async with app.run_test(size=(160, 40)) as pilot:
-            source.push(*((k, Counters(10 - i, 1, 1000, 100)) for i, k in enumerate(keys)))
+            source.push(*((k, Counters(10 - i, 1, 1000 - i, 100)) for i, k in enumerate(keys)))
             view = app.query_one(TrafficView)
             await wait_for(pilot, lambda: view.table.row_count == len(keys))
             shown = {str(view.table.get_row_at(i)[-1]) for i in range(view.table.row_count)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,19 @@ def scripted_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
     return NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True), source
 
 
+@asynccontextmanager
+async def traffic_shown(
+    tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[NetwatchApp, Pilot[None], ScriptedSource, TrafficView]]:
+    """The Traffic tab at `size` with first_sample's three rows drawn."""
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        first_sample(source)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        yield app, pilot, source, view
+
+
 def first_sample(source: ScriptedSource) -> None:
     source.push(
         (CURL, Counters(1, 1, 2048, 100)),
@@ -62,13 +76,15 @@ def first_sample(source: ScriptedSource) -> None:
     )
 
 
-async def test_rows_arrive_sorted_like_the_seed(tmp_path: Path) -> None:
+async def test_rows_arrive_sorted_by_total_bytes_a_column_on_screen(tmp_path: Path) -> None:
     app, source = scripted_app(tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 30)) as pilot:  # the narrowest layout has it too
         first_sample(source)
-        await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
-        assert shown_pids(app) == [200, 300, 100]  # total packets, most first
-        assert "sort total packets desc" in banner(app)
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        assert shown_pids(app) == [200, 100, 300]  # 9000, 2148 and 500 bytes
+        assert "sort TOT_KB desc" in banner(app)
+        assert str(view.table.columns["total_kb"].label) == "TOT_KB▼"  # type: ignore[index]
 
 
 async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
@@ -76,15 +92,18 @@ async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 30)) as pilot:  # wide enough for UID
         first_sample(source)
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
-        await pilot.press("greater_than_sign")  # next column: PID, most first
-        assert shown_pids(app) == [300, 200, 100]
+        for _ in range(4):  # from TOT_KB back through RECV_KB, XMIT_KB, RECV_PK to XMIT_PK
+            await pilot.press("less_than_sign")
+        assert "sort XMIT_PK desc" in banner(app)
+        assert shown_pids(app) == [200, 100, 300]
         await pilot.press("r")
-        assert shown_pids(app) == [100, 200, 300]
-        assert "sort PID asc" in banner(app)
-        await pilot.press("less_than_sign")  # back to total packets
-        assert "sort total packets" in banner(app)
+        assert shown_pids(app) == [300, 100, 200]
+        assert "sort XMIT_PK asc" in banner(app)
+        await pilot.press("greater_than_sign")  # on to RECV_PK, most first again
+        assert shown_pids(app) == [300, 100, 200] and "sort RECV_PK desc" in banner(app)
         table = app.query_one(TrafficView).table
-        await pilot.press("greater_than_sign", "greater_than_sign")  # UID
+        for _ in range(8):  # on past the last column (COMMAND), round to PID, then UID
+            await pilot.press("greater_than_sign")
         label = table.columns["uid"].label  # type: ignore[index]
         assert "underline" in str(label.style) and "sort UID desc" in banner(app)
 
@@ -96,10 +115,10 @@ async def test_updates_keep_rows_in_place_and_the_cursor_on_its_process(tmp_path
         view = app.query_one(TrafficView)
         await wait_for(pilot, lambda: view.state.samples == 1)
         table = view.table
-        await pilot.press("down", "down")  # cursor on curl (PID 100), third row
+        await pilot.press("down")  # cursor on curl (PID 100), second row
         assert str(table.get_row_at(table.cursor_row)[0]).strip() == "100"
         # curl becomes the busiest: it moves to the top and the cursor follows it.
-        source.push((CURL, Counters(50, 50, 1, 1)), (NGINX, Counters(10, 0, 9000, 0)))
+        source.push((CURL, Counters(50, 50, 20000, 20000)), (NGINX, Counters(10, 0, 9000, 0)))
         await wait_for(pilot, lambda: view.state.samples == 2)
         assert shown_pids(app) == [100, 200]
         assert str(table.get_row_at(table.cursor_row)[0]).strip() == "100"
@@ -280,6 +299,5 @@ async def test_no_color_keeps_state_readable(
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
         await pilot.press("p")
         assert "PAUSED" in banner(app) and status(app).startswith("PAUSED")
-        await pilot.press("greater_than_sign")
-        label = app.query_one(TrafficView).table.columns["pid"].label  # type: ignore[index]
+        label = app.query_one(TrafficView).table.columns["total_kb"].label  # type: ignore[index]
         assert "underline" in str(label.style)

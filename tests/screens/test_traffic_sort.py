@@ -38,15 +38,14 @@ async def test_the_sorted_header_shows_its_direction(tmp_path: Path) -> None:
         first_sample(source)
         view = app.query_one(TrafficView)
         await wait_for(pilot, lambda: view.state.samples == 1)
-        await pilot.press("greater_than_sign")  # PID, most first
-        assert header(view, "pid") == "PID▼" and header(view, "uid") == "UID"
+        assert header(view, "total_kb") == "TOT_KB▼"  # the default, most first
         await pilot.press("r")
-        assert header(view, "pid") == "PID▲"
-        await pilot.press("greater_than_sign")  # on to UID: the mark moves with the sort
-        assert header(view, "pid") == "PID" and header(view, "uid") == "UID▼"
+        assert header(view, "total_kb") == "TOT_KB▲"
+        await pilot.press("greater_than_sign")  # on to TX/s: the mark moves with the sort
+        assert header(view, "total_kb") == "TOT_KB" and header(view, "tx_rate") == "TX/s▼"
         # Widened by the arrow's cell, so a label as wide as its column is not cut.
-        for _ in range(3):  # USER, DEV, XMIT_PK
-            await pilot.press("greater_than_sign")
+        for _ in range(5):  # back through TOT_KB, RECV_KB, XMIT_KB, RECV_PK to XMIT_PK
+            await pilot.press("less_than_sign")
         assert header(view, "xmit_pk") == "XMIT_PK▼"
         assert view.table.columns["xmit_pk"].width >= len("XMIT_PK▼")  # type: ignore[index]
 
@@ -57,7 +56,7 @@ async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(tmp_path: P
         first_sample(source)
         view = app.query_one(TrafficView)
         await wait_for(pilot, lambda: view.state.samples == 1)
-        assert shown_pids(app) == [200, 300, 100]  # the seed's order: total packets
+        assert shown_pids(app) == [200, 100, 300]  # the default: TOT_KB
         await pilot.click(FilterableTable, offset=(header_x(view.table, "recv_pk"), 0))
         await wait_for(pilot, lambda: "sort RECV_PK desc" in banner(app))
         assert shown_pids(app) == [300, 100, 200] and header(view, "recv_pk") == "RECV_PK▼"

@@ -59,18 +59,23 @@ def test_state_keeps_interval_totals_and_history() -> None:
     assert [p.xmit_bytes for p in state.history[100]] == [300, 500]  # bounded to 2
 
 
-def test_default_view_is_total_packets_descending_like_the_seed() -> None:
+def test_default_view_is_total_bytes_descending_and_the_seed_order_is_kept() -> None:
     state = TrafficState()
     state.apply(
         sample(
             1.0, (A, Counters(1, 1, 10, 10)), (B, Counters(5, 0, 1, 0)), (C, Counters(0, 3, 0, 3))
         )
     )
+    # The TUI's default (#13): TOT_KB, a column on screen, most first.
     view = build_view(state, ViewSpec(), lambda uid: "root" if uid == 0 else "www")
-    assert [r.key.pid for r in view] == [200, 300, 100]
+    assert ViewSpec().sort == "total_kb" and ViewSpec().descending
+    assert [r.key.pid for r in view] == [100, 300, 200]
+    # nettop.stp's order, total packets (the batch command's), is still there.
+    seed = build_view(state, ViewSpec(sort="total_pk"), lambda uid: "root")
+    assert [r.key.pid for r in seed] == [200, 300, 100]
     # Rates are per second of the sample's interval (2 s here).
-    assert view[0].rate.xmit_pk == 2 or view[0].rate.xmit_pk == 3  # 5/2 rounds to even
-    assert view[2].rate.xmit_bytes == 5
+    assert seed[0].rate.xmit_pk == 2 or seed[0].rate.xmit_pk == 3  # 5/2 rounds to even
+    assert seed[2].rate.xmit_bytes == 5
 
 
 def test_sort_any_column_both_ways_with_stable_ties() -> None:

@@ -76,7 +76,6 @@ class AcceptsView(TabView):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f,end", "follow", "Follow"),
-        Binding("greater_than_sign", "summary_sort", "Sort summary"),
     ]
     tab_name = "accepts"
     filter_placeholder = "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped"
@@ -216,8 +215,15 @@ class AcceptsView(TabView):
         self._follow_cursor()
         self.update_banner()
 
-    def action_summary_sort(self) -> None:
-        self.summary_by_count = not self.summary_by_count
+    # The log is in arrival order; what sorts is the summary beside it (ports and sources).
+    def sort_choices(self) -> list[tuple[str, str]]:
+        return [("count", "summary by count"), ("key", "summary by port/address")]
+
+    def current_sort(self) -> str:
+        return "count" if self.summary_by_count else "key"
+
+    def apply_sort(self, key: str) -> None:
+        self.summary_by_count = key == "count"
         self._update_summary()
 
     def lost_events(self) -> int:

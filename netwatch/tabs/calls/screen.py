@@ -32,6 +32,7 @@ from netwatch.tabs.calls.screen_rows import (
     tree_rows,
 )
 from netwatch.tabs.calls.view_model import (
+    THREAD_SORT_LABELS,
     THREAD_SORTS,
     CallsFilter,
     KernelThreads,
@@ -58,7 +59,6 @@ class CallsView(TabView):
         Binding("v", "fold", "Tree/summary"),
         Binding("plus", "expand_all", "Expand all"),
         Binding("minus", "collapse_all", "Collapse all"),
-        Binding("greater_than_sign", "sort_next", "Sort >"),
         Binding("r", "reverse", "Reverse"),
     ]
     tab_name = "calls"
@@ -241,8 +241,14 @@ class CallsView(TabView):
         self.toggled = {thread_key(t) for t in self.state.threads.values()}
         self.redraw()
 
-    def action_sort_next(self) -> None:
-        self.sort_by = THREAD_SORTS[(THREAD_SORTS.index(self.sort_by) + 1) % len(THREAD_SORTS)]
+    def sort_choices(self) -> list[tuple[str, str]]:
+        return [(key, THREAD_SORT_LABELS[key]) for key in THREAD_SORTS]
+
+    def current_sort(self) -> str:
+        return self.sort_by
+
+    def apply_sort(self, key: str) -> None:
+        self.sort_by = key
         self.redraw()
 
     def action_reverse(self) -> None:

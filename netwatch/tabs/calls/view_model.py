@@ -16,6 +16,7 @@ from netwatch.tabs.calls.model import CallNode, ThreadCalls
 CALL_FILTER_KEYS = ("pid", "tid", "comm", "call")
 MAX_KERNEL_IDS = 16  # pids and tids the probe compares in place (calls.bpf.c's MAX_IDS)
 THREAD_SORTS = ("recent", "calls", "time")
+THREAD_SORT_LABELS = {"recent": "recent activity", "calls": "call count", "time": "total time"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from netwatch.tabs.drops.model import GROUPINGS, DropsSample, DropsState, GroupS
 from netwatch.tabs.drops.screen_detail import DropDetail
 from netwatch.tabs.drops.view_model import (
     GLYPHS,
+    SORT_LABELS,
     SORTS,
     DropsSpec,
     bucket_for,
@@ -99,7 +100,6 @@ class DropsView(TabView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "group", "Group"),
         Binding("l", "scale", "Log/lin"),
-        Binding("greater_than_sign", "sort_next", "Sort >"),
         Binding("r", "reverse", "Reverse"),
     ]
     tab_name = "drops"
@@ -211,9 +211,14 @@ class DropsView(TabView):
     def action_scale(self) -> None:
         self._respec(log_scale=not self.spec.log_scale)
 
-    def action_sort_next(self) -> None:
-        nxt = SORTS[(SORTS.index(self.spec.sort) + 1) % len(SORTS)]
-        self._respec(sort=nxt, descending=nxt != "name")
+    def sort_choices(self) -> list[tuple[str, str]]:
+        return [(key, SORT_LABELS[key]) for key in SORTS]
+
+    def current_sort(self) -> str:
+        return self.spec.sort
+
+    def apply_sort(self, key: str) -> None:
+        self._respec(sort=key, descending=key != "name")
 
     def action_reverse(self) -> None:
         self._respec(descending=not self.spec.descending)

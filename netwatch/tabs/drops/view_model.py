@@ -10,6 +10,7 @@ from netwatch.tabs.drops.model import GroupStats
 
 DROP_FILTER_KEYS = ("reason", "func", "proto", "dev")
 SORTS = ("total", "last", "name")
+SORT_LABELS = {"total": "total drops", "last": "last interval", "name": "location or name"}
 # Glyphs carry the level without colour (NO_COLOR, 16-colour terminals); colour adds to them.
 GLYPHS = " \u2591\u2592\u2593\u2588"
 LEVELS = len(GLYPHS) - 1

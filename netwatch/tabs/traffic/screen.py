@@ -23,7 +23,6 @@ from netwatch.tabs.traffic.view_model import (
     COLUMNS,
     GROUPINGS,
     MIXED,
-    SORT_KEYS,
     SORT_LABELS,
     Column,
     ViewRow,
@@ -58,6 +57,7 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
         "recv_pk": _num(c.recv_pk),
         "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
         "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
+        "total_kb": _num(kb(c.xmit_bytes + c.recv_bytes, c.total_pk)),
         "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
         "comm": shown(k.comm if attributed else f"[{k.reason}]"),
@@ -68,8 +68,6 @@ class TrafficView(TabView):
     """Owns the Traffic state and its table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("greater_than_sign", "sort_next", "Sort >"),
-        Binding("less_than_sign", "sort_prev", "Sort <", show=False),
         Binding("r", "reverse", "Reverse"),
         Binding("c", "cumulative", "Totals"),
         Binding("g", "group", "Group"),
@@ -170,22 +168,17 @@ class TrafficView(TabView):
         table.columns[ColumnKey("comm")].width = max(comm.width, room)
 
     # ---- keys ---------------------------------------------------------------------------------
-    def action_sort_next(self) -> None:
-        self._move_sort(1)
+    def sort_choices(self) -> list[tuple[str, str]]:
+        # Only columns on screen: sorting by a hidden one would puzzle.
+        return [(c.id, c.label) for c in self.columns]
 
-    def action_sort_prev(self) -> None:
-        self._move_sort(-1)
+    def current_sort(self) -> str:
+        return self.spec.sort
 
-    def _move_sort(self, step: int) -> None:
-        # Only columns on screen (and the seed's total): sorting by a hidden one would puzzle.
-        keys = [k for k in SORT_KEYS if k == "total_pk" or any(c.id == k for c in self.columns)]
-        current = keys.index(self.spec.sort) if self.spec.sort in keys else 0
-        self._sort_by(keys[(current + step) % len(keys)])
-
-    def _sort_by(self, column: str) -> None:
+    def apply_sort(self, key: str) -> None:
         # Names read best A-Z; numbers most first.
-        descending = column not in ("user", "dev", "comm")
-        self.spec = replace(self.spec, sort=column, descending=descending)
+        descending = key not in ("user", "dev", "comm")
+        self.spec = replace(self.spec, sort=key, descending=descending)
         self.redraw()
 
     def action_group(self) -> None:
@@ -201,7 +194,7 @@ class TrafficView(TabView):
         if column == self.spec.sort:
             self.action_reverse()
         else:
-            self._sort_by(column)
+            self.apply_sort(column)
 
     def action_reverse(self) -> None:
         s = self.spec

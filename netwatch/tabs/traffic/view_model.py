@@ -31,17 +31,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("recv_pk", "RECV_PK", 7, True),
     Column("xmit_kb", "XMIT_KB", 7, True),
     Column("recv_kb", "RECV_KB", 7, True),
+    # Sent and received together: the default sort, so the order on screen is a column on it.
+    Column("total_kb", "TOT_KB", 7, True),
     Column("tx_rate", "TX/s", 7, True),
     Column("rx_rate", "RX/s", 7, True),
     Column("comm", "COMMAND", 15, False),
 )
 # Layouts, widest first: each is used where it fits with COMMAND at its own width at least, so
-# COMMAND is never cut by the screen's edge. Narrower screens lose the rates and UID first,
-# then USER (the detail, Enter, has all of it).
+# COMMAND is never cut by the screen's edge: all of them from 120 columns; from 96 without the
+# rates and UID; below that (80 columns) without USER and the packet counts, keeping who sends
+# and receives how much (the detail, Enter, has all of it).
 COMPACT_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COLUMNS if c.id not in ("uid", "tx_rate", "rx_rate")
 )
-NARROW_COLUMNS: tuple[Column, ...] = tuple(c for c in COMPACT_COLUMNS if c.id != "user")
+NARROW_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in COMPACT_COLUMNS if c.id not in ("user", "xmit_pk", "recv_pk")
+)
 LAYOUTS = (COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
 
 
@@ -54,8 +59,8 @@ def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, .
     return LAYOUTS[-1]
 
 
-# The seed's order (nettop.stp): total packets, most first. It has no column of its own.
-SORT_KEYS: tuple[str, ...] = ("total_pk", *(c.id for c in COLUMNS))
+# The seed's order (nettop.stp), total packets, has no column: `top --batch` keeps it, and the
+# TUI sorts by a column it shows (TOT_KB unless told otherwise).
 SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in COLUMNS}}
 
 
@@ -91,6 +96,7 @@ class ViewRow:
             "recv_pk": c.recv_pk,
             "xmit_kb": c.xmit_bytes,
             "recv_kb": c.recv_bytes,
+            "total_kb": c.xmit_bytes + c.recv_bytes,
             "tx_rate": self.rate.xmit_bytes,
             "rx_rate": self.rate.recv_bytes,
             "comm": k.comm,
@@ -100,7 +106,7 @@ class ViewRow:
 
 @dataclass(frozen=True, slots=True)
 class ViewSpec:
-    sort: str = "total_pk"
+    sort: str = "total_kb"
     descending: bool = True
     cumulative: bool = False
     filter: TrafficFilter | None = None
