@@ -105,6 +105,9 @@ class NetwatchApp(App[None]):
         self._kernel_notes = [] if replay else degraded_features()
         self._views: dict[str, TabView] = {}
         self._status: PlainStatic | None = None
+        self._starting: set[str] = set()  # workers whose source is not open yet
+        self._deferred: dict[str, Source[Any]] = {}  # workers not started yet
+        self._starting_lock = threading.Lock()
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -147,8 +150,18 @@ class NetwatchApp(App[None]):
     def on_mount(self) -> None:
         self._views = {v.tab_name: v for v in self.query(TabView)}
         self._status = self.query_one("#status", PlainStatic)
+        # Probes compile one at a time. A hidden tab's source that is attached only while shown
+        # (Calls) compiles after the others are live, unless its tab is shown first: it must
+        # not make the tabs that run from the start wait a second more.
         for tab, source in self.sources.items():
-            self._start_worker(tab, source)
+            if isinstance(source, AttachedWhileShown) and tab != self.initial_tab:
+                self._deferred[tab] = source
+            else:
+                self._starting.add(tab)
+        for tab in list(self._starting):
+            self._start_worker(tab, self.sources[tab])
+        if not self._starting:
+            self._start_deferred()
         self._attach_while_shown(self.initial_tab)
         self._update_status()
         view = self.view(self.initial_tab)
@@ -161,6 +174,23 @@ class NetwatchApp(App[None]):
         return self._views.get(tab)
 
     # ---- probe workers ------------------------------------------------------------------------
+    def _opened(self, tab: str) -> None:
+        """A worker's source is open (or failed to): the deferred ones start once all are."""
+        with self._starting_lock:
+            self._starting.discard(tab)
+            done = not self._starting
+        if done:
+            self._start_deferred()
+
+    def _start_deferred(self, only: str | None = None) -> None:
+        if self._stop.is_set():
+            return
+        with self._starting_lock:
+            tabs = [only] if only is not None else list(self._deferred)
+            chosen = {t: self._deferred.pop(t) for t in tabs if t in self._deferred}
+        for tab, source in chosen.items():
+            self._start_worker(tab, source)
+
     def _start_worker(self, tab: str, source: Source[Any]) -> None:
         thread = threading.Thread(
             target=self._poll, args=(tab, source), name=f"netwatch-{tab}", daemon=True
@@ -181,6 +211,8 @@ class NetwatchApp(App[None]):
         except Exception as exc:  # a probe must never take the UI down with a traceback
             self.post_message(HealthChanged(tab, Health("failed", f"{exc!r}")))
             return
+        finally:
+            self._opened(tab)
         consumed = self._consumed[tab]
 
         def deliver(tab: str, sample: object) -> bool:
@@ -272,6 +304,7 @@ class NetwatchApp(App[None]):
         self._attach_while_shown((message.pane.id or "").removeprefix("tab-"))
 
     def _attach_while_shown(self, active: str) -> None:
+        self._start_deferred(only=active)
         for tab, source in self.sources.items():
             if not isinstance(source, AttachedWhileShown):
                 continue
