@@ -20,10 +20,12 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from netwatch.model.sample import Sample
 from netwatch.probes.requirements import degraded_features
+from netwatch.replay_clock import ReplayClock
 from netwatch.runner import ENDED, run
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
+from netwatch.screens.replay_bar import ReplayBar
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.snapshot import SnapshotError, write_snapshot
@@ -61,6 +63,22 @@ class NetwatchApp(App[None]):
         # table (where the view's keys stop working and the footer loses them).
         Binding("tab", "next_tab(1)", "Next tab", show=False, priority=True),
         Binding("shift+tab", "next_tab(-1)", "Previous tab", show=False, priority=True),
+        # A replay's clock (all tabs at once); the replay bar lists them. Ahead of the views' own
+        # keys (`p` and Space pause a view's display when live), but never while typing a filter.
+        *(
+            Binding(key, f"replay('{what}')", show=False, priority=True)
+            for key, what in (
+                ("space,p", "pause"),
+                ("full_stop", "step"),
+                ("comma", "back"),
+                ("right_square_bracket", "+10"),
+                ("left_square_bracket", "-10"),
+                ("right_curly_bracket", "+60"),
+                ("left_curly_bracket", "-60"),
+                ("right_parenthesis", "faster"),
+                ("left_parenthesis", "slower"),
+            )
+        ),
     ]
 
     def __init__(
@@ -72,8 +90,10 @@ class NetwatchApp(App[None]):
         snapshot_dir: Path = Path("."),
         replay: bool = False,
         unavailable: dict[str, str] | None = None,
+        replay_clock: ReplayClock | None = None,
     ) -> None:
         super().__init__()
+        self.replay_clock = replay_clock
         # In the tab bar's order; a tab without a source shows why in its pane.
         self.sources: dict[str, Source[Any]] = {
             t.name: sources[t.name] for t in TABS if sources.get(t.name) is not None
@@ -124,6 +144,8 @@ class NetwatchApp(App[None]):
                             "holds none.",
                             classes="not-built",
                         )
+        if self.replay_clock is not None:
+            yield ReplayBar(self.replay_clock, id="replay-bar")
         yield PlainStatic("", id="status", fixed_height=True)
         # Ctrl-P still opens the palette; its footer entry took the room of `? Help` at 80 columns.
         yield Footer(show_command_palette=False)
@@ -273,7 +295,7 @@ class NetwatchApp(App[None]):
         # view() is None for a tab without a source, and for all of them while tearing down.
         view = self.view(message.tab)
         if view is not None:
-            view.add_sample(sample)
+            view.deliver(sample)
         self._update_status()
 
     def on_health_changed(self, message: HealthChanged) -> None:
@@ -351,9 +373,10 @@ class NetwatchApp(App[None]):
         if self.replay and first in self._last_interval:
             interval = self._last_interval[first]
         active = self.view(self._active_tab())
+        clock_paused = self.replay_clock is not None and self.replay_clock.paused
         mode = (
             "PAUSED"
-            if active is not None and active.paused
+            if clock_paused or (active is not None and active.paused)
             else ("REPLAY" if self.replay else "LIVE")
         )
         lost = sum(v.lost_events() for v in self._views.values())
@@ -404,6 +427,32 @@ class NetwatchApp(App[None]):
         view = self.view(self._active_tab())
         if view is not None:
             self.call_after_refresh(view.table.focus)
+
+    # ---- a replay's clock ---------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "replay":
+            # Declined, the key goes on to the view or the filter box as if unbound.
+            return (
+                self.replay_clock is not None
+                and not isinstance(self.focused, Input)
+                and self._on_main_screen()
+            )
+        return True
+
+    def action_replay(self, what: str) -> None:
+        clock = self.replay_clock
+        if clock is None:
+            return
+        if what == "pause":
+            clock.toggle_pause()
+        elif what in ("step", "back"):
+            clock.step(1 if what == "step" else -1)
+        elif what in ("faster", "slower"):
+            clock.faster(1 if what == "faster" else -1)
+        else:
+            clock.seek(float(what))
+        self.query_one(ReplayBar).show_position()
+        self._update_status()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

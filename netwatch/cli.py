@@ -15,6 +15,7 @@ from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
 from netwatch.probes.loader import compiling, stop_compiling
 from netwatch.recording import replay
+from netwatch.replay_clock import ReplayClock
 from netwatch.sources import Source, SourceError
 from netwatch.tabs import TABS, ViewOptions
 from netwatch.terminal import (
@@ -35,6 +36,7 @@ def cmd_ui(
     args: argparse.Namespace,
     replay: bool,
     unavailable: dict[str, str] | None = None,
+    replay_clock: ReplayClock | None = None,
 ) -> int:
     from netwatch.app import NetwatchApp
 
@@ -50,6 +52,7 @@ def cmd_ui(
             max_rows=args.max_rows, max_calls=args.max_calls, max_threads=args.max_threads
         ),
         unavailable=unavailable,
+        replay_clock=replay_clock,
     )
     app.exit_guard = ExitGuard(2)
     probes = list(sources.values())
@@ -120,14 +123,16 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "record":
                 return cmd_record(args)
             rec = read_recording(args.file)
+            # One clock for every tab: the replay's keys pause, step and seek them together.
+            clock = ReplayClock(speed=args.speed)
             # The first tab always (its pane says when the recording holds none); the others
             # when the recording has them.
             replayed: dict[str, Source[Any]] = {
-                tab.name: replay(tab.name, rec.samples(tab.name), args.file, args.speed)
+                tab.name: replay(tab.name, rec.samples(tab.name), args.file, clock=clock)
                 for tab in TABS
                 if tab is TABS[0] or rec.count(tab.name)
             }
-            return cmd_ui(args.tab, replayed, args, replay=True)
+            return cmd_ui(args.tab, replayed, args, replay=True, replay_clock=clock)
         args = parsers["ui"].parse_args(argv)
         require_live()
         tabs: dict[str, Source[Any] | str] = {tab.name: tab.live(args) for tab in TABS}

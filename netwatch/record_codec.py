@@ -95,7 +95,7 @@ class Codec:
     write: Callable[[Any], list[Any]]  # one item as a plain JSON list
     read: Callable[[Any], Any]  # and back, checked; BadRecord names what is wrong
     sample: Callable[..., Any]  # its Sample type: (ts, interval, items, lost)
-    replay: Callable[..., Any]  # its replay source: (samples, path, speed)
+    replay: Callable[..., Any]  # its replay source: (samples, path, speed, clock)
 
 
 def _codec(tab: str) -> Codec:

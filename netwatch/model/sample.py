@@ -37,3 +37,13 @@ class EventsSample(Sample[ItemT]):
     @property
     def events(self) -> tuple[ItemT, ...]:
         return self.items
+
+
+@dataclass(frozen=True, slots=True)
+class Catchup:
+    """A replay that was moved (a seek): the samples now due, handed over at once so the view
+    draws once for all of them. `reset`: the replay went back, so the view starts over from
+    these."""
+
+    samples: tuple[Sample[object], ...]
+    reset: bool

@@ -25,6 +25,12 @@ Everywhere
   ?           this help (Escape closes)
   q  Ctrl-C   quit (probes are detached)
 
+Replay (netwatch replay FILE)
+  Space  p    pause / play the recording (every tab)
+  .  ,        step one interval forward / back
+  [ ]  { }    seek 10 s / a minute back and forward
+  ( )         slower / faster (1/8x to 64x); the bar above the status line shows where
+
 Traffic tab
   sort keys   the columns shown (default TOT_KB: sent and received, most first)
   click       a column's header sorts by it, a second click reverses (▼ ▲ mark it)
@@ -36,7 +42,7 @@ Traffic tab
   Enter       the selected process, its traffic live (b: bits/s); Escape returns
   TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
   XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
-  Below 120 columns the rates and UID go; below 96, USER and the packet counts.
+  Narrower than 123 columns UID goes, then (116) the rates, then (98) USER and packets.
   Unattributed rows (PID "-") hold device traffic no process can be charged with,
   with the reason in COMMAND. See docs/attribution.md.
 

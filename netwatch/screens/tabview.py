@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from netwatch.model.filter import FilterError
+from netwatch.model.sample import Catchup
 from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.table import FilterableTable
@@ -38,7 +39,7 @@ class TabView(Vertical):
         Binding("p,space", "pause", "Pause"),
         Binding("s", "snapshot", "Snapshot"),
         # Every tab sorts: F6 chooses from a list (htop's key), > and < step through it.
-        Binding("f6", "sort_menu", "Sort"),
+        Binding("f6", "sort_menu", "Sort", key_display="F6"),
         Binding("greater_than_sign", "sort_next", "Sort >", show=False),
         Binding("less_than_sign", "sort_prev", "Sort <", show=False),
     ]
@@ -89,6 +90,26 @@ class TabView(Vertical):
     def add_sample(self, sample: Any) -> None:
         """One interval's sample from the tab's source (its own Sample subtype)."""
         raise NotImplementedError
+
+    def absorb(self, sample: Any) -> None:
+        """Take a sample into the state without drawing (a replay's catch-up)."""
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        """Forget every sample (a replay went back): the state as at start, settings kept."""
+        raise NotImplementedError
+
+    def deliver(self, item: Any) -> None:
+        """What the tab's source read: a sample, or a replay's Catchup after a seek (every
+        sample now due, drawn once; after a seek back, from a fresh state)."""
+        if not isinstance(item, Catchup):
+            self.add_sample(item)
+            return
+        if item.reset:
+            self.reset_state()
+        for sample in item.samples:
+            self.absorb(sample)
+        self.redraw()
 
     def redraw(self) -> None:
         raise NotImplementedError

@@ -89,7 +89,7 @@ async def test_rows_arrive_sorted_by_total_bytes_a_column_on_screen(tmp_path: Pa
 
 async def test_sort_keys_cycle_columns_and_reverse(tmp_path: Path) -> None:
     app, source = scripted_app(tmp_path)
-    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for UID
+    async with app.run_test(size=(130, 30)) as pilot:  # wide enough for UID
         first_sample(source)
         await wait_for(pilot, lambda: app.query_one(TrafficView).state.samples == 1)
         for _ in range(4):  # from TOT_KB back through RECV_KB, XMIT_KB, RECV_PK to XMIT_PK

@@ -17,7 +17,7 @@ from netwatch.record_codec import (
     text,
     whole,
 )
-from netwatch.recording import ReplaySource
+from netwatch.recording import replay_source
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
 FAMILIES = frozenset({"ipv4", "ipv6", "ipv4-mapped"})
@@ -49,4 +49,4 @@ def accept_in(item: Any) -> AcceptEvent:
     )
 
 
-CODEC = Codec("events", accept_out, accept_in, AcceptsSample, ReplaySource)
+CODEC = Codec("events", accept_out, accept_in, AcceptsSample, replay_source)

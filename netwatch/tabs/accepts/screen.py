@@ -114,6 +114,12 @@ class AcceptsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
+    def absorb(self, sample: AcceptsSample) -> None:
+        self.state.apply(sample)
+
+    def reset_state(self) -> None:
+        self.state = AcceptsState(max_rows=self.state.max_rows)
+
     def add_sample(self, sample: AcceptsSample) -> None:
         self.state.apply(sample)  # collection goes on while paused; drawing does not
         if self.paused:

@@ -19,7 +19,7 @@ from netwatch.record_codec import (
     whole,
 )
 from netwatch.tabs.calls.model import KINDS, CallEvent, CallsSample
-from netwatch.tabs.calls.replay import ReplayCallsSource
+from netwatch.tabs.calls.replay import replay_calls
 
 ARGS_MAX = 64
 
@@ -58,4 +58,4 @@ def call_in(item: Any) -> CallEvent:
     )
 
 
-CODEC = Codec("events", call_out, call_in, CallsSample, ReplayCallsSource)
+CODEC = Codec("events", call_out, call_in, CallsSample, replay_calls)

@@ -3,13 +3,17 @@ narrows either alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from netwatch.recording import ReplaySource
+from netwatch.recording import ClockedReplay, ReplaySource
+from netwatch.replay_clock import ReplayClock
 from netwatch.tabs.calls.model import CallsSample
 
 
-class ReplayCallsSource(ReplaySource[CallsSample]):
+class _AsTheProbe:
+    """What the app and the Calls view ask of the live probe, answered for a recording."""
+
     def suspend(self) -> None:
         pass
 
@@ -21,3 +25,19 @@ class ReplayCallsSource(ReplaySource[CallsSample]):
 
     def coverage(self) -> str:
         return "as recorded"
+
+
+class ReplayCallsSource(_AsTheProbe, ReplaySource[CallsSample]):
+    pass
+
+
+class ClockedCallsReplay(_AsTheProbe, ClockedReplay[CallsSample]):
+    pass
+
+
+def replay_calls(
+    samples: Sequence[CallsSample], path: Path, speed: float = 1.0, clock: ReplayClock | None = None
+) -> ReplayCallsSource | ClockedCallsReplay:
+    if clock is not None:
+        return ClockedCallsReplay(samples, path, clock)
+    return ReplayCallsSource(samples, path, speed)

@@ -109,6 +109,12 @@ class CallsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
+    def absorb(self, sample: CallsSample) -> None:
+        self.state.apply(sample)
+
+    def reset_state(self) -> None:
+        self.state = CallsState(max_calls=self.state.max_calls, max_threads=self.state.max_threads)
+
     def add_sample(self, sample: CallsSample) -> None:
         self.state.apply(sample)  # tracing goes on while paused, into the bounded state
         if self.paused:

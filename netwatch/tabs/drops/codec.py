@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from netwatch.record_codec import U64_MAX, Codec, fields, text, whole
-from netwatch.recording import ReplaySource
+from netwatch.recording import replay_source
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 
 
@@ -30,4 +30,4 @@ def drop_row_in(item: Any) -> DropRow:
     )
 
 
-CODEC = Codec("rows", drop_row_out, drop_row_in, DropsSample, ReplaySource)
+CODEC = Codec("rows", drop_row_out, drop_row_in, DropsSample, replay_source)

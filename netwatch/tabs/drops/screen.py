@@ -133,6 +133,12 @@ class DropsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
+    def absorb(self, sample: DropsSample) -> None:
+        self.state.apply(sample)
+
+    def reset_state(self) -> None:
+        self.state = DropsState()
+
     def add_sample(self, sample: DropsSample) -> None:
         self.state.apply(sample)
         if not self.paused:

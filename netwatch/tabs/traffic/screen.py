@@ -88,6 +88,12 @@ class TrafficView(TabView):
             table.add_column(col.label, key=col.id, width=col.width)
 
     # ---- data in ------------------------------------------------------------------------------
+    def absorb(self, sample: TrafficSample) -> None:
+        self.state.apply(sample)
+
+    def reset_state(self) -> None:
+        self.state = TrafficState()
+
     def add_sample(self, sample: TrafficSample) -> None:
         self.state.apply(sample)
         if not self.paused:

@@ -35,19 +35,21 @@ COLUMNS: tuple[Column, ...] = (
     Column("total_kb", "TOT_KB", 7, True),
     Column("tx_rate", "TX/s", 7, True),
     Column("rx_rate", "RX/s", 7, True),
-    Column("comm", "COMMAND", 15, False),
+    # At least as wide as "[rx-not-delivered]" and "systemd-resolved"; it takes any spare width.
+    Column("comm", "COMMAND", 18, False),
 )
 # Layouts, widest first: each is used where it fits with COMMAND at its own width at least, so
-# COMMAND is never cut by the screen's edge: all of them from 120 columns; from 96 without the
-# rates and UID; below that (80 columns) without USER and the packet counts, keeping who sends
-# and receives how much (the detail, Enter, has all of it).
+# COMMAND is never cut by the screen's edge. Narrower screens lose UID first (USER stays), then
+# the rates, then USER and the packet counts, keeping at 80 columns who sends and receives how
+# much (the detail, Enter, has all of it).
+NO_UID_COLUMNS: tuple[Column, ...] = tuple(c for c in COLUMNS if c.id != "uid")
 COMPACT_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COLUMNS if c.id not in ("uid", "tx_rate", "rx_rate")
 )
 NARROW_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COMPACT_COLUMNS if c.id not in ("user", "xmit_pk", "recv_pk")
 )
-LAYOUTS = (COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
+LAYOUTS = (COLUMNS, NO_UID_COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
 
 
 def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, ...]:
