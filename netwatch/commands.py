@@ -42,6 +42,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         try:
             for source in sources.values():
                 source.open()
+            # The probes compiled one after another, so each has counted since a different
+            # moment; a read now, not written, starts every tab's first interval on the same
+            # tick, and the recording's samples come a steady interval apart from the first.
+            for source in sources.values():
+                source.read()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
             deadline = None if args.duration is None else time.monotonic() + args.duration
 

@@ -114,6 +114,42 @@ def test_record_then_replay_round_trip(tmp_path: Path) -> None:
     assert replay.returncode == 0, replay.stderr
 
 
+def test_record_under_load_writes_samples_a_steady_interval_apart(tmp_path: Path) -> None:
+    """Issue #13: under load `record` wrote intervals of 3.98, 4.08, 0.47, 0.006 and 0.001 s.
+    With three flat-out UDP loops and a process started every 50 ms, Calls recorded too, every
+    tab's samples must come one interval apart to within 10%, the first one included."""
+    from netwatch.recording import load_recording
+
+    out = tmp_path / "loaded.nwrec"
+    load = [
+        subprocess.Popen([sys.executable, GEN, "udp-loop", "127.0.0.1", "0", "--max-seconds",
+                          "90", "--name", f"nw-rload{i}"], stdout=subprocess.DEVNULL)
+        for i in range(3)
+    ]  # fmt: skip
+    load.append(subprocess.Popen(["timeout", "90", "bash", "-c",
+                                  "while :; do /bin/true; sleep 0.05; done"]))  # fmt: skip
+    try:
+        rec = subprocess.run(
+            [*NETWATCH, "record", "-o", str(out), "--duration", "8", "--calls"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
+    assert rec.returncode == 0, rec.stderr
+    recording = load_recording(out)
+    for tab in ("traffic", "calls", "accepts", "drops"):
+        samples = recording[tab]
+        assert len(samples) >= 6, (tab, len(samples))
+        gaps = [b.ts - a.ts for a, b in zip(samples, samples[1:], strict=False)]
+        assert all(0.9 <= g <= 1.1 for g in gaps), (tab, [round(g, 3) for g in gaps])
+        # Every tab's first interval starts on the same tick, not when its probe compiled.
+        assert 0.8 <= samples[0].interval <= 1.25, (tab, samples[0].interval)
+
+
 def test_both_probes_compile_at_once_without_crashing() -> None:
     """The TUI opens every tab's probe in its own thread; BCC's compiler must not run twice at
     once (it segfaulted). In a subprocess, so a crash fails this test instead of pytest."""
