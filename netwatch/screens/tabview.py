@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -19,7 +19,18 @@ from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.table import FilterableTable
 
 
-class TabView(Vertical):
+class TabState(Protocol):
+    """A tab's model state: it takes samples and can start over with its settings."""
+
+    def apply(self, sample: Any, /) -> object: ...
+
+    def emptied(self) -> Any: ...
+
+
+StateT = TypeVar("StateT", bound=TabState)
+
+
+class TabView(Vertical, Generic[StateT]):
     """Subclasses fill the table (`redraw`), say what the banner shows (`banner_parts`), and
     parse filters (`set_filter`, raising FilterError). Collection goes on while paused."""
 
@@ -46,6 +57,7 @@ class TabView(Vertical):
 
     tab_name = ""
     filter_placeholder = ""
+    state: StateT  # set by each tab's __init__
 
     class ViewChanged(Message):
         """Sort, filter, pause or row count changed: the status line may show these."""
@@ -54,7 +66,7 @@ class TabView(Vertical):
         """The view asks something of its own source (the Calls filter chooses which threads
         the kernel traces); the app runs it off the UI thread, in the order asked."""
 
-        def __init__(self, view: TabView, action: Callable[[Any], None]) -> None:
+        def __init__(self, view: TabView[Any], action: Callable[[Any], None]) -> None:
             super().__init__()
             self.view = view
             self.action = action
@@ -62,7 +74,7 @@ class TabView(Vertical):
     class SnapshotRequested(Message):
         """`s`: the app writes the files, since the SVG is of the whole screen."""
 
-        def __init__(self, view: TabView) -> None:
+        def __init__(self, view: TabView[Any]) -> None:
             super().__init__()
             self.view = view
 
@@ -93,11 +105,11 @@ class TabView(Vertical):
 
     def absorb(self, sample: Any) -> None:
         """Take a sample into the state without drawing (a replay's catch-up)."""
-        raise NotImplementedError
+        self.state.apply(sample)
 
     def reset_state(self) -> None:
         """Forget every sample (a replay went back): the state as at start, settings kept."""
-        raise NotImplementedError
+        self.state = self.state.emptied()
 
     def deliver(self, item: Any) -> None:
         """What the tab's source read: a sample, or a replay's Catchup after a seek (every

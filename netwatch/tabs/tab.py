@@ -48,8 +48,8 @@ class Tab:
     def part(self, module: str, name: str) -> Any:
         return getattr(import_module(f"netwatch.tabs.{self.name}.{module}"), name)
 
-    def view(self, options: ViewOptions) -> TabView:
-        made: TabView = self.part("screen", "view")(options)
+    def view(self, options: ViewOptions) -> TabView[Any]:
+        made: TabView[Any] = self.part("screen", "view")(options)
         return made
 
     def live(self, args: argparse.Namespace) -> Source[Any] | str:

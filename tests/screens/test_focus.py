@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input
@@ -33,7 +34,7 @@ def last_line(app: NetwatchApp) -> str:
     return screen[-80:]
 
 
-def shown_view(app: NetwatchApp) -> TabView:
+def shown_view(app: NetwatchApp) -> TabView[Any]:
     view = app.view(app._active_tab())
     assert view is not None
     return view

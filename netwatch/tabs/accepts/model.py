@@ -83,6 +83,10 @@ class AcceptsState:
     # Sources seen for the first time in this session: the seed's purpose is to spot them.
     first_seen: dict[str, float] = field(default_factory=dict)
 
+    def emptied(self) -> AcceptsState:
+        """A state with the same settings and no samples (a replay that went back)."""
+        return AcceptsState(max_rows=self.max_rows)
+
     def apply(self, sample: AcceptsSample) -> list[AcceptEvent]:
         """Fold a sample in; returns the events that brought a source never seen before."""
         self.samples += 1

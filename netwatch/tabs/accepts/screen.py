@@ -65,7 +65,7 @@ def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
 
 
-class AcceptsView(TabView):
+class AcceptsView(TabView[AcceptsState]):
     """Owns the Accepts state, the log table and the summary panel."""
 
     DEFAULT_CSS = """
@@ -114,12 +114,6 @@ class AcceptsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
-    def absorb(self, sample: AcceptsSample) -> None:
-        self.state.apply(sample)
-
-    def reset_state(self) -> None:
-        self.state = AcceptsState(max_rows=self.state.max_rows)
-
     def add_sample(self, sample: AcceptsSample) -> None:
         self.state.apply(sample)  # collection goes on while paused; drawing does not
         if self.paused:

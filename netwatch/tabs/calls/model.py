@@ -157,6 +157,10 @@ class CallsState:
     samples: int = 0
     _next_id: int = 0
 
+    def emptied(self) -> CallsState:
+        """A state with the same settings and no samples (a replay that went back)."""
+        return CallsState(max_calls=self.max_calls, max_threads=self.max_threads)
+
     def apply(self, sample: CallsSample) -> None:
         self.last = sample
         self.samples += 1

@@ -51,7 +51,7 @@ FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "
 NAV_KEYS = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
 
 
-class CallsView(TabView):
+class CallsView(TabView[CallsState]):
     """Owns the Calls state and draws it as a tree or as the folded summary."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -109,12 +109,6 @@ class CallsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
-    def absorb(self, sample: CallsSample) -> None:
-        self.state.apply(sample)
-
-    def reset_state(self) -> None:
-        self.state = CallsState(max_calls=self.state.max_calls, max_threads=self.state.max_threads)
-
     def add_sample(self, sample: CallsSample) -> None:
         self.state.apply(sample)  # tracing goes on while paused, into the bounded state
         if self.paused:

@@ -91,6 +91,10 @@ class DropsState:
     last: DropsSample | None = None
     groups: dict[str, dict[str, GroupStats]] = field(default_factory=dict)
 
+    def emptied(self) -> DropsState:
+        """A state with the same settings and no samples (a replay that went back)."""
+        return DropsState(columns=self.columns)
+
     def apply(self, sample: DropsSample) -> None:
         if not self.samples:
             self.started = sample.ts - sample.interval

@@ -91,7 +91,7 @@ def heat_cell(cells: list[int], peak: int, log_scale: bool) -> HeatCell:
     return HeatCell([level(count, peak, log_scale) for count in cells])
 
 
-class DropsView(TabView):
+class DropsView(TabView[DropsState]):
     """Owns the Drops state and its heatmap table."""
 
     DEFAULT_CSS = """
@@ -133,12 +133,6 @@ class DropsView(TabView):
             self.redraw()
 
     # ---- data in ------------------------------------------------------------------------------
-    def absorb(self, sample: DropsSample) -> None:
-        self.state.apply(sample)
-
-    def reset_state(self) -> None:
-        self.state = DropsState()
-
     def add_sample(self, sample: DropsSample) -> None:
         self.state.apply(sample)
         if not self.paused:

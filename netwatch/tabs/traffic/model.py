@@ -137,6 +137,10 @@ class TrafficState:
     lost: int = 0
     samples: int = 0
 
+    def emptied(self) -> TrafficState:
+        """A state with the same settings and no samples (a replay that went back)."""
+        return TrafficState(history_len=self.history_len)
+
     def apply(self, sample: TrafficSample) -> None:
         self.last = sample
         self.samples += 1

@@ -64,7 +64,7 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
     }
 
 
-class TrafficView(TabView):
+class TrafficView(TabView[TrafficState]):
     """Owns the Traffic state and its table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,12 +88,6 @@ class TrafficView(TabView):
             table.add_column(col.label, key=col.id, width=col.width)
 
     # ---- data in ------------------------------------------------------------------------------
-    def absorb(self, sample: TrafficSample) -> None:
-        self.state.apply(sample)
-
-    def reset_state(self) -> None:
-        self.state = TrafficState()
-
     def add_sample(self, sample: TrafficSample) -> None:
         self.state.apply(sample)
         if not self.paused:
