@@ -123,7 +123,7 @@ class NetwatchApp(App[None]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit_asked = False
         self._kernel_notes = [] if replay else degraded_features()
-        self._views: dict[str, TabView] = {}
+        self._views: dict[str, TabView[Any]] = {}
         self._status: PlainStatic | None = None
         self._starting: set[str] = set()  # workers whose source is not open yet
         self._deferred: dict[str, Source[Any]] = {}  # workers not started yet
@@ -190,10 +190,12 @@ class NetwatchApp(App[None]):
         if view is not None:
             view.table.focus()
 
-    def view(self, tab: str) -> TabView | None:
-        """The tab's view; None for a tab without a source, and for all while tearing down.
-        Kept by name: a query walks the DOM, and this runs for every sample of every tab."""
-        return self._views.get(tab)
+    def view(self, tab: str) -> TabView[Any] | None:
+        """The tab's view; None for a tab without a source, and for all while tearing down
+        (a message from a worker can arrive after the views are gone). Kept by name: a query
+        walks the DOM, and this runs for every sample of every tab."""
+        view = self._views.get(tab)
+        return view if view is not None and view.is_attached else None
 
     # ---- probe workers ------------------------------------------------------------------------
     def _opened(self, tab: str) -> None:
