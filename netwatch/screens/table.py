@@ -135,13 +135,20 @@ def sync_rows(
         if key in table.rows:
             for col, old in zip(column_ids, table.get_row(key), strict=True):
                 new = safe_cell(cells[col])
-                if col == rank_column or str(new) != str(old) or _style_changed(new, old):
+                if str(new) != str(old) or _style_changed(new, old) or _rank_changed(new, old):
                     table.update_cell(key, col, new)
         else:
             table.add_row(*(cells[c] for c in column_ids), key=key)
-    table.sort(rank_column, key=lambda cell: cell.rank)
+    # Any change makes DataTable draw every visible row again: an interval that changed
+    # nothing (an idle host) must change nothing, sorting included.
+    if [row.key.value for row in table.ordered_rows] != [key for key, _ in rows]:
+        table.sort(rank_column, key=lambda cell: cell.rank)
     if selected is not None and selected in table.rows:
         table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+
+def _rank_changed(new: object, old: object) -> bool:
+    return isinstance(new, RankedCell) and getattr(old, "rank", None) != new.rank
 
 
 def _style_changed(new: object, old: object) -> bool:

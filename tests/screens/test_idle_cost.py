@@ -4,12 +4,15 @@ a layout pass over the whole screen. bench/tui_cost measures the CPU itself."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 
 from netwatch.screens.plain import PlainStatic
+from netwatch.tabs.traffic.model import Counters
+from tests.screens.test_traffic_screen import CURL, NGINX, first_sample, traffic_shown, wait_for
 
 
 class Lines(App[None]):
@@ -57,3 +60,29 @@ async def test_only_a_line_of_free_height_asks_for_a_layout_pass() -> None:
         pilot.app.query_one("#free", PlainStatic).update(["one", "two"])
         assert fixed == [False]
         assert free == [True]
+
+
+async def test_an_interval_that_changes_nothing_leaves_the_table_untouched(tmp_path: Path) -> None:
+    """DataTable draws every visible row again after any update or sort: the same counts
+    again (an idle host) must not cost one."""
+    async with traffic_shown(tmp_path, (120, 30)) as (_, pilot, source, view):
+        table = view.table
+        touched: list[str] = []
+        update_cell, sort = table.update_cell, table.sort
+
+        def counted_update(*args: Any, **kwargs: Any) -> None:
+            touched.append("update")
+            update_cell(*args, **kwargs)
+
+        def counted_sort(*args: Any, **kwargs: Any) -> Any:
+            touched.append("sort")
+            return sort(*args, **kwargs)
+
+        table.update_cell = counted_update  # type: ignore[method-assign]
+        table.sort = counted_sort  # type: ignore[method-assign]
+        first_sample(source)  # the very same rows and counts
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        assert touched == []
+        source.push((CURL, Counters(1, 1, 90000, 100)), (NGINX, Counters(10, 0, 9000, 0)))
+        await wait_for(pilot, lambda: view.state.samples == 3)
+        assert "update" in touched and "sort" in touched  # curl's bytes, and it moves up
