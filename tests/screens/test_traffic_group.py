@@ -56,3 +56,24 @@ async def test_g_groups_by_program_then_user_then_back(tmp_path: Path) -> None:
         await pilot.press("g")
         assert "by " not in banner(app) and view.table.row_count == 4
         assert str(view.table.columns["pid"].label).startswith("PID")  # type: ignore[index]
+
+
+async def test_a_program_run_by_several_users_shows_star_for_its_uid_everywhere(
+    tmp_path: Path,
+) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(130, 30)) as pilot:  # wide enough for UID
+        source.push((CURL_1, Counters(1, 1, 100, 100)), (TrafficKey(104, 33, "eth0", "curl"),
+                                                          Counters(1, 1, 100, 100)))  # fmt: skip
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("g")
+        assert cells(view, "uid") == ["*"] and cells(view, "user") == ["*"]
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bool(app.last_snapshot))
+        text = next(p for p in app.last_snapshot if p.suffix == ".txt").read_text()
+        row = text.splitlines()[-1].split()
+        assert row[:2] == ["2", "*"] and row[-1] == "curl", text  # two processes, no one UID
+        assert "-1" not in text
+        data = json.loads(next(p for p in app.last_snapshot if p.suffix == ".json").read_text())
+        assert (data["rows"][0]["uid"], data["rows"][0]["user"]) == (None, None)

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 
 from netwatch.model.untrusted import printable
-from netwatch.tabs.traffic.model import TrafficRow
+from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow
+from netwatch.tabs.traffic.view_model import MIXED
 
 NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
     "PID",
@@ -34,7 +35,10 @@ def _nettop_line(row: TrafficRow) -> str:
     k, c = row.key, row.counts
     tail = (k.dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
     if k.attributed:
-        return "%5d %5d %-7s %7d %7d %7d %7d %-15s" % (k.pid, k.uid, *tail, k.comm)
+        # A program's or user's row whose processes run as different users has no one UID:
+        # "*", as the screen shows it (never the -1 that stands for it).
+        uid = MIXED if k.uid == UNATTRIBUTED_PID else str(k.uid)
+        return "%5d %5s %-7s %7d %7d %7d %7d %-15s" % (k.pid, uid, *tail, k.comm)
     # No process to name: "-" instead of a PID that would be a lie (the seed's swapper, PID 0).
     return "%5s %5s %-7s %7d %7d %7d %7d %-15s" % ("-", "-", *tail, f"[{k.reason}]")
 
