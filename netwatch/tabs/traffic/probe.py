@@ -32,11 +32,15 @@ from netwatch.tabs.traffic.model import (
 )
 
 BPF_SOURCE = Path(__file__).with_name("traffic.bpf.c")
+# Attached in this order. softirq_exit before softirq_entry: the other way round, a softirq
+# under way between the two attachments sets its CPU's in-softirq flag and never clears it, and
+# on an idle CPU (no softirq for seconds) the next process's first transmit there is taken for
+# a softirq's, so a new socket's first packet went to [tx-no-owner].
 TRACEPOINTS = (
+    "irq/softirq_exit",
+    "irq/softirq_entry",
     "net/net_dev_queue",
     "net/netif_receive_skb",
-    "irq/softirq_entry",
-    "irq/softirq_exit",
     "tcp/tcp_probe",
     "skb/skb_copy_datagram_iovec",
 )

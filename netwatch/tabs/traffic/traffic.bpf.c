@@ -453,15 +453,8 @@ static __always_inline void remember_dev(u64 sk, const char *dev)
     sock_rx_dev.update(&sk, &d);
 }
 
-TRAFFIC_PROBE(softirq_entry)
-{
-    u32 zero = 0;
-    u32 *flag = in_softirq.lookup(&zero);
-    if (flag)
-        *flag = 1;
-    return 0;
-}
-
+/* softirq_exit is defined (so, in the raw build, attached) before softirq_entry: attached the
+ * other way round, a softirq under way in between would leave its CPU's flag set (probe.py). */
 TRAFFIC_PROBE(softirq_exit)
 {
     u32 zero = 0;
@@ -471,6 +464,15 @@ TRAFFIC_PROBE(softirq_exit)
     struct rx_now_t *now = rx_now.lookup(&zero);
     if (now)
         settle_rx_now(now);
+    return 0;
+}
+
+TRAFFIC_PROBE(softirq_entry)
+{
+    u32 zero = 0;
+    u32 *flag = in_softirq.lookup(&zero);
+    if (flag)
+        *flag = 1;
     return 0;
 }
 
