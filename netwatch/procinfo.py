@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
 import psutil
+
+from netwatch.model.containers import container_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,9 @@ class ProcessInfo:
     user: str
     started: str
     sockets: tuple[SocketInfo, ...]
+    cgroup: str = ""  # its cgroup v2 path ("" where the kernel has no v2 hierarchy)
+    container: str = ""  # the short name of that path (model/containers.py)
+    netns: int = 0  # its network namespace's inode (0: unknown)
 
 
 class ProcessGone(Exception):
@@ -64,7 +70,33 @@ def process_info(pid: int) -> ProcessInfo:
         )
         for c in conns
     )
-    return ProcessInfo(pid, cmdline, user, started, sockets)
+    cgroup = cgroup_of(pid)
+    return ProcessInfo(
+        pid, cmdline, user, started, sockets, cgroup, container_name(cgroup), netns_of(pid)
+    )
+
+
+def cgroup_of(pid: int) -> str:
+    """The process's cgroup v2 path (the `0::` line of /proc/PID/cgroup), relative to the v2
+    hierarchy's root wherever that is mounted (/sys/fs/cgroup, or .../unified on hybrid
+    hosts); "" if it has none or has exited."""
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("0::"):
+                    return line[3:].rstrip("\n")
+    except OSError:
+        pass
+    return ""
+
+
+def netns_of(pid: int) -> int:
+    """The inode of the process's network namespace, as `ls -L -i /proc/PID/ns/net` and
+    `ip netns identify` compare them; 0 if it has exited."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return 0
 
 
 def owners_of_ports(ports: list[int]) -> dict[int, list[str]]:

@@ -39,7 +39,8 @@ Traffic tab
   /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
   c           toggle per-interval counts / totals since start
   g           a row per process, per program (PROCS: how many), or per user
-  Enter       the selected process, its traffic live (b: bits/s); Escape returns
+  Enter       the selected process: container, cgroup, netns, sockets, its traffic live
+              (b: bits/s); Escape returns
   TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
   XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
   Narrower than 123 columns UID goes, then (116) the rates, then (98) USER and packets.

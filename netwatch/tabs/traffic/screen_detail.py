@@ -121,6 +121,8 @@ class ProcessDetail(Screen[None]):
             f"command: {info.cmdline}",
             f"user:    {info.user}",
             f"started: {info.started}",
+            f"container: {info.container or '-'}   netns: {info.netns or '-'}",
+            f"cgroup:  {info.cgroup or '-'}",
             f"sockets: {len(info.sockets)}",
         ]
         for s in info.sockets[:50]:

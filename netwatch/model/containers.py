@@ -1,0 +1,42 @@
+"""A process's cgroup v2 path to a short name a person recognises (issue #14's `container`).
+
+Container runtimes name a container's cgroup after its 64-hex id, each in its own way; the name
+shown is the id's first 12 hex digits, as `docker ps` and `crictl ps` print it. Any other
+systemd unit is named by its unit (`nginx.service`, `session-3.scope`). The innermost match
+wins, so a container nested in a pod's slice is named as the container. Pure text: reading
+/proc/PID/cgroup happens in netwatch/procinfo.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ID = r"([0-9a-f]{64})"
+# One path component each, as the runtimes write them (systemd and cgroupfs drivers).
+_CONTAINER_COMPONENTS = (
+    re.compile(rf"docker-{_ID}\.scope"),  # docker, systemd driver
+    re.compile(rf"libpod-{_ID}\.scope"),  # podman, rootful and rootless
+    re.compile(rf"cri-containerd-{_ID}\.scope"),  # containerd's CRI (kubepods)
+    re.compile(rf"crio-{_ID}\.scope"),  # CRI-O
+    re.compile(rf"nerdctl-{_ID}\.scope"),  # containerd's nerdctl
+    re.compile(_ID),  # cgroupfs drivers: /docker/ID, /kubepods/burstable/podUID/ID
+)
+# A runtime's monitor beside the container (conmon): not the container itself.
+_MONITOR = re.compile(rf"(libpod|crio)-conmon-{_ID}\.scope")
+_UNIT = re.compile(r"[^/]+\.(service|scope)")
+
+
+def container_name(cgroup_path: str) -> str:
+    """`cgroup_path` as /proc/PID/cgroup's `0::` line has it; "" where nothing matches."""
+    components = [c for c in cgroup_path.split("/") if c]
+    for component in reversed(components):
+        for pattern in _CONTAINER_COMPONENTS:
+            found = pattern.fullmatch(component)
+            if found:
+                return found.group(1)[:12]
+    for component in reversed(components):
+        if _MONITOR.fullmatch(component):
+            return ""
+        if _UNIT.fullmatch(component) and component != "init.scope":
+            return component
+    return ""
