@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -105,3 +107,31 @@ def closed_port_trial(flood: str, seconds: float, port: int, tracer: Tracer) -> 
     cpu = (cpu_seconds(tracer.proc.pid) - cpu0) / wall if tracer.proc else 0.0
     tracer.stop()
     return int(out) / wall, cpu
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def pane(name: str) -> str:
+    return tmux("capture-pane", "-p", "-t", name)
+
+
+@contextlib.contextmanager
+def trees_to_compare(compare: str | None, prefix: str) -> Iterator[list[tuple[str, Path]]]:
+    """[(label, source tree)] to run a bench in: this tree, after a `git worktree` of revision
+    `compare` (run from this venv) when one is given, so both rows come from one run."""
+    trees = [("this tree", ROOT)]
+    scratch = None
+    if compare:
+        scratch = Path(tempfile.mkdtemp(prefix=prefix))
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(scratch),
+                        compare], check=True, capture_output=True)  # fmt: skip
+        trees.insert(0, (compare, scratch))
+    try:
+        yield trees
+    finally:
+        if scratch is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(scratch)], capture_output=True)  # fmt: skip
+            shutil.rmtree(scratch, ignore_errors=True)
