@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from netwatch.model.untrusted import printable
-from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow
+from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficKey, TrafficRow
 from netwatch.tabs.traffic.view_model import MIXED
 
 NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
@@ -35,12 +35,18 @@ def _nettop_line(row: TrafficRow) -> str:
     k, c = row.key, row.counts
     tail = (k.dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
     if k.attributed:
-        # A program's or user's row whose processes run as different users has no one UID:
-        # "*", as the screen shows it (never the -1 that stands for it).
-        uid = MIXED if k.uid == UNATTRIBUTED_PID else str(k.uid)
-        return "%5d %5s %-7s %7d %7d %7d %7d %-15s" % (k.pid, uid, *tail, k.comm)
+        return "%5d %5s %-7s %7d %7d %7d %7d %-15s" % (k.pid, uid_text(k), *tail, k.comm)
     # No process to name: "-" instead of a PID that would be a lie (the seed's swapper, PID 0).
     return "%5s %5s %-7s %7d %7d %7d %7d %-15s" % ("-", "-", *tail, f"[{k.reason}]")
+
+
+def uid_text(key: TrafficKey) -> str:
+    """A row's UID as the screen and the snapshot text show it: "-" where no process is
+    charged, "*" for a program's or user's row whose processes run as different users (never
+    the -1 that stands for it), else the number."""
+    if not key.attributed:
+        return "-"
+    return MIXED if key.uid == UNATTRIBUTED_PID else str(key.uid)
 
 
 def nettop_table(rows: Iterable[TrafficRow]) -> list[str]:
@@ -95,6 +101,6 @@ def rate_text(bytes_per_s: float, bits: bool = False) -> str:
 def _scaled(value: float, base: int, units: tuple[str, ...]) -> str:
     for unit in units[:-1]:
         if abs(value) < base:
-            return f"{value:.0f} {unit}" if unit in (units[0],) else f"{value:.1f} {unit}"
+            return f"{value:.0f} {unit}" if unit == units[0] else f"{value:.1f} {unit}"
         value /= base
     return f"{value:.1f} {units[-1]}"

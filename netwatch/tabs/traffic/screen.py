@@ -16,13 +16,19 @@ from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.tab import ViewOptions
-from netwatch.tabs.traffic.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
+from netwatch.tabs.traffic.formats import (
+    NETTOP_HEADER,
+    human_rate,
+    kb,
+    nettop_line,
+    row_json,
+    uid_text,
+)
 from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow, TrafficSample, TrafficState
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
     GROUPINGS,
-    MIXED,
     SORT_LABELS,
     Column,
     ViewRow,
@@ -47,10 +53,9 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
     k, c = row.key, row.shown
     attributed = k.attributed
     pid = str(row.processes) if row.grouped else str(k.pid) if attributed else "-"
-    one_uid = attributed and k.uid != UNATTRIBUTED_PID
     return {
         "pid": RankedCell(pid, rank),
-        "uid": _num(k.uid) if one_uid else Text("-" if not attributed else MIXED, justify="right"),
+        "uid": Text(uid_text(k), justify="right"),
         "user": shown(row.user if attributed else "-"),
         "dev": shown(k.dev),
         "xmit_pk": _num(c.xmit_pk),
@@ -156,7 +161,7 @@ class TrafficView(TabView[TrafficState]):
         self._fit_command()
 
     def _fit_command(self) -> None:
-        """COMMAND takes the width the other columns leave (never under its own 15), so a long
+        """COMMAND takes the width the other columns leave (never under its own), so a long
         name is not cut while the terminal has room for it; the detail has the command line."""
         table = self.table
         pad = 2 * table.cell_padding
