@@ -1,7 +1,7 @@
 """The clock a replay is played by: one for all the tabs of a recording, so that pausing, stepping,
 seeking and the speed apply to every tab at once, and a position bar can show where it is.
 
-It runs in the recording's own time (the samples' timestamps). Each tab's ReplaySource blocks in
+It runs in the recording's own time (the samples' timestamps). Each tab's ClockedReplay blocks in
 `wait_for` until its next sample is due; the UI's keys move the clock from another thread. A
 seek backwards bumps `rewinds`: a source that sees it starts over and hands the view everything
 up to the new position at once (recording.Catchup), since a view's state only moves forward.
@@ -39,8 +39,8 @@ class ReplayClock:
                 self.start, self.end, self.step_s, self._known = first, last, interval, True
                 self._at, self._since = first, self._now()
             else:
-                if first < self.start:
-                    self._at = max(self._at, first) if self._at > self.start else first
+                if first < self.start and self._at <= self.start:
+                    self._at = first  # not moved yet: start at the earliest tab's first sample
                 self.start = min(self.start, first)
                 self.end = max(self.end, last)
             self._cond.notify_all()

@@ -133,3 +133,12 @@ def test_the_source_hands_over_what_a_seek_made_due_at_once() -> None:
     clock.close()
     assert source.read() is None
     recording.close()
+
+
+def test_a_tab_that_starts_earlier_moves_the_start_until_the_clock_has_moved() -> None:
+    clock, _ = clock_over(start=100.0, end=160.0)
+    clock.cover(95.0, 150.0, 1.0)  # another tab, covered before playing: it starts earlier
+    assert (clock.start, clock.end, clock.position()) == (95.0, 160.0, 95.0)
+    clock.seek(20)
+    clock.cover(90.0, 170.0, 1.0)  # once moved, a new start does not move the position
+    assert (clock.start, clock.end, clock.position()) == (90.0, 170.0, 115.0)
