@@ -3,14 +3,9 @@ count their processes, and leave unattributed traffic in rows of its own."""
 
 from __future__ import annotations
 
-from netwatch.tabs.traffic.model import (
-    Counters,
-    TrafficKey,
-    TrafficRow,
-    TrafficSample,
-    TrafficState,
-)
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficState
 from netwatch.tabs.traffic.view_model import GROUPED_PID, MIXED, ViewSpec, build_view
+from tests.unit.test_model import sample
 
 CURL_1 = TrafficKey(101, 1000, "eth0", "curl")
 CURL_2 = TrafficKey(102, 1000, "eth0", "curl")
@@ -21,13 +16,15 @@ UNOWNED = TrafficKey(-1, -1, "eth0", "", "rx-not-delivered")
 
 def state() -> TrafficState:
     s = TrafficState()
-    s.apply(TrafficSample(10.0, 1.0, tuple(TrafficRow(k, c) for k, c in (
+    s.apply(sample(
+        10.0,
         (CURL_1, Counters(1, 2, 100, 200)),
         (CURL_2, Counters(3, 4, 300, 400)),
         (CURL_3, Counters(5, 6, 500, 600)),
         (NGINX, Counters(7, 8, 700, 800)),
         (UNOWNED, Counters(0, 9, 0, 900)),
-    ))))  # fmt: skip
+        interval=1.0,
+    ))  # fmt: skip
     return s
 
 
@@ -60,9 +57,7 @@ def test_per_user_sums_every_program_of_that_user() -> None:
 def test_a_user_with_several_programs_says_how_many() -> None:
     s = state()
     s.apply(
-        TrafficSample(
-            11.0, 1.0, (TrafficRow(TrafficKey(300, 1000, "eth0", "ssh"), Counters(1, 1, 1, 1)),)
-        )
+        sample(11.0, (TrafficKey(300, 1000, "eth0", "ssh"), Counters(1, 1, 1, 1)), interval=1.0)
     )
     view = build_view(s, ViewSpec(group="user", cumulative=True), users)
     ana = next(r for r in view if r.user == "ana")
