@@ -1,15 +1,12 @@
 """The netwatch TUI: the tabs of netwatch.tabs, a status line, and one probe worker per tab that
-has a source. Nothing here is particular to one tab."""
+has a source (netwatch.probe_workers). Nothing here is particular to one tab."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import queue
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,9 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from netwatch.model.sample import Sample
+from netwatch.probe_workers import ProbeWorkers
 from netwatch.probes.requirements import degraded_features
 from netwatch.replay_clock import ReplayClock
-from netwatch.runner import ENDED, run
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
@@ -29,7 +26,7 @@ from netwatch.screens.replay_bar import ReplayBar
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.snapshot import SnapshotError, write_snapshot
-from netwatch.sources import AttachedWhileShown, Health, Source, SourceError
+from netwatch.sources import AttachedWhileShown, Health, Source
 from netwatch.tabs import TABS, ViewOptions
 from netwatch.terminal import ExitGuard, close_within
 
@@ -101,7 +98,6 @@ class NetwatchApp(App[None]):
         # Tabs this kernel cannot serve, and why: each says so in its own pane.
         self.unavailable = dict(unavailable or {})
         self._shown: dict[str, bool] = {}  # of sources attached only while shown
-        self._control: queue.SimpleQueue[tuple[str, Callable[[], None]]] | None = None
         self._last_interval: dict[str, float] = {}
         self.view_options = dataclasses.replace(view_options, live=not replay)
         self.initial_tab = initial_tab
@@ -115,9 +111,12 @@ class NetwatchApp(App[None]):
         self.health.update(
             {tab: Health("unavailable", why) for tab, why in self.unavailable.items()}
         )
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._consumed = {tab: threading.Event() for tab in self.sources}
+        self.probe_workers = ProbeWorkers(
+            self.sources,
+            lambda tab, sample: self.post_message(SampleArrived(tab, sample)),
+            lambda tab, health: self.post_message(HealthChanged(tab, health)),
+            replay=replay,
+        )
         # Set by the CLI on a real terminal: ends the process if leaving takes too long.
         self.exit_guard: ExitGuard | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,9 +124,6 @@ class NetwatchApp(App[None]):
         self._kernel_notes = [] if replay else degraded_features()
         self._views: dict[str, TabView[Any]] = {}
         self._status: PlainStatic | None = None
-        self._starting: set[str] = set()  # workers whose source is not open yet
-        self._deferred: dict[str, Source[Any]] = {}  # workers not started yet
-        self._starting_lock = threading.Lock()
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -172,18 +168,7 @@ class NetwatchApp(App[None]):
     def on_mount(self) -> None:
         self._views = {v.tab_name: v for v in self.query(TabView)}
         self._status = self.query_one("#status", PlainStatic)
-        # Probes compile one at a time. A hidden tab's source that is attached only while shown
-        # (Calls) compiles after the others are live, unless its tab is shown first: it must
-        # not make the tabs that run from the start wait a second more.
-        for tab, source in self.sources.items():
-            if isinstance(source, AttachedWhileShown) and tab != self.initial_tab:
-                self._deferred[tab] = source
-            else:
-                self._starting.add(tab)
-        for tab in list(self._starting):
-            self._start_worker(tab, self.sources[tab])
-        if not self._starting:
-            self._start_deferred()
+        self.probe_workers.start(self.initial_tab)
         self._attach_while_shown(self.initial_tab)
         self._update_status()
         view = self.view(self.initial_tab)
@@ -198,86 +183,13 @@ class NetwatchApp(App[None]):
         return view if view is not None and view.is_attached else None
 
     # ---- probe workers ------------------------------------------------------------------------
-    def _opened(self, tab: str) -> None:
-        """A worker's source is open (or failed to): the deferred ones start once all are."""
-        with self._starting_lock:
-            self._starting.discard(tab)
-            done = not self._starting
-        if done:
-            self._start_deferred()
-
-    def _start_deferred(self, only: str | None = None) -> None:
-        if self._stop.is_set():
-            return
-        with self._starting_lock:
-            tabs = [only] if only is not None else list(self._deferred)
-            chosen = {t: self._deferred.pop(t) for t in tabs if t in self._deferred}
-        for tab, source in chosen.items():
-            self._start_worker(tab, source)
-
-    def _start_worker(self, tab: str, source: Source[Any]) -> None:
-        thread = threading.Thread(
-            target=self._poll, args=(tab, source), name=f"netwatch-{tab}", daemon=True
-        )
-        self._threads.append(thread)
-        thread.start()
-
-    def _poll(self, tab: str, source: Source[Any]) -> None:
-        """One per tab, in its own thread: compiles, then reads once per interval; never touches
-        a widget (messages only), so the UI never waits on a probe."""
-        try:
-            source.open()
-        except SourceError as exc:
-            if self._stop.is_set():
-                return  # leaving: a compile not started is not a failure
-            self.post_message(HealthChanged(tab, Health("failed", str(exc))))
-            return
-        except Exception as exc:  # a probe must never take the UI down with a traceback
-            self.post_message(HealthChanged(tab, Health("failed", f"{exc!r}")))
-            return
-        finally:
-            self._opened(tab)
-        consumed = self._consumed[tab]
-
-        def deliver(tab: str, sample: object) -> bool:
-            consumed.clear()
-            self.post_message(SampleArrived(tab, sample))
-            if self.replay:
-                self.post_message(HealthChanged(tab, source.health()))
-            # One sample in flight per tab: when the UI is slower than the probe (a Calls
-            # tab on a busy host), reads come less often and each holds more, instead of a
-            # queue of samples that grows without bound while keys wait behind it. What a
-            # probe cannot hold meanwhile, it counts as lost.
-            while not consumed.wait(0.1):
-                if self._stop.is_set():
-                    return False
-            return True
-
-        try:
-            self.post_message(HealthChanged(tab, source.health()))
-            ended = run({tab: source}, deliver, interval=source.interval,
-                        stop=self._stop)  # fmt: skip
-            if ended == ENDED:
-                self.post_message(HealthChanged(tab, source.health()))
-        except SourceError as exc:  # a corrupt record deep in a recording: its own words
-            self.post_message(HealthChanged(tab, Health("failed", str(exc))))
-        except Exception as exc:
-            self.post_message(HealthChanged(tab, Health("failed", f"read failed: {exc!r}")))
-        finally:
-            source.close()
-
     def wait_workers(self, seconds: float) -> bool:
-        """True if every probe worker has finished within `seconds`: one still compiling
-        cannot be interrupted, and the process must not finalize under it (LLVM aborts)."""
-        deadline = time.monotonic() + seconds
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self._threads)
+        return self.probe_workers.wait(seconds)
 
     def on_unmount(self) -> None:
         self._views = {}
         self._status = None
-        self._stop.set()
+        self.probe_workers.stop()
         # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
         # still compiling holds the compiler's lock, which detaching needs too: the terminal is
         # not kept waiting for it (the CLI deals with what is left once it is restored).
@@ -288,7 +200,7 @@ class NetwatchApp(App[None]):
         try:
             self._show_sample(message)
         finally:
-            self._consumed[message.tab].set()
+            self.probe_workers.consumed(message.tab)
 
     def _show_sample(self, message: SampleArrived) -> None:
         sample = message.sample
@@ -328,7 +240,7 @@ class NetwatchApp(App[None]):
         self._attach_while_shown((message.pane.id or "").removeprefix("tab-"))
 
     def _attach_while_shown(self, active: str) -> None:
-        self._start_deferred(only=active)
+        self.probe_workers.start_deferred(only=active)
         for tab, source in self.sources.items():
             if not isinstance(source, AttachedWhileShown):
                 continue
@@ -336,34 +248,13 @@ class NetwatchApp(App[None]):
             if self._shown.get(tab) == shown:
                 continue
             self._shown[tab] = shown
-            self._control_source(tab, source.resume if shown else source.suspend)
+            self.probe_workers.control(tab, source.resume if shown else source.suspend)
 
     def on_tab_view_control_source(self, message: TabView.ControlSource) -> None:
         source = self.sources.get(message.view.tab_name)
         if source is not None:
             action = message.action
-            self._control_source(message.view.tab_name, lambda: action(source))
-
-    def _control_source(self, tab: str, action: Callable[[], None]) -> None:
-        """Attaching tracepoints takes a moment the UI should not wait for; one thread does
-        these in the order asked, so a quick tab switch back and forth ends attached."""
-        if self._control is None:
-            self._control = queue.SimpleQueue()
-            threading.Thread(target=self._run_control, name="netwatch-source-control",
-                             daemon=True).start()  # fmt: skip
-        self._control.put((tab, action))
-
-    def _run_control(self) -> None:
-        assert self._control is not None
-        while True:
-            tab, action = self._control.get()
-            try:
-                action()
-            except Exception as exc:  # BCC raises bare Exception when a tracepoint won't attach
-                self.post_message(HealthChanged(tab, Health("failed", f"attach: {exc}")))
-                continue
-            if not self.replay:
-                self.post_message(HealthChanged(tab, self.sources[tab].health()))
+            self.probe_workers.control(message.view.tab_name, lambda: action(source))
 
     def _update_status(self) -> None:
         if self._status is None:  # before mounting, or a message that arrives while tearing down

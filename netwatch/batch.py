@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from netwatch.cli_args import EXIT_FAILED, CliError
 from netwatch.live_sources import available, require_live
 from netwatch.model.untrusted import printable
-from netwatch.recording import RecordingFile, open_recording, replay
+from netwatch.recording import RecordingFile, open_recording
+from netwatch.replay import replay
 from netwatch.runner import run
 from netwatch.sources import Source, SourceError
 

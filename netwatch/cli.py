@@ -14,7 +14,7 @@ from netwatch.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
 from netwatch.probes.loader import compiling, stop_compiling
-from netwatch.recording import replay
+from netwatch.replay import replay
 from netwatch.replay_clock import ReplayClock
 from netwatch.sources import Source, SourceError
 from netwatch.tabs import TABS, ViewOptions

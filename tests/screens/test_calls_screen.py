@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import replay_file
+from netwatch.replay import replay_file
 from netwatch.tabs import ViewOptions
 from netwatch.tabs.calls.model import (
     ENTER,

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import replay_file
+from netwatch.replay import replay_file
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.tabs import TAB_NAMES

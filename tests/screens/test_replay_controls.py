@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import open_recording, replay_file
+from netwatch.recording import open_recording
+from netwatch.replay import replay_file
 from netwatch.replay_clock import ReplayClock
 from netwatch.screens.replay_bar import KEYS, ReplayBar, bar_line
 from netwatch.tabs.drops.screen import DropsView

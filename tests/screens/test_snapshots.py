@@ -9,9 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import (
-    replay_file,
-)
+from netwatch.replay import replay_file
 from netwatch.tabs.calls.screen import CallsView
 from tests.screens.test_traffic_screen import wait_for
 

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
 from netwatch.app import NetwatchApp
-from netwatch.recording import replay_file
+from netwatch.replay import replay_file
 from netwatch.screens.help import HelpScreen
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView

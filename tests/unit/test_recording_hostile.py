@@ -18,8 +18,8 @@ from netwatch.recording import (
     create_new_file,
     load_recording,
     open_recording,
-    replay,
 )
+from netwatch.replay import replay
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 HEADER = json.dumps(

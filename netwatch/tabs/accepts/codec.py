@@ -17,7 +17,7 @@ from netwatch.record_codec import (
     text,
     whole,
 )
-from netwatch.recording import replay_source
+from netwatch.replay import replay_source
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
 FAMILIES = frozenset({"ipv4", "ipv6", "ipv4-mapped"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from netwatch.recording import ClockedReplay, ReplaySource
+from netwatch.replay import ClockedReplay, ReplaySource
 from netwatch.replay_clock import ReplayClock
 from netwatch.tabs.calls.model import CallsSample
 

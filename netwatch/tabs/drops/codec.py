@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from netwatch.record_codec import U64_MAX, Codec, fields, text, whole
-from netwatch.recording import replay_source
+from netwatch.replay import replay_source
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 
 
