@@ -81,7 +81,7 @@ class RingReader:
         self._producer_map.close()
 
 
-class RingDrain:
+class RingDrain(DrainThread):
     """One streaming probe's ring buffer, emptied by a thread of its own every `pause` seconds
     into a bounded backlog of raw records that `take` hands over. Both streaming probes
     (Accepts, Calls) read theirs this way; decoding happens in bulk when the backlog is taken.
@@ -116,17 +116,8 @@ class RingDrain:
         self._raw: list[bytes] = []
         self._pending = 0  # records in _raw
         self._lost = 0
-        self._drain = DrainThread(name, self._pull, pause=pause, max_pause=max_pause)
-
-    def start(self) -> None:
-        self._drain.start()
-
-    def hold(self) -> None:
-        """The probe is detached: stop looking until `release`."""
-        self._drain.hold()
-
-    def release(self) -> None:
-        self._drain.release()
+        # A DrainThread whose step is _pull: `hold` while the probe is detached, `release`.
+        super().__init__(name, self._pull, pause=pause, max_pause=max_pause)
 
     def _pull(self) -> bool:
         """Whether it found anything."""
@@ -157,7 +148,7 @@ class RingDrain:
 
     def close(self) -> None:
         """Stops the thread, then unmaps (the kernel may reuse what was read)."""
-        self._drain.stop()
+        self.stop()
         if self._poller is not None:
             self._poller.close()
         self._ring.close()

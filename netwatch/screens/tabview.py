@@ -24,6 +24,8 @@ class TabState(Protocol):
 
     def apply(self, sample: Any, /) -> object: ...
 
+    lost: int  # events or counts its probe could not deliver
+
     def emptied(self) -> Any: ...
 
 
@@ -152,7 +154,7 @@ class TabView(Vertical, Generic[StateT]):
 
     def lost_events(self) -> int:
         """Events or counts the probe could not deliver, for the status line."""
-        raise NotImplementedError
+        return self.state.lost
 
     # ---- shared -------------------------------------------------------------------------------
     def set_banner(self, text: str) -> None:

@@ -226,9 +226,6 @@ class AcceptsView(TabView[AcceptsState]):
         self.summary_by_count = key == "count"
         self._update_summary()
 
-    def lost_events(self) -> int:
-        return self.state.lost
-
     def filter_text(self) -> str:
         return self.filter.text if self.filter else ""
 

@@ -276,9 +276,6 @@ class CallsView(TabView[CallsState]):
             parts.append(f"LOST {s.lost}")
         return parts
 
-    def lost_events(self) -> int:
-        return self.state.lost
-
     def filter_text(self) -> str:
         return self.filter.text if self.filter else ""
 

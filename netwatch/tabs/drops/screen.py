@@ -223,9 +223,6 @@ class DropsView(TabView[DropsState]):
     def action_reverse(self) -> None:
         self._respec(descending=not self.spec.descending)
 
-    def lost_events(self) -> int:
-        return self.state.lost
-
     def filter_text(self) -> str:
         return self.spec.filter.text if self.spec.filter else ""
 

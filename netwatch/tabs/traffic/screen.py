@@ -211,9 +211,6 @@ class TrafficView(TabView[TrafficState]):
         self.spec = replace(s, cumulative=not s.cumulative)
         self.redraw()
 
-    def lost_events(self) -> int:
-        return self.state.lost
-
     def filter_text(self) -> str:
         return self.spec.filter.text if self.spec.filter else ""
 
