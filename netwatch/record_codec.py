@@ -96,6 +96,10 @@ class Codec:
     read: Callable[[Any], Any]  # and back, checked; BadRecord names what is wrong
     sample: Callable[..., Any]  # its Sample type: (ts, interval, items, lost)
     replay: Callable[..., Any]  # its replay source: (samples, path, speed, clock)
+    # Fields of its own beside the envelope, as a record's keys, and back as the sample's
+    # keyword arguments (checked). Optional in a record: files without them still read.
+    more_out: Callable[[Any], dict[str, Any]] | None = None
+    more_in: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def _codec(tab: str) -> Codec:
@@ -107,13 +111,16 @@ def _codec(tab: str) -> Codec:
 def record_out(tab: str, sample: Sample[Any]) -> dict[str, Any]:
     """One line of the file: the sample's envelope and its rows (or events) as plain lists."""
     codec = _codec(tab)
-    return {
+    record = {
         "tab": tab,
         "ts": round(sample.ts, 6),
         "interval": sample.interval,
         "lost": sample.lost,
         codec.key: [codec.write(item) for item in sample.items],
     }
+    if codec.more_out is not None:
+        record.update(codec.more_out(sample))
+    return record
 
 
 def record_in(tab: str, record: dict[str, Any]) -> Any:
@@ -127,4 +134,5 @@ def record_in(tab: str, record: dict[str, Any]) -> Any:
         finite(record.get("interval"), 0, INTERVAL_MAX, "interval"),
         tuple(codec.read(item) for item in items),
         whole(record.get("lost", 0), 0, U64_MAX, "lost"),
+        **(codec.more_in(record) if codec.more_in is not None else {}),
     )

@@ -5,7 +5,8 @@ Line 1 is a header object:
    "tabs": ["traffic"]}
 Each later line is one record with a "tab" field. Traffic records:
   {"tab": "traffic", "ts": <unix ts>, "interval": <s>, "lost": <n>,
-   "rows": [[pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes], ...]}
+   "rows": [[pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes], ...],
+   "context": [[pid, cgroup, netns], ...]}   (context: optional; older files have none)
 Drops records:
   {"tab": "drops", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "rows": [[location, reason, protocol, symbol, count, dev, port], ...]}

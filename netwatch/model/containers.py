@@ -10,6 +10,8 @@ wins, so a container nested in a pod's slice is named as the container. Pure tex
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 _ID = r"([0-9a-f]{64})"
 # One path component each, as the runtimes write them (systemd and cgroupfs drivers).
@@ -40,3 +42,29 @@ def container_name(cgroup_path: str) -> str:
         if _UNIT.fullmatch(component) and component != "init.scope":
             return component
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcContext:
+    """Where a process runs: its cgroup v2 path (as `container_name` takes it; "" unknown) and
+    its network namespace's inode (0 unknown). Known in the kernel when the process is seen
+    sending or reading, so it outlives the process and the cgroup (a row already counted keeps
+    its names)."""
+
+    cgroup: str = ""
+    netns: int = 0
+
+    @property
+    def container(self) -> str:
+        return _cached_name(self.cgroup)
+
+
+NO_CONTEXT = ProcContext()
+# Where a cgroup was removed before its path could be found, and only its own name is known
+# (from the kernel): the path reads "…/docker-<id>.scope", which still names the container.
+UNKNOWN_PARENTS = "…"
+
+
+@lru_cache(maxsize=4096)
+def _cached_name(cgroup_path: str) -> str:
+    return container_name(cgroup_path)

@@ -2,7 +2,9 @@
 
 A term's value may list alternatives with commas (`pid:10,20`); a leading `!` negates a term.
 Traffic's keys: `pid:`, `uid:` (a number or a user name), `comm:` and free text (substrings,
-case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*`).
+case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*`), and where the
+process runs: `container:` (its short name, exactly or a prefix with `*`), `cgroup:` (its cgroup
+v2 path, the same way: `cgroup:/kubepods.slice*`), `netns:` (its network namespace's inode).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.tabs.traffic.model import TrafficKey
 
 
@@ -19,7 +22,7 @@ class FilterError(ValueError):
 
 UserLookup = Callable[[int], str]
 
-KEYS = ("pid", "uid", "comm", "dev")
+KEYS = ("pid", "uid", "comm", "dev", "container", "cgroup", "netns")
 
 # The largest value each numeric key can take: a pid, tid or uid is a 32-bit number in the
 # kernel, a port 16 bits. Checked here, so a term that parsed can always be compared.
@@ -39,8 +42,10 @@ class TrafficFilter:
     text: str
     terms: tuple[Term, ...]
 
-    def matches(self, key: TrafficKey, user_of: UserLookup) -> bool:
-        return all(_term_matches(t, key, user_of) != t.negate for t in self.terms)
+    def matches(
+        self, key: TrafficKey, user_of: UserLookup, context: ProcContext = NO_CONTEXT
+    ) -> bool:
+        return all(_term_matches(t, key, user_of, context) != t.negate for t in self.terms)
 
 
 def is_number(value: str) -> bool:
@@ -101,12 +106,24 @@ def parse_terms(
 
 def parse_filter(text: str) -> TrafficFilter:
     terms = parse_terms(
-        text, KEYS, numeric={"pid": ID_MAX}, exact=("dev",), number_or_name={"uid": ID_MAX}
+        text,
+        KEYS,
+        numeric={"pid": ID_MAX, "netns": ID_MAX},
+        exact=("dev", "container", "cgroup"),
+        number_or_name={"uid": ID_MAX},
     )
     return TrafficFilter(text.strip(), terms)
 
 
-def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:
+def name_matches(pattern: str, name: str) -> bool:
+    """Exactly, or as a prefix where the pattern ends in `*`; an empty name never matches (so
+    `container:*` is the processes in one, `!container:*` those outside any)."""
+    if not name:
+        return False
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
+def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup, context: ProcContext) -> bool:
     if term.key == "pid":
         return any(int(v) == key.pid for v in term.values)
     if term.key == "uid":
@@ -115,8 +132,13 @@ def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup) -> bool:
     if term.key == "comm":
         return any(v in key.comm.lower() for v in term.values)
     if term.key == "dev":
-        return any(
-            key.dev.startswith(v[:-1]) if v.endswith("*") else key.dev == v for v in term.values
-        )
-    haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason}".lower()
+        return any(name_matches(v, key.dev) for v in term.values)
+    if term.key == "container":
+        return any(name_matches(v, context.container) for v in term.values)
+    if term.key == "cgroup":
+        return any(name_matches(v, context.cgroup) for v in term.values)
+    if term.key == "netns":
+        return any(int(v) == context.netns for v in term.values)
+    haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason} "
+    haystack = (haystack + context.container).lower()
     return term.values[0] in haystack

@@ -1,21 +1,28 @@
-"""Issue #14's first piece, with real kernel objects: a process in a cgroup v2 directory named
-as docker names its containers, inside a network namespace of the test's own, is reported with
-its cgroup path, its container's short id and its netns inode, by procinfo and on the Traffic
-tab's process detail. Needs root (cgroups, namespaces), not BPF."""
+"""Issue #14 with real kernel objects: processes in cgroup v2 directories named as docker and as
+containerd under kubepods name their containers, inside network namespaces of the test's own.
+procinfo and the Traffic tab's process detail report them (root, not BPF); the Traffic probe
+charges each side's traffic with its container and its netns, as the kernel saw them (BPF)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from netwatch.procinfo import process_info
+from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
+from tests.live.test_traffic_live import GEN, probe
 from tests.netns import veth_pair
+
+__all__ = ["probe"]  # the fixture: both builds of traffic.bpf.c
 
 pytestmark = pytest.mark.live
 
@@ -30,6 +37,37 @@ def cgroup2_root() -> Path:
         if fields[2] == "cgroup2":
             return Path(fields[1])
     pytest.fail("no cgroup2 hierarchy mounted")
+
+
+def remove_cgroup(d: Path) -> None:
+    for _ in range(100):  # the kernel frees a cgroup a moment after its last process
+        try:
+            d.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+@contextmanager
+def cgroup_dirs(*relative: str) -> Iterator[list[Path]]:
+    """The cgroup v2 directories `relative` to the hierarchy's root (parents too), removed
+    afterwards, innermost first, once the kernel has let their processes go."""
+    root = cgroup2_root()
+    made: list[Path] = []
+    try:
+        for rel in relative:
+            path = root
+            for part in Path(rel).parts:
+                path = path / part
+                if not path.exists():
+                    path.mkdir()
+                    made.append(path)
+        yield [root / rel for rel in relative]
+    finally:
+        for d in reversed(made):
+            remove_cgroup(d)
 
 
 @pytest.fixture
@@ -60,14 +98,7 @@ def contained() -> Iterator[tuple[int, str, int]]:
             proc.kill()
             proc.wait()
         for d in (scope, root / SLICE):
-            for _ in range(50):  # the kernel frees a cgroup a moment after its last process
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            remove_cgroup(d)
 
 
 def test_procinfo_names_the_container_its_cgroup_and_its_netns(
@@ -104,3 +135,58 @@ async def test_the_process_detail_shows_them(
         text = str(app.screen.query_one("#detail-process", Static).render())
         assert f"container: {CONTAINER_ID[:12]}" in text
         assert f"netns: {netns}" in text and f"cgroup:  {cgroup}" in text
+
+
+DOCKER_ID = "d0c4e7" + "0123456789abcdef" * 3 + "0a1b2c3d4e"
+CRI_ID = "c71c0e" + "fedcba9876543210" * 3 + "9f8e7d6c5b"
+DOCKER_SCOPE = f"{SLICE}/docker-{DOCKER_ID}.scope"
+POD_SLICE = f"{SLICE.removesuffix('.slice')}-kubepods.slice/kubepods-pod42.slice"
+CRI_SCOPE = f"{POD_SLICE}/cri-containerd-{CRI_ID}.scope"
+
+
+def in_cgroup(cgroup: Path, argv: list[str]) -> list[str]:
+    """argv run from its first instruction in `cgroup`: the shell joins it, then execs."""
+    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *argv]
+
+
+@pytest.mark.usefixtures("live_bpf")
+def test_each_sides_traffic_names_its_container_and_netns(
+    probe: TrafficProbe,
+) -> None:
+    """A TCP server in a containerd (kubepods) cgroup in one netns, its client in a docker
+    cgroup in another, joined by veth. The server's received bytes: within 5% of its veth's."""
+    with cgroup_dirs(DOCKER_SCOPE, CRI_SCOPE) as (docker, cri), veth_pair("cgx") as link:
+        before_b = link.b.counters()
+        server = subprocess.Popen(
+            in_cgroup(cri, link.b.exec_argv(sys.executable, GEN, "tcp-recv", link.b.addr, "5311")),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert server.stdout is not None
+        assert json.loads(server.stdout.readline())["ready"] == server.pid
+        client = subprocess.run(
+            in_cgroup(docker, link.a.exec_argv(sys.executable, GEN, "tcp-send", link.b.addr,
+                                               "5311", "--count", "500", "--size", "8192")),
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        sent = json.loads(client.stdout)
+        out, _ = server.communicate(timeout=60)
+        got = json.loads(out.strip().splitlines()[-1])
+        assert got["payload"] == sent["payload"] == 500 * 8192
+        # The client's container is gone before netwatch first reads: as `docker run --rm` of
+        # a short job would be. The kernel kept the cgroup's own name.
+        remove_cgroup(docker)
+        netns = {h.ns: os.stat(f"/run/netns/{h.ns}").st_ino for h in (link.a, link.b)}
+        time.sleep(0.3)  # the last softirq, on the other CPU
+        sample = probe.read()
+        assert sample is not None
+        wire_rx = link.b.counters()["rx_bytes"] - before_b["rx_bytes"]
+
+    rx = sum(r.counts.recv_bytes for r in sample.rows if r.key.pid == got["pid"])
+    assert abs(rx - wire_rx) <= 0.05 * wire_rx, (rx, wire_rx)
+    server_ctx, client_ctx = sample.context[got["pid"]], sample.context[sent["pid"]]
+    assert server_ctx.cgroup == f"/{CRI_SCOPE}" and server_ctx.container == CRI_ID[:12]
+    assert client_ctx.cgroup == f"…/docker-{DOCKER_ID}.scope"
+    assert client_ctx.container == DOCKER_ID[:12]
+    assert (server_ctx.netns, client_ctx.netns) == (netns[link.b.ns], netns[link.a.ns])
+    assert len(set(netns.values()) | {os.stat("/proc/self/ns/net").st_ino}) == 3

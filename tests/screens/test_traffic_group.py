@@ -1,12 +1,16 @@
-"""`g` on the Traffic tab (#13): process, program, user in turn; the PID column counts the
-processes of a grouped row, the banner says which grouping, and a snapshot holds what is shown."""
+"""`g` on the Traffic tab (#13, #14): process, program, user, container in turn; the PID column
+counts the processes of a grouped row, the banner says which grouping, and a snapshot holds what
+is shown."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from netwatch.tabs.traffic.model import Counters, TrafficKey
+from textual.widgets import Input
+
+from netwatch.model.containers import ProcContext
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.screen import TrafficView
 from tests.screens.test_traffic_screen import banner, scripted_app, wait_for
 
@@ -53,6 +57,9 @@ async def test_g_groups_by_program_then_user_then_back(tmp_path: Path) -> None:
         await pilot.press("g")
         assert "by user" in banner(app)
         assert sorted(cells(view, "user")) == ["root", "www-data"]
+        await pilot.press("g")  # none of them runs in a container: one row for all four
+        assert "by container" in banner(app)
+        assert cells(view, "comm") == ["(no container)"] and cells(view, "pid") == ["4"]
         await pilot.press("g")
         assert "by " not in banner(app) and view.table.row_count == 4
         assert str(view.table.columns["pid"].label).startswith("PID")  # type: ignore[index]
@@ -77,3 +84,53 @@ async def test_a_program_run_by_several_users_shows_star_for_its_uid_everywhere(
         assert "-1" not in text
         data = json.loads(next(p for p in app.last_snapshot if p.suffix == ".json").read_text())
         assert (data["rows"][0]["uid"], data["rows"][0]["user"]) == (None, None)
+
+
+DOCKER = "/system.slice/docker-" + "3f" * 32 + ".scope"
+POD = "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/"
+CRI = POD + "cri-containerd-" + "c0" * 32 + ".scope"
+
+
+async def test_container_column_grouping_and_filters(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(150, 30)) as pilot:  # wide enough for CONTAINER
+        rows = ((CURL_1, Counters(1, 1, 100, 100)), (CURL_2, Counters(1, 1, 100, 100)),
+                (NGINX, Counters(2, 2, 200, 200)), (CURL_3, Counters(5, 5, 500, 500)))  # fmt: skip
+        context = {
+            101: ProcContext(DOCKER, 4026532001),
+            102: ProcContext(DOCKER, 4026532001),
+            200: ProcContext(CRI, 4026532002),
+            103: ProcContext("/user.slice/user-0.slice/session-3.scope", 4026531833),
+        }
+        source.push_sample(
+            TrafficSample(1.0, 1.0, tuple(TrafficRow(k, c) for k, c in rows), 0, context)
+        )
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        assert dict(zip(cells(view, "pid"), cells(view, "container"), strict=True)) == {
+            "101": "3f3f3f3f3f3f", "102": "3f3f3f3f3f3f", "200": "c0c0c0c0c0c0",
+            "103": "session-3.scope"}  # fmt: skip
+        for _ in range(3):
+            await pilot.press("g")
+        assert "by container" in banner(app)
+        assert dict(zip(cells(view, "comm"), cells(view, "pid"), strict=True)) == {
+            "3f3f3f3f3f3f": "2", "c0c0c0c0c0c0": "1", "session-3.scope": "1"}  # fmt: skip
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bool(app.last_snapshot))
+        data = json.loads(next(p for p in app.last_snapshot if p.suffix == ".json").read_text())
+        assert {r["container"]: (r["processes"], r["xmit_pk"], r["netns"])
+                for r in data["rows"]} == {
+            "3f3f3f3f3f3f": (2, 2, 4026532001), "c0c0c0c0c0c0": (1, 2, 4026532002),
+            "session-3.scope": (1, 5, 4026531833)}  # fmt: skip
+        await pilot.press("g")
+        for typed, pids in (
+            ("container:3f3f3f3f3f3f", ["101", "102"]),
+            ("cgroup:/kubepods.slice*", ["200"]),
+            ("netns:4026531833", ["103"]),
+            ("!container:*", []),
+            ("c0c0c0", ["200"]),
+        ):
+            await pilot.press("slash")
+            view.query_one(Input).value = ""
+            await pilot.press(*typed, "enter")
+            assert sorted(cells(view, "pid")) == pids, typed

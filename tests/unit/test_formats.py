@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 import re
 
+from netwatch.model.containers import ProcContext
 from netwatch.tabs.traffic.formats import NETTOP_HEADER, human_rate, kb, nettop_line, row_json
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow
+from netwatch.tabs.traffic.view_model import ViewRow
 
 # Verbatim from nettop.stp's sample output (shared/seeds, SystemTap Beginners Guide 4.1.1),
 # trailing spaces included: COMMAND is %-15s.
@@ -49,8 +51,15 @@ def test_unattributed_row_names_its_reason_and_no_pid() -> None:
 
 
 def test_json_row_has_the_documented_keys() -> None:
-    row = TrafficRow(TrafficKey(42, 1000, "lo", "iperf"), Counters(1, 2, 3, 4))
-    obj = json.loads(row_json(row, 1700000000.5, 1.0, "alice"))
+    docker = "/system.slice/docker-" + "ab" * 32 + ".scope"
+    row = ViewRow(
+        TrafficKey(42, 1000, "lo", "iperf"),
+        Counters(1, 2, 3, 4),
+        Counters(),
+        "alice",
+        context=ProcContext(docker, 4026532177),
+    )
+    obj = json.loads(row_json(row, 1700000000.5, 1.0))
     assert obj == {
         "ts": 1700000000.5,
         "interval": 1.0,
@@ -59,12 +68,21 @@ def test_json_row_has_the_documented_keys() -> None:
         "user": "alice",
         "dev": "lo",
         "comm": "iperf",
+        "cgroup": docker,
+        "container": "abababababab",
+        "netns": 4026532177,
         "xmit_pk": 1,
         "recv_pk": 2,
         "xmit_bytes": 3,
         "recv_bytes": 4,
         "unattributed_reason": None,
     }
+
+
+def test_json_row_of_a_process_whose_place_is_unknown_has_nulls() -> None:
+    row = ViewRow(TrafficKey(42, 1000, "lo", "iperf"), Counters(1, 2, 3, 4), Counters(), "alice")
+    obj = json.loads(row_json(row, 1.0, 1.0))
+    assert (obj["cgroup"], obj["container"], obj["netns"]) == (None, None, None)
 
 
 def test_human_rate() -> None:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
 from netwatch.cli_args import Parser, batch_parser, interval_options, pid_option
+from netwatch.model.containers import NO_CONTEXT
 from netwatch.tabs.traffic.formats import nettop_table, row_json
 from netwatch.tabs.traffic.live import live_source
 from netwatch.tabs.traffic.model import Counters, TrafficRow, TrafficSample
-from netwatch.tabs.traffic.view_model import ViewRow, sort_rows
+from netwatch.tabs.traffic.view_model import GROUPINGS, ViewRow, grouped, sort_rows
 from netwatch.users import user_name
 
 EXAMPLES = (
@@ -21,6 +23,7 @@ EXAMPLES = (
     ("netwatch top -b --interval 1 --count 10 -T", "ten 1 s tables, each line timed"),
     ("netwatch top -b -p 1234 -p 5678", "two processes' rows only"),
     ("netwatch top -b --json | jq 'select(.recv_bytes > 100000)'", "one JSON object per row"),
+    ("netwatch top -b --by container", "a row per container (or systemd unit), not process"),
     ("netwatch top -b --replay session.nwrec", "the tables of a recording (no root)"),
     ("netwatch top", "the full-screen UI on the Traffic tab"),
 )
@@ -31,23 +34,53 @@ def parser() -> Parser:
     interval_options(top, "seconds per table (default 5, as nettop.stp)")
     pid_option(top, "the rows")
     top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
+    top.add_argument(
+        "--by",
+        choices=GROUPINGS,
+        default="process",
+        help="a row per process (default), or per program, user or container (its short id, "
+        "or its systemd unit), summing its processes; PID then counts them",
+    )
     return top
 
 
-def seed_order(sample: TrafficSample) -> list[TrafficRow]:
-    """nettop.stp's order: total packets, most first."""
-    view = [ViewRow(r.key, r.counts, Counters(), "") for r in sample.rows]
-    return [TrafficRow(v.key, v.shown) for v in sort_rows(view, "total_pk", True)]
+def seed_order(
+    sample: TrafficSample, by: str = "process", wants: Callable[[int], bool] = lambda pid: True
+) -> list[ViewRow]:
+    """nettop.stp's order: total packets, most first. `wants`: the processes kept (before
+    they are grouped)."""
+    view = [
+        ViewRow(
+            r.key,
+            r.counts,
+            Counters(),
+            user_name(r.key.uid),
+            context=sample.context.get(r.key.pid, NO_CONTEXT),
+        )
+        for r in sample.rows
+        if wants(r.key.pid)
+    ]
+    if by != "process":
+        view = grouped(view, by)
+    return sort_rows(view, "total_pk", True)
 
 
-def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[TrafficSample], None]:
+def printer(
+    how: Output, out: TextIO = sys.stdout, by: str = "process"
+) -> Callable[[TrafficSample], None]:
     def emit(sample: TrafficSample) -> None:
-        rows = [r for r in seed_order(sample) if how.wants(r.key.pid)]
+        rows = seed_order(sample, by, how.wants)
         if how.json:
             for r in rows:
-                out.write(row_json(r, sample.ts, sample.interval, user_name(r.key.uid)) + "\n")
+                out.write(row_json(r, sample.ts, sample.interval) + "\n")
         else:
-            out.write(how.text(sample.ts, "\n".join(nettop_table(rows)) + "\n\n"))
+            # Grouped, the PID column holds each row's count of processes, and says so first.
+            table = nettop_table(
+                TrafficRow(replace(r.key, pid=r.processes) if r.grouped else r.key, r.shown)
+                for r in rows
+            )
+            heading = [] if by == "process" else [f"# by {by}: PID = processes"]
+            out.write(how.text(sample.ts, "\n".join([*heading, *table]) + "\n\n"))
         warn_lost(sample.lost, "packets not counted (map full)")
         out.flush()
 
@@ -56,4 +89,4 @@ def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[TrafficSample], 
 
 def command(args: argparse.Namespace) -> int:
     source = replayed_or_live(args, "traffic", lambda: live_source(args.interval))
-    return batch_command(source, args.count, printer(Output.of(args, pids=args.pid)))
+    return batch_command(source, args.count, printer(Output.of(args, pids=args.pid), by=args.by))

@@ -1,12 +1,14 @@
 """The Traffic tab's items in a recording: each one a JSON list
 [pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes]
-under "rows", read back with every field checked."""
+under "rows", and where those processes run, [pid, cgroup, netns] under "context" (absent in
+recordings made before netwatch knew it), read back with every field checked."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from netwatch.record_codec import ID_MAX, ID_MIN, U64_MAX, Codec, fields, text, whole
+from netwatch.model.containers import ProcContext
+from netwatch.record_codec import ID_MAX, ID_MIN, U64_MAX, BadRecord, Codec, fields, text, whole
 from netwatch.replay import replay_source
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
@@ -29,4 +31,27 @@ def traffic_row_in(item: Any) -> TrafficRow:
     )
 
 
-CODEC = Codec("rows", traffic_row_out, traffic_row_in, TrafficSample, replay_source)
+NETNS_MAX = 2**32 - 1  # an inode number in the kernel's nsfs: 32 bits
+CGROUP_PATH_MAX = 4096
+
+
+def context_out(sample: TrafficSample) -> dict[str, Any]:
+    return {"context": [[pid, c.cgroup, c.netns] for pid, c in sample.context.items()]}
+
+
+def context_in(record: dict[str, Any]) -> dict[str, Any]:
+    items = record.get("context", [])
+    if type(items) is not list:
+        raise BadRecord("'context' is not a list")
+    context: dict[int, ProcContext] = {}
+    for item in items:
+        pid, cgroup, netns = fields(item, 3, "a process's context")
+        context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
+            text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")
+        )
+    return {"context": context}
+
+
+CODEC = Codec(
+    "rows", traffic_row_out, traffic_row_in, TrafficSample, replay_source, context_out, context_in
+)

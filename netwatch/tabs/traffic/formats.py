@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from netwatch.model.containers import NO_CONTEXT
 from netwatch.model.untrusted import printable
 from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficKey, TrafficRow
-from netwatch.tabs.traffic.view_model import MIXED
+from netwatch.tabs.traffic.view_model import MIXED, MIXED_CONTEXT, ViewRow
 
 NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
     "PID",
@@ -53,23 +54,38 @@ def nettop_table(rows: Iterable[TrafficRow]) -> list[str]:
     return [NETTOP_HEADER] + [nettop_line(r) for r in rows]
 
 
-def row_json(row: TrafficRow, ts: float, interval: float, user: str) -> str:
-    k, c = row.key, row.counts
-    obj = {
+def row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
+    """One row as `top --batch --json` prints it and a snapshot's JSON holds it. A grouped
+    row adds how many processes it sums and has no pid (nor a uid, user or place where its
+    processes differ); where a process runs is null where unknown."""
+    k, c = row.key, row.shown
+    place = row.context if k.attributed and row.context != MIXED_CONTEXT else NO_CONTEXT
+    obj: dict[str, object] = {
         "ts": round(ts, 6),
         "interval": interval,
         "pid": k.pid if k.attributed else None,
         "uid": k.uid if k.attributed else None,
-        "user": user if k.attributed else None,
+        "user": row.user if k.attributed else None,
         "dev": k.dev,
         "comm": k.comm,
+        "cgroup": place.cgroup or None,
+        "container": place.container or None,
+        "netns": place.netns or None,
         "xmit_pk": c.xmit_pk,
         "recv_pk": c.recv_pk,
         "xmit_bytes": c.xmit_bytes,
         "recv_bytes": c.recv_bytes,
         "unattributed_reason": k.reason or None,
     }
-    return json.dumps(obj, separators=(",", ":"))
+    if row.grouped:
+        obj |= {"pid": None, "processes": row.processes}
+        if k.uid == UNATTRIBUTED_PID:
+            obj |= {"uid": None, "user": None}
+    return obj
+
+
+def row_json(row: ViewRow, ts: float, interval: float) -> str:
+    return json.dumps(row_object(row, ts, interval), separators=(",", ":"))
 
 
 def human_rate(bytes_per_s: int) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.model.sample import RowsSample
 
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
+
+MAX_CONTEXTS = 65536  # processes whose cgroup and netns are remembered
 
 REASON_TX_NO_OWNER = "tx-no-owner"
 REASON_RX_NOT_DELIVERED = "rx-not-delivered"
@@ -79,7 +83,11 @@ class TrafficRow:
 
 @dataclass(frozen=True, slots=True)
 class TrafficSample(RowsSample[TrafficRow]):
-    """What one interval brought: per-row counts for that interval only (not cumulative)."""
+    """What one interval brought: per-row counts for that interval only (not cumulative), and
+    where the processes in those rows run (by PID; a live probe knows it, old recordings
+    do not)."""
+
+    context: Mapping[int, ProcContext] = field(default_factory=dict)
 
 
 class UnattributedTracker:
@@ -134,6 +142,7 @@ class TrafficState:
     last: TrafficSample | None = None
     totals: dict[TrafficKey, Counters] = field(default_factory=dict)
     history: dict[int, deque[HistoryPoint]] = field(default_factory=dict)
+    contexts: dict[int, ProcContext] = field(default_factory=dict)  # by PID, the latest
     lost: int = 0
     samples: int = 0
 
@@ -145,6 +154,12 @@ class TrafficState:
         self.last = sample
         self.samples += 1
         self.lost += sample.lost
+        for pid, context in sample.context.items():
+            self.contexts.pop(pid, None)  # to the end: the most recently seen
+            self.contexts[pid] = context
+        if len(self.contexts) > MAX_CONTEXTS:  # oldest first: dicts keep insertion order
+            for pid in list(self.contexts)[: len(self.contexts) - MAX_CONTEXTS]:
+                del self.contexts[pid]
         per_pid: dict[int, HistoryPoint] = {}
         for row in sample.rows:
             self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts
@@ -153,6 +168,9 @@ class TrafficState:
             point.recv_bytes += row.counts.recv_bytes
         for pid, point in per_pid.items():
             self.history.setdefault(pid, deque(maxlen=self.history_len)).append(point)
+
+    def context_of(self, pid: int) -> ProcContext:
+        return self.contexts.get(pid, NO_CONTEXT)
 
     def rows(self, cumulative: bool) -> list[TrafficRow]:
         if cumulative:

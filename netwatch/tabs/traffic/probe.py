@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.cdata import c_string
+from netwatch.model.containers import UNKNOWN_PARENTS, ProcContext
 from netwatch.probes import requirements
 from netwatch.probes.btf import BTF, KIND_FUNC
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
+from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
     compile_probe,
     detach,
@@ -51,6 +53,7 @@ OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready", "sock/sock_recv_length")
 UDP_READERS = ("udp_recvmsg", "udpv6_recvmsg")
 MAX_ROWS = 16384
 MAX_SOCKS = 65536
+MAX_PROCS = 16384  # processes whose cgroup and netns the kernel keeps (least recent go first)
 # Rows each CPU counts in an array before the hash (traffic.bpf.c's hot_rows).
 HOT_SLOTS = 4
 # Rows idle this many intervals are removed from the kernel map to keep it small.
@@ -73,6 +76,13 @@ _OFFSETS = (
     ("TASK_CRED_OFF", ("task_struct", "cred")),
     ("TASK_COMM_OFF", ("task_struct", "comm")),
     ("CRED_UID_OFF", ("cred", "uid")),
+    ("TASK_NSPROXY_OFF", ("task_struct", "nsproxy")),
+    ("NSPROXY_NET_NS_OFF", ("nsproxy", "net_ns")),
+    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
+    ("TASK_CGROUPS_OFF", ("task_struct", "cgroups")),
+    ("CSS_SET_DFL_CGRP_OFF", ("css_set", "dfl_cgrp")),
+    ("CGROUP_KN_OFF", ("cgroup", "kn")),
+    ("KERNFS_NODE_NAME_OFF", ("kernfs_node", "name")),
 )
 
 
@@ -104,6 +114,8 @@ class TrafficProbe(ProbeSkeleton):
         self._notes: list[str] = []
         self._links: list[BtfLink] = []
         self.attach_mode = ""
+        self._cgroups = CgroupPaths()
+        self._contexts: dict[int, ProcContext] = {}
 
     def open(self) -> None:
         btf = kernel_btf("traffic")  # parsed once: for the offsets and the tp_btf targets
@@ -112,6 +124,7 @@ class TrafficProbe(ProbeSkeleton):
             f"-DMAX_ROWS={MAX_ROWS}",
             f"-DMAX_SOCKS={MAX_SOCKS}",
             f"-DHOT_SLOTS={HOT_SLOTS}",
+            f"-DMAX_PROCS={MAX_PROCS}",
         ]
         text = BPF_SOURCE.read_text()
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
@@ -221,7 +234,30 @@ class TrafficProbe(ProbeSkeleton):
             lost = self._book.lost_since(lost_total)
             deltas = [TrafficRow(key, delta) for key, delta in per_key.items()]
             all_rows = deltas + self._unattributed.update(unowned)
-        return TrafficSample(time.time(), interval, tuple(all_rows), lost)
+            context = self._read_contexts({key.pid for key in per_key})
+        return TrafficSample(time.time(), interval, tuple(all_rows), lost, context)
+
+    def _read_contexts(self, pids: set[int]) -> dict[int, ProcContext]:
+        """Where this interval's processes run, as the kernel saw them; the last known for a
+        process the kernel has let go of since."""
+        table = self._bpf[b"proc_ctx"]
+        out: dict[int, ProcContext] = {}
+        for pid in pids:
+            try:
+                v = table[ctypes.c_uint(pid)]
+            except KeyError:
+                known = self._contexts.get(pid)
+                if known is not None:
+                    out[pid] = known
+                continue
+            path = self._cgroups.path_of(int(v.cgroup_id))
+            if not path and v.cgroup_name:  # removed before it was found: its own name only
+                path = f"{UNKNOWN_PARENTS}/{c_string(v.cgroup_name)}"
+            context = ProcContext(path, int(v.netns))
+            out[pid] = self._contexts[pid] = context
+        if len(self._contexts) > MAX_PROCS * 2:
+            self._contexts = dict(out)
+        return out
 
     def _release(self) -> None:
         for link in self._links:

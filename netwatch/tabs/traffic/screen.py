@@ -21,10 +21,10 @@ from netwatch.tabs.traffic.formats import (
     human_rate,
     kb,
     nettop_line,
-    row_json,
+    row_object,
     uid_text,
 )
-from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficRow, TrafficSample, TrafficState
+from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
@@ -66,6 +66,7 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
         "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
         "comm": shown(k.comm if attributed else f"[{k.reason}]"),
+        "container": shown(str(row.value("container")) or "-" if attributed else "-"),
     }
 
 
@@ -78,7 +79,10 @@ class TrafficView(TabView[TrafficState]):
         Binding("g", "group", "Group"),
     ]
     tab_name = "traffic"
-    filter_placeholder = "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] text  (!term negates)"
+    filter_placeholder = (
+        "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] container:NAME[*] cgroup:PATH[*] "
+        "netns:N text  (!term negates)"
+    )
 
     def __init__(self, *, live: bool = True, id: str | None = None) -> None:
         super().__init__(live=live, id=id)
@@ -182,12 +186,12 @@ class TrafficView(TabView[TrafficState]):
 
     def apply_sort(self, key: str) -> None:
         # Names read best A-Z; numbers most first.
-        descending = key not in ("user", "dev", "comm")
+        descending = key not in ("user", "dev", "comm", "container")
         self.spec = replace(self.spec, sort=key, descending=descending)
         self.redraw()
 
     def action_group(self) -> None:
-        """A row per process, per program, or per user, in turn."""
+        """A row per process, per program, per user, or per container, in turn."""
         at = GROUPINGS.index(self.spec.group)
         self.spec = replace(self.spec, group=GROUPINGS[(at + 1) % len(GROUPINGS)])
         self.redraw()
@@ -257,24 +261,12 @@ class TrafficView(TabView[TrafficState]):
             "filter": self.spec.filter.text if self.spec.filter else "",
             "paused": self.paused,
             "group": self.spec.group,
-            "rows": [_row_object(v, ts, interval) for v in self.shown],
+            "rows": [row_object(v, ts, interval) for v in self.shown],
         }
         return {"txt": text, "json": json.dumps(meta, indent=1) + "\n"}
 
     def sort_label(self) -> str:
         return f"{SORT_LABELS[self.spec.sort]} {'desc' if self.spec.descending else 'asc'}"
-
-
-def _row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
-    """The batch command's JSON object for a row; a program's or user's row adds how many
-    processes it sums, and has no pid (nor a uid or user where its processes differ)."""
-    obj: dict[str, object] = json.loads(row_json(TrafficRow(row.key, row.shown), ts, interval,
-                                                  row.user))  # fmt: skip
-    if row.grouped:
-        obj |= {"pid": None, "processes": row.processes}
-        if row.key.uid == UNATTRIBUTED_PID:
-            obj |= {"uid": None, "user": None}
-    return obj
 
 
 def view(options: ViewOptions) -> TrafficView:

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline
 
+from netwatch.model.containers import NO_CONTEXT
 from netwatch.procinfo import ProcessGone, process_info
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.traffic.formats import rate_text, size_text
@@ -116,7 +117,15 @@ class ProcessDetail(Screen[None]):
         try:
             info = process_info(self.key.pid)
         except ProcessGone as exc:
-            return [str(exc)]
+            # Where it ran, as the kernel saw it while its traffic was counted.
+            seen = self.state.context_of(self.key.pid)
+            if seen == NO_CONTEXT:
+                return [str(exc)]
+            return [
+                str(exc),
+                f"container: {seen.container or '-'}   netns: {seen.netns or '-'}",
+                f"cgroup:  {seen.cgroup or '-'}",
+            ]
         lines = [
             f"command: {info.cmdline}",
             f"user:    {info.user}",

@@ -39,6 +39,11 @@
  *                                backlogged segments are counted there too, and taken back out
  *                                when they are charged, so rows + unowned = what devices saw.
  *
+ * Where each process runs (issue #14): when a CPU sees a process in process context that is not
+ * the last one it saw, it writes that process's cgroup v2 id and name and its network
+ * namespace into proc_ctx (by tgid); user space reads it for the processes in each interval's
+ * rows. Not part of the row key: a row stays one process's, and a flow costs one array lookup.
+ *
  * Expected overhead: per packet 4-6 short programs, in the common case with no helper call but
  * one (the current task) and no hash lookup: the row is in a per-CPU hot slot, the socket's
  * owner in a per-CPU memo. On our 2-vCPU VMs that keeps ~0.90 of a 64-byte UDP flood, where
@@ -172,6 +177,23 @@ struct owner_memo_t {
 };
 BPF_PERCPU_ARRAY(owner_memo, struct owner_memo_t, 1);
 BPF_ARRAY(owner_gen, u64, 1);
+/* A process's cgroup v2 id and name and its network namespace, by tgid, for user space to read
+ * beside the
+ * rows it charged (which container, which netns). Written in process context when this CPU's
+ * memo shows another process than the last one: a flow from one process costs one array
+ * lookup per packet, and the context outlives the process for rows already counted. */
+#define CGROUP_NAME_LEN 128
+struct proc_ctx_t {
+    u64 cgroup_id;
+    u32 netns;
+    u32 pad;
+    /* The cgroup's own name (its directory's), for a cgroup removed before user space could
+     * find its path: "docker-<id>.scope" alone says which container. */
+    char cgroup_name[CGROUP_NAME_LEN];
+};
+BPF_TABLE("lru_hash", u32, struct proc_ctx_t, proc_ctx, MAX_PROCS);
+BPF_PERCPU_ARRAY(ctx_memo, u32, 1);
+BPF_PERCPU_ARRAY(ctx_scratch, struct proc_ctx_t, 1);
 /* [0]: packets not counted because the traffic map was full. Shown as lost by user space. */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
@@ -236,6 +258,43 @@ static __always_inline int softirq_now(void)
     return flag && *flag;
 }
 
+static __always_inline void remember_context(u32 tgid)
+{
+    u32 zero = 0;
+    u32 *last = ctx_memo.lookup(&zero);
+    if (last && *last == tgid)
+        return;
+    /* Per-CPU scratch: the value is too big for the BPF stack beside the callers' keys. */
+    struct proc_ctx_t *c = ctx_scratch.lookup(&zero);
+    if (!c)
+        return;
+    c->cgroup_id = bpf_get_current_cgroup_id();
+    c->netns = 0;
+#ifdef NW_BTF_CTX
+    const u8 *task = (const u8 *)bpf_get_current_task_btf();
+#else
+    const u8 *task = (const u8 *)bpf_get_current_task();
+#endif
+    /* current->nsproxy->net_ns->ns.inum; nsproxy is NULL once an exiting task let it go. */
+    const u8 *nsproxy = (const u8 *)NW_LOAD(u64, task, TASK_NSPROXY_OFF);
+    if (nsproxy) {
+        const u8 *net = (const u8 *)NW_LOAD(u64, nsproxy, NSPROXY_NET_NS_OFF);
+        if (net)
+            c->netns = NW_LOAD(u32, net, NET_NS_INUM_OFF);
+    }
+    /* current->cgroups->dfl_cgrp->kn->name: the cgroup whose id the helper gave. */
+    c->cgroup_name[0] = 0;
+    const u8 *cset = (const u8 *)NW_LOAD(u64, task, TASK_CGROUPS_OFF);
+    const u8 *cgrp = cset ? (const u8 *)NW_LOAD(u64, cset, CSS_SET_DFL_CGRP_OFF) : 0;
+    const u8 *kn = cgrp ? (const u8 *)NW_LOAD(u64, cgrp, CGROUP_KN_OFF) : 0;
+    u64 name = kn ? NW_LOAD(u64, kn, KERNFS_NODE_NAME_OFF) : 0;
+    if (name)
+        bpf_probe_read_kernel_str(c->cgroup_name, CGROUP_NAME_LEN, (const void *)name);
+    proc_ctx.update(&tgid, c);
+    if (last)
+        *last = tgid;
+}
+
 static __always_inline void owner_from_current(struct owner_t *o)
 {
 #ifdef NW_BTF_CTX
@@ -254,6 +313,7 @@ static __always_inline void owner_from_current(struct owner_t *o)
     o->uid = (u32)bpf_get_current_uid_gid();
     bpf_get_current_comm(o->comm, sizeof(o->comm));
 #endif
+    remember_context(o->tgid);
 }
 
 /* Values are per-CPU and BPF programs do not migrate mid-run: plain adds are safe. */

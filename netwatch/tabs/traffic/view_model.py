@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.model.filter import TrafficFilter, UserLookup
 from netwatch.tabs.traffic.model import (
     UNATTRIBUTED_PID,
@@ -38,6 +39,10 @@ COLUMNS: tuple[Column, ...] = (
     # At least as wide as "[rx-not-delivered]" and "systemd-resolved"; it takes any spare width.
     Column("comm", "COMMAND", 18, False),
 )
+# Where it fits, which container (or systemd unit) each process runs in: a docker or CRI id's
+# 12 hex digits, or a unit's name cut to the width.
+CONTAINER_COLUMN = Column("container", "CONTAINER", 14, False)
+WIDE_COLUMNS: tuple[Column, ...] = (*COLUMNS[:-1], CONTAINER_COLUMN, COLUMNS[-1])
 # Layouts, widest first: each is used where it fits with COMMAND at its own width at least, so
 # COMMAND is never cut by the screen's edge. Narrower screens lose UID first (USER stays), then
 # the rates, then USER and the packet counts, keeping at 80 columns who sends and receives how
@@ -49,7 +54,7 @@ COMPACT_COLUMNS: tuple[Column, ...] = tuple(
 NARROW_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COMPACT_COLUMNS if c.id not in ("user", "xmit_pk", "recv_pk")
 )
-LAYOUTS = (COLUMNS, NO_UID_COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
+LAYOUTS = (WIDE_COLUMNS, COLUMNS, NO_UID_COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
 
 
 def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, ...]:
@@ -63,14 +68,17 @@ def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, .
 
 # The seed's order (nettop.stp), total packets, has no column: `top --batch` keeps it, and the
 # TUI sorts by a column it shows (TOT_KB unless told otherwise).
-SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in COLUMNS}}
+SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in WIDE_COLUMNS}}
 
 
-# `g` on the Traffic tab: a row per process (nettop.stp's), per program (command name) or per
-# user, each summing the process rows under it. Unattributed rows stay rows of their own.
-GROUPINGS = ("process", "program", "user")
-GROUPED_PID = -2  # the key of a program's or user's row: no one process
-MIXED = "*"  # a grouped row's device or user where its processes differ
+# `g` on the Traffic tab: a row per process (nettop.stp's), per program (command name), per
+# user, or per container (or systemd unit), each summing the process rows under it.
+# Unattributed rows stay rows of their own.
+GROUPINGS = ("process", "program", "user", "container")
+GROUPED_PID = -2  # the key of a grouped row: no one process
+MIXED = "*"  # a grouped row's device, user or container where its processes differ
+NO_CONTAINER = "(no container)"  # a container grouping's row for processes outside any
+MIXED_CONTEXT = ProcContext(MIXED)  # a grouped row whose processes run in different places
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,8 @@ class ViewRow:
     shown: Counters  # this interval, or since start in cumulative mode
     rate: Counters  # bytes and packets per second over the last interval
     user: str
-    processes: int = 1  # the processes a program's or user's row sums
+    processes: int = 1  # the processes a grouped row sums
+    context: ProcContext = NO_CONTEXT  # where its process runs ("*" where a group's differ)
 
     @property
     def grouped(self) -> bool:
@@ -102,6 +111,7 @@ class ViewRow:
             "tx_rate": self.rate.xmit_bytes,
             "rx_rate": self.rate.recv_bytes,
             "comm": k.comm,
+            "container": MIXED if self.context == MIXED_CONTEXT else self.context.container,
         }
         return values[column]
 
@@ -123,23 +133,39 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
             per_second[row.key] = _scale(row.counts, 1.0 / last.interval)
     rows: list[TrafficRow] = state.rows(spec.cumulative)
     view = [
-        ViewRow(r.key, r.counts, per_second.get(r.key, Counters()), user_of(r.key.uid))
+        ViewRow(
+            r.key,
+            r.counts,
+            per_second.get(r.key, Counters()),
+            user_of(r.key.uid),
+            context=context,
+        )
         for r in rows
-        if spec.filter is None or spec.filter.matches(r.key, user_of)
+        for context in (state.context_of(r.key.pid),)
+        if spec.filter is None or spec.filter.matches(r.key, user_of, context)
     ]
     if spec.group != "process":
         view = grouped(view, spec.group)
     return sort_rows(view, spec.sort, spec.descending)
 
 
+def _group_of(row: ViewRow, by: str) -> str | int:
+    if by == "program":
+        return row.key.comm
+    if by == "container":
+        return row.context.container
+    return row.key.uid
+
+
 def grouped(rows: list[ViewRow], by: str) -> list[ViewRow]:
-    """Process rows summed per program (`by` "program": its command name) or per user (its
-    uid). Unattributed rows stay as they are: no program or user to charge them to."""
+    """Process rows summed per program (`by` "program": its command name), per user (its uid)
+    or per container (its short name; one row for the processes outside any). Unattributed
+    rows stay as they are: no program, user or container to charge them to."""
     groups: dict[str | int, list[ViewRow]] = {}
     out = [r for r in rows if not r.key.attributed]
     for r in rows:
         if r.key.attributed:
-            groups.setdefault(r.key.comm if by == "program" else r.key.uid, []).append(r)
+            groups.setdefault(_group_of(r, by), []).append(r)
     for members in groups.values():
         first = members[0]
         pids = {m.key.pid for m in members}
@@ -147,6 +173,17 @@ def grouped(rows: list[ViewRow], by: str) -> list[ViewRow]:
         uids = {m.key.uid for m in members}
         comms = {m.key.comm for m in members}
         comm = first.key.comm if len(comms) == 1 else f"({len(comms)} programs)"
+        contexts = {m.context for m in members}
+        context = first.context if len(contexts) == 1 else MIXED_CONTEXT
+        if by == "container":
+            # The group's name where the command goes, as a program's row has its command.
+            comm = first.context.container or NO_CONTAINER
+            cgroups = {m.context.cgroup for m in members}
+            netns = {m.context.netns for m in members}
+            context = ProcContext(
+                first.context.cgroup if len(cgroups) == 1 else "",
+                first.context.netns if len(netns) == 1 else 0,
+            )
         key = TrafficKey(
             GROUPED_PID,
             first.key.uid if len(uids) == 1 else UNATTRIBUTED_PID,
@@ -156,7 +193,7 @@ def grouped(rows: list[ViewRow], by: str) -> list[ViewRow]:
         shown = sum((m.shown for m in members), Counters())
         rate = sum((m.rate for m in members), Counters())
         user = first.user if len(uids) == 1 else MIXED
-        out.append(ViewRow(key, shown, rate, user, len(pids)))
+        out.append(ViewRow(key, shown, rate, user, len(pids), context))
     return out
 
 
