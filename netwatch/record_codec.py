@@ -21,6 +21,8 @@ from netwatch.model.sample import Sample
 TS_MAX = float(2**33)
 INTERVAL_MAX = 86_400.0
 ID_MIN, ID_MAX = -1, 2**32 - 1  # -1: the "no process" of unattributed rows
+NETNS_MAX = 2**32 - 1  # a network namespace's inode number: 32 bits in nsfs
+CGROUP_PATH_MAX = 4096
 U64_MAX = 2**64 - 1
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 TEXT_MAX = 4096  # a command name is 15 bytes; a Calls argument (an AF_UNIX path) far less

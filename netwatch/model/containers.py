@@ -56,7 +56,7 @@ class ProcContext:
 
     @property
     def container(self) -> str:
-        return _cached_name(self.cgroup)
+        return container_of(self.cgroup)
 
 
 NO_CONTEXT = ProcContext()
@@ -66,5 +66,6 @@ UNKNOWN_PARENTS = "…"
 
 
 @lru_cache(maxsize=4096)
-def _cached_name(cgroup_path: str) -> str:
+def container_of(cgroup_path: str) -> str:
+    """container_name, remembered: it is asked for every row drawn."""
     return container_name(cgroup_path)

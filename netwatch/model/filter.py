@@ -22,7 +22,9 @@ class FilterError(ValueError):
 
 UserLookup = Callable[[int], str]
 
-KEYS = ("pid", "uid", "comm", "dev", "container", "cgroup", "netns")
+# Where a process runs (#14), on every tab that knows it; parsed and matched alike there.
+PLACE_KEYS = ("container", "cgroup", "netns")
+KEYS = ("pid", "uid", "comm", "dev", *PLACE_KEYS)
 
 # The largest value each numeric key can take: a pid, tid or uid is a 32-bit number in the
 # kernel, a port 16 bits. Checked here, so a term that parsed can always be compared.
@@ -123,6 +125,15 @@ def name_matches(pattern: str, name: str) -> bool:
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
 
 
+def place_matches(term: Term, place: ProcContext) -> bool:
+    """A `container:`, `cgroup:` or `netns:` term against where a process runs."""
+    if term.key == "container":
+        return any(name_matches(v, place.container) for v in term.values)
+    if term.key == "cgroup":
+        return any(name_matches(v, place.cgroup) for v in term.values)
+    return any(int(v) == place.netns for v in term.values)
+
+
 def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup, context: ProcContext) -> bool:
     if term.key == "pid":
         return any(int(v) == key.pid for v in term.values)
@@ -133,12 +144,8 @@ def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup, context: Pro
         return any(v in key.comm.lower() for v in term.values)
     if term.key == "dev":
         return any(name_matches(v, key.dev) for v in term.values)
-    if term.key == "container":
-        return any(name_matches(v, context.container) for v in term.values)
-    if term.key == "cgroup":
-        return any(name_matches(v, context.cgroup) for v in term.values)
-    if term.key == "netns":
-        return any(int(v) == context.netns for v in term.values)
+    if term.key in PLACE_KEYS:
+        return place_matches(term, context)
     haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason} "
     haystack = (haystack + context.container).lower()
     return term.values[0] in haystack

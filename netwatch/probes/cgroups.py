@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from netwatch.model.containers import UNKNOWN_PARENTS
+
 MAX_KNOWN = 65536  # ids remembered
 MAX_WALKED = 100_000  # directories looked at in one walk (a host with far more is unusual)
 
@@ -56,6 +58,14 @@ class CgroupPaths:
                     self._gone.clear()
                 self._gone.add(cgroup_id)
         return path or ""
+
+    def path_or_name(self, cgroup_id: int, name: str) -> str:
+        """The path; for a cgroup removed before it was found, its own `name` (as the kernel
+        gave it) under UNKNOWN_PARENTS, which still names a container; "" if neither."""
+        path = self.path_of(cgroup_id)
+        if not path and name:
+            return f"{UNKNOWN_PARENTS}/{name}"
+        return path
 
     def _walk(self) -> None:
         assert self.root is not None

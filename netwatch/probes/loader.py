@@ -33,6 +33,15 @@ SOCK_OFFSETS: OffsetSpec = (
     ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
     ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
 )
+# Where a task runs (#14): its cgroup v2 directory's name, task->cgroups->dfl_cgrp->kn->name
+# (the cgroup bpf_get_current_cgroup_id() names), and a struct net's namespace inode.
+PLACE_OFFSETS: OffsetSpec = (
+    ("TASK_CGROUPS_OFF", ("task_struct", "cgroups")),
+    ("CSS_SET_DFL_CGRP_OFF", ("css_set", "dfl_cgrp")),
+    ("CGROUP_KN_OFF", ("cgroup", "kn")),
+    ("KERNFS_NODE_NAME_OFF", ("kernfs_node", "name")),
+    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
+)
 
 
 def offsets(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> dict[str, int]:

@@ -190,3 +190,36 @@ def test_each_sides_traffic_names_its_container_and_netns(
     assert client_ctx.container == DOCKER_ID[:12]
     assert (server_ctx.netns, client_ctx.netns) == (netns[link.b.ns], netns[link.a.ns])
     assert len(set(netns.values()) | {os.stat("/proc/self/ns/net").st_ino}) == 3
+
+
+@pytest.mark.usefixtures("live_bpf")
+def test_an_accept_names_the_servers_container_and_the_connections_netns() -> None:
+    from netwatch.tabs.accepts.probe import AcceptsProbe
+
+    accepts = AcceptsProbe(interval=1.0)
+    accepts.open()
+    try:
+        with cgroup_dirs(CRI_SCOPE) as (cri,), veth_pair("cga") as link:
+            netns = os.stat(f"/run/netns/{link.b.ns}").st_ino
+            server = subprocess.Popen(
+                in_cgroup(cri, link.b.exec_argv(sys.executable, GEN, "accept-server",
+                                                link.b.addr, "5312", "--count", "3")),
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert server.stdout is not None
+            assert json.loads(server.stdout.readline())["ready"] == server.pid
+            subprocess.run(
+                link.a.exec_argv(sys.executable, GEN, "connect-many", link.b.addr, "5312",
+                                 "--count", "3"),
+                capture_output=True, text=True, timeout=60, check=True,
+            )  # fmt: skip
+            server.communicate(timeout=60)
+            time.sleep(0.3)  # the drain thread looks every 20 ms
+            sample = accepts.read()
+    finally:
+        accepts.close()
+    assert sample is not None and sample.lost == 0
+    mine = [e for e in sample.events if e.pid == server.pid]
+    assert len(mine) == 3
+    for e in mine:
+        assert (e.cgroup, e.container, e.netns) == (f"/{CRI_SCOPE}", CRI_ID[:12], netns)

@@ -9,16 +9,43 @@ import struct
 from netwatch.tabs.accepts.decode import RECORD_SIZE, AcceptRecord, decode
 
 # u64 ts; u32 pid, tid, uid; s32 fd; char comm[16]; u16 family, lport, rport, pad;
-# u8 laddr[16], raddr[16]
-LAYOUT = struct.Struct("<QIIIi16sHHHH16s16s")
+# u8 laddr[16], raddr[16]; u64 cgroup_id; u32 netns, pad2; char cgroup_name[96]
+LAYOUT = struct.Struct("<QIIIi16sHHHH16s16sQII96s")
+DOCKER = "docker-" + "3f" * 32 + ".scope"
 
 
-def packed(family: int, laddr: bytes, raddr: bytes, comm: bytes = b"nginx") -> bytes:
-    return LAYOUT.pack(2_000_000_000, 40, 41, 33, 7, comm, family, 443, 51000, 0, laddr, raddr)
+def packed(
+    family: int,
+    laddr: bytes,
+    raddr: bytes,
+    comm: bytes = b"nginx",
+    place: tuple[int, int, bytes] = (0, 0, b""),
+) -> bytes:
+    return LAYOUT.pack(
+        2_000_000_000, 40, 41, 33, 7, comm, family, 443, 51000, 0, laddr, raddr,
+        place[0], place[1], 0, place[2],
+    )  # fmt: skip
 
 
 def test_record_size_matches_the_c_struct() -> None:
-    assert RECORD_SIZE == LAYOUT.size == 80
+    assert RECORD_SIZE == LAYOUT.size == 192
+
+
+def test_where_the_accept_happened_decodes_through_the_cgroup_lookup() -> None:
+    v4 = socket.inet_aton("10.0.0.1") + bytes(12), socket.inet_aton("10.0.0.2") + bytes(12)
+    raw = packed(2, *v4, place=(777, 4026532001, DOCKER.encode()))
+    asked: list[tuple[int, str]] = []
+
+    def path_of(cgroup_id: int, name: str) -> str:
+        asked.append((cgroup_id, name))
+        return "/system.slice/" + name
+
+    ev = decode(AcceptRecord.from_buffer_copy(raw), 0.0, path_of)
+    assert asked == [(777, DOCKER)]
+    assert (ev.cgroup, ev.container, ev.netns) == (
+        "/system.slice/" + DOCKER, "3f3f3f3f3f3f", 4026532001)  # fmt: skip
+    plain = decode(AcceptRecord.from_buffer_copy(packed(2, *v4)), 0.0)
+    assert (plain.cgroup, plain.container, plain.netns) == ("", "", 0)
 
 
 def test_ipv4_ipv6_and_mapped_records_decode() -> None:
@@ -57,4 +84,5 @@ def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
     assert tuple(line) == FIELD_NAMES == tuple(e.fields("root"))
     assert line == {"ts": 1000.5, "uid": 0, "user": "root", "comm": "nginx", "pid": 4000,
                     "tid": 4001, "port": 8080, "ip_source": "2001:db8::7", "src_port": 50123,
-                    "family": "ipv6", "local_addr": "::1"}  # fmt: skip
+                    "family": "ipv6", "local_addr": "::1", "cgroup": None, "container": None,
+                    "netns": None}  # fmt: skip

@@ -9,11 +9,15 @@
  * socket's port, noted at the syscall's entry, stands in. Accepts done through io_uring never
  * pass these tracepoints.
  *
- * Kernel features: tracepoint BPF programs, BPF ring buffer (5.8+); BTF offsets (passed by the
- * loader) for task->files->fdt->fd[], file->private_data, socket->sk and sock_common's addresses.
+ * Each accept also says where it happened (#14): the acceptor's cgroup v2 id and its directory's
+ * name (task->cgroups->dfl_cgrp->kn->name), and the accepted socket's network namespace.
  *
- * Expected overhead: one program per accept/accept4 return, a handful of reads, one ring
- * buffer record (~80 bytes) per accepted TCP connection. A record that cannot be reserved
+ * Kernel features: tracepoint BPF programs, BPF ring buffer (5.8+); BTF offsets (passed by the
+ * loader) for task->files->fdt->fd[], file->private_data, socket->sk and sock_common's addresses,
+ * and for the cgroup and namespace chains above.
+ *
+ * Expected overhead: one program per accept/accept4 return, a dozen reads, one ring buffer
+ * record (192 bytes) per accepted TCP connection. A record that cannot be reserved
  * (buffer full) is counted in `lost` and shown, never dropped silently.
  */
 #include <uapi/linux/ptrace.h>
@@ -22,6 +26,7 @@
 #define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
 #define IPPROTO_MPTCP_ 262
+#define CGROUP_NAME_LEN 96 /* "cri-containerd-<64 hex>.scope" is 85 */
 
 struct accept_event_t {
     u64 ts_ns;
@@ -36,6 +41,10 @@ struct accept_event_t {
     u16 pad;
     u8 laddr[16];
     u8 raddr[16];
+    u64 cgroup_id;
+    u32 netns;
+    u32 pad2;
+    char cgroup_name[CGROUP_NAME_LEN];
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -130,6 +139,18 @@ static __always_inline int accepted(long ret)
         bpf_probe_read_kernel(ev->laddr, 16, skc + SKC_V6_RCV_SADDR_OFF);
         bpf_probe_read_kernel(ev->raddr, 16, skc + SKC_V6_DADDR_OFF);
     }
+    ev->cgroup_id = bpf_get_current_cgroup_id();
+    ev->pad2 = 0;
+    ev->netns = 0;
+    u64 net = read_ptr(sk, SKC_NET_OFF); /* sk->sk_net: possible_net_t, one pointer */
+    if (net)
+        bpf_probe_read_kernel(&ev->netns, sizeof(ev->netns), (const u8 *)net + NET_NS_INUM_OFF);
+    u64 cset = read_ptr(bpf_get_current_task(), TASK_CGROUPS_OFF);
+    u64 kn = read_ptr(read_ptr(cset, CSS_SET_DFL_CGRP_OFF), CGROUP_KN_OFF);
+    u64 name = read_ptr(kn, KERNFS_NODE_NAME_OFF);
+    ev->cgroup_name[0] = 0;
+    if (name)
+        bpf_probe_read_kernel_str(ev->cgroup_name, CGROUP_NAME_LEN, (const void *)name);
     events.ringbuf_submit(ev, 0);
     return 0;
 }

@@ -1,13 +1,16 @@
 """The Accepts tab's items in a recording: each one a JSON list
-[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport]
-under "events", read back with every field checked."""
+[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns]
+under "events", read back with every field checked. Lists of the first ten (recordings made
+before netwatch knew where an accept happened) read too."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from netwatch.record_codec import (
+    CGROUP_PATH_MAX,
     ID_MAX,
+    NETNS_MAX,
     TS_MAX,
     BadRecord,
     Codec,
@@ -28,11 +31,16 @@ def accept_out(e: AcceptEvent) -> list[Any]:
         round(e.ts, 6),
         *(e.pid, e.tid, e.uid, e.comm, e.family),
         *(e.laddr, e.lport, e.raddr, e.rport),
+        *(e.cgroup, e.netns),
     ]
 
 
 def accept_in(item: Any) -> AcceptEvent:
-    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport = fields(item, 10, "an accept")
+    if type(item) is list and len(item) == 10:
+        item = [*item, "", 0]
+    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns = fields(
+        item, 12, "an accept"
+    )
     if family not in FAMILIES:
         raise BadRecord("family is not one of " + ", ".join(sorted(FAMILIES)))
     return AcceptEvent(
@@ -46,6 +54,8 @@ def accept_in(item: Any) -> AcceptEvent:
         whole(lport, 0, 0xFFFF, "port"),
         address(raddr, "source address"),
         whole(rport, 0, 0xFFFF, "source port"),
+        text(cgroup, "cgroup", CGROUP_PATH_MAX),
+        whole(netns, 0, NETNS_MAX, "netns"),
     )
 
 

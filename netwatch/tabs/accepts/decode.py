@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 
+from netwatch.model.cdata import c_string
 from netwatch.tabs.accepts.model import AcceptEvent, address
+
+CGROUP_NAME_LEN = 96  # accepts.bpf.c's
+# A cgroup's id and its own name (from the kernel) to its path (probes/cgroups.py).
+CgroupPathOf = Callable[[int, str], str]
 
 
 class AcceptRecord(ctypes.Structure):
@@ -23,10 +29,20 @@ class AcceptRecord(ctypes.Structure):
         ("pad", ctypes.c_uint16),
         ("laddr", ctypes.c_uint8 * 16),
         ("raddr", ctypes.c_uint8 * 16),
+        ("cgroup_id", ctypes.c_uint64),
+        ("netns", ctypes.c_uint32),
+        ("pad2", ctypes.c_uint32),
+        ("cgroup_name", ctypes.c_char * CGROUP_NAME_LEN),
     )
 
 
-def decode(ev: AcceptRecord, wall_offset: float) -> AcceptEvent:
+def _no_paths(cgroup_id: int, name: str) -> str:
+    return ""
+
+
+def decode(
+    ev: AcceptRecord, wall_offset: float, cgroup_path_of: CgroupPathOf = _no_paths
+) -> AcceptEvent:
     laddr, _ = address(bytes(ev.laddr), int(ev.family))
     raddr, family = address(bytes(ev.raddr), int(ev.family))
     return AcceptEvent(
@@ -40,6 +56,8 @@ def decode(ev: AcceptRecord, wall_offset: float) -> AcceptEvent:
         lport=int(ev.lport),
         raddr=raddr,
         rport=int(ev.rport),
+        cgroup=cgroup_path_of(int(ev.cgroup_id), c_string(bytes(ev.cgroup_name))),
+        netns=int(ev.netns),
     )
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from netwatch.model.containers import container_of
 from netwatch.model.sample import EventsSample
 from netwatch.model.untrusted import printable
 
@@ -24,6 +25,12 @@ class AcceptEvent:
     lport: int
     raddr: str
     rport: int
+    cgroup: str = ""  # the acceptor's cgroup v2 path ("" unknown)
+    netns: int = 0  # the accepted socket's network namespace inode (0 unknown)
+
+    @property
+    def container(self) -> str:
+        return container_of(self.cgroup)
 
     def seed_line(self) -> str:
         """tcp_connections.stp's row: `%6d %16s %6d %6d %16s`."""
@@ -45,11 +52,14 @@ class AcceptEvent:
             "src_port": self.rport,
             "family": self.family,
             "local_addr": self.laddr,
+            "cgroup": self.cgroup or None,
+            "container": self.container or None,
+            "netns": self.netns or None,
         }
 
 
 FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "port", "ip_source", "src_port",
-               "family", "local_addr")  # fmt: skip
+               "family", "local_addr", "cgroup", "container", "netns")  # fmt: skip
 
 
 def address(raw: bytes, family: int) -> tuple[str, str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
     FD_SOCKET_OFFSETS,
+    PLACE_OFFSETS,
     SOCK_OFFSETS,
     compile_probe,
     detach,
@@ -29,7 +31,7 @@ TRACEPOINTS = (
     "syscalls/sys_exit_accept4",
 )
 RINGBUF_PAGES = 1024  # 4 MiB: about 50,000 accepts of slack if the drain thread stalls
-# Records drained but not yet read (80 bytes each): past this the reader is too far behind.
+# Records drained but not yet read (192 bytes each): past this the reader is too far behind.
 MAX_PENDING_RECORDS = 500_000
 DRAIN_INTERVAL_S = 0.02
 
@@ -38,6 +40,8 @@ _OFFSETS = (
     *SOCK_OFFSETS,
     ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
     ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
+    ("SKC_NET_OFF", ("sock_common", "skc_net")),
+    *PLACE_OFFSETS,
 )
 
 
@@ -48,6 +52,7 @@ class AcceptsProbe(ProbeSkeleton):
         super().__init__(interval)
         # bpf_ktime_get_ns is CLOCK_MONOTONIC; events are shown in wall-clock time.
         self._wall_offset = time.time() - time.monotonic()
+        self._cgroups = CgroupPaths()
 
     def open(self) -> None:
         defines = offset_defines("accepts", _OFFSETS)
@@ -70,7 +75,11 @@ class AcceptsProbe(ProbeSkeleton):
             return None
         interval, raw, lost_total = self._drain()
         events = [
-            decode(AcceptRecord.from_buffer_copy(raw, off), self._wall_offset)
+            decode(
+                AcceptRecord.from_buffer_copy(raw, off),
+                self._wall_offset,
+                self._cgroups.path_or_name,
+            )
             for off in range(0, len(raw), RECORD_SIZE)
         ]
         lost = self._book.lost_since(lost_total)

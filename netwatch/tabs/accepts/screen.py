@@ -49,15 +49,18 @@ COLUMNS = (
     ("sport", "SPORT", 5),
     ("fam", "FAMILY", 11),
     ("local", "LOCAL", 16),
+    ("container", "CONTAINER", 14),
 )
 SUMMARY_WIDTH = 30
 
 
 def columns_for(width: int) -> tuple[tuple[str, str, int], ...]:
-    """What fits beside the summary: TID and LOCAL go first, then USER and FAMILY."""
-    if width >= 170:
+    """What fits beside the summary: CONTAINER goes first, then TID and LOCAL, then USER and
+    FAMILY."""
+    if width >= 186:
         return COLUMNS
-    dropped = {"tid", "local"} | ({"user", "fam"} if width < 120 else set())
+    dropped = {"container"} | ({"tid", "local"} if width < 170 else set())
+    dropped |= {"user", "fam"} if width < 120 else set()
     return tuple(c for c in COLUMNS if c[0] not in dropped)
 
 
@@ -78,7 +81,10 @@ class AcceptsView(TabView[AcceptsState]):
         Binding("f,end", "follow", "Follow"),
     ]
     tab_name = "accepts"
-    filter_placeholder = "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped"
+    filter_placeholder = (
+        "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped "
+        "container:NAME[*] cgroup:PATH[*] netns:N"
+    )
 
     def __init__(self, *, max_rows: int = 10_000, live: bool = True, id: str | None = None) -> None:
         super().__init__(live=live, id=id)
@@ -142,6 +148,7 @@ class AcceptsView(TabView[AcceptsState]):
             "sport": Text(str(ev.rport), justify="right"),
             "fam": shown(ev.family),
             "local": shown(ev.laddr),
+            "container": shown(ev.container or "-"),
         }
         return [cells[key] for key, _, _ in self.columns]
 

@@ -1,23 +1,27 @@
 """The Accepts tab's filter: `port:`, `src:` (an address or CIDR), `comm:`, `pid:`, `uid:`,
-`family:` (4, 6, ipv4, ipv6, mapped) and free text."""
+`family:` (4, 6, ipv4, ipv6, mapped), where the accept happened (`container:`, `cgroup:`,
+`netns:`, as on the Traffic tab) and free text."""
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 
+from netwatch.model.containers import ProcContext
 from netwatch.model.filter import (
     ID_MAX,
+    PLACE_KEYS,
     PORT_MAX,
     FilterError,
     Term,
     UserLookup,
     is_number,
     parse_terms,
+    place_matches,
 )
 from netwatch.tabs.accepts.model import AcceptEvent
 
-ACCEPT_FILTER_KEYS = ("port", "src", "comm", "pid", "uid", "family")
+ACCEPT_FILTER_KEYS = ("port", "src", "comm", "pid", "uid", "family", *PLACE_KEYS)
 _FAMILIES = {
     "4": "ipv4",
     "ipv4": "ipv4",
@@ -59,7 +63,10 @@ class AcceptsFilter:
             return any((is_number(v) and int(v) == ev.uid) or v == user for v in term.values)
         if term.key == "family":
             return any(_FAMILIES[v] == ev.family for v in term.values)
-        haystack = f"{ev.comm} {ev.pid} {ev.raddr} {ev.lport} {user_of(ev.uid)}".lower()
+        if term.key in PLACE_KEYS:
+            return place_matches(term, ProcContext(ev.cgroup, ev.netns))
+        haystack = f"{ev.comm} {ev.pid} {ev.raddr} {ev.lport} {user_of(ev.uid)} {ev.container}"
+        haystack = haystack.lower()
         return term.values[0] in haystack
 
 
@@ -67,7 +74,8 @@ def parse_accepts_filter(text: str) -> AcceptsFilter:
     terms = parse_terms(
         text,
         ACCEPT_FILTER_KEYS,
-        numeric={"port": PORT_MAX, "pid": ID_MAX},
+        numeric={"port": PORT_MAX, "pid": ID_MAX, "netns": ID_MAX},
+        exact=("container", "cgroup"),
         number_or_name={"uid": ID_MAX},
     )
     networks: dict[str, Network] = {}

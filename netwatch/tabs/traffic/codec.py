@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from netwatch.model.containers import ProcContext
-from netwatch.record_codec import ID_MAX, ID_MIN, U64_MAX, BadRecord, Codec, fields, text, whole
+from netwatch.record_codec import (
+    CGROUP_PATH_MAX,
+    ID_MAX,
+    ID_MIN,
+    NETNS_MAX,
+    U64_MAX,
+    BadRecord,
+    Codec,
+    fields,
+    text,
+    whole,
+)
 from netwatch.replay import replay_source
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
@@ -29,10 +40,6 @@ def traffic_row_in(item: Any) -> TrafficRow:
         ),
         Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
     )
-
-
-NETNS_MAX = 2**32 - 1  # an inode number in the kernel's nsfs: 32 bits
-CGROUP_PATH_MAX = 4096
 
 
 def context_out(sample: TrafficSample) -> dict[str, Any]:

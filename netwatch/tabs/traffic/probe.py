@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.model.cdata import c_string
-from netwatch.model.containers import UNKNOWN_PARENTS, ProcContext
+from netwatch.model.containers import ProcContext
 from netwatch.probes import requirements
 from netwatch.probes.btf import BTF, KIND_FUNC
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
+    PLACE_OFFSETS,
     compile_probe,
     detach,
     drop_probe,
@@ -78,11 +79,7 @@ _OFFSETS = (
     ("CRED_UID_OFF", ("cred", "uid")),
     ("TASK_NSPROXY_OFF", ("task_struct", "nsproxy")),
     ("NSPROXY_NET_NS_OFF", ("nsproxy", "net_ns")),
-    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
-    ("TASK_CGROUPS_OFF", ("task_struct", "cgroups")),
-    ("CSS_SET_DFL_CGRP_OFF", ("css_set", "dfl_cgrp")),
-    ("CGROUP_KN_OFF", ("cgroup", "kn")),
-    ("KERNFS_NODE_NAME_OFF", ("kernfs_node", "name")),
+    *PLACE_OFFSETS,
 )
 
 
@@ -250,9 +247,7 @@ class TrafficProbe(ProbeSkeleton):
                 if known is not None:
                     out[pid] = known
                 continue
-            path = self._cgroups.path_of(int(v.cgroup_id))
-            if not path and v.cgroup_name:  # removed before it was found: its own name only
-                path = f"{UNKNOWN_PARENTS}/{c_string(v.cgroup_name)}"
+            path = self._cgroups.path_or_name(int(v.cgroup_id), c_string(v.cgroup_name))
             context = ProcContext(path, int(v.netns))
             out[pid] = self._contexts[pid] = context
         if len(self._contexts) > MAX_PROCS * 2:
