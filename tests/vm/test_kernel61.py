@@ -33,11 +33,15 @@ GUEST_TESTS = (
     "tests/live/test_calls_depth_live.py",
     # TCP's receive path (tcp_probe, the backlog's coalesced ACKs) on the older kernel too.
     "'tests/live/test_traffic_live.py::test_tcp_bulk_sender_and_receiver_each_charged_their_own_bytes[btf]'",
+    # Which container and netns, read through 6.1's own struct layout (task, css_set, cgroup,
+    # kernfs_node, nsproxy, net).
+    "'tests/live/test_context_live.py::test_each_sides_traffic_names_its_container_and_netns[btf]'",
 )
 GUEST_SCRIPT = """#!/bin/sh
 cd {root}
 export PYTHONDONTWRITEBYTECODE=1 NETWATCH_REQUIRE_BPF=1 HOME=/tmp
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+grep -q " cgroup2 " /proc/self/mounts || mount -t cgroup2 none /sys/fs/cgroup
 uname -r > {out}/uname
 {python} -m pytest -p no:cacheprovider -q -rs {tests} > {out}/pytest.log 2>&1
 echo "rc=$?" >> {out}/pytest.log
