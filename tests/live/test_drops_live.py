@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -75,6 +76,8 @@ def test_udp_to_a_closed_port_is_no_socket(link: Link, probe: DropsProbe) -> Non
     assert all(r.key.protocol == 0x0800 for r in rows)
     assert_real_function(rows)
     assert any(r.function.startswith("__udp4_lib_rcv") for r in rows), rows
+    # Dropped on b's veth, in b's network namespace (#14).
+    assert {r.netns for r in rows} == {os.stat(f"/run/netns/{link.b.ns}").st_ino}
 
 
 def test_firewall_drops_match_the_rules_own_counter(link: Link, probe: DropsProbe) -> None:
@@ -102,6 +105,7 @@ def test_firewall_drops_match_the_rules_own_counter(link: Link, probe: DropsProb
     rows = rows_for(probe, "NETFILTER_DROP")
     assert sum(r.count for r in rows) == rule_packets
     assert_real_function(rows)
+    assert {r.netns for r in rows} == {os.stat(f"/run/netns/{link.b.ns}").st_ino}
 
 
 def test_full_receive_buffer_is_socket_rcvbuff(link: Link, probe: DropsProbe) -> None:

@@ -55,6 +55,7 @@ def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[DropsSample], No
                             "count": r.count,
                             "dev": r.dev or None,
                             "port": r.port or None,
+                            "netns": r.netns or None,
                         },
                         separators=(",", ":"),
                     )

@@ -9,8 +9,8 @@ from typing import Any
 from netwatch.model.cdata import c_string
 from netwatch.tabs.drops.model import DropKey
 
-# count, first seen (ns), last seen (ns), the newest device, the newest local port
-DropCounts = tuple[int, int, int, str, int]
+# count, first seen (ns), last seen (ns), the newest device, local port and network namespace
+DropCounts = tuple[int, int, int, str, int, int]
 
 
 def merge_drop_counts(
@@ -28,11 +28,12 @@ def merge_drop_counts(
         last = int(newest.last_ns) if newest is not None else 0
         dev = c_string(newest.dev) if newest is not None else ""
         port = int(newest.port) if newest is not None else 0
+        netns = int(newest.netns) if newest is not None else 0
         prev = out.get(key)
         if prev is not None:
             count += prev[0]
             first = min(f for f in (first, prev[1]) if f) if first or prev[1] else 0
             if prev[2] > last:
-                last, dev, port = prev[2], prev[3], prev[4]
-        out[key] = (count, first, last, dev, port)
+                last, dev, port, netns = prev[2], prev[3], prev[4], prev[5]
+        out[key] = (count, first, last, dev, port, netns)
     return out

@@ -8,7 +8,8 @@
  * is a different tracepoint and is not attached.
  *
  * Kernel features: raw tracepoint BPF programs (4.17+), per-CPU hash maps; BTF offsets (from the
- * loader) for skb->protocol, skb->dev->name and rx_sk's local port. Reasons need 5.17+, rx_sk
+ * loader) for skb->protocol, skb->dev->name and rx_sk's local port, and for the device's (or
+ * socket's) network namespace, sampled with the device. Reasons need 5.17+, rx_sk
  * 6.12+.
  *
  * Expected overhead: one short program per drop and one per-CPU array update (a hash update
@@ -31,7 +32,8 @@ struct drop_val_t {
     u64 last_ns;
     char dev[IFNAMSIZ_];
     u16 port;
-    u16 pad[3];
+    u16 pad;
+    u32 netns; /* the network namespace of the device (or else the socket) it was on */
 };
 
 BPF_PERCPU_HASH(drops, struct drop_key_t, struct drop_val_t, MAX_LOCATIONS);
@@ -101,6 +103,18 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
         __builtin_memset(v->dev, 0, IFNAMSIZ_);
         if (dev)
             bpf_probe_read_kernel_str(v->dev, IFNAMSIZ_, (const u8 *)dev + NETDEV_NAME_OFF);
+        /* dev->nd_net, else skb->sk->sk_net: possible_net_t, one pointer either way. */
+        u64 holder = dev ? dev + NETDEV_ND_NET_OFF : 0, net = 0;
+        if (!dev) {
+            u64 sk = 0;
+            bpf_probe_read_kernel(&sk, sizeof(sk), skb + SKB_SK_OFF);
+            holder = sk ? sk + SKC_NET_OFF : 0;
+        }
+        if (holder)
+            bpf_probe_read_kernel(&net, sizeof(net), (const void *)holder);
+        v->netns = 0;
+        if (net)
+            bpf_probe_read_kernel(&v->netns, sizeof(v->netns), (const u8 *)net + NET_NS_INUM_OFF);
 #ifdef HAS_RX_SK
         u16 port = 0;
         const u8 *rx_sk = (const u8 *)ctx->args[3];

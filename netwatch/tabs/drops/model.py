@@ -34,6 +34,7 @@ class DropRow:
     port: int = 0  # the local port of the socket it was for (tracepoint rx_sk), 0 if none
     first_ns: int = 0
     last_ns: int = 0
+    netns: int = 0  # the network namespace of its device (or socket), 0 if unknown
 
     @property
     def function(self) -> str:
@@ -75,6 +76,7 @@ class GroupStats:
     functions: dict[str, int] = field(default_factory=dict)
     devices: dict[str, int] = field(default_factory=dict)
     ports: dict[int, int] = field(default_factory=dict)
+    namespaces: dict[int, int] = field(default_factory=dict)  # netns inode -> drops sampled
     first_seen: float = 0.0
     last_seen: float = 0.0
 
@@ -123,6 +125,8 @@ class DropsState:
                     g.devices[row.dev] = g.devices.get(row.dev, 0) + row.count
                 if row.port:
                     g.ports[row.port] = g.ports.get(row.port, 0) + row.count
+                if row.netns:
+                    g.namespaces[row.netns] = g.namespaces.get(row.netns, 0) + row.count
             for name, g in table.items():
                 g.last = seen.get(name, 0)
                 g.history.append(g.last)

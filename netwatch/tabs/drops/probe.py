@@ -31,6 +31,10 @@ _OFFSETS = (
     ("SKB_PROTOCOL_OFF", ("sk_buff", "protocol")),
     ("NETDEV_NAME_OFF", ("net_device", "name")),
     ("SK_NUM_OFF", ("sock", "__sk_common", "sock_common", "skc_num")),
+    ("SKB_SK_OFF", ("sk_buff", "sk")),
+    ("NETDEV_ND_NET_OFF", ("net_device", "nd_net")),
+    ("SKC_NET_OFF", ("sock_common", "skc_net")),
+    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
 )
 
 
@@ -85,7 +89,7 @@ class DropsProbe(ProbeSkeleton):
             interval = self._book.interval()
             current = self._read()
             rows = []
-            for key, (count, first_ns, last_ns, dev, port) in current.items():
+            for key, (count, first_ns, last_ns, dev, port, netns) in current.items():
                 delta = count - self._prev.get(key, 0)
                 if delta > 0:
                     rows.append(
@@ -97,6 +101,7 @@ class DropsProbe(ProbeSkeleton):
                             port,
                             first_ns,
                             last_ns,
+                            netns,
                         )
                     )
             self._prev = {k: v[0] for k, v in current.items()}

@@ -103,7 +103,7 @@ class DropsView(TabView[DropsState]):
         Binding("r", "reverse", "Reverse"),
     ]
     tab_name = "drops"
-    filter_placeholder = "filter: reason:NAME func:NAME proto:ipv4|ipv6|arp dev:NAME text"
+    filter_placeholder = "filter: reason:NAME func:NAME proto:ipv4|ipv6|arp dev:NAME netns:N text"
 
     def __init__(self, *, live: bool = True, id: str | None = None) -> None:
         super().__init__(live=live, id=id)
@@ -270,6 +270,8 @@ class DropsView(TabView[DropsState]):
                     "last": g.last,
                     "reasons": g.reasons,
                     "protocols": g.protocols,
+                    # JSON keys are text: the namespaces' inodes as strings.
+                    "namespaces": {str(n): c for n, c in g.namespaces.items()},
                     "history": list(g.history),
                 }
                 for g in self.shown

@@ -64,6 +64,11 @@ class DropDetail(Screen[None]):
         if self.grouping != "function":
             lines += _breakdown("functions", g.functions)
         lines += _breakdown("devices (skb->dev where the kernel still had it)", g.devices)
+        lines += _breakdown(
+            "network namespaces (the device's, else the socket's; `ip netns identify` or "
+            "`lsns -t net` name them)",
+            g.namespaces,
+        )
         if self.live and not _kernel_has_rx_sk():
             lines.append(
                 "local ports of the socket the packet was for: unknown on this kernel (its "

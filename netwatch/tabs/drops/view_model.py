@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from netwatch.model.filter import FilterError, Term, parse_terms
+from netwatch.model.filter import ID_MAX, FilterError, Term, parse_terms
 from netwatch.tabs.drops.model import GroupStats
 
-DROP_FILTER_KEYS = ("reason", "func", "proto", "dev")
+DROP_FILTER_KEYS = ("reason", "func", "proto", "dev", "netns")
 SORTS = ("total", "last", "name")
 SORT_LABELS = {"total": "total drops", "last": "last interval", "name": "location or name"}
 # Glyphs carry the level without colour (NO_COLOR, 16-colour terminals); colour adds to them.
@@ -26,7 +26,8 @@ class DropsFilter:
 
 
 def parse_drops_filter(text: str) -> DropsFilter:
-    return DropsFilter(text.strip(), parse_terms(text, DROP_FILTER_KEYS, exact=("dev",)))
+    terms = parse_terms(text, DROP_FILTER_KEYS, numeric={"netns": ID_MAX}, exact=("dev",))
+    return DropsFilter(text.strip(), terms)
 
 
 def _matches(term: Term, g: GroupStats) -> bool:
@@ -42,6 +43,8 @@ def _matches(term: Term, g: GroupStats) -> bool:
             for v in term.values
             for d in g.devices
         )
+    if term.key == "netns":
+        return any(int(v) in g.namespaces for v in term.values)
     haystack = " ".join([g.name, g.symbol, *g.reasons, *g.functions]).lower()
     return term.values[0] in haystack
 
