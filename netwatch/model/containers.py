@@ -10,6 +10,7 @@ wins, so a container nested in a pod's slice is named as the container. Pure tex
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,6 +61,31 @@ class ProcContext:
 
 
 NO_CONTEXT = ProcContext()
+MAX_CONTEXTS = 65536  # processes whose place a tab remembers
+
+
+class Contexts:
+    """Where each process ran, by PID, as the samples said: the latest for each, the most
+    recently seen kept when there are more than MAX_CONTEXTS."""
+
+    def __init__(self) -> None:
+        self._by_pid: dict[int, ProcContext] = {}
+
+    def update(self, context: Mapping[int, ProcContext]) -> None:
+        for pid, place in context.items():
+            self._by_pid.pop(pid, None)  # to the end: the most recently seen
+            self._by_pid[pid] = place
+        if len(self._by_pid) > MAX_CONTEXTS:  # oldest first: dicts keep insertion order
+            for pid in list(self._by_pid)[: len(self._by_pid) - MAX_CONTEXTS]:
+                del self._by_pid[pid]
+
+    def of(self, pid: int) -> ProcContext:
+        return self._by_pid.get(pid, NO_CONTEXT)
+
+    def __len__(self) -> int:
+        return len(self._by_pid)
+
+
 # Where a cgroup was removed before its path could be found, and only its own name is known
 # (from the kernel): the path reads "…/docker-<id>.scope", which still names the container.
 UNKNOWN_PARENTS = "…"

@@ -223,3 +223,55 @@ def test_an_accept_names_the_servers_container_and_the_connections_netns() -> No
     assert len(mine) == 3
     for e in mine:
         assert (e.cgroup, e.container, e.netns) == (f"/{CRI_SCOPE}", CRI_ID[:12], netns)
+
+
+@pytest.mark.usefixtures("live_bpf")
+def test_calls_name_the_threads_container_and_netns() -> None:
+    """A process in a docker-named cgroup in its own netns makes a socket call while the Calls
+    probe traces it: the sample says where that process runs, and the tab's thread header and
+    its `container:` filter use it."""
+    from netwatch.tabs.calls.model import CallsState
+    from netwatch.tabs.calls.probe import CallsProbe
+    from netwatch.tabs.calls.view_model import parse_calls_filter
+
+    code = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "s.sendto(b'x', ('127.0.0.1', 9))\n"
+        "sys.stdin.readline()\n"
+    )
+    with cgroup_dirs(DOCKER_SCOPE) as (docker,), veth_pair("cgc") as link:
+        netns = os.stat(f"/run/netns/{link.a.ns}").st_ino
+        proc = subprocess.Popen(
+            in_cgroup(docker, link.a.exec_argv(sys.executable, "-c", code)),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            calls = CallsProbe(interval=1.0, pids=[proc.pid])
+            calls.open()
+            try:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+                time.sleep(0.5)
+                sample = calls.read()
+            finally:
+                calls.close()
+        finally:
+            proc.stdin.write("end\n")
+            proc.stdin.flush()
+            proc.wait(timeout=30)
+    assert sample is not None
+    assert any(e.pid == proc.pid and e.name == "sendto" for e in sample.events)
+    place = sample.context[proc.pid]
+    assert (place.cgroup, place.container, place.netns) == (
+        f"/{DOCKER_SCOPE}", DOCKER_ID[:12], netns)  # fmt: skip
+    state = CallsState()
+    state.apply(sample)
+    (thread,) = [t for t in state.threads.values() if t.pid == proc.pid]
+    place_of = state.context_of(thread.pid)
+    assert parse_calls_filter(f"container:{DOCKER_ID[:12]}").matches_thread(thread, place_of)
+    assert not parse_calls_filter("!container:*").matches_thread(thread, place_of)

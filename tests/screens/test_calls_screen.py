@@ -285,3 +285,26 @@ async def test_replayed_recording_draws_every_thread(tmp_path: Path) -> None:
         threads = {r.split("(")[0].lstrip("▾│ ") for r in tree(app) if "pid" in r}
         assert threads == {"web-client", "web-server", "dns-client", "dns-server"}
         assert view(app).state.orphans == 0
+
+
+async def test_thread_headers_name_their_container_and_filter_by_it(tmp_path: Path) -> None:
+    from netwatch.model.containers import ProcContext
+
+    docker = "/system.slice/docker-" + "3f" * 32 + ".scope"
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
+        events = (*call("sendto", 1.0, tid=7, pid=7), *call("recvfrom", 1.1, tid=8, pid=8))
+        src.push_sample(CallsSample(2000.0, 1.0, events, 0,
+                                    {7: ProcContext(docker, 4026532001)}))  # fmt: skip
+        await wait_for(pilot, lambda: v.drawn_samples == 1)
+        await pilot.pause()
+        heads = [line for line in tree(app) if "pid " in line]
+        assert any("client(7)" in h and "container 3f3f3f3f3f3f" in h for h in heads), heads
+        assert any("client(8)" in h and "container" not in h for h in heads), heads
+        await pilot.press("slash")
+        v.query_one(Input).value = ""
+        await pilot.press(*"netns:4026532001", "enter")
+        await pilot.pause()
+        assert [h for h in tree(app) if "pid " in h and "client(8)" in h] == []
+        assert any("client(7)" in h for h in tree(app))

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from netwatch.batch import Output
-from netwatch.model.containers import ProcContext
+from netwatch.model.containers import MAX_CONTEXTS, ProcContext
 from netwatch.model.filter import FilterError, parse_filter
 from netwatch.probes.cgroups import CgroupPaths, cgroup2_mount
 from netwatch.recording import RecordingError, RecordingWriter, create_new_file, load_recording
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.model import (
-    MAX_CONTEXTS,
     Counters,
     TrafficKey,
     TrafficRow,

@@ -102,7 +102,7 @@ class _ThreadsOf(Sequence[CallsSample]):
             and (not self._tids or e.tid in self._tids)
             and (not self._comms or e.comm in self._comms)
         )
-        return CallsSample(sample.ts, sample.interval, kept, sample.lost)
+        return CallsSample(sample.ts, sample.interval, kept, sample.lost, sample.context)
 
 
 def command(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The Calls tab's items in a recording: each one a JSON list
 [ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us]
-under "events", read back with every field checked."""
+under "events", and where processes first seen in it run, [pid, cgroup, netns] under
+"context" (absent in older recordings), read back with every field checked."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from netwatch.record_codec import (
     TS_MAX,
     BadRecord,
     Codec,
+    context_in,
+    context_out,
     fields,
     finite,
     text,
@@ -58,4 +61,4 @@ def call_in(item: Any) -> CallEvent:
     )
 
 
-CODEC = Codec("events", call_out, call_in, CallsSample, replay_calls)
+CODEC = Codec("events", call_out, call_in, CallsSample, replay_calls, context_out, context_in)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import errno
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from netwatch.model.containers import Contexts, ProcContext
 from netwatch.model.sample import EventsSample
 from netwatch.model.untrusted import printable
 
@@ -76,7 +78,10 @@ def duration_text(us: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CallsSample(EventsSample[CallEvent]):
-    """The calls' events that streamed in since the last read."""
+    """The calls' events that streamed in since the last read, and where the processes first
+    seen (or seen again after a while) in them run, by PID."""
+
+    context: Mapping[int, ProcContext] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -155,6 +160,7 @@ class CallsState:
     total_calls: int = 0
     last: CallsSample | None = None
     samples: int = 0
+    contexts: Contexts = field(default_factory=Contexts)  # where each process runs
     _next_id: int = 0
 
     def emptied(self) -> CallsState:
@@ -165,9 +171,13 @@ class CallsState:
         self.last = sample
         self.samples += 1
         self.lost += sample.lost
+        self.contexts.update(sample.context)
         for ev in sample.events:
             self.add(ev)
         self._trim_threads()
+
+    def context_of(self, pid: int) -> ProcContext:
+        return self.contexts.of(pid)
 
     def add(self, ev: CallEvent) -> None:
         thread = self.threads.get(ev.tid)

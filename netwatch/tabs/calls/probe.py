@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from netwatch.model.containers import ProcContext
 from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
@@ -26,6 +27,7 @@ from netwatch.probes.loader import (
 from netwatch.probes.requirements import has_raw_tracepoint, tracepoint_fields
 from netwatch.probes.ringbuf import RingDrain
 from netwatch.probes.skeleton import ProbeSkeleton
+from netwatch.procinfo import cgroup_of, netns_of
 from netwatch.sources import Health, SourceError
 from netwatch.tabs.calls.decode import RECORD, Decoder, FunctionOf
 from netwatch.tabs.calls.model import CallEvent, CallsSample
@@ -60,6 +62,8 @@ DRAIN_IDLE_INTERVAL_S = 0.08
 MAX_PENDING_RECORDS = 100_000
 RUNNING_SCAN_EVERY_S = 1.0
 CALLS_READ_INTERVAL = 0.1  # seconds between reads in the UI (it redraws at its own pace)
+PLACE_TTL_S = 10.0  # how long a process's looked-up cgroup and netns are taken as current
+MAX_PLACED = 65536
 FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
 
 # x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
@@ -143,6 +147,7 @@ class CallsProbe(ProbeSkeleton):
         self._keep_last = keep_last
         self._last_scan = 0.0
         self._suspended = start_suspended
+        self._placed: dict[int, float] = {}  # pid -> when its place was last looked up
         self._attached = False
         self._raw_tps: list[str] = list(RAW_TRACEPOINTS)  # those this kernel has, after open
         self._missing: list[str] = []
@@ -320,7 +325,20 @@ class CallsProbe(ProbeSkeleton):
         decoded = self._decoder.decode_many(raw, self._keep_last)
         events = [*decoded, *self._running()]
         lost = self._book.lost_since(lost_total + self._decoder.undecodable)
-        return CallsSample(time.time(), interval, tuple(events), lost)
+        context = self._places({e.pid for e in events})
+        return CallsSample(time.time(), interval, tuple(events), lost, context)
+
+    def _places(self, pids: set[int]) -> dict[int, ProcContext]:
+        """Where the processes in a read run, from /proc, for those not looked up within
+        PLACE_TTL_S (a PID reused by another process is looked up again after that). A thread
+        is alive while its call is traced; one that exited within the read stays unknown."""
+        now = time.monotonic()
+        due = [p for p in pids if now - self._placed.get(p, -PLACE_TTL_S) >= PLACE_TTL_S]
+        if len(self._placed) > MAX_PLACED:
+            self._placed = {p: t for p, t in self._placed.items() if now - t < PLACE_TTL_S}
+        for pid in due:
+            self._placed[pid] = now
+        return {pid: ProcContext(cgroup_of(pid), netns_of(pid)) for pid in due}
 
     def _running(self) -> list[CallEvent]:
         """Calls in progress, from the per-thread slots: a call's record is only sent when it

@@ -62,7 +62,10 @@ class CallsView(TabView[CallsState]):
         Binding("r", "reverse", "Reverse"),
     ]
     tab_name = "calls"
-    filter_placeholder = "filter: pid:N tid:N comm:NAME call:NAME|PREFIX* free text (!term negates)"
+    filter_placeholder = (
+        "filter: pid:N tid:N comm:NAME call:NAME|PREFIX* container:NAME[*] cgroup:PATH[*] "
+        "netns:N free text (!term negates)"
+    )
 
     def __init__(
         self,
@@ -137,7 +140,7 @@ class CallsView(TabView[CallsState]):
     def _thread_shown(self, t: ThreadCalls) -> bool:
         if self.filter is None:
             return True
-        if not self.filter.matches_thread(t):
+        if not self.filter.matches_thread(t, self.state.context_of(t.pid)):
             return False
         return any(self.filter.matches_call(t, c) for c in t.calls) or not t.calls
 
@@ -173,7 +176,8 @@ class CallsView(TabView[CallsState]):
             if self.folded:
                 rows += fold_rows(t, len(rows), self.filter)
             else:
-                rows += tree_rows(t, calls, len(rows), self.expanded, PAD if grouped else "")
+                rows += tree_rows(t, calls, len(rows), self.expanded, PAD if grouped else "",
+                                  self.state.context_of(t.pid).container)  # fmt: skip
         table = self.table
         column_ids = [c[0] for c in self._columns()]
         with self.app.batch_update():

@@ -58,11 +58,20 @@ def process_row(
 
 
 def tree_rows(
-    t: ThreadCalls, calls: list[CallNode], start: int, expanded: Expanded, pad: str = ""
+    t: ThreadCalls,
+    calls: list[CallNode],
+    start: int,
+    expanded: Expanded,
+    pad: str = "",
+    container: str = "",
 ) -> list[tuple[str, dict[str, object]]]:
+    """A thread's header (with the container its process runs in, where known) and, open,
+    its calls."""
     key = thread_key(t)
     open_ = expanded(key)
     head = f"{pad}{'▾' if open_ else '▸'} {t.label}  pid {t.pid}"
+    if container:
+        head += f"  container {container}"
     if t.dropped:
         head += f"  ({t.dropped} older dropped)"
     rows: list[tuple[str, dict[str, object]]] = [

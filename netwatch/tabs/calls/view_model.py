@@ -1,19 +1,28 @@
 """The Calls tab's filter and thread order.
 
 Filter keys: `pid:`, `tid:`, `comm:` (the exact command name, as the kernel compares it),
-`call:` (a call's name, or a prefix ending in `*`), and free text over a thread's label and a
-call's name and arguments. Positive pid/tid/comm terms are also handed to the kernel, so threads
-nobody asked for cost nothing; negated terms and free text are applied here.
+`call:` (a call's name, or a prefix ending in `*`), where the thread's process runs
+(`container:`, `cgroup:`, `netns:`, as on the Traffic tab), and free text over a thread's label
+and a call's name and arguments. Positive pid/tid/comm terms are also handed to the kernel, so
+threads nobody asked for cost nothing; negated terms, places and free text are applied here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netwatch.model.filter import ID_MAX, FilterError, Term, parse_terms
+from netwatch.model.containers import NO_CONTEXT, ProcContext
+from netwatch.model.filter import (
+    ID_MAX,
+    PLACE_KEYS,
+    FilterError,
+    Term,
+    parse_terms,
+    place_matches,
+)
 from netwatch.tabs.calls.model import CallNode, ThreadCalls
 
-CALL_FILTER_KEYS = ("pid", "tid", "comm", "call")
+CALL_FILTER_KEYS = ("pid", "tid", "comm", "call", *PLACE_KEYS)
 MAX_KERNEL_IDS = 16  # pids and tids the probe compares in place (calls.bpf.c's MAX_IDS)
 THREAD_SORTS = ("recent", "calls", "time")
 THREAD_SORT_LABELS = {"recent": "recent activity", "calls": "call count", "time": "total time"}
@@ -33,8 +42,10 @@ class CallsFilter:
     text: str
     terms: tuple[Term, ...]
 
-    def matches_thread(self, t: ThreadCalls) -> bool:
-        return all(self._thread_term(term, t) != term.negate for term in self.terms if term.key)
+    def matches_thread(self, t: ThreadCalls, place: ProcContext = NO_CONTEXT) -> bool:
+        return all(
+            self._thread_term(term, t, place) != term.negate for term in self.terms if term.key
+        )
 
     def matches_name(self, name: str) -> bool:
         """The `call:` terms alone: what the summary, which has names but no calls, can apply."""
@@ -56,13 +67,15 @@ class CallsFilter:
         return True
 
     @staticmethod
-    def _thread_term(term: Term, t: ThreadCalls) -> bool:
+    def _thread_term(term: Term, t: ThreadCalls, place: ProcContext) -> bool:
         if term.key == "pid":
             return any(int(v) == t.pid for v in term.values)
         if term.key == "tid":
             return any(int(v) == t.tid for v in term.values)
         if term.key == "comm":
             return any(v == t.comm for v in term.values)
+        if term.key in PLACE_KEYS:
+            return place_matches(term, place)
         return True  # call: and free text are decided per call
 
     def kernel_threads(self) -> KernelThreads:
@@ -88,7 +101,10 @@ def _name_matches(pattern: str, name: str) -> bool:
 
 def parse_calls_filter(text: str) -> CallsFilter:
     terms = parse_terms(
-        text, CALL_FILTER_KEYS, numeric={"pid": ID_MAX, "tid": ID_MAX}, exact=("comm",)
+        text,
+        CALL_FILTER_KEYS,
+        numeric={"pid": ID_MAX, "tid": ID_MAX, "netns": ID_MAX},
+        exact=("comm", "container", "cgroup"),
     )
     for term in terms:
         if term.key in ("pid", "tid") and not term.negate and len(term.values) > MAX_KERNEL_IDS:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.model.containers import ProcContext
 from netwatch.record_codec import (
-    CGROUP_PATH_MAX,
     ID_MAX,
     ID_MIN,
-    NETNS_MAX,
     U64_MAX,
-    BadRecord,
     Codec,
+    context_in,
+    context_out,
     fields,
     text,
     whole,
@@ -40,23 +38,6 @@ def traffic_row_in(item: Any) -> TrafficRow:
         ),
         Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
     )
-
-
-def context_out(sample: TrafficSample) -> dict[str, Any]:
-    return {"context": [[pid, c.cgroup, c.netns] for pid, c in sample.context.items()]}
-
-
-def context_in(record: dict[str, Any]) -> dict[str, Any]:
-    items = record.get("context", [])
-    if type(items) is not list:
-        raise BadRecord("'context' is not a list")
-    context: dict[int, ProcContext] = {}
-    for item in items:
-        pid, cgroup, netns = fields(item, 3, "a process's context")
-        context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
-            text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")
-        )
-    return {"context": context}
 
 
 CODEC = Codec(

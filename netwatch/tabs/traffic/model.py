@@ -6,13 +6,11 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from netwatch.model.containers import NO_CONTEXT, ProcContext
+from netwatch.model.containers import Contexts, ProcContext
 from netwatch.model.sample import RowsSample
 
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
-
-MAX_CONTEXTS = 65536  # processes whose cgroup and netns are remembered
 
 REASON_TX_NO_OWNER = "tx-no-owner"
 REASON_RX_NOT_DELIVERED = "rx-not-delivered"
@@ -142,7 +140,7 @@ class TrafficState:
     last: TrafficSample | None = None
     totals: dict[TrafficKey, Counters] = field(default_factory=dict)
     history: dict[int, deque[HistoryPoint]] = field(default_factory=dict)
-    contexts: dict[int, ProcContext] = field(default_factory=dict)  # by PID, the latest
+    contexts: Contexts = field(default_factory=Contexts)  # where each process ran
     lost: int = 0
     samples: int = 0
 
@@ -154,12 +152,7 @@ class TrafficState:
         self.last = sample
         self.samples += 1
         self.lost += sample.lost
-        for pid, context in sample.context.items():
-            self.contexts.pop(pid, None)  # to the end: the most recently seen
-            self.contexts[pid] = context
-        if len(self.contexts) > MAX_CONTEXTS:  # oldest first: dicts keep insertion order
-            for pid in list(self.contexts)[: len(self.contexts) - MAX_CONTEXTS]:
-                del self.contexts[pid]
+        self.contexts.update(sample.context)
         per_pid: dict[int, HistoryPoint] = {}
         for row in sample.rows:
             self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts
@@ -170,7 +163,7 @@ class TrafficState:
             self.history.setdefault(pid, deque(maxlen=self.history_len)).append(point)
 
     def context_of(self, pid: int) -> ProcContext:
-        return self.contexts.get(pid, NO_CONTEXT)
+        return self.contexts.of(pid)
 
     def rows(self, cumulative: bool) -> list[TrafficRow]:
         if cumulative:
