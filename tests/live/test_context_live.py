@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.procinfo import process_info
+from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
 from tests.live.test_traffic_live import GEN, probe
@@ -184,6 +185,15 @@ def test_each_sides_traffic_names_its_container_and_netns(
 
     rx = sum(r.counts.recv_bytes for r in sample.rows if r.key.pid == got["pid"])
     assert abs(rx - wire_rx) <= 0.05 * wire_rx, (rx, wire_rx)
+    # The server's connection (its port, the client's address) got those bytes: within 5% of
+    # the veth's count, and exactly what its process's rows got (#14: the views add up).
+    conns = [c for c in sample.connections if c.key.pid == got["pid"]]
+    (conn,) = [c for c in conns if c.key.lport == 5311 and c.key.raddr == link.a.addr]
+    assert conn.key.proto == "tcp" and abs(conn.counts.recv_bytes - wire_rx) <= 0.05 * wire_rx
+    rows = [r.counts for r in sample.rows if r.key.pid == got["pid"]]
+    assert sum((c.counts for c in conns), Counters()) == sum(rows, Counters())
+    (back,) = [c for c in sample.connections if c.key.pid == sent["pid"]]
+    assert (back.key.rport, back.key.raddr) == (5311, link.b.addr)
     server_ctx, client_ctx = sample.context[got["pid"]], sample.context[sent["pid"]]
     assert server_ctx.cgroup == f"/{CRI_SCOPE}" and server_ctx.container == CRI_ID[:12]
     assert client_ctx.cgroup == f"…/docker-{DOCKER_ID}.scope"

@@ -40,3 +40,28 @@ async def test_the_detail_follows_new_samples_and_switches_to_bits(tmp_path: Pat
         assert "83.9 Mbit/s" in rates(app) and "MiB/s" not in rates(app)
         await pilot.press("escape")
         assert not isinstance(app.screen, ProcessDetail)
+
+
+async def test_the_detail_lists_the_processs_connections_busiest_first(tmp_path: Path) -> None:
+    from netwatch.tabs.traffic.model import ConnKey, ConnRow, TrafficRow, TrafficSample
+
+    app, source = scripted_app(tmp_path)
+    me = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
+    quiet = ConnKey(me.pid, "udp", "127.0.0.1", 53, "*", 0)
+    busy = ConnKey(me.pid, "tcp", "10.0.0.2", 80, "10.0.0.9", 5000)
+    other = ConnKey(me.pid + 1, "tcp", "10.0.0.2", 22, "10.0.0.3", 6000)
+    conns = (ConnRow(quiet, "pytest", Counters(0, 1, 0, 100)),
+             ConnRow(busy, "pytest", Counters(1, 3, 100, 3 * 2**20)),
+             ConnRow(other, "sshd", Counters(1, 1, 100, 100)))  # fmt: skip
+    async with app.run_test(size=(140, 50)) as pilot:
+        view = app.query_one(TrafficView)
+        row = TrafficRow(me, Counters(1, 4, 100, 3 * 2**20 + 100))
+        source.push_sample(TrafficSample(100.0, 1.0, (row,), 0, {}, conns))
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProcessDetail)
+        text = str(app.screen.query_one("#detail-connections", Static).render())
+        lines = [line for line in text.splitlines() if line.startswith(("tcp", "udp"))]
+        assert [line.split()[:3] for line in lines] == [
+            ["tcp", "10.0.0.2:80", "10.0.0.9:5000"], ["udp", "127.0.0.1:53", "*:0"]]  # fmt: skip
+        assert "3.0 MiB" in lines[0] and "10.0.0.3" not in text

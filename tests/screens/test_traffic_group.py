@@ -1,6 +1,6 @@
-"""`g` on the Traffic tab (#13, #14): process, program, user, container in turn; the PID column
-counts the processes of a grouped row, the banner says which grouping, and a snapshot holds what
-is shown."""
+"""`g` on the Traffic tab (#13, #14): process, program, user, container, connection in turn;
+the PID column counts the processes of a grouped row, the banner says which grouping, and a
+snapshot holds what is shown."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ async def test_g_groups_by_program_then_user_then_back(tmp_path: Path) -> None:
         await pilot.press("g")  # none of them runs in a container: one row for all four
         assert "by container" in banner(app)
         assert cells(view, "comm") == ["(no container)"] and cells(view, "pid") == ["4"]
+        await pilot.press("g")  # the sample has no connections: an empty table
+        assert "by connection" in banner(app) and view.table.row_count == 0
         await pilot.press("g")
         assert "by " not in banner(app) and view.table.row_count == 4
         assert str(view.table.columns["pid"].label).startswith("PID")  # type: ignore[index]
@@ -122,7 +124,7 @@ async def test_container_column_grouping_and_filters(tmp_path: Path) -> None:
                 for r in data["rows"]} == {
             "3f3f3f3f3f3f": (2, 2, 4026532001), "c0c0c0c0c0c0": (1, 2, 4026532002),
             "session-3.scope": (1, 5, 4026531833)}  # fmt: skip
-        await pilot.press("g")
+        await pilot.press("g", "g")  # by connection, then per process again
         for typed, pids in (
             ("container:3f3f3f3f3f3f", ["101", "102"]),
             ("cgroup:/kubepods.slice*", ["200"]),
@@ -134,3 +136,30 @@ async def test_container_column_grouping_and_filters(tmp_path: Path) -> None:
             view.query_one(Input).value = ""
             await pilot.press(*typed, "enter")
             assert sorted(cells(view, "pid")) == pids, typed
+
+
+async def test_g_by_connection_shows_every_connection_with_its_owner(tmp_path: Path) -> None:
+    from netwatch.tabs.traffic.model import ConnKey, ConnRow
+
+    app, source = scripted_app(tmp_path)
+    web = ConnKey(200, "tcp", "10.0.0.2", 80, "10.0.0.9", 5000)
+    dns = ConnKey(101, "udp", "10.0.0.2", 40000, "10.0.0.53", 53)
+    async with app.run_test(size=(150, 30)) as pilot:
+        source.push_sample(TrafficSample(
+            1.0, 1.0,
+            (TrafficRow(NGINX, Counters(3, 3, 3000, 300)),
+             TrafficRow(CURL_1, Counters(1, 1, 60, 90))),
+            0, {},
+            (ConnRow(web, "nginx", Counters(3, 3, 3000, 300)),
+             ConnRow(dns, "curl", Counters(1, 1, 60, 90))),
+        ))  # fmt: skip
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        for _ in range(4):
+            await pilot.press("g")
+        assert "by connection" in banner(app)
+        assert cells(view, "comm") == ["nginx tcp 10.0.0.2:80 10.0.0.9:5000",
+                                       "curl udp 10.0.0.2:40000 10.0.0.53:53"]  # fmt: skip
+        assert cells(view, "pid") == ["200", "101"] and cells(view, "user") == ["www-data", "root"]
+        await pilot.press("enter")  # its process's detail, with the connection in it
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2)

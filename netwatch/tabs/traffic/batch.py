@@ -4,6 +4,7 @@ nettop.stp's table)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,11 +13,19 @@ from typing import TextIO
 from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
 from netwatch.cli_args import Parser, batch_parser, interval_options, pid_option
 from netwatch.model.containers import NO_CONTEXT
-from netwatch.tabs.traffic.formats import nettop_table, row_json
+from netwatch.tabs.traffic.formats import (
+    CONN_HEADER,
+    conn_line,
+    conn_object,
+    nettop_table,
+    row_json,
+)
 from netwatch.tabs.traffic.live import live_source
-from netwatch.tabs.traffic.model import Counters, TrafficRow, TrafficSample
+from netwatch.tabs.traffic.model import ConnRow, Counters, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.view_model import GROUPINGS, ViewRow, grouped, sort_rows
 from netwatch.users import user_name
+
+MAX_CONNECTION_LINES = 300  # connections printed per interval, the busiest
 
 EXAMPLES = (
     ("netwatch top -b", "a table every 5 s, as nettop.stp printed it"),
@@ -24,6 +33,7 @@ EXAMPLES = (
     ("netwatch top -b -p 1234 -p 5678", "two processes' rows only"),
     ("netwatch top -b --json | jq 'select(.recv_bytes > 100000)'", "one JSON object per row"),
     ("netwatch top -b --by container", "a row per container (or systemd unit), not process"),
+    ("netwatch top -b --by connection --json", "each connection's packets and bytes, as JSON"),
     ("netwatch top -b --replay session.nwrec", "the tables of a recording (no root)"),
     ("netwatch top", "the full-screen UI on the Traffic tab"),
 )
@@ -39,7 +49,8 @@ def parser() -> Parser:
         choices=GROUPINGS,
         default="process",
         help="a row per process (default), or per program, user or container (its short id, "
-        "or its systemd unit), summing its processes; PID then counts them",
+        "or its systemd unit), summing its processes (PID then counts them); or per "
+        f"connection, the busiest {MAX_CONNECTION_LINES} each interval",
     )
     return top
 
@@ -65,10 +76,43 @@ def seed_order(
     return sort_rows(view, "total_pk", True)
 
 
+def busiest_connections(
+    sample: TrafficSample, wants: Callable[[int], bool] = lambda pid: True
+) -> tuple[list[ConnRow], int]:
+    """The interval's connections, most bytes first, at most MAX_CONNECTION_LINES; and how
+    many more there were."""
+    conns = sorted(
+        (c for c in sample.connections if wants(c.key.pid)),
+        key=lambda c: (-(c.counts.xmit_bytes + c.counts.recv_bytes), c.key.text()),
+    )
+    return conns[:MAX_CONNECTION_LINES], max(0, len(conns) - MAX_CONNECTION_LINES)
+
+
+def print_connections(how: Output, out: TextIO, sample: TrafficSample) -> None:
+    conns, more = busiest_connections(sample, how.wants)
+    if how.json:
+        for c in conns:
+            place = sample.context.get(c.key.pid, NO_CONTEXT)
+            obj = conn_object(c, sample.ts, sample.interval, place)
+            out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        if more:
+            warn_lost(more, "more connections this interval, not printed (the busiest are)")
+        return
+    lines = [CONN_HEADER, *(conn_line(c) for c in conns)]
+    if more:
+        lines.append(f"# {more} more connections, less busy")
+    out.write(how.text(sample.ts, "\n".join(lines) + "\n\n"))
+
+
 def printer(
     how: Output, out: TextIO = sys.stdout, by: str = "process"
 ) -> Callable[[TrafficSample], None]:
     def emit(sample: TrafficSample) -> None:
+        if by == "connection":
+            print_connections(how, out, sample)
+            warn_lost(sample.connections_lost, "packets not counted per connection (map full)")
+            out.flush()
+            return
         rows = seed_order(sample, by, how.wants)
         if how.json:
             for r in rows:

@@ -1,7 +1,9 @@
 """The Traffic tab's items in a recording: each one a JSON list
 [pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes]
-under "rows", and where those processes run, [pid, cgroup, netns] under "context" (absent in
-recordings made before netwatch knew it), read back with every field checked."""
+under "rows"; where those processes run, [pid, cgroup, netns] under "context"; and their
+connections, [pid, comm, proto, laddr, lport, raddr, rport, xmit_pk, recv_pk, xmit_bytes,
+recv_bytes] under "connections" (raddr "*" for an unconnected socket). The last two are absent
+in recordings made before netwatch knew them. Every field is checked when read back."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from netwatch.record_codec import (
     ID_MAX,
     ID_MIN,
     U64_MAX,
+    BadRecord,
     Codec,
+    address,
     context_in,
     context_out,
     fields,
@@ -19,7 +23,14 @@ from netwatch.record_codec import (
     whole,
 )
 from netwatch.replay import replay_source
-from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.tabs.traffic.model import (
+    ConnKey,
+    ConnRow,
+    Counters,
+    TrafficKey,
+    TrafficRow,
+    TrafficSample,
+)
 
 
 def traffic_row_out(r: TrafficRow) -> list[Any]:
@@ -40,6 +51,49 @@ def traffic_row_in(item: Any) -> TrafficRow:
     )
 
 
+MAX_CONNECTIONS = 100_000  # in one record
+
+
+def conn_out(c: ConnRow) -> list[Any]:
+    k = c.key
+    return [k.pid, c.comm, k.proto, k.laddr, k.lport, k.raddr, k.rport, *c.counts.as_tuple()]
+
+
+def conn_in(item: Any) -> ConnRow:
+    pid, comm, proto, laddr, lport, raddr, rport, *counts = fields(item, 11, "a connection")
+    return ConnRow(
+        ConnKey(
+            whole(pid, 0, ID_MAX, "pid"),
+            text(proto, "proto", 16),
+            address(laddr, "local address"),
+            whole(lport, 0, 0xFFFF, "local port"),
+            "*" if raddr == "*" else address(raddr, "remote address"),
+            whole(rport, 0, 0xFFFF, "remote port"),
+        ),
+        text(comm, "comm"),
+        Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
+    )
+
+
+def more_out(sample: TrafficSample) -> dict[str, Any]:
+    return {
+        **context_out(sample),
+        "connections": [conn_out(c) for c in sample.connections],
+        "connections_lost": sample.connections_lost,
+    }
+
+
+def more_in(record: dict[str, Any]) -> dict[str, Any]:
+    items = record.get("connections", [])
+    if type(items) is not list or len(items) > MAX_CONNECTIONS:
+        raise BadRecord(f"'connections' is not a list of at most {MAX_CONNECTIONS}")
+    return {
+        **context_in(record),
+        "connections": tuple(conn_in(c) for c in items),
+        "connections_lost": whole(record.get("connections_lost", 0), 0, U64_MAX, "lost"),
+    }
+
+
 CODEC = Codec(
-    "rows", traffic_row_out, traffic_row_in, TrafficSample, replay_source, context_out, context_in
+    "rows", traffic_row_out, traffic_row_in, TrafficSample, replay_source, more_out, more_in
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from netwatch.model.containers import NO_CONTEXT
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.model.untrusted import printable
-from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, TrafficKey, TrafficRow
+from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, ConnRow, TrafficKey, TrafficRow
 from netwatch.tabs.traffic.view_model import MIXED, MIXED_CONTEXT, ViewRow
 
 NETTOP_HEADER = "%5s %5s %-7s %7s %7s %7s %7s %-15s" % (
@@ -120,3 +120,43 @@ def _scaled(value: float, base: int, units: tuple[str, ...]) -> str:
             return f"{value:.0f} {unit}" if unit == units[0] else f"{value:.1f} {unit}"
         value /= base
     return f"{value:.1f} {units[-1]}"
+
+
+CONN_COLUMNS = ("PROTO", "LOCAL", "REMOTE", "PID", "XMIT_PK", "RECV_PK", "XMIT_KB", "RECV_KB",
+                "COMMAND")  # fmt: skip
+CONN_HEADER = "%-5s %-28s %-28s %7s %7s %7s %7s %7s %-15s" % CONN_COLUMNS
+
+
+def conn_line(conn: ConnRow) -> str:
+    """One connection as `top -b --by connection` prints it; addresses and the command are
+    shown escaped (a local user names the command)."""
+    k, c = conn.key, conn.counts
+    local, remote = k.text().split(" ")[1:]
+    counts = (c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
+    line = "%-5s %-28s %-28s %7d %7d %7d %7d %7d %-15s" % (k.proto, local, remote, k.pid,
+                                                         *counts, conn.comm)  # fmt: skip
+    return printable(line)
+
+
+def conn_object(
+    conn: ConnRow, ts: float, interval: float, place: ProcContext = NO_CONTEXT
+) -> dict[str, object]:
+    """One connection over one interval, as `top -b --json --by connection` prints it."""
+    k, c = conn.key, conn.counts
+    return {
+        "ts": round(ts, 6),
+        "interval": interval,
+        "pid": k.pid,
+        "comm": conn.comm,
+        "container": place.container or None,
+        "netns": place.netns or None,
+        "proto": k.proto,
+        "laddr": k.laddr,
+        "lport": k.lport,
+        "raddr": None if k.raddr == "*" else k.raddr,
+        "rport": k.rport,
+        "xmit_pk": c.xmit_pk,
+        "recv_pk": c.recv_pk,
+        "xmit_bytes": c.xmit_bytes,
+        "recv_bytes": c.recv_bytes,
+    }

@@ -12,6 +12,8 @@ from netwatch.model.sample import RowsSample
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
 
+MAX_CONNECTIONS = 20_000  # connections whose totals the tab keeps (the busiest half stays)
+
 REASON_TX_NO_OWNER = "tx-no-owner"
 REASON_RX_NOT_DELIVERED = "rx-not-delivered"
 REASON_TEXT = {
@@ -80,12 +82,45 @@ class TrafficRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnKey:
+    """One connection (or unconnected socket: remote "*" and port 0) of one process."""
+
+    pid: int
+    proto: str  # "tcp", "udp", "mptcp", else the protocol's number
+    laddr: str
+    lport: int
+    raddr: str
+    rport: int
+
+    def text(self) -> str:
+        return (
+            f"{self.proto} {_endpoint(self.laddr, self.lport)} {_endpoint(self.raddr, self.rport)}"
+        )
+
+
+def _endpoint(addr: str, port: int) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnRow:
+    """A connection's packets and wire bytes over one interval: the same amounts as its
+    process's rows got, so a process's connections add up to its rows."""
+
+    key: ConnKey
+    comm: str
+    counts: Counters
+
+
+@dataclass(frozen=True, slots=True)
 class TrafficSample(RowsSample[TrafficRow]):
     """What one interval brought: per-row counts for that interval only (not cumulative), and
     where the processes in those rows run (by PID; a live probe knows it, old recordings
     do not)."""
 
     context: Mapping[int, ProcContext] = field(default_factory=dict)
+    connections: tuple[ConnRow, ...] = ()
+    connections_lost: int = 0  # packets not counted per connection: the kernel's map was full
 
 
 class UnattributedTracker:
@@ -141,6 +176,10 @@ class TrafficState:
     totals: dict[TrafficKey, Counters] = field(default_factory=dict)
     history: dict[int, deque[HistoryPoint]] = field(default_factory=dict)
     contexts: Contexts = field(default_factory=Contexts)  # where each process ran
+    # Each connection's totals since start, the busiest MAX_CONNECTIONS kept.
+    connection_totals: dict[ConnKey, Counters] = field(default_factory=dict)
+    connections_dropped: int = 0
+    connections_lost: int = 0
     lost: int = 0
     samples: int = 0
 
@@ -153,6 +192,14 @@ class TrafficState:
         self.samples += 1
         self.lost += sample.lost
         self.contexts.update(sample.context)
+        self.connections_lost += sample.connections_lost
+        totals = self.connection_totals
+        for conn in sample.connections:
+            totals[conn.key] = totals.get(conn.key, Counters()) + conn.counts
+        if len(totals) > MAX_CONNECTIONS:
+            busiest = sorted(totals, key=lambda k: -_bytes(totals[k]))[: MAX_CONNECTIONS // 2]
+            self.connections_dropped += len(totals) - len(busiest)
+            self.connection_totals = {k: totals[k] for k in busiest}
         per_pid: dict[int, HistoryPoint] = {}
         for row in sample.rows:
             self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts
@@ -162,6 +209,13 @@ class TrafficState:
         for pid, point in per_pid.items():
             self.history.setdefault(pid, deque(maxlen=self.history_len)).append(point)
 
+    def connections_of(self, pid: int) -> list[tuple[ConnKey, Counters, Counters]]:
+        """A process's connections: (key, last interval, since start), most bytes first."""
+        last = {c.key: c.counts for c in self.last.connections} if self.last else {}
+        mine = [(k, last.get(k, Counters()), t)
+                for k, t in self.connection_totals.items() if k.pid == pid]  # fmt: skip
+        return sorted(mine, key=lambda c: (-_bytes(c[1]), -_bytes(c[2])))
+
     def context_of(self, pid: int) -> ProcContext:
         return self.contexts.of(pid)
 
@@ -169,3 +223,7 @@ class TrafficState:
         if cumulative:
             return [TrafficRow(k, c) for k, c in self.totals.items()]
         return list(self.last.rows) if self.last else []
+
+
+def _bytes(c: Counters) -> int:
+    return c.xmit_bytes + c.recv_bytes

@@ -25,6 +25,7 @@ from netwatch.probes.loader import (
 )
 from netwatch.probes.skeleton import ProbeSkeleton
 from netwatch.sources import Health, SourceError
+from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns
 from netwatch.tabs.traffic.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.tabs.traffic.model import (
     Counters,
@@ -54,6 +55,7 @@ OPTIONAL_TRACEPOINTS = ("sock/sk_data_ready", "sock/sock_recv_length")
 UDP_READERS = ("udp_recvmsg", "udpv6_recvmsg")
 MAX_ROWS = 16384
 MAX_SOCKS = 65536
+MAX_CONNS = 16384  # connections counted at once (idle ones are removed, as rows are)
 MAX_PROCS = 16384  # processes whose cgroup and netns the kernel keeps (least recent go first)
 # Rows each CPU counts in an array before the hash (traffic.bpf.c's hot_rows).
 HOT_SLOTS = 4
@@ -77,6 +79,13 @@ _OFFSETS = (
     ("TASK_CRED_OFF", ("task_struct", "cred")),
     ("TASK_COMM_OFF", ("task_struct", "comm")),
     ("CRED_UID_OFF", ("cred", "uid")),
+    ("SKC_PORTPAIR_OFF", ("sock_common", "skc_portpair")),
+    ("SKC_NUM_OFF", ("sock_common", "skc_num")),
+    ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
+    ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
+    ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
+    ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
+    ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
     ("TASK_NSPROXY_OFF", ("task_struct", "nsproxy")),
     ("NSPROXY_NET_NS_OFF", ("nsproxy", "net_ns")),
     *PLACE_OFFSETS,
@@ -112,6 +121,8 @@ class TrafficProbe(ProbeSkeleton):
         self._links: list[BtfLink] = []
         self.attach_mode = ""
         self._cgroups = CgroupPaths()
+        self._connections = ConnectionDeltas(IDLE_INTERVALS_BEFORE_PRUNE)
+        self._conn_lost_seen = 0
         self._contexts: dict[int, ProcContext] = {}
 
     def open(self) -> None:
@@ -122,6 +133,7 @@ class TrafficProbe(ProbeSkeleton):
             f"-DMAX_SOCKS={MAX_SOCKS}",
             f"-DHOT_SLOTS={HOT_SLOTS}",
             f"-DMAX_PROCS={MAX_PROCS}",
+            f"-DMAX_CONNS={MAX_CONNS}",
         ]
         text = BPF_SOURCE.read_text()
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
@@ -232,7 +244,15 @@ class TrafficProbe(ProbeSkeleton):
             deltas = [TrafficRow(key, delta) for key, delta in per_key.items()]
             all_rows = deltas + self._unattributed.update(unowned)
             context = self._read_contexts({key.pid for key in per_key})
-        return TrafficSample(time.time(), interval, tuple(all_rows), lost, context)
+            comms = {key.pid: key.comm for key in per_key}
+            connections = self._connections.update(read_conns(self._bpf[b"conns"]), comms)
+            self._connections.prune(self._bpf[b"conns"])
+            conn_lost_total = percpu_counter(self._bpf, b"conn_lost")
+            conn_lost = conn_lost_total - self._conn_lost_seen
+            self._conn_lost_seen = conn_lost_total
+        return TrafficSample(
+            time.time(), interval, tuple(all_rows), lost, context, tuple(connections), conn_lost
+        )
 
     def _read_contexts(self, pids: set[int]) -> dict[int, ProcContext]:
         """Where this interval's processes run, as the kernel saw them; the last known for a

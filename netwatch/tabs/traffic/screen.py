@@ -116,6 +116,8 @@ class TrafficView(TabView[TrafficState]):
             parts.append("totals since start")
         if self.spec.group != "process":
             parts.append(f"by {self.spec.group}")
+        if self.spec.group == "connection" and self.state.connections_lost:
+            parts.append(f"{self.state.connections_lost} packets not counted per connection")
         return parts
 
     # ---- drawing ------------------------------------------------------------------------------
@@ -191,7 +193,8 @@ class TrafficView(TabView[TrafficState]):
         self.redraw()
 
     def action_group(self) -> None:
-        """A row per process, per program, per user, or per container, in turn."""
+        """A row per process, per program, per user, per container, or per connection, in
+        turn."""
         at = GROUPINGS.index(self.spec.group)
         self.spec = replace(self.spec, group=GROUPINGS[(at + 1) % len(GROUPINGS)])
         self.redraw()
@@ -249,7 +252,10 @@ class TrafficView(TabView[TrafficState]):
             for r in self.shown
         ]  # fmt: skip
         by = self.spec.group
-        heading = [] if by == "process" else [f"# by {by}: PID = processes"]
+        heading = {
+            "process": [],
+            "connection": ["# by connection: COMMAND = command, protocol, local and remote end"],
+        }.get(by, [f"# by {by}: PID = processes"])
         text = "\n".join([*heading, NETTOP_HEADER] + [nettop_line(r) for r in rows]) + "\n"
         meta = {
             "tab": "traffic",

@@ -36,6 +36,9 @@ def per_interval(
     return dense
 
 
+CONNECTIONS_SHOWN = 30
+
+
 class ProcessDetail(Screen[None]):
     DEFAULT_CSS = """
     ProcessDetail { padding: 0 1; }
@@ -63,6 +66,8 @@ class ProcessDetail(Screen[None]):
             yield Sparkline([0], id="detail-tx")
             yield PlainStatic("", classes="heading", id="detail-rx-heading")
             yield Sparkline([0], id="detail-rx")
+            yield PlainStatic("Connections", classes="heading")
+            yield PlainStatic("", id="detail-connections")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,6 +94,26 @@ class ProcessDetail(Screen[None]):
         )
         self.query_one("#detail-tx", Sparkline).data = [p.xmit_bytes for p in points] or [0]
         self.query_one("#detail-rx", Sparkline).data = [p.recv_bytes for p in points] or [0]
+        self.query_one("#detail-connections", PlainStatic).update(self._connections_text())
+
+    def _connections_text(self) -> list[str]:
+        """The process's connections, most bytes in the last interval first (then since
+        start): what each sent and received, counted as its rows are, so they add up."""
+        conns = self.state.connections_of(self.key.pid)
+        if not conns:
+            return ["none counted (traffic with no socket, or before netwatch started)"]
+        lines = [f"{'':6}{'local':30}{'remote':30}{'sent now':>12}{'received now':>14}"
+                 f"{'sent':>12}{'received':>12}"]  # fmt: skip
+        for key, now, total in conns[:CONNECTIONS_SHOWN]:
+            local, remote = key.text().split(" ")[1:]
+            lines.append(
+                f"{key.proto:6}{local:30}{remote:30}{size_text(now.xmit_bytes):>12}"
+                f"{size_text(now.recv_bytes):>14}{size_text(total.xmit_bytes):>12}"
+                f"{size_text(total.recv_bytes):>12}"
+            )
+        if len(conns) > CONNECTIONS_SHOWN:
+            lines.append(f"... {len(conns) - CONNECTIONS_SHOWN} more, less busy")
+        return lines
 
     def _rates_text(self, points: list[HistoryPoint], interval: float) -> list[str]:
         """Current and cumulative side by side, in one unit style: rates in B/s (KiB, MiB...)

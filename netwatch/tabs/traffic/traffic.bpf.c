@@ -39,6 +39,11 @@
  *                                backlogged segments are counted there too, and taken back out
  *                                when they are charged, so rows + unowned = what devices saw.
  *
+ * Per connection (issue #14): every charge that knows its socket is counted again in `conns`,
+ * by socket, with the socket's addresses (read when the socket is first counted on a CPU, and
+ * again when its ports change: the memory then holds another socket). One per-CPU hash lookup
+ * per packet, and the ports read to check it is the same socket.
+ *
  * Where each process runs (issue #14): when a CPU sees a process in process context that is not
  * the last one it saw, it writes that process's cgroup v2 id and name and its network
  * namespace into proc_ctx (by tgid); user space reads it for the processes in each interval's
@@ -194,6 +199,27 @@ struct proc_ctx_t {
 BPF_TABLE("lru_hash", u32, struct proc_ctx_t, proc_ctx, MAX_PROCS);
 BPF_PERCPU_ARRAY(ctx_memo, u32, 1);
 BPF_PERCPU_ARRAY(ctx_scratch, struct proc_ctx_t, 1);
+/* Per connection: the same amounts as the rows, by socket (charge_conn). Per-CPU values, each
+ * with the socket's addresses as that CPU last read them. */
+struct conn_t {
+    /* As struct counters_t, so that add() counts it. */
+    u64 xmit_pk;
+    u64 recv_pk;
+    u64 xmit_bytes;
+    u64 recv_bytes;
+    u32 tgid;
+    u32 ports; /* skc_portpair as read: a change means another socket at this address */
+    u16 family;
+    u16 protocol;
+    u16 lport;
+    u16 rport;
+    u8 laddr[16];
+    u8 raddr[16];
+};
+BPF_PERCPU_HASH(conns, u64, struct conn_t, MAX_CONNS);
+BPF_PERCPU_ARRAY(conn_scratch, struct conn_t, 1);
+/* [0]: packets not counted per connection because the connection map was full. */
+BPF_PERCPU_ARRAY(conn_lost, u64, 1);
 /* [0]: packets not counted because the traffic map was full. Shown as lost by user space. */
 BPF_PERCPU_ARRAY(lost, u64, 1);
 
@@ -357,9 +383,67 @@ static __always_inline int charge_hot(const struct traffic_key_t *key, u64 pk, u
     return 0;
 }
 
-static __always_inline void charge(const struct owner_t *o, const char *dev, u64 pk, u64 bytes,
-                                   int is_rx)
+/* The same amounts per connection: its socket, with the socket's addresses read when it is
+ * first counted on this CPU, and again when its ports say the pointer now holds another
+ * socket (a freed sock's memory is reused): user space keys connections by their addresses. */
+static __always_inline void conn_addresses(struct conn_t *c, u64 sk, u32 ports)
 {
+    const u8 *skc = (const u8 *)sk;
+    u16 family = 0, protocol = 0, dport_be = 0;
+    bpf_probe_read_kernel(&family, sizeof(family), skc + SK_FAMILY_OFF);
+    bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
+    bpf_probe_read_kernel(&dport_be, sizeof(dport_be), skc + SKC_DPORT_OFF);
+    c->family = family;
+    c->protocol = protocol;
+    c->ports = ports;
+    c->rport = (u16)((dport_be >> 8) | (dport_be << 8));
+    bpf_probe_read_kernel(&c->lport, sizeof(c->lport), skc + SKC_NUM_OFF);
+    __builtin_memset(c->laddr, 0, sizeof(c->laddr));
+    __builtin_memset(c->raddr, 0, sizeof(c->raddr));
+    if (family == AF_INET6_) {
+        bpf_probe_read_kernel(c->laddr, 16, skc + SKC_V6_RCV_SADDR_OFF);
+        bpf_probe_read_kernel(c->raddr, 16, skc + SKC_V6_DADDR_OFF);
+    } else {
+        bpf_probe_read_kernel(c->laddr, 4, skc + SKC_RCV_SADDR_OFF);
+        bpf_probe_read_kernel(c->raddr, 4, skc + SKC_DADDR_OFF);
+    }
+}
+
+static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int is_rx)
+{
+    u32 ports = NW_LOAD(u32, sk, SKC_PORTPAIR_OFF);
+    struct conn_t *c = conns.lookup(&sk);
+    if (!c) {
+        u32 zero = 0;
+        struct conn_t *fresh = conn_scratch.lookup(&zero);
+        if (!fresh)
+            return;
+        __builtin_memset(fresh, 0, sizeof(*fresh));
+        conn_addresses(fresh, sk, ports);
+        c = conns.lookup_or_try_init(&sk, fresh);
+        if (!c) {
+            u64 *l = conn_lost.lookup(&zero);
+            if (l)
+                *l += pk;
+            return;
+        }
+    } else if (!c->family || c->ports != ports) {
+        /* First on this CPU, or another socket at the same address: what this CPU counted
+         * for the old one since user space last read it is not carried over. */
+        if (c->family) {
+            c->xmit_pk = c->recv_pk = c->xmit_bytes = c->recv_bytes = 0;
+        }
+        conn_addresses(c, sk, ports);
+    }
+    c->tgid = tgid;
+    add((struct counters_t *)c, pk, bytes, is_rx); /* conn_t begins as counters_t does */
+}
+
+static __always_inline void charge(u64 sk, const struct owner_t *o, const char *dev, u64 pk,
+                                   u64 bytes, int is_rx)
+{
+    if (sk)
+        charge_conn(sk, o->tgid, pk, bytes, is_rx);
     struct traffic_key_t key = {};
     key.tgid = o->tgid;
     key.uid = o->uid;
@@ -452,7 +536,7 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
 {
     struct owner_t *o = owner_of(sk);
     if (o) {
-        charge(o, dev, 1, bytes, 1);
+        charge(sk, o, dev, 1, bytes, 1);
         return;
     }
     struct parked_t zero = {};
@@ -476,7 +560,7 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
         __sync_fetch_and_add(gen, 1);
     struct parked_t *p = parked_rx.lookup(&sk);
     if (p) {
-        charge(me, p->dev, p->pk, p->bytes, 1);
+        charge(sk, me, p->dev, p->pk, p->bytes, 1);
         count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 1);
         parked_rx.delete(&sk);
     }
@@ -549,7 +633,7 @@ TRAFFIC_PROBE(net_dev_queue)
     if (!softirq_now()) {
         struct owner_t me = {};
         owner_from_current(&me);
-        charge(&me, dev, 1, len, 0);
+        charge(sk, &me, dev, 1, len, 0);
         u32 zero = 0;
         struct learned_memo_t *memo = learned_memo.lookup(&zero);
         if (sk && !(memo && memo->sk == sk && memo->tgid == me.tgid)) {
@@ -567,7 +651,7 @@ TRAFFIC_PROBE(net_dev_queue)
     }
     struct owner_t *o = sk ? owner_of(sk) : 0;
     if (o)
-        charge(o, dev, 1, len, 0);
+        charge(sk, o, dev, 1, len, 0);
     else
         count_unowned(dev, 1, len, 0);
     return 0;
@@ -628,7 +712,7 @@ TRAFFIC_PROBE(tcp_probe)
         owner_from_current(&me);
         u64 pk = backlog_packets(skb);
         bytes *= pk; /* coalesced pure ACKs: the same headers each, no payload */
-        charge(&me, dev->dev, pk, bytes, 1);
+        charge(sk, &me, dev->dev, pk, bytes, 1);
         /* Its softirq found the socket busy and left it unclaimed, so it was counted unowned. */
         count_unowned(dev->dev, -(s64)pk, -(s64)bytes, 1);
         return 0;

@@ -72,9 +72,9 @@ SORT_LABELS = {"total_pk": "total packets", **{c.id: c.label for c in WIDE_COLUM
 
 
 # `g` on the Traffic tab: a row per process (nettop.stp's), per program (command name), per
-# user, or per container (or systemd unit), each summing the process rows under it.
-# Unattributed rows stay rows of their own.
-GROUPINGS = ("process", "program", "user", "container")
+# user, or per container (or systemd unit), each summing the process rows under it; or a row
+# per connection, its process's, named in COMMAND. Unattributed rows stay rows of their own.
+GROUPINGS = ("process", "program", "user", "container", "connection")
 GROUPED_PID = -2  # the key of a grouped row: no one process
 MIXED = "*"  # a grouped row's device, user or container where its processes differ
 NO_CONTAINER = "(no container)"  # a container grouping's row for processes outside any
@@ -132,6 +132,9 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
         for row in last.rows:
             per_second[row.key] = _scale(row.counts, 1.0 / last.interval)
     rows: list[TrafficRow] = state.rows(spec.cumulative)
+    if spec.group == "connection":
+        rows = connection_rows(state, spec.cumulative)
+        per_second = _connection_rates(state)
     view = [
         ViewRow(
             r.key,
@@ -144,9 +147,33 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
         for context in (state.context_of(r.key.pid),)
         if spec.filter is None or spec.filter.matches(r.key, user_of, context)
     ]
-    if spec.group != "process":
+    if spec.group not in ("process", "connection"):
         view = grouped(view, spec.group)
     return sort_rows(view, spec.sort, spec.descending)
+
+
+def connection_rows(state: TrafficState, cumulative: bool) -> list[TrafficRow]:
+    """A row per connection, keyed like a process's row: its owner's PID and UID, no device,
+    and in COMMAND the owner's command with the protocol and both ends."""
+    owners = {key.pid: key for key in state.totals if key.attributed}
+    if cumulative:
+        conns = list(state.connection_totals.items())
+    else:
+        conns = [(c.key, c.counts) for c in state.last.connections] if state.last else []
+    rows = []
+    for key, counts in conns:
+        owner = owners.get(key.pid)
+        uid = owner.uid if owner else UNATTRIBUTED_PID
+        comm = f"{owner.comm if owner else '?'} {key.text()}"
+        rows.append(TrafficRow(TrafficKey(key.pid, uid, "", comm), counts))
+    return rows
+
+
+def _connection_rates(state: TrafficState) -> dict[TrafficKey, Counters]:
+    last = state.last
+    if last is None or last.interval <= 0:
+        return {}
+    return {r.key: _scale(r.counts, 1.0 / last.interval) for r in connection_rows(state, False)}
 
 
 def _group_of(row: ViewRow, by: str) -> str | int:
