@@ -37,12 +37,15 @@ Traffic tab
   cursor      stays on its process when the order changes (the list scrolls to it)
   r           reverse the sort
   /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
+              container:NAME  cgroup:PATH  netns:INODE (NAME* and PATH* match prefixes)
   c           toggle per-interval counts / totals since start
-  g           a row per process, per program (PROCS: how many), or per user
+  g           a row per process, per program (PROCS: how many), per user, per container,
+              or per connection (COMMAND: its command, protocol, local and remote end)
   Enter       the selected process: container, cgroup, netns, sockets, its traffic live
-              (b: bits/s); Escape returns
+              (b: bits/s), its connections; Escape returns
   TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
   XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
+  From 139 columns CONTAINER shows (the runtime's 12-digit id, else the systemd unit).
   Narrower than 123 columns UID goes, then (116) the rates, then (98) USER and packets.
   Unattributed rows (PID "-") hold device traffic no process can be charged with,
   with the reason in COMMAND. See docs/attribution.md.
@@ -54,6 +57,7 @@ Calls tab (traced only while this tab is shown)
   sort keys   threads by recent activity, call count or total time; r reverses
   f  End      follow the newest call (moving the cursor browses and stops following)
   /           pid:N  tid:N  comm:NAME (exact)  call:NAME or call:PREFIX*  free text
+              container:NAME  cgroup:PATH  netns:INODE (the thread's process)
               pid, tid and comm are also applied in the kernel: others cost nothing
   * lines are socket-layer events inside the call; dim ones concern another socket
   (a softirq that ran on the CPU during the call).
@@ -62,6 +66,7 @@ Accepts tab
   f  End      follow the newest (moving up into the scroll-back stops following)
   sort keys   the summary by count or by port/address (the log stays in time order)
   /           port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
+              container:NAME  cgroup:PATH  netns:INODE
   NEW marks a source address seen for the first time this session.
 
 Drops tab
@@ -69,7 +74,7 @@ Drops tab
   (narrow screens sum several intervals to a heatmap cell; the legend says how many)
   l           log / linear colour scale (the legend under the heatmap says which)
   sort keys   total, last interval or name; r reverses
-  /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  free text
+  /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  netns:INODE  free text
   Enter       details of the selected row
 """
 
