@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.procinfo import process_info
+from netwatch.tabs.traffic.connections import TCP_STATES
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
@@ -190,6 +191,7 @@ def test_each_sides_traffic_names_its_container_and_netns(
     conns = [c for c in sample.connections if c.key.pid == got["pid"]]
     (conn,) = [c for c in conns if c.key.lport == 5311 and c.key.raddr == link.a.addr]
     assert conn.key.proto == "tcp" and abs(conn.counts.recv_bytes - wire_rx) <= 0.05 * wire_rx
+    assert conn.state in TCP_STATES[1:] and 0 < time.time() - conn.since < 60
     rows = [r.counts for r in sample.rows if r.key.pid == got["pid"]]
     assert sum((c.counts for c in conns), Counters()) == sum(rows, Counters())
     (back,) = [c for c in sample.connections if c.key.pid == sent["pid"]]

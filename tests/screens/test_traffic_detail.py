@@ -51,7 +51,7 @@ async def test_the_detail_lists_the_processs_connections_busiest_first(tmp_path:
     busy = ConnKey(me.pid, "tcp", "10.0.0.2", 80, "10.0.0.9", 5000)
     other = ConnKey(me.pid + 1, "tcp", "10.0.0.2", 22, "10.0.0.3", 6000)
     conns = (ConnRow(quiet, "pytest", Counters(0, 1, 0, 100)),
-             ConnRow(busy, "pytest", Counters(1, 3, 100, 3 * 2**20)),
+             ConnRow(busy, "pytest", Counters(1, 3, 100, 3 * 2**20), "ESTABLISHED", 28.0),
              ConnRow(other, "sshd", Counters(1, 1, 100, 100)))  # fmt: skip
     async with app.run_test(size=(140, 50)) as pilot:
         view = app.query_one(TrafficView)
@@ -65,3 +65,4 @@ async def test_the_detail_lists_the_processs_connections_busiest_first(tmp_path:
         assert [line.split()[:3] for line in lines] == [
             ["tcp", "10.0.0.2:80", "10.0.0.9:5000"], ["udp", "127.0.0.1:53", "*:0"]]  # fmt: skip
         assert "3.0 MiB" in lines[0] and "10.0.0.3" not in text
+        assert lines[0].split()[3:5] == ["ESTABLISHED", "1m12s"]  # first counted at 28.0

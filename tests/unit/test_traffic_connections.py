@@ -36,11 +36,13 @@ def v4(addr: str) -> list[int]:
 
 
 def copy(tgid: int = 0, lport: int = 0, rport: int = 0, raddr: str = "0.0.0.0",
-         counts: tuple[int, int, int, int] = (0, 0, 0, 0), family: int = 2) -> Any:  # fmt: skip
+         counts: tuple[int, int, int, int] = (0, 0, 0, 0), state: int = 1,
+         first_ns: int = 0) -> Any:  # fmt: skip
     xp, rp, xb, rb = counts
-    return SimpleNamespace(family=family if tgid else 0, protocol=6, tgid=tgid, lport=lport,
+    return SimpleNamespace(family=2 if tgid else 0, protocol=6, tgid=tgid, lport=lport,
                            rport=rport, laddr=v4("10.0.0.2"), raddr=v4(raddr), xmit_pk=xp,
-                           recv_pk=rp, xmit_bytes=xb, recv_bytes=rb)  # fmt: skip
+                           recv_pk=rp, xmit_bytes=xb, recv_bytes=rb, state=state,
+                           first_ns=first_ns)  # fmt: skip
 
 
 class Table(dict[Any, list[Any]]):
@@ -54,15 +56,18 @@ class Table(dict[Any, list[Any]]):
 
 
 def test_a_sockets_copies_on_each_cpu_add_up_and_the_owner_is_the_busiest_copys() -> None:
-    table = Table({SK: [copy(40, 80, 5000, "10.0.0.9", (2, 3, 200, 300)),
-                        copy(41, 80, 5000, "10.0.0.9", (1, 0, 100, 0)), copy()]})  # fmt: skip
-    deltas = ConnectionDeltas(idle_reads=3)
+    table = Table({SK: [copy(40, 80, 5000, "10.0.0.9", (2, 3, 200, 300), 1, 7 * 10**9),
+                        copy(41, 80, 5000, "10.0.0.9", (1, 0, 100, 0), 8, 5 * 10**9),
+                        copy()]})  # fmt: skip
+    deltas = ConnectionDeltas(idle_reads=3, wall_offset=1000.0)
     (row,) = deltas.update(read_conns(table), {40: "nginx"})
     assert row.key == ConnKey(40, "tcp", "10.0.0.2", 80, "10.0.0.9", 5000)
     assert (row.comm, row.counts) == ("nginx", Counters(3, 3, 300, 300))
-    table[SK][0] = copy(40, 80, 5000, "10.0.0.9", (2, 13, 200, 1300))
+    # The state the busiest CPU saw; the start the earliest CPU saw, in wall-clock time.
+    assert (row.state, row.since) == ("ESTABLISHED", 1005.0)
+    table[SK][0] = copy(40, 80, 5000, "10.0.0.9", (2, 13, 200, 1300), 8, 7 * 10**9)
     (row,) = deltas.update(read_conns(table), {40: "nginx"})
-    assert row.counts == Counters(0, 10, 0, 1000)
+    assert (row.counts, row.state) == (Counters(0, 10, 0, 1000), "CLOSE_WAIT")
 
 
 def test_a_reused_socket_is_a_new_connection_and_idle_ones_leave_the_kernels_map() -> None:
@@ -80,10 +85,11 @@ def test_a_reused_socket_is_a_new_connection_and_idle_ones_leave_the_kernels_map
 
 
 def test_an_unconnected_udp_socket_has_no_remote() -> None:
-    table = Table({SK: [copy(40, 53, 0, "0.0.0.0", (0, 9, 0, 900))]})
+    table = Table({SK: [copy(40, 53, 0, "0.0.0.0", (0, 9, 0, 900), state=7)]})
     table[SK][0].protocol = 17
     (row,) = ConnectionDeltas(3).update(read_conns(table), {})
     assert (row.key.proto, row.key.raddr, row.key.text()) == ("udp", "*", "udp 10.0.0.2:53 *:0")
+    assert row.state == ""  # the state is TCP's
 
 
 WEB = ConnKey(10, "tcp", "10.0.0.2", 80, "10.0.0.9", 5000)
@@ -91,7 +97,7 @@ WEB2 = ConnKey(10, "tcp", "10.0.0.2", 80, "10.0.0.8", 5001)
 SAMPLE = TrafficSample(
     5.0, 1.0, (TrafficRow(TrafficKey(10, 0, "eth0", "nginx"), Counters(5, 6, 500, 600)),), 0,
     {10: ProcContext("/system.slice/docker-" + "3f" * 32 + ".scope", 4026532001)},
-    (ConnRow(WEB, "nginx", Counters(4, 5, 400, 500)),
+    (ConnRow(WEB, "nginx", Counters(4, 5, 400, 500), "ESTABLISHED", 1.5),
      ConnRow(WEB2, "nginx", Counters(1, 1, 100, 100))),
 )  # fmt: skip
 
@@ -102,7 +108,9 @@ def test_a_processs_connections_busiest_first_with_totals() -> None:
     state.apply(
         TrafficSample(6.0, 1.0, (), 0, {}, (ConnRow(WEB2, "nginx", Counters(0, 9, 0, 900)),))
     )
-    shown = [(k, now.recv_bytes, total.recv_bytes) for k, now, total in state.connections_of(10)]
+    shown = [
+        (c.key, now.recv_bytes, total.recv_bytes) for c, now, total in state.connections_of(10)
+    ]
     assert shown == [(WEB2, 900, 1000), (WEB, 0, 500)]
     assert state.connections_of(11) == []
 
@@ -113,16 +121,17 @@ def test_top_batch_by_connection_prints_the_documented_keys_and_a_table() -> Non
     first, second = map(json.loads, out.getvalue().splitlines())
     assert list(first) == ["ts", "interval", "pid", "comm", "container", "netns", "proto",
                            "laddr", "lport", "raddr", "rport", "xmit_pk", "recv_pk",
-                           "xmit_bytes", "recv_bytes"]  # fmt: skip
+                           "xmit_bytes", "recv_bytes", "state", "since"]  # fmt: skip
+    assert (first["state"], first["since"], second["state"]) == ("ESTABLISHED", 1.5, None)
     assert (first["raddr"], first["rport"], first["recv_bytes"], first["container"]) == (
         "10.0.0.9", 5000, 500, "3f3f3f3f3f3f")  # fmt: skip
     assert second["raddr"] == "10.0.0.8"
     text = io.StringIO()
     printer(Output(), text, by="connection")(SAMPLE)
     lines = text.getvalue().splitlines()
-    assert lines[0].split() == ["PROTO", "LOCAL", "REMOTE", "PID", "XMIT_PK", "RECV_PK",
-                                "XMIT_KB", "RECV_KB", "COMMAND"]  # fmt: skip
-    assert lines[1].split()[:4] == ["tcp", "10.0.0.2:80", "10.0.0.9:5000", "10"]
+    assert lines[0].split() == ["PROTO", "LOCAL", "REMOTE", "STATE", "PID", "XMIT_PK",
+                                "RECV_PK", "XMIT_KB", "RECV_KB", "COMMAND"]  # fmt: skip
+    assert lines[1].split()[:5] == ["tcp", "10.0.0.2:80", "10.0.0.9:5000", "ESTABLISHED", "10"]
 
 
 def test_recordings_carry_connections(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 [pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes]
 under "rows"; where those processes run, [pid, cgroup, netns] under "context"; and their
 connections, [pid, comm, proto, laddr, lport, raddr, rport, xmit_pk, recv_pk, xmit_bytes,
-recv_bytes] under "connections" (raddr "*" for an unconnected socket). The last two are absent
+recv_bytes, state, since] under "connections" (raddr "*" for an unconnected socket; state
+TCP's, else ""; since the wall-clock time it was first counted, 0 unknown). The last two are absent
 in recordings made before netwatch knew them. Every field is checked when read back."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from netwatch.record_codec import (
     ID_MAX,
     ID_MIN,
+    TS_MAX,
     U64_MAX,
     BadRecord,
     Codec,
@@ -19,6 +21,7 @@ from netwatch.record_codec import (
     context_in,
     context_out,
     fields,
+    finite,
     text,
     whole,
 )
@@ -56,11 +59,14 @@ MAX_CONNECTIONS = 100_000  # in one record
 
 def conn_out(c: ConnRow) -> list[Any]:
     k = c.key
-    return [k.pid, c.comm, k.proto, k.laddr, k.lport, k.raddr, k.rport, *c.counts.as_tuple()]
+    return [k.pid, c.comm, k.proto, k.laddr, k.lport, k.raddr, k.rport, *c.counts.as_tuple(),
+            c.state, round(c.since, 3)]  # fmt: skip
 
 
 def conn_in(item: Any) -> ConnRow:
-    pid, comm, proto, laddr, lport, raddr, rport, *counts = fields(item, 11, "a connection")
+    pid, comm, proto, laddr, lport, raddr, rport, *counts, state, since = fields(
+        item, 13, "a connection"
+    )
     return ConnRow(
         ConnKey(
             whole(pid, 0, ID_MAX, "pid"),
@@ -72,6 +78,8 @@ def conn_in(item: Any) -> ConnRow:
         ),
         text(comm, "comm"),
         Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
+        text(state, "state", 16),
+        finite(since, 0, TS_MAX, "since"),
     )
 
 

@@ -18,24 +18,45 @@ AF_INET6 = 10
 PROTOCOLS = {6: "tcp", 17: "udp", 136: "udplite", 262: "mptcp"}
 # (socket, family, protocol, local address, local port, remote address, remote port)
 Identity = tuple[int, int, int, bytes, int, bytes, int]
+TCP = 6
+TCP_STATES = ("", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+              "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV")  # fmt: skip
 
 
-def read_conns(table: Any) -> dict[Identity, tuple[int, Counters]]:
-    """Every connection's cumulative counts, summed over CPUs, with its owner's PID (as the
-    CPU that counted most of it saw it)."""
-    out: dict[Identity, tuple[int, Counters]] = {}
+class Seen:
+    """One connection's cumulative counts over CPUs; the owner and the state as the CPU that
+    counted most of it saw them; when it was first counted (monotonic ns)."""
+
+    __slots__ = ("_most", "counts", "first_ns", "pid", "state")
+
+    def __init__(self) -> None:
+        self.counts = Counters()
+        self.pid = 0
+        self.state = 0
+        self.first_ns = 0
+        self._most = -1
+
+    def add(self, v: Any) -> None:
+        counts = Counters(int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes),
+                          int(v.recv_bytes))  # fmt: skip
+        self.counts = self.counts + counts
+        if counts.total_pk > self._most:
+            self._most, self.pid, self.state = counts.total_pk, int(v.tgid), int(v.state)
+        first = int(v.first_ns)
+        if first and (not self.first_ns or first < self.first_ns):
+            self.first_ns = first
+
+
+def read_conns(table: Any) -> dict[Identity, Seen]:
+    """Every connection's cumulative counts, summed over CPUs."""
+    out: dict[Identity, Seen] = {}
     for sk, per_cpu in table.items():
         for v in per_cpu:
             if not v.family:
                 continue  # this CPU never counted it
             ident = (int(sk.value), int(v.family), int(v.protocol), bytes(v.laddr),
                      int(v.lport), bytes(v.raddr), int(v.rport))  # fmt: skip
-            counts = Counters(int(v.xmit_pk), int(v.recv_pk), int(v.xmit_bytes),
-                              int(v.recv_bytes))  # fmt: skip
-            pid, before = out.get(ident, (int(v.tgid), Counters()))
-            if counts.total_pk > before.total_pk:
-                pid = int(v.tgid)
-            out[ident] = (pid, before + counts)
+            out.setdefault(ident, Seen()).add(v)
     return out
 
 
@@ -65,28 +86,32 @@ class ConnectionDeltas:
     """Cumulative counts to per-interval rows; a connection idle `idle_reads` reads in a row is
     removed from the kernel's map (its counts were all handed over already)."""
 
-    def __init__(self, idle_reads: int) -> None:
+    def __init__(self, idle_reads: int, wall_offset: float = 0.0) -> None:
         self._idle_reads = idle_reads
+        self._wall_offset = wall_offset
         self._prev: dict[Identity, Counters] = {}
         self._idle: dict[Identity, int] = {}
 
-    def update(
-        self, totals: dict[Identity, tuple[int, Counters]], comms: dict[int, str]
-    ) -> list[ConnRow]:
-        rows: dict[ConnKey, Counters] = {}
-        names: dict[ConnKey, str] = {}
-        for ident, (pid, total) in totals.items():
-            delta = (total - self._prev.get(ident, Counters())).clamped()
+    def update(self, totals: dict[Identity, Seen], comms: dict[int, str]) -> list[ConnRow]:
+        rows: dict[ConnKey, ConnRow] = {}
+        for ident, seen in totals.items():
+            delta = (seen.counts - self._prev.get(ident, Counters())).clamped()
             if delta.empty:
                 self._idle[ident] = self._idle.get(ident, 0) + 1
                 continue
             self._idle[ident] = 0
-            key = conn_key(ident, pid)
-            rows[key] = rows.get(key, Counters()) + delta
-            names[key] = comms.get(pid, "")
-        self._prev = {ident: total for ident, (_, total) in totals.items()}
+            key = conn_key(ident, seen.pid)
+            tcp = ident[2] == TCP and seen.state < len(TCP_STATES)
+            state = TCP_STATES[seen.state] if tcp else ""
+            since = seen.first_ns / 1e9 + self._wall_offset if seen.first_ns else 0.0
+            before = rows.get(key)
+            if before is not None:  # two sockets at one address (a reuse within the read)
+                delta = delta + before.counts
+                since = min(since, before.since) if before.since else since
+            rows[key] = ConnRow(key, comms.get(seen.pid, ""), delta, state, since)
+        self._prev = {ident: seen.counts for ident, seen in totals.items()}
         self._idle = {i: n for i, n in self._idle.items() if i in totals}
-        return [ConnRow(key, names[key], counts) for key, counts in rows.items()]
+        return list(rows.values())
 
     def prune(self, table: Any) -> None:
         stale = {ident[0] for ident, n in self._idle.items() if n >= self._idle_reads}

@@ -122,9 +122,9 @@ def _scaled(value: float, base: int, units: tuple[str, ...]) -> str:
     return f"{value:.1f} {units[-1]}"
 
 
-CONN_COLUMNS = ("PROTO", "LOCAL", "REMOTE", "PID", "XMIT_PK", "RECV_PK", "XMIT_KB", "RECV_KB",
-                "COMMAND")  # fmt: skip
-CONN_HEADER = "%-5s %-28s %-28s %7s %7s %7s %7s %7s %-15s" % CONN_COLUMNS
+CONN_COLUMNS = ("PROTO", "LOCAL", "REMOTE", "STATE", "PID", "XMIT_PK", "RECV_PK", "XMIT_KB",
+                "RECV_KB", "COMMAND")  # fmt: skip
+CONN_HEADER = "%-5s %-28s %-28s %-11s %7s %7s %7s %7s %7s %-15s" % CONN_COLUMNS
 
 
 def conn_line(conn: ConnRow) -> str:
@@ -133,8 +133,8 @@ def conn_line(conn: ConnRow) -> str:
     k, c = conn.key, conn.counts
     local, remote = k.text().split(" ")[1:]
     counts = (c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
-    line = "%-5s %-28s %-28s %7d %7d %7d %7d %7d %-15s" % (k.proto, local, remote, k.pid,
-                                                         *counts, conn.comm)  # fmt: skip
+    line = "%-5s %-28s %-28s %-11s %7d %7d %7d %7d %7d %-15s" % (
+        k.proto, local, remote, conn.state or "-", k.pid, *counts, conn.comm)  # fmt: skip
     return printable(line)
 
 
@@ -159,4 +159,6 @@ def conn_object(
         "recv_pk": c.recv_pk,
         "xmit_bytes": c.xmit_bytes,
         "recv_bytes": c.recv_bytes,
+        "state": conn.state or None,
+        "since": round(conn.since, 3) or None,
     }

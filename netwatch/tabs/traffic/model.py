@@ -110,6 +110,8 @@ class ConnRow:
     key: ConnKey
     comm: str
     counts: Counters
+    state: str = ""  # TCP's state at its last packet ("" for other protocols)
+    since: float = 0.0  # wall clock when netwatch first counted it (0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,7 @@ class TrafficState:
     contexts: Contexts = field(default_factory=Contexts)  # where each process ran
     # Each connection's totals since start, the busiest MAX_CONNECTIONS kept.
     connection_totals: dict[ConnKey, Counters] = field(default_factory=dict)
+    connection_last: dict[ConnKey, ConnRow] = field(default_factory=dict)  # its newest interval
     connections_dropped: int = 0
     connections_lost: int = 0
     lost: int = 0
@@ -196,10 +199,12 @@ class TrafficState:
         totals = self.connection_totals
         for conn in sample.connections:
             totals[conn.key] = totals.get(conn.key, Counters()) + conn.counts
+            self.connection_last[conn.key] = conn
         if len(totals) > MAX_CONNECTIONS:
             busiest = sorted(totals, key=lambda k: -_bytes(totals[k]))[: MAX_CONNECTIONS // 2]
             self.connections_dropped += len(totals) - len(busiest)
             self.connection_totals = {k: totals[k] for k in busiest}
+            self.connection_last = {k: self.connection_last[k] for k in busiest}
         per_pid: dict[int, HistoryPoint] = {}
         for row in sample.rows:
             self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts
@@ -209,10 +214,11 @@ class TrafficState:
         for pid, point in per_pid.items():
             self.history.setdefault(pid, deque(maxlen=self.history_len)).append(point)
 
-    def connections_of(self, pid: int) -> list[tuple[ConnKey, Counters, Counters]]:
-        """A process's connections: (key, last interval, since start), most bytes first."""
+    def connections_of(self, pid: int) -> list[tuple[ConnRow, Counters, Counters]]:
+        """A process's connections: (its newest interval's row, for its state and start; its
+        last interval's counts, zero if idle then; since start), most bytes first."""
         last = {c.key: c.counts for c in self.last.connections} if self.last else {}
-        mine = [(k, last.get(k, Counters()), t)
+        mine = [(self.connection_last[k], last.get(k, Counters()), t)
                 for k, t in self.connection_totals.items() if k.pid == pid]  # fmt: skip
         return sorted(mine, key=lambda c: (-_bytes(c[1]), -_bytes(c[2])))
 

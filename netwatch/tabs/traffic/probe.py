@@ -80,6 +80,7 @@ _OFFSETS = (
     ("TASK_COMM_OFF", ("task_struct", "comm")),
     ("CRED_UID_OFF", ("cred", "uid")),
     ("SKC_PORTPAIR_OFF", ("sock_common", "skc_portpair")),
+    ("SKC_STATE_OFF", ("sock_common", "skc_state")),
     ("SKC_NUM_OFF", ("sock_common", "skc_num")),
     ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
     ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
@@ -121,7 +122,10 @@ class TrafficProbe(ProbeSkeleton):
         self._links: list[BtfLink] = []
         self.attach_mode = ""
         self._cgroups = CgroupPaths()
-        self._connections = ConnectionDeltas(IDLE_INTERVALS_BEFORE_PRUNE)
+        # bpf_ktime_get_ns is CLOCK_MONOTONIC; a connection's start is shown in wall time.
+        self._connections = ConnectionDeltas(
+            IDLE_INTERVALS_BEFORE_PRUNE, time.time() - time.monotonic()
+        )
         self._conn_lost_seen = 0
         self._contexts: dict[int, ProcContext] = {}
 

@@ -39,6 +39,16 @@ def per_interval(
 CONNECTIONS_SHOWN = 30
 
 
+def _age_text(seconds: float) -> str:
+    """How long ago netwatch first counted a connection: 42s, 7m12s, 3h05m."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
 class ProcessDetail(Screen[None]):
     DEFAULT_CSS = """
     ProcessDetail { padding: 0 1; }
@@ -102,14 +112,16 @@ class ProcessDetail(Screen[None]):
         conns = self.state.connections_of(self.key.pid)
         if not conns:
             return ["none counted (traffic with no socket, or before netwatch started)"]
-        lines = [f"{'':6}{'local':30}{'remote':30}{'sent now':>12}{'received now':>14}"
-                 f"{'sent':>12}{'received':>12}"]  # fmt: skip
-        for key, now, total in conns[:CONNECTIONS_SHOWN]:
-            local, remote = key.text().split(" ")[1:]
+        lines = [f"{'':6}{'local':30}{'remote':30}{'state':13}{'age':>8}{'sent now':>12}"
+                 f"{'received now':>14}{'sent':>12}{'received':>12}"]  # fmt: skip
+        newest = self.state.last.ts if self.state.last else 0.0
+        for conn, now, total in conns[:CONNECTIONS_SHOWN]:
+            local, remote = conn.key.text().split(" ")[1:]
+            age = _age_text(newest - conn.since) if conn.since else "-"
             lines.append(
-                f"{key.proto:6}{local:30}{remote:30}{size_text(now.xmit_bytes):>12}"
-                f"{size_text(now.recv_bytes):>14}{size_text(total.xmit_bytes):>12}"
-                f"{size_text(total.recv_bytes):>12}"
+                f"{conn.key.proto:6}{local:30}{remote:30}{conn.state or '-':13}{age:>8}"
+                f"{size_text(now.xmit_bytes):>12}{size_text(now.recv_bytes):>14}"
+                f"{size_text(total.xmit_bytes):>12}{size_text(total.recv_bytes):>12}"
             )
         if len(conns) > CONNECTIONS_SHOWN:
             lines.append(f"... {len(conns) - CONNECTIONS_SHOWN} more, less busy")

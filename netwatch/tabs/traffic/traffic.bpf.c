@@ -42,7 +42,8 @@
  * Per connection (issue #14): every charge that knows its socket is counted again in `conns`,
  * by socket, with the socket's addresses (read when the socket is first counted on a CPU, and
  * again when its ports change: the memory then holds another socket). One per-CPU hash lookup
- * per packet, and the ports read to check it is the same socket.
+ * per packet, and the ports and the state read (to check it is the same socket, and to show
+ * where a TCP connection is in its life).
  *
  * Where each process runs (issue #14): when a CPU sees a process in process context that is not
  * the last one it saw, it writes that process's cgroup v2 id and name and its network
@@ -215,6 +216,9 @@ struct conn_t {
     u16 rport;
     u8 laddr[16];
     u8 raddr[16];
+    u64 first_ns; /* when this CPU first counted it (a reused socket starts again) */
+    u8 state;     /* skc_state at its last packet: TCP's states; for UDP 1 connected, 7 not */
+    u8 pad[7];
 };
 BPF_PERCPU_HASH(conns, u64, struct conn_t, MAX_CONNS);
 BPF_PERCPU_ARRAY(conn_scratch, struct conn_t, 1);
@@ -396,6 +400,7 @@ static __always_inline void conn_addresses(struct conn_t *c, u64 sk, u32 ports)
     c->family = family;
     c->protocol = protocol;
     c->ports = ports;
+    c->first_ns = bpf_ktime_get_ns();
     c->rport = (u16)((dport_be >> 8) | (dport_be << 8));
     bpf_probe_read_kernel(&c->lport, sizeof(c->lport), skc + SKC_NUM_OFF);
     __builtin_memset(c->laddr, 0, sizeof(c->laddr));
@@ -436,6 +441,7 @@ static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int
         conn_addresses(c, sk, ports);
     }
     c->tgid = tgid;
+    c->state = NW_LOAD(u8, sk, SKC_STATE_OFF);
     add((struct counters_t *)c, pk, bytes, is_rx); /* conn_t begins as counters_t does */
 }
 
