@@ -24,6 +24,7 @@ UserLookup = Callable[[int], str]
 
 # Where a process runs (#14), on every tab that knows it; parsed and matched alike there.
 PLACE_KEYS = ("container", "cgroup", "netns")
+PLACE_HINT = "container:NAME[*] cgroup:PATH[*] netns:N"  # for the tabs' filter boxes
 KEYS = ("pid", "uid", "comm", "dev", *PLACE_KEYS)
 
 # The largest value each numeric key can take: a pid, tid or uid is a 32-bit number in the

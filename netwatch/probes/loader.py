@@ -32,6 +32,10 @@ SOCK_OFFSETS: OffsetSpec = (
     ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
     ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
     ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
+    ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
+    ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
+    ("SKC_PORTPAIR_OFF", ("sock_common", "skc_portpair")),
+    ("SKC_STATE_OFF", ("sock_common", "skc_state")),
 )
 # Where a task runs (#14): its cgroup v2 directory's name, task->cgroups->dfl_cgrp->kn->name
 # (the cgroup bpf_get_current_cgroup_id() names), and a struct net's namespace inode.

@@ -38,8 +38,6 @@ DRAIN_INTERVAL_S = 0.02
 _OFFSETS = (
     *FD_SOCKET_OFFSETS,
     *SOCK_OFFSETS,
-    ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
-    ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
     ("SKC_NET_OFF", ("sock_common", "skc_net")),
     *PLACE_OFFSETS,
 )

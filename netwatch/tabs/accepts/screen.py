@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input
 
+from netwatch.model.filter import PLACE_HINT
 from netwatch.model.untrusted import csv_cell
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable
@@ -82,8 +83,7 @@ class AcceptsView(TabView[AcceptsState]):
     ]
     tab_name = "accepts"
     filter_placeholder = (
-        "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped "
-        "container:NAME[*] cgroup:PATH[*] netns:N"
+        "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped " + PLACE_HINT
     )
 
     def __init__(self, *, max_rows: int = 10_000, live: bool = True, id: str | None = None) -> None:

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable
 
+from netwatch.model.filter import PLACE_HINT
 from netwatch.screens.table import FilterableTable, sync_rows
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.calls.model import (
@@ -63,8 +64,7 @@ class CallsView(TabView[CallsState]):
     ]
     tab_name = "calls"
     filter_placeholder = (
-        "filter: pid:N tid:N comm:NAME call:NAME|PREFIX* container:NAME[*] cgroup:PATH[*] "
-        "netns:N free text (!term negates)"
+        f"filter: pid:N tid:N comm:NAME call:NAME|PREFIX* {PLACE_HINT} free text (!term negates)"
     )
 
     def __init__(

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from netwatch.model.filter import parse_filter
+from netwatch.model.filter import PLACE_HINT, parse_filter
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView
@@ -80,8 +80,7 @@ class TrafficView(TabView[TrafficState]):
     ]
     tab_name = "traffic"
     filter_placeholder = (
-        "filter: pid:N uid:N|name comm:TEXT dev:NAME[*] container:NAME[*] cgroup:PATH[*] "
-        "netns:N text  (!term negates)"
+        f"filter: pid:N uid:N|name comm:TEXT dev:NAME[*] {PLACE_HINT} text  (!term negates)"
     )
 
     def __init__(self, *, live: bool = True, id: str | None = None) -> None:
