@@ -177,7 +177,7 @@ class CallsView(TabView[CallsState]):
                 rows += fold_rows(t, len(rows), self.filter)
             else:
                 rows += tree_rows(t, calls, len(rows), self.expanded, PAD if grouped else "",
-                                  self.state.context_of(t.pid).container)  # fmt: skip
+                                  self.state.context_of(t.pid))  # fmt: skip
         table = self.table
         column_ids = [c[0] for c in self._columns()]
         with self.app.batch_update():

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from rich.text import Text
 
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.screens.plain import shown
 from netwatch.screens.table import RankedCell
 from netwatch.tabs.calls.model import (
@@ -63,15 +64,17 @@ def tree_rows(
     start: int,
     expanded: Expanded,
     pad: str = "",
-    container: str = "",
+    place: ProcContext = NO_CONTEXT,
 ) -> list[tuple[str, dict[str, object]]]:
-    """A thread's header (with the container its process runs in, where known) and, open,
-    its calls."""
+    """A thread's header (with the container and network namespace its process runs in,
+    where known) and, open, its calls."""
     key = thread_key(t)
     open_ = expanded(key)
     head = f"{pad}{'▾' if open_ else '▸'} {t.label}  pid {t.pid}"
-    if container:
-        head += f"  container {container}"
+    if place.container:
+        head += f"  container {place.container}"
+    if place.netns:
+        head += f"  netns {place.netns}"
     if t.dropped:
         head += f"  ({t.dropped} older dropped)"
     rows: list[tuple[str, dict[str, object]]] = [
