@@ -33,6 +33,8 @@
  *                                pure ACKs the backlog coalesced counted from gso_segs)
  *   receive, UDP and others   -> owner of the socket sk_data_ready names
  *   owner not known yet       -> parked per socket, claimed by the first process seen on it
+ *                                (received; and sent from a softirq, as datagrams that waited
+ *                                for the next hop's address are)
  *   everything else           -> counted per device as "unowned" the moment it is known to be:
  *                                transmit with no owner; a received skb no socket claimed by the
  *                                time the next one arrives or the softirq ends. Parked and
@@ -42,8 +44,8 @@
  * Per connection (issue #14): every charge that knows its socket is counted again in `conns`,
  * by socket, with the socket's addresses (read when the socket is first counted on a CPU, and
  * again when its ports change: the memory then holds another socket). One per-CPU hash lookup
- * per packet, and the ports and the state read (to check it is the same socket, and to show
- * where a TCP connection is in its life).
+ * and one 8-byte probe read per packet: the ports and the state (to check it is the same
+ * socket, and to show where a TCP connection is in its life).
  *
  * Where each process runs (issue #14): when a CPU sees a process in process context that is not
  * the last one it saw, it writes that process's cgroup v2 id and name and its network
@@ -158,6 +160,10 @@ BPF_TABLE("lru_hash", u64, struct owner_t, sock_owner, MAX_SOCKS);
 BPF_TABLE("lru_hash", u64, struct dev_key_t, sock_rx_dev, MAX_SOCKS);
 /* sk -> received traffic that arrived before any process was seen on the socket. */
 BPF_TABLE("lru_hash", u64, struct parked_t, parked_rx, MAX_SOCKS);
+/* The same for transmit: a socket's first datagrams wait in the neighbour table while the
+ * next hop's address is resolved, and leave from the softirq of the ARP reply, before the
+ * socket was ever seen in its process's context. */
+BPF_TABLE("lru_hash", u64, struct parked_t, parked_tx, MAX_SOCKS);
 /* The skb this CPU's softirq is delivering right now (netif_receive_skb -> sk_data_ready). */
 BPF_PERCPU_ARRAY(rx_now, struct rx_now_t, 1);
 BPF_PERCPU_ARRAY(in_softirq, u32, 1);
@@ -416,7 +422,20 @@ static __always_inline void conn_addresses(struct conn_t *c, u64 sk, u32 ports)
 
 static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int is_rx)
 {
-    u32 ports = NW_LOAD(u32, sk, SKC_PORTPAIR_OFF);
+    /* Probe reads, not NW_LOAD: on some paths `sk` reaches here as a plain number (it went
+     * through the stack or a map key), which 6.1's verifier refuses to load through. The
+     * port pair and the state sit 6 bytes apart on our kernels: then one read does both. */
+    u32 ports = 0;
+    u8 state = 0;
+#if SKC_STATE_OFF == SKC_PORTPAIR_OFF + 6
+    u8 both[8] = {};
+    bpf_probe_read_kernel(both, sizeof(both), (const u8 *)sk + SKC_PORTPAIR_OFF);
+    __builtin_memcpy(&ports, both, sizeof(ports));
+    state = both[6];
+#else
+    bpf_probe_read_kernel(&ports, sizeof(ports), (const u8 *)sk + SKC_PORTPAIR_OFF);
+    bpf_probe_read_kernel(&state, sizeof(state), (const u8 *)sk + SKC_STATE_OFF);
+#endif
     struct conn_t *c = conns.lookup(&sk);
     if (!c) {
         u32 zero = 0;
@@ -441,7 +460,7 @@ static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int
         conn_addresses(c, sk, ports);
     }
     c->tgid = tgid;
-    c->state = NW_LOAD(u8, sk, SKC_STATE_OFF);
+    c->state = state;
     add((struct counters_t *)c, pk, bytes, is_rx); /* conn_t begins as counters_t does */
 }
 
@@ -570,6 +589,12 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
         count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 1);
         parked_rx.delete(&sk);
     }
+    p = parked_tx.lookup(&sk);
+    if (p) {
+        charge(sk, me, p->dev, p->pk, p->bytes, 0);
+        count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 0);
+        parked_tx.delete(&sk);
+    }
 }
 
 /* How many received packets a segment the backlog hands to tcp_probe stands for. While its
@@ -656,10 +681,20 @@ TRAFFIC_PROBE(net_dev_queue)
         return 0;
     }
     struct owner_t *o = sk ? owner_of(sk) : 0;
-    if (o)
+    if (o) {
         charge(sk, o, dev, 1, len, 0);
-    else
-        count_unowned(dev, 1, len, 0);
+        return 0;
+    }
+    if (sk) { /* a socket not seen in process context yet: its owner may claim it later */
+        struct parked_t zero = {};
+        __builtin_memcpy(zero.dev, dev, IFNAMSIZ_);
+        struct parked_t *p = parked_tx.lookup_or_try_init(&sk, &zero);
+        if (p) {
+            __sync_fetch_and_add(&p->pk, 1);
+            __sync_fetch_and_add(&p->bytes, len);
+        }
+    }
+    count_unowned(dev, 1, len, 0);
     return 0;
 }
 
