@@ -10,7 +10,9 @@ discard bit, then a page offset) and its data, padded to 8 bytes.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
+import os
 import select
 import struct
 import threading
@@ -107,9 +109,13 @@ class RingDrain(DrainThread):
     ) -> None:
         self._ring = RingReader(bpf_map.map_fd, bpf_map.max_entries)
         self._poller: select.epoll | None = None
+        # Written by stop: wakes the wait below at once, so that closing the probe (Ctrl-C)
+        # never waits out WAKEUP_WAIT_S.
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         if woken:
             self._poller = select.epoll()
             self._poller.register(bpf_map.map_fd, select.EPOLLIN)
+            self._poller.register(self._wake_r, select.EPOLLIN)
         self._record_size = record_size
         self._max_pending = max_pending
         self._lock = threading.Lock()
@@ -146,9 +152,17 @@ class RingDrain(DrainThread):
     def lost(self) -> int:
         return self._lost
 
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):  # already woken, or closed
+            os.write(self._wake_w, b"x")
+        super().stop()
+
     def close(self) -> None:
         """Stops the thread, then unmaps (the kernel may reuse what was read)."""
         self.stop()
         if self._poller is not None:
             self._poller.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         self._ring.close()

@@ -75,7 +75,9 @@ def test_batch_text_is_the_seeds_format_and_shows_the_senders_pid() -> None:
             assert SEED_ROW.match(line), line
             rows.append(line.split())
     sent = [r for r in rows if r[0] == str(sender_pid) and r[-1] == "nw-send"]
-    assert sum(int(r[3]) for r in sent) == 2000  # every datagram, in whichever interval
+    # Every datagram, in whichever interval, and the ARP request the first one caused on the
+    # fresh link (sent in the sender's context).
+    assert sum(int(r[3]) for r in sent) - 2000 in (0, 1, 2)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
