@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from netwatch.model.containers import ProcContext
-from netwatch.recording import RecordingWriter, create_new_file, load_recording
 from netwatch.tabs.calls.batch import _ThreadsOf
 from netwatch.tabs.calls.model import ENTER, CallEvent, CallsSample
+from tests.recordings import round_trip
 
 PLACE = ProcContext("/system.slice/docker-" + "3f" * 32 + ".scope", 4026532001)
 SAMPLE = CallsSample(
@@ -22,10 +22,7 @@ SAMPLE = CallsSample(
 
 def test_a_calls_recording_keeps_where_its_processes_ran(tmp_path: Path) -> None:
     path = tmp_path / "c.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["calls"])
-    writer.write("calls", SAMPLE)
-    writer.close()
-    (read,) = load_recording(path)["calls"]
+    (read,) = round_trip(path, "calls", SAMPLE)
     assert read == SAMPLE and read.context[7].container == "3f3f3f3f3f3f"
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from netwatch.batch import Output
 from netwatch.model.containers import ProcContext
-from netwatch.recording import RecordingWriter, create_new_file, load_recording
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns
 from netwatch.tabs.traffic.model import (
@@ -27,6 +26,7 @@ from netwatch.tabs.traffic.model import (
     TrafficSample,
     TrafficState,
 )
+from tests.recordings import round_trip
 
 SK = 0xFFFF888100000000
 
@@ -136,10 +136,7 @@ def test_top_batch_by_connection_prints_the_documented_keys_and_a_table() -> Non
 
 def test_recordings_carry_connections(tmp_path: Path) -> None:
     path = tmp_path / "r.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["traffic"])
-    writer.write("traffic", SAMPLE)
-    writer.close()
-    assert list(load_recording(path)["traffic"]) == [SAMPLE]
+    assert round_trip(path, "traffic", SAMPLE) == [SAMPLE]
 
 
 def test_packets_not_counted_per_connection_are_said_and_recorded(
@@ -149,10 +146,7 @@ def test_packets_not_counted_per_connection_are_said_and_recorded(
     printer(Output(json=True), io.StringIO(), by="connection")(full)
     assert "12 packets not counted per connection (map full)" in capsys.readouterr().err
     path = tmp_path / "r.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["traffic"])
-    writer.write("traffic", full)
-    writer.close()
-    (read,) = load_recording(path)["traffic"]
+    (read,) = round_trip(path, "traffic", full)
     assert read.connections_lost == 12
     state = TrafficState()
     state.apply(full)

@@ -14,7 +14,7 @@ from netwatch.batch import Output
 from netwatch.model.containers import MAX_CONTEXTS, ProcContext
 from netwatch.model.filter import FilterError, parse_filter
 from netwatch.probes.cgroups import CgroupPaths, cgroup2_mount
-from netwatch.recording import RecordingError, RecordingWriter, create_new_file, load_recording
+from netwatch.recording import RecordingError, load_recording
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.model import (
     Counters,
@@ -23,6 +23,7 @@ from netwatch.tabs.traffic.model import (
     TrafficSample,
     TrafficState,
 )
+from tests.recordings import round_trip
 
 DOCKER = "/system.slice/docker-" + "3f" * 32 + ".scope"
 CRI = "/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + "c0" * 32 + ".scope"
@@ -136,10 +137,7 @@ def test_top_batch_json_process_rows_carry_cgroup_container_and_netns() -> None:
 
 def test_recordings_carry_the_context_and_old_ones_without_it_still_read(tmp_path: Path) -> None:
     path = tmp_path / "r.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["traffic"])
-    writer.write("traffic", SAMPLE)
-    writer.close()
-    assert list(load_recording(path)["traffic"]) == [SAMPLE]
+    assert round_trip(path, "traffic", SAMPLE) == [SAMPLE]
 
     lines = path.read_text().splitlines()
     record = json.loads(lines[1])
