@@ -127,14 +127,16 @@ class ViewSpec:
 
 def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list[ViewRow]:
     last = state.last
+    # The last interval's rows give the rates; the rows shown are those, or the totals.
+    if spec.group == "connection":
+        recent = connection_rows(state, cumulative=False)
+        rows = connection_rows(state, cumulative=True) if spec.cumulative else recent
+    else:
+        recent = list(last.rows) if last else []
+        rows = state.rows(spec.cumulative)
     per_second: dict[TrafficKey, Counters] = {}
     if last is not None and last.interval > 0:
-        for row in last.rows:
-            per_second[row.key] = _scale(row.counts, 1.0 / last.interval)
-    rows: list[TrafficRow] = state.rows(spec.cumulative)
-    if spec.group == "connection":
-        rows = connection_rows(state, spec.cumulative)
-        per_second = _connection_rates(state)
+        per_second = {r.key: _scale(r.counts, 1.0 / last.interval) for r in recent}
     view = [
         ViewRow(
             r.key,
@@ -167,13 +169,6 @@ def connection_rows(state: TrafficState, cumulative: bool) -> list[TrafficRow]:
         comm = f"{owner.comm if owner else '?'} {key.text()}"
         rows.append(TrafficRow(TrafficKey(key.pid, uid, "", comm), counts))
     return rows
-
-
-def _connection_rates(state: TrafficState) -> dict[TrafficKey, Counters]:
-    last = state.last
-    if last is None or last.interval <= 0:
-        return {}
-    return {r.key: _scale(r.counts, 1.0 / last.interval) for r in connection_rows(state, False)}
 
 
 def _group_of(row: ViewRow, by: str) -> str | int:
