@@ -65,6 +65,13 @@ class Run:
             time.sleep(0.05)
         return int((self.tmp / "exit").read_text())
 
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.pane():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never shown:\n{self.pane()}")
+            time.sleep(0.05)
+
     def pane(self) -> str:
         return tmux("capture-pane", "-p", "-t", self.name, "-S", "-300")
 
@@ -122,10 +129,11 @@ def test_a_signal_at_any_moment_of_a_replay_restores_the_terminal(
 @pytest.mark.parametrize(
     ("sig", "delay"),
     [
-        (signal.SIGTERM, 0.8),  # while the probes compile
-        (signal.SIGHUP, 2.0),
-        (signal.SIGINT, 3.0),
-        (signal.SIGTERM, 8.0),  # live
+        # counted from the first frame, as in the Ctrl-C test below
+        (signal.SIGTERM, 0.0),  # while the probes compile
+        (signal.SIGHUP, 1.0),
+        (signal.SIGINT, 2.0),
+        (signal.SIGTERM, 7.0),  # live
     ],
 )
 def test_a_signal_during_the_compile_or_live_detaches_everything_at_once(
@@ -134,6 +142,7 @@ def test_a_signal_during_the_compile_or_live_detaches_everything_at_once(
     baseline = loaded_program_ids()
     r = run(tmp_path, NETWATCH)
     pid = r.child()
+    r.wait_for("traffic starting", 20)
     time.sleep(delay)
     sent = time.monotonic()
     os.kill(pid, sig)
@@ -147,17 +156,22 @@ def test_a_signal_during_the_compile_or_live_detaches_everything_at_once(
 
 @pytest.mark.live
 @pytest.mark.usefixtures("live_bpf")
-@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])
+@pytest.mark.parametrize("delay", [0.0, 0.8, 2.0])
 def test_ctrl_c_while_the_probes_compile_answers_within_a_second(
     run: type[Run], tmp_path: Path, delay: float
 ) -> None:
     """Issue #13: the key, as an operator presses it, in the seconds the probes take to compile
     one after another. The compile under way cannot be stopped and the ones queued behind it
     must not start; the process leaves without waiting and the kernel detaches what was
-    attached."""
+    attached.
+
+    The delay counts from the first frame, not from the process's start: a Ctrl-C while Python
+    still imports ends the process with 130 before anything is attached (the replay test above
+    covers that), and on a loaded CI host the imports alone outlast a fixed delay."""
     baseline = loaded_program_ids()
     r = run(tmp_path, NETWATCH)
     r.child()
+    r.wait_for("traffic starting", 20)
     time.sleep(delay)
     sent = time.monotonic()
     tmux("send-keys", "-t", r.name, "C-c")
