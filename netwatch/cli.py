@@ -1,4 +1,5 @@
-"""Command line: the TUI, `top --batch`, `record`, `replay`. Errors: one line, no traceback."""
+"""Command line: the TUI, the batch commands, `record`, `replay`, `export`. Errors: one line,
+no traceback."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from netwatch.terminal import (
 )
 
 BATCH_COMMANDS = {tab.command: tab for tab in TABS}
-SUBCOMMANDS = (*BATCH_COMMANDS, "record", "replay")
+SUBCOMMANDS = (*BATCH_COMMANDS, "record", "replay", "export")
 PROBE_CLOSE_S = 1.5  # detaching takes milliseconds; past this a probe is still compiling
 
 
@@ -122,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                 return BATCH_COMMANDS[argv[0]].batch(args)
             if argv[0] == "record":
                 return cmd_record(args)
+            if argv[0] == "export":
+                from netwatch.export.args import with_calls_if_narrowed
+                from netwatch.export.command import cmd_export
+
+                return cmd_export(with_calls_if_narrowed(args))
             rec = read_recording(args.file)
             # One clock for every tab: the replay's keys pause, step and seek them together.
             clock = ReplayClock(speed=args.speed)

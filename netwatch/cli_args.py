@@ -215,7 +215,7 @@ def ui_parser() -> Parser:
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
         "Subcommands: top, drops, accepts, calls (each -b/--batch prints to stdout; "
-        "without it, each opens this UI on its tab), record, replay "
+        "without it, each opens this UI on its tab), record, replay, export "
         "(see 'netwatch SUBCOMMAND --help').",
     )
     ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
@@ -289,6 +289,7 @@ def replay_parser() -> Parser:
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     """The UI's parser, each tab's batch command's (from the registry), record's and replay's."""
+    from netwatch.export.args import export_parser
     from netwatch.tabs import TABS as REGISTRY
 
     return {
@@ -296,4 +297,5 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         **{tab.command: tab.batch_parser() for tab in REGISTRY},
         "record": record_parser(),
         "replay": replay_parser(),
+        "export": export_parser(),
     }

@@ -30,9 +30,12 @@ def run(
     should_stop: Callable[[], bool] = lambda: False,
     stop: threading.Event | None = None,
     count: int | None = None,
+    after_tick: Callable[[], None] = lambda: None,
 ) -> str:
     """Read each source once per `interval` and `deliver(tab, sample)`, until `count` ticks,
     every source's end, `should_stop()` or `stop`, or `deliver` returning False. Returns which.
+    `after_tick()` runs once each tick has read every source (the exporter publishes there, so a
+    scrape never sees one tab's newest interval beside another's previous one).
 
     With `stop` (an Event another thread sets), the wait between ticks is one sleep that the
     event cuts short; `should_stop` alone (a flag a signal handler sets) is looked at every
@@ -61,6 +64,7 @@ def run(
                 del running[tab]
             elif deliver(tab, sample) is False:
                 return STOPPED
+        after_tick()
         done += 1
         next_tick = max(next_tick, time.monotonic())
     return ENDED

@@ -10,6 +10,8 @@ The parts each tab folder offers (tests/unit/test_tabs.py checks every folder ha
   batch.py   parser() -> ArgumentParser, command(args) -> int   `netwatch COMMAND --batch`
   codec.py   CODEC: Codec                            its records in a recording file, and the
                                                      source that replays them
+  metrics.py metrics(ExportOptions) -> TabMetrics    its tables of Prometheus counters for
+                                                     `netwatch export`
 and, by convention, model.py (rows or events, its Sample), view_model.py (sorting and filtering),
 decode.py (bytes to model values), probe.py and NAME.bpf.c. Parts are imported when first
 asked for, so a batch command never loads Textual and the UI never loads a batch printer.
@@ -23,6 +25,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from netwatch.export.spec import ExportOptions, TabMetrics
     from netwatch.record_codec import Codec
     from netwatch.screens.tabview import TabView
     from netwatch.sources import Source
@@ -67,6 +70,10 @@ class Tab:
     def batch(self, args: argparse.Namespace) -> int:
         code: int = self.part("batch", "command")(args)
         return code
+
+    def metrics(self, options: ExportOptions) -> TabMetrics:
+        made: TabMetrics = self.part("metrics", "metrics")(options)
+        return made
 
     def codec(self) -> Codec:
         codec: Codec = self.part("codec", "CODEC")

@@ -7,6 +7,7 @@ import argparse
 import inspect
 from pathlib import Path
 
+from netwatch.export.spec import ExportOptions
 from netwatch.record_codec import Codec
 from netwatch.tabs import TABS
 from netwatch.tabs.tab import ViewOptions
@@ -31,6 +32,8 @@ def test_every_tab_offers_every_part() -> None:
             part = tab.part(module, name)
             assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
         assert (TABS_DIR / tab.name / f"{tab.name}.bpf.c").is_file(), tab.name
+        specs = tab.metrics(ExportOptions()).tables()
+        assert specs and all(s.families for s in specs), tab.name
 
 
 def test_views_come_from_the_registry_with_the_options_they_take() -> None:

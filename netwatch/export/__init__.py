@@ -1,0 +1,1 @@
+"""`netwatch export`: the probes' counts as Prometheus metrics (see command.py)."""

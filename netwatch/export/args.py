@@ -1,0 +1,134 @@
+"""`netwatch export`'s options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from netwatch.cli_args import Parser, count, positive, thread_options, whole_number
+from netwatch.tabs import TAB_NAMES
+
+# Prometheus's wiki hands 9100-9999 out to exporters one by one and that range is all but full;
+# a port outside it cannot collide with any of them (nor is it in /etc/services, nor ephemeral).
+DEFAULT_PORT = 19321
+DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_TABS = ("traffic", "drops", "accepts")  # Calls costs the most: only when asked for
+DEFAULT_MAX_SERIES = 500
+
+EXAMPLES = f"""metrics (counters survive the processes they count; see the README's table):
+  netwatch_process_{{transmit,receive}}_{{bytes,packets}}_total  comm, user, device, container
+  netwatch_drops_total                                         reason, function, protocol
+  netwatch_tcp_accepts_total                                   comm, user, port, family, container
+  netwatch_socket_calls_total, ..._call_duration_seconds       comm, call, result (--tabs calls)
+  netwatch_probe_up, netwatch_probe_lost_events_total          probe
+  netwatch_build_info                                          version, kernel, probe, mechanism
+
+examples:
+  netwatch export                                # http://{DEFAULT_LISTEN}/metrics
+  netwatch export --listen 0.0.0.0:{DEFAULT_PORT}           # scraped from other hosts: a choice
+  netwatch export --textfile /var/lib/prometheus/node-exporter/netwatch.prom
+  netwatch export --tabs traffic,calls --calls-comm nginx
+"""
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """HOST:PORT, or [IPv6]:PORT."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"'{text[:60]}' is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise argparse.ArgumentTypeError(f"'{text[:60]}': write an IPv6 address as [ADDR]:PORT")
+    return host, whole_number(1, 65535, " (a TCP port)")(port)
+
+
+def tab_list(text: str) -> tuple[str, ...]:
+    tabs = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in tabs if t not in TAB_NAMES]
+    if unknown or not tabs:
+        raise argparse.ArgumentTypeError(
+            f"'{text[:60]}' is not a list of tabs (from {','.join(TAB_NAMES)})"
+        )
+    return tabs
+
+
+def textfile_path(text: str) -> str:
+    if not text.endswith(".prom"):
+        raise argparse.ArgumentTypeError(
+            f"'{text[:80]}' does not end in .prom (node_exporter's textfile collector reads "
+            "only those)"
+        )
+    return text
+
+
+def export_parser() -> Parser:
+    p = Parser(
+        prog="netwatch export",
+        description="Run the probes without a screen and serve their counts to Prometheus "
+        f"(default http://{DEFAULT_LISTEN}/metrics, loopback only: serving other hosts is a "
+        f"choice made with --listen). Port {DEFAULT_PORT} lies outside 9100-9999, the range "
+        "Prometheus allocates to exporters, so it collides with none of them.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--listen",
+        type=listen_address,
+        default=listen_address(DEFAULT_LISTEN),
+        metavar="HOST:PORT",
+        help=f"address to serve /metrics on (default {DEFAULT_LISTEN})",
+    )
+    where.add_argument(
+        "--textfile",
+        type=textfile_path,
+        metavar="PATH",
+        help="instead of serving, write the same exposition to PATH (.prom) every interval, "
+        "atomically, for node_exporter's textfile collector",
+    )
+    p.add_argument(
+        "--interval",
+        type=positive,
+        default=5.0,
+        help="seconds between reads of the probes: a scrape sees counts at most this old "
+        "(default 5)",
+    )
+    p.add_argument(
+        "--tabs",
+        type=tab_list,
+        default=DEFAULT_TABS,
+        metavar="LIST",
+        help=f"tabs to export, comma-separated (default {','.join(DEFAULT_TABS)}; calls "
+        "traces every socket call, so it costs the most)",
+    )
+    p.add_argument(
+        "--max-series",
+        type=whole_number(1, 10_000_000),
+        default=DEFAULT_MAX_SERIES,
+        metavar="N",
+        help=f"label sets per metric at most (default {DEFAULT_MAX_SERIES}); the least active "
+        "fold into one whose labels are all [other], so sums stay exact",
+    )
+    p.add_argument(
+        "--pid-label",
+        action="store_true",
+        help="add a pid label to the process metrics (a series per process: mind --max-series)",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="export a recording instead of live probes, one interval per --interval "
+        "(no root needed); ends with the recording",
+    )
+    p.add_argument("--count", type=count, help="stop after N intervals")
+    thread_options(p, "calls-")
+    return p
+
+
+def with_calls_if_narrowed(args: argparse.Namespace) -> argparse.Namespace:
+    """--calls-pid/--calls-tid/--calls-comm ask for the Calls metrics, as they do in `record`."""
+    if (args.calls_pid or args.calls_tid or args.calls_comm) and "calls" not in args.tabs:
+        args.tabs = (*args.tabs, "calls")
+    return args

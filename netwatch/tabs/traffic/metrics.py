@@ -1,0 +1,62 @@
+"""The Traffic tab as Prometheus counters: packets and wire bytes per (command, user, device,
+container), the same amounts the tab counts, kept for the life of the exporter so they outlive
+the processes they count. No PID label unless asked for: every process would be a new series."""
+
+from __future__ import annotations
+
+from netwatch.export.spec import Add, ExportOptions, Family, TableSpec
+from netwatch.model.containers import Contexts
+from netwatch.model.untrusted import printable
+from netwatch.tabs.traffic.model import TrafficSample
+from netwatch.users import user_name
+
+TABLE = "process"
+
+
+class TrafficMetrics:
+    def __init__(self, options: ExportOptions) -> None:
+        self.pid_label = options.pid_label
+        self._contexts = Contexts()  # a process's place, from samples that said it
+
+    def tables(self) -> tuple[TableSpec, ...]:
+        labels = ("comm", "user", "device", "container") + (("pid",) if self.pid_label else ())
+        families = tuple(
+            Family(f"netwatch_process_{way}_{unit}_total", f"{what} {text}", column)
+            for column, (way, unit, what, text) in enumerate(
+                (
+                    ("transmit", "bytes", "Bytes sent", "on the wire"),
+                    ("receive", "bytes", "Bytes received", "on the wire"),
+                    ("transmit", "packets", "Packets sent", ""),
+                    ("receive", "packets", "Packets received", ""),
+                )
+            )
+        )
+        described = tuple(
+            Family(
+                f.name,
+                f"{f.help.strip()} per command, user, device and container, as the Traffic tab "
+                "counts them; traffic no process could be charged with has its reason as comm",
+                f.column,
+            )
+            for f in families
+        )
+        return (TableSpec(TABLE, labels, 4, described),)
+
+    def count(self, sample: TrafficSample, add: Add) -> None:
+        self._contexts.update(sample.context)
+        for row in sample.rows:
+            key, c = row.key, row.counts
+            if key.attributed:
+                comm, user = printable(key.comm), user_name(key.uid)
+                container = printable(self._contexts.of(key.pid).container)
+            else:
+                comm, user, container = f"[{key.reason}]", "", ""
+            labels: tuple[str, ...] = (comm, user, printable(key.dev), container)
+            if self.pid_label:
+                labels += (str(key.pid) if key.attributed else "",)
+            values = (c.xmit_bytes, c.recv_bytes, c.xmit_pk, c.recv_pk)
+            add(TABLE, labels, values, c.xmit_bytes + c.recv_bytes)
+
+
+def metrics(options: ExportOptions) -> TrafficMetrics:
+    return TrafficMetrics(options)
