@@ -30,6 +30,9 @@ fi
 # The test suite also boots Debian 12's own kernel (6.1) in a VM: qemu (TCG), the kernel image
 # (linux-image-amd64, the version linux-headers-amd64 matches), busybox for virtme-ng's initramfs.
 vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static)
+# ...and checks `netwatch export` against a real Prometheus server, its rules with promtool and
+# its systemd unit with systemd-analyze.
+vm_pkgs+=(prometheus systemd)
 if [ "$mode" = test ]; then
     for p in "${vm_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")

@@ -35,6 +35,32 @@ class Host:
     def python(self, code: str) -> list[str]:
         return self.exec_argv(sys.executable, "-c", code)
 
+    def drop_udp_port(self, table: str, port: int) -> None:
+        """An nft table of the test's own in this host that drops (and counts) UDP to `port`."""
+        rules = (
+            f"add table inet {table}\n"
+            f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
+            f"add rule inet {table} input udp dport {port} counter drop\n"
+        )
+        subprocess.run(self.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+
+    def rule_packets(self, table: str) -> int:
+        """The packets the first rule of nft `table` counted (drop_udp_port's)."""
+        listed = json.loads(
+            subprocess.run(
+                self.exec_argv("nft", "-j", "list", "table", "inet", table),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        packets: int = next(
+            item["rule"]["expr"][-2]["counter"]["packets"]
+            for item in listed["nftables"]
+            if "rule" in item
+        )
+        return packets
+
     def counters(self) -> dict[str, int]:
         data = json.loads(_ip("-n", self.ns, "-s", "-j", "link", "show", "dev", self.dev))
         stats = data[0]["stats64"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -81,26 +80,9 @@ def test_udp_to_a_closed_port_is_no_socket(link: Link, probe: DropsProbe) -> Non
 
 
 def test_firewall_drops_match_the_rules_own_counter(link: Link, probe: DropsProbe) -> None:
-    rules = (
-        "add table inet nwtest\n"
-        "add chain inet nwtest input { type filter hook input priority 0 ; }\n"
-        "add rule inet nwtest input udp dport 6001 counter drop\n"
-    )
-    subprocess.run(link.b.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+    link.b.drop_udp_port("nwtest", 6001)
     send_udp(link, 6001, N)
-    counted = json.loads(
-        subprocess.run(
-            link.b.exec_argv("nft", "-j", "list", "table", "inet", "nwtest"),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    rule_packets = next(
-        item["rule"]["expr"][-2]["counter"]["packets"]
-        for item in counted["nftables"]
-        if "rule" in item
-    )
+    rule_packets = link.b.rule_packets("nwtest")
     assert rule_packets == N
     rows = rows_for(probe, "NETFILTER_DROP")
     assert sum(r.count for r in rows) == rule_packets

@@ -1,0 +1,281 @@
+"""Issue #15 with the real thing: `netwatch export` scraped every second by Debian's Prometheus
+server, which the test starts on loopback. Traffic, firewall drops and accepts are made between
+two network namespaces of the test's own; PromQL through Prometheus's HTTP API gives the
+counters' deltas, which must match each ground truth: the veth's own byte counters (within 5%),
+the nft rule's own counter and the server's own count of accepted connections (exactly)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_live_bpf
+from tests.netns import GEN, Link, veth_pair
+
+pytestmark = pytest.mark.live
+
+NETWATCH = str(Path(sys.executable).parent / "netwatch")
+EXPORT_INTERVAL = 0.5
+SCRAPE_INTERVAL = "1s"
+TOLERANCE = 0.05  # of the veth counter: netwatch counts per packet what the link counts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def get(url: str, timeout: float = 5) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as reply:
+        body: bytes = reply.read()
+        return body
+
+
+def wait_for(what: str, check: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except OSError:
+            pass  # not listening yet
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {seconds} s")
+        time.sleep(0.2)
+
+
+@dataclass
+class Prometheus:
+    url: str
+
+    def query(self, promql: str, at: float | None = None) -> float:
+        """A query whose answer is one number (a sum); 0 when no series matches yet."""
+        params = {"query": promql} | ({"time": f"{at:.3f}"} if at is not None else {})
+        reply = json.loads(get(f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}"))
+        assert reply["status"] == "success", reply
+        result = reply["data"]["result"]
+        assert len(result) <= 1, result
+        return float(result[0]["value"][1]) if result else 0.0
+
+    def settled(self, promql: str, seconds: float = 40) -> float:
+        """The query's answer once it has stopped moving for three scrapes (the exporter's
+        intervals are shorter than a scrape's)."""
+        deadline = time.monotonic() + seconds
+        last, since = self.query(promql), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.query(promql)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif now and time.monotonic() - since >= 3.2:
+                return now
+        pytest.fail(f"{promql} never settled (last {last})")
+
+
+@pytest.fixture(scope="module")
+def link() -> Iterator[Link]:
+    require_live_bpf()
+    with veth_pair("x") as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`netwatch export` on a free loopback port, once every probe counts; yields its URL."""
+    require_live_bpf()
+    port = free_port()
+    log = tmp_path_factory.mktemp("export") / "stderr"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [NETWATCH, "export", "--listen", f"127.0.0.1:{port}",
+             "--interval", str(EXPORT_INTERVAL)],
+            stderr=err,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        wait_for(
+            "netwatch export serving every probe",
+            lambda: (
+                proc.poll() is None
+                and get(url).count(b"netwatch_probe_up{probe=") == 3
+                and b"} 0.0"
+                not in b"\n".join(
+                    line for line in get(url).splitlines() if line.startswith(b"netwatch_probe_up")
+                )
+            ),
+            90,
+        )
+        yield url
+    finally:
+        proc.terminate()
+        code = proc.wait(10)
+        assert code == 0, log.read_text()
+        assert "Traceback" not in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def prometheus(exporter: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("Debian's prometheus is missing: ./setup.sh test installs it")
+    where = tmp_path_factory.mktemp("prometheus")
+    target = urllib.parse.urlparse(exporter).netloc
+    (where / "prometheus.yml").write_text(
+        "global:\n"
+        f"  scrape_interval: {SCRAPE_INTERVAL}\n"
+        "scrape_configs:\n"
+        "  - job_name: netwatch\n"
+        f"    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    port = free_port()
+    with (where / "log").open("w") as log:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={where / 'prometheus.yml'}",
+             f"--storage.tsdb.path={where / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Prometheus(f"http://127.0.0.1:{port}")
+    try:
+        wait_for("Prometheus ready", lambda: get(f"{server.url}/-/ready") != b"", 60)
+        wait_for(
+            "Prometheus scraping netwatch",
+            lambda: server.query('sum(netwatch_probe_up{job="netwatch"})') == 3,
+            30,
+        )
+        yield server
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def run_gen(link: Link, side: str, *argv: str) -> subprocess.Popen[str]:
+    host = link.a if side == "a" else link.b
+    return subprocess.Popen(
+        host.exec_argv(sys.executable, GEN, *argv), stdout=subprocess.PIPE, text=True
+    )
+
+
+def ready(p: subprocess.Popen[str]) -> None:
+    assert p.stdout is not None
+    assert "ready" in json.loads(p.stdout.readline())
+
+
+def result(p: subprocess.Popen[str]) -> dict[str, object]:
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0
+    parsed: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return parsed
+
+
+def test_receive_and_transmit_bytes_match_the_veth_counters(
+    link: Link, prometheus: Prometheus
+) -> None:
+    received = 'sum(netwatch_process_receive_bytes_total{comm="nwx-sink"})'
+    sent = 'sum(netwatch_process_transmit_bytes_total{comm="nwx-feed"})'
+    before_at = time.time()
+    b0, a0 = link.b.counters(), link.a.counters()
+    sink = run_gen(link, "b", "tcp-recv", link.b.addr, "6100", "--name", "nwx-sink")
+    ready(sink)
+    feed = run_gen(link, "a", "tcp-send", link.b.addr, "6100", "--count", "4000",
+                   "--size", "1000", "--name", "nwx-feed")  # fmt: skip
+    assert result(feed)["payload"] == 4_000_000
+    assert result(sink)["payload"] == 4_000_000
+    got_rx = prometheus.settled(received)
+    got_tx = prometheus.settled(sent)
+    b1, a1 = link.b.counters(), link.a.counters()
+    rx = got_rx - prometheus.query(received, at=before_at)
+    tx = got_tx - prometheus.query(sent, at=before_at)
+    link_rx, link_tx = b1["rx_bytes"] - b0["rx_bytes"], a1["tx_bytes"] - a0["tx_bytes"]
+    assert abs(rx - link_rx) <= TOLERANCE * link_rx, (rx, link_rx)
+    assert abs(tx - link_tx) <= TOLERANCE * link_tx, (tx, link_tx)
+    # The device and the user are the ones the kernel saw.
+    assert (
+        prometheus.query(
+            f'sum(netwatch_process_receive_bytes_total{{comm="nwx-sink",device="{link.b.dev}",'
+            'user="root"})'
+        )
+        == got_rx
+    )
+
+
+def test_netfilter_drops_equal_the_rules_own_counter(link: Link, prometheus: Prometheus) -> None:
+    link.b.drop_udp_port("nwexport", 6101)
+    drops = 'sum(netwatch_drops_total{reason="NETFILTER_DROP",protocol="ipv4"})'
+    before = prometheus.settled(drops) if prometheus.query(drops) else 0.0
+    sender = subprocess.Popen(link.udp_sender(6101, 300), stdout=subprocess.PIPE, text=True)
+    assert result(sender)["packets"] == 300
+    after = prometheus.settled(drops)
+    assert link.b.rule_packets("nwexport") == 300
+    assert after - before == link.b.rule_packets("nwexport")
+    # The function label names a real kernel function, as the Drops tab symbolizes it.
+    series = json.loads(
+        get(f"{prometheus.url}/api/v1/series?{urllib.parse.urlencode({'match[]': drops[4:-1]})}")
+    )["data"]
+    kernel = {x.split()[2] for x in Path("/proc/kallsyms").read_text().splitlines()}
+    assert series and all(s["function"] in kernel for s in series), series
+
+
+def test_accepts_equal_the_servers_own_count(link: Link, prometheus: Prometheus) -> None:
+    server = run_gen(link, "b", "accept-server", link.b.addr, "6102", "--count", "40",
+                     "--name", "nwx-acceptor")  # fmt: skip
+    ready(server)
+    client = run_gen(link, "a", "connect-many", link.b.addr, "6102", "--count", "40")
+    assert len(result(client)["local"]) == 40  # type: ignore[arg-type]
+    peers = result(server)["peers"]
+    accepts = 'sum(netwatch_tcp_accepts_total{comm="nwx-acceptor",port="6102",family="ipv4"})'
+    assert prometheus.settled(accepts) == len(peers) == 40  # type: ignore[arg-type]
+
+
+def test_probes_are_up_and_say_their_mechanism(exporter: str, prometheus: Prometheus) -> None:
+    assert prometheus.query('sum(netwatch_probe_up{job="netwatch"})') == 3
+    assert prometheus.query("sum(netwatch_probe_lost_events_total)") == 0
+    info = json.loads(get(f"{prometheus.url}/api/v1/query?query=netwatch_build_info"))["data"][
+        "result"
+    ]
+    mechanisms = {r["metric"]["probe"]: r["metric"]["mechanism"] for r in info}
+    assert set(mechanisms) == {"traffic", "drops", "accepts"}
+    assert "tracepoints" in mechanisms["traffic"]
+    assert "kfree_skb" in mechanisms["drops"]
+
+
+def test_promtool_finds_the_live_exposition_clean(exporter: str) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: ./setup.sh test installs Debian's prometheus")
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=get(exporter), capture_output=True
+    )
+    assert checked.returncode == 0 and checked.stdout == b"", checked
+
+
+def test_every_dashboard_query_runs_and_the_top_talkers_show_the_traffic(
+    link: Link, prometheus: Prometheus
+) -> None:
+    """contrib/'s Grafana dashboard, its variables filled in as Grafana would: Prometheus
+    accepts every query, and the top-talkers panel shows the sink of the first test's bytes."""
+    from tests.unit.test_contrib import dashboard_exprs
+
+    filled = {"$instance": ".*", "$__rate_interval": "5m", "$__range": "5m"}
+    for expr in dashboard_exprs():
+        for var, val in filled.items():
+            expr = expr.replace(var, val)
+        reply = json.loads(
+            get(f"{prometheus.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+        )
+        assert reply["status"] == "success", (expr, reply)
+        if expr.startswith("topk(10, sum by (instance, comm)"):
+            comms = {r["metric"].get("comm") for r in reply["data"]["result"]}
+            assert "nwx-sink" in comms and "nwx-feed" in comms, comms
