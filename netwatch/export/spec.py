@@ -54,6 +54,32 @@ class TabMetrics(Protocol):
     def count(self, sample: Any, add: Add) -> None: ...
 
 
+class OneCounter:
+    """A tab exported as one counter: each row or event of a sample adds `amount(item)` under
+    the label values `labels(item)`."""
+
+    def __init__(
+        self,
+        table: str,
+        name: str,
+        help: str,
+        label_names: tuple[str, ...],
+        labels: Callable[[Any], Labels],
+        amount: Callable[[Any], int] = lambda item: 1,
+    ) -> None:
+        self._spec = TableSpec(table, label_names, 1, (Family(name, help, 0),))
+        self._labels = labels
+        self._amount = amount
+
+    def tables(self) -> tuple[TableSpec, ...]:
+        return (self._spec,)
+
+    def count(self, sample: Any, add: Add) -> None:
+        for item in sample.items:
+            n = self._amount(item)
+            add(self._spec.name, self._labels(item), (n,), n)
+
+
 def histogram_columns(value: float, buckets: Sequence[float]) -> list[float]:
     """One observation as a histogram's columns: count 1, the value as the sum, and a 1 in the
     first bucket that holds it (+Inf last)."""

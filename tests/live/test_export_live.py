@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_live_bpf
+from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import GEN, Link, veth_pair
 
 pytestmark = pytest.mark.live
@@ -96,6 +97,7 @@ def link() -> Iterator[Link]:
 def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`netwatch export` on a free loopback port, once every probe counts; yields its URL."""
     require_live_bpf()
+    baseline = loaded_program_ids()
     port = free_port()
     log = tmp_path_factory.mktemp("export") / "stderr"
     with log.open("w") as err:
@@ -124,6 +126,7 @@ def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         code = proc.wait(10)
         assert code == 0, log.read_text()
         assert "Traceback" not in log.read_text()
+        assert wait_released(baseline) == set()  # SIGTERM detached every probe
 
 
 @pytest.fixture(scope="module")

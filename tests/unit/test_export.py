@@ -189,6 +189,22 @@ def test_probe_health_lost_events_and_mechanism_are_exported() -> None:
     assert value(text, "netwatch_build_info", probe="drops", mechanism="lacks skb:kfree_skb") == 1
 
 
+def test_a_scrape_reads_the_published_interval_not_the_one_being_counted() -> None:
+    state = state_for("drops")
+    drop = DropRow(DropKey(1, "NO_SOCKET", 0x0800), "__udp4_lib_rcv+0x10", 5)
+    state.count("drops", DropsSample(1.0, 1.0, (drop,)))
+    state.end_interval(1)
+    published = Published(state.snapshot())
+    registry = registry_for(published)
+    state.count("drops", DropsSample(2.0, 1.0, (drop,)))  # counted, not yet published
+    first = exposition(registry).decode()
+    assert value(first, "netwatch_drops_total", reason="NO_SOCKET") == 5
+    state.end_interval(1)
+    published.current = state.snapshot()
+    second = exposition(registry).decode()
+    assert value(second, "netwatch_drops_total", reason="NO_SOCKET") == 10
+
+
 def test_the_fold_keeps_the_metric_under_its_bound_with_exact_totals() -> None:
     state = state_for("traffic", max_series=3)
     for i in range(10):

@@ -45,6 +45,15 @@ def test_each_tick_reads_every_source_once_until_count() -> None:
     assert all(g >= 0.015 for g in gaps), gaps  # paced by the interval, not as fast as it can
 
 
+def test_after_tick_runs_once_every_source_of_the_tick_is_in() -> None:
+    """The exporter publishes there: a scrape must never see one tab's newest interval beside
+    another's previous one."""
+    got: list[object] = []
+    run({"a": Counting(), "b": Counting()}, lambda tab, s: got.append((tab, s)),
+        interval=0.0, count=2, after_tick=lambda: got.append("tick"))  # fmt: skip
+    assert got == [("a", 0), ("b", 0), "tick", ("a", 1), ("b", 1), "tick"]
+
+
 def test_a_source_that_ends_leaves_the_others_running_until_they_end_too() -> None:
     got: list[tuple[str, int]] = []
     why = run({"short": Counting(end=1), "long": Counting(end=3)},

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from netwatch.export.spec import Add, ExportOptions, Family, TableSpec
+from netwatch.export.series import Labels
+from netwatch.export.spec import ExportOptions, OneCounter
 from netwatch.model.untrusted import printable
-from netwatch.tabs.drops.model import DropsSample, protocol_name
-
-TABLE = "drops"
+from netwatch.tabs.drops.model import DropRow, protocol_name
 
 
-class DropsMetrics:
-    def tables(self) -> tuple[TableSpec, ...]:
-        total = Family(
-            "netwatch_drops_total",
-            "Packets the kernel dropped (skb:kfree_skb), per drop reason, the function that "
-            "dropped them and the packet's protocol",
-            0,
-        )
-        return (TableSpec(TABLE, ("reason", "function", "protocol"), 1, (total,)),)
-
-    def count(self, sample: DropsSample, add: Add) -> None:
-        for row in sample.rows:
-            labels = (
-                printable(row.key.reason),
-                printable(row.function),
-                protocol_name(row.key.protocol),
-            )
-            add(TABLE, labels, (row.count,), row.count)
+def _labels(row: DropRow) -> Labels:
+    return (printable(row.key.reason), printable(row.function), protocol_name(row.key.protocol))
 
 
-def metrics(options: ExportOptions) -> DropsMetrics:
-    return DropsMetrics()
+def metrics(options: ExportOptions) -> OneCounter:
+    return OneCounter(
+        "drops",
+        "netwatch_drops_total",
+        "Packets the kernel dropped (skb:kfree_skb), per drop reason, the function that "
+        "dropped them and the packet's protocol",
+        ("reason", "function", "protocol"),
+        _labels,
+        lambda row: row.count,
+    )
