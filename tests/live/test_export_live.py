@@ -282,3 +282,45 @@ def test_every_dashboard_query_runs_and_the_top_talkers_show_the_traffic(
         if expr.startswith("topk(10, sum by (instance, comm)"):
             comms = {r["metric"].get("comm") for r in reply["data"]["result"]}
             assert "nwx-sink" in comms and "nwx-feed" in comms, comms
+
+
+def test_calls_are_exported_only_for_the_threads_asked_for(tmp_path: Path) -> None:
+    """--calls-comm narrows tracing in the kernel, as in the tab: the named process's socket
+    calls are counted exactly, by call and result, and nothing else is traced."""
+    require_live_bpf()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    proc = subprocess.Popen(
+        [NETWATCH, "export", "--listen", f"127.0.0.1:{port}", "--interval", "0.5",
+         "--calls-comm", "nwx-caller"],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(
+            "the calls probe up", lambda: b'netwatch_probe_up{probe="calls"} 1.0' in get(url), 90
+        )
+        code = (
+            "import ctypes, socket\n"
+            "ctypes.CDLL(None).prctl(15, b'nwx-caller', 0, 0, 0)\n"
+            "for _ in range(25):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "    s.close()\n"
+            "for _ in range(3):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+            "    try: s.connect(('127.0.0.1', 1))\n"
+            "    except ConnectionRefusedError: pass\n"
+            "    s.close()\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+        time.sleep(2)  # a few intervals
+        text = get(url).decode()
+        lines = [x for x in text.splitlines() if x.startswith("netwatch_socket_calls_total{")]
+        calls = {x.split("{", 1)[1].rsplit("}", 1)[0]: float(x.split()[-1]) for x in lines}
+        assert calls['call="socket",comm="nwx-caller",result="ok"'] == 28
+        assert calls['call="connect",comm="nwx-caller",result="ECONNREFUSED"'] == 3
+        assert all('comm="nwx-caller"' in labels for labels in calls), calls
+        histogram = "netwatch_socket_call_duration_seconds_count"
+        assert f'{histogram}{{call="socket",comm="nwx-caller",result="ok"}} 28.0' in text
+    finally:
+        proc.terminate()
+        assert proc.wait(20) == 0
