@@ -28,7 +28,7 @@ from netwatch.sources import Health
 from netwatch.tabs import BY_NAME
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.calls.metrics import result_of
-from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, CallsSample
+from netwatch.tabs.calls.model import ENTER, EXIT, FOLDED, CallEvent, CallsSample
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.traffic.model import (
     REASON_TX_NO_OWNER,
@@ -153,7 +153,7 @@ def test_calls_count_returns_per_result_with_their_durations_in_a_histogram() ->
     def call(kind: str, ret: int, dur_us: float) -> CallEvent:
         return CallEvent(1.0, 3, 3, "web", kind, "sendto", ret=ret, dur_us=dur_us)
 
-    events = (call(ENTER, 0, 0), call(EXIT, 100, 3), call(EXIT, 100, 30), call(EXIT, -11, 2000))
+    events = (call(ENTER, 0, 0), call(EXIT, 100, 3), call(FOLDED, 100, 30), call(EXIT, -11, 2000))
     state.count("calls", CallsSample(1.0, 1.0, events))
     state.end_interval(1)
     text = text_of(state)

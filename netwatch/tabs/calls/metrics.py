@@ -8,13 +8,15 @@ import errno
 from netwatch.export.spec import CALL_BUCKETS, Add, ExportOptions, Family, TableSpec
 from netwatch.export.spec import histogram_columns as observed
 from netwatch.model.untrusted import printable
-from netwatch.tabs.calls.model import EXIT, CallsSample
+from netwatch.tabs.calls.model import EXIT, FOLDED, CallsSample
+
+RETURNED = frozenset({EXIT, FOLDED})  # a folded event is a whole call, returned
 
 TABLE = "calls"
 
 
 def result_of(ret: int) -> str:
-    """ "ok", or the error's name (EAGAIN): a bounded set, unlike return values."""
+    """The result label: ok, or the error's name (EAGAIN), a bounded set unlike return values."""
     if ret >= 0 or ret < -4095:  # past -MAX_ERRNO a negative return is not an error
         return "ok"
     return errno.errorcode.get(-ret, f"E{-ret}")
@@ -38,7 +40,7 @@ class CallsMetrics:
 
     def count(self, sample: CallsSample, add: Add) -> None:
         for e in sample.events:
-            if e.kind != EXIT:
+            if e.kind not in RETURNED:
                 continue
             labels = (printable(e.comm), printable(e.name), result_of(e.ret))
             add(TABLE, labels, observed(e.dur_us / 1e6, CALL_BUCKETS), 1)
