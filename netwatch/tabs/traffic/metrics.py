@@ -5,7 +5,7 @@ the processes they count. No PID label unless asked for: every process would be 
 from __future__ import annotations
 
 from netwatch.export.spec import Add, ExportOptions, Family, TableSpec
-from netwatch.model.containers import Contexts
+from netwatch.model.containers import NO_CONTEXT
 from netwatch.model.untrusted import printable
 from netwatch.tabs.traffic.model import TrafficSample
 from netwatch.users import user_name
@@ -16,7 +16,6 @@ TABLE = "process"
 class TrafficMetrics:
     def __init__(self, options: ExportOptions) -> None:
         self.pid_label = options.pid_label
-        self._contexts = Contexts()  # a process's place, from samples that said it
 
     def tables(self) -> tuple[TableSpec, ...]:
         labels = ("comm", "user", "device", "container") + (("pid",) if self.pid_label else ())
@@ -43,12 +42,14 @@ class TrafficMetrics:
         return (TableSpec(TABLE, labels, 4, described),)
 
     def count(self, sample: TrafficSample, add: Add) -> None:
-        self._contexts.update(sample.context)
+        # A live sample says where each of its processes runs; nothing is remembered here, so
+        # a host that starts a process a second costs the exporter nothing per process.
+        places = sample.context
         for row in sample.rows:
             key, c = row.key, row.counts
             if key.attributed:
                 comm, user = printable(key.comm), user_name(key.uid)
-                container = printable(self._contexts.of(key.pid).container)
+                container = printable(places.get(key.pid, NO_CONTEXT).container)
             else:
                 comm, user, container = f"[{key.reason}]", "", ""
             labels: tuple[str, ...] = (comm, user, printable(key.dev), container)
