@@ -24,6 +24,7 @@ from netwatch.export.exposition import Published, exposition, registry_for
 from netwatch.export.spec import CALL_BUCKETS, ExportOptions
 from netwatch.export.state import ExportState
 from netwatch.model.containers import ProcContext
+from netwatch.recording import open_recording
 from netwatch.sources import Health
 from netwatch.tabs import BY_NAME
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
@@ -37,6 +38,7 @@ from netwatch.tabs.traffic.model import (
     TrafficKey,
     TrafficRow,
     TrafficSample,
+    TrafficState,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,8 +265,25 @@ def test_a_replay_to_a_textfile_is_written_whole_and_promtool_clean(tmp_path: Pa
     assert main(argv) == 0
     text = target.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["netwatch.prom"]  # no temporary left
-    # The recording's own totals: the exporter counts what the tab counts.
-    assert value(text, "netwatch_process_transmit_bytes_total", comm="metrics-feed") == 6.84e6
+    # The exporter counts what the Traffic tab counts: every (command, device) series equals
+    # the tab's own totals since start over the same recording.
+    tab = TrafficState()
+    for sample in open_recording(DEMO).samples("traffic"):
+        tab.apply(sample)
+    expected: dict[tuple[str, str], list[int]] = {}
+    for key, counts in tab.totals.items():
+        comm = key.comm if key.attributed else f"[{key.reason}]"
+        sums = expected.setdefault((comm, key.dev), [0, 0, 0, 0])
+        for i, n in enumerate(
+            (counts.xmit_bytes, counts.recv_bytes, counts.xmit_pk, counts.recv_pk)
+        ):
+            sums[i] += n
+    assert len(expected) > 10
+    names = ("transmit_bytes", "receive_bytes", "transmit_packets", "receive_packets")
+    for (comm, dev), sums in expected.items():
+        for name, n in zip(names, sums, strict=True):
+            got = value(text, f"netwatch_process_{name}_total", comm=comm, device=dev)
+            assert got == n, (comm, dev, name)
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is missing: ./setup.sh test installs Debian's prometheus")
