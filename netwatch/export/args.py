@@ -65,10 +65,10 @@ def textfile_path(text: str) -> str:
 def export_parser() -> Parser:
     p = Parser(
         prog="netwatch export",
-        description="Run the probes without a screen and serve their counts to Prometheus "
-        f"(default http://{DEFAULT_LISTEN}/metrics, loopback only: serving other hosts is a "
-        f"choice made with --listen). Port {DEFAULT_PORT} lies outside 9100-9999, the range "
-        "Prometheus allocates to exporters, so it collides with none of them.",
+        description="Run the probes without a screen and serve their counts to Prometheus\n"
+        f"(default http://{DEFAULT_LISTEN}/metrics: loopback only; serving other hosts is\n"
+        f"a choice made with --listen). Port {DEFAULT_PORT} lies outside 9100-9999, the range\n"
+        "Prometheus's wiki allocates to exporters, so it collides with none of them.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
