@@ -46,21 +46,48 @@ class FoldedTable:
         self._activity: dict[Labels, float] = {}
         self._new: dict[Labels, list[float]] = {}  # newcomers this interval, not yet shown
         self._other: list[float] | None = None
+        self._owed: dict[Labels, list[float]] = {}  # dips not yet made up, per label set
         self.folded = 0
 
     def __len__(self) -> int:
         return len(self._values) + (self._other is not None)
 
     def add(self, key: Labels, values: Sequence[float], weight: float) -> None:
-        """Count `values` (one per column) for `key`; `weight` is how active this makes it."""
+        """Count `values` (one per column) for `key`; `weight` is how active this makes it.
+
+        A counter must never go down (Prometheus reads a dip as a reset, and `increase()` would
+        jump by the whole value), yet a source can hand over a negative amount: the Traffic
+        probe's per-interval rows are differences of kernel totals, which dip when counted
+        traffic is taken back out. A dip is owed instead, and paid from what comes next, so
+        the counter holds still until the true total passes it again."""
         row = self._values.get(key)
         if row is None:
             row = self._new.get(key)
             if row is None:
                 row = self._new[key] = [0.0] * self.width
+        if min(values, default=0) < 0 or key in self._owed:
+            values = self._settle(key, values)
         for i, v in enumerate(values):
             row[i] += v
-        self._activity[key] = self._activity.get(key, 0.0) + weight
+        self._activity[key] = self._activity.get(key, 0.0) + max(weight, 0.0)
+
+    def _settle(self, key: Labels, values: Sequence[float]) -> list[float]:
+        owed = self._owed.get(key) or [0.0] * self.width
+        out = []
+        for i, v in enumerate(values):
+            if v < 0:
+                owed[i] -= v
+                v = 0.0
+            else:
+                paid = min(v, owed[i])
+                owed[i] -= paid
+                v -= paid
+            out.append(v)
+        if any(owed):
+            self._owed[key] = owed
+        else:
+            self._owed.pop(key, None)
+        return out
 
     def end_interval(self, seconds: float) -> None:
         """Admit this interval's newcomers where there is room, fold the least active label
@@ -90,6 +117,8 @@ class FoldedTable:
             for i, v in enumerate(row):
                 other[i] += v
             del activity[key]
+            # What it owed is forgiven: a dip after its fold is too late to matter.
+            self._owed.pop(key, None)
             self.folded += 1
         self._other = other
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from netwatch.export.series import FoldedTable, Labels, TableView
 from netwatch.export.spec import TableSpec, TabMetrics
+from netwatch.model.untrusted import printable
 from netwatch.sources import Health
 
 UP_STATES = frozenset({"attached", "degraded", "replay"})
@@ -75,8 +76,10 @@ class ExportState:
             self._ts,
             self.intervals,
             tuple((spec, table.view()) for spec, table in self._tables.values()),
-            tuple(
-                (tab, ProbeStatus(h.state in UP_STATES, h.detail or h.state, self._lost[tab]))
-                for tab, h in self._health.items()
-            ),
+            tuple((tab, self._status(tab, h)) for tab, h in self._health.items()),
         )
+
+    def _status(self, tab: str, health: Health) -> ProbeStatus:
+        # The reason a probe is down can quote what the kernel or a path said.
+        mechanism = printable(health.detail or health.state)
+        return ProbeStatus(health.state in UP_STATES, mechanism, self._lost[tab])

@@ -88,6 +88,21 @@ def test_with_a_bound_of_one_everything_is_the_fold() -> None:
     assert OTHER == "[other]"
 
 
+def test_a_dip_never_lowers_a_counter_and_is_paid_from_what_comes_next() -> None:
+    t = FoldedTable(("comm",), 2, max_series=10)
+    t.add(("sink",), (1000, 5), 1005)
+    t.end_interval(1)
+    t.add(("sink",), (-276, 0), -276)  # counted traffic taken back out
+    t.end_interval(1)
+    assert dict(t.view().rows)[("sink",)] == (1000.0, 5.0)  # held, not lowered
+    t.add(("sink",), (200, 1), 201)
+    t.end_interval(1)
+    assert dict(t.view().rows)[("sink",)] == (1000.0, 6.0)  # 200 of the 276 owed paid
+    t.add(("sink",), (100, 0), 100)
+    t.end_interval(1)
+    assert dict(t.view().rows)[("sink",)] == (1024.0, 6.0)  # the true total again
+
+
 def test_a_bound_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         FoldedTable(("a",), 1, max_series=0)
@@ -97,7 +112,7 @@ def test_a_bound_below_one_is_refused() -> None:
 @given(
     bound=st.integers(1, 12),
     steps=st.lists(
-        st.lists(st.tuples(st.integers(0, 30), st.integers(0, 1000)), max_size=15),
+        st.lists(st.tuples(st.integers(0, 30), st.integers(-300, 1000)), max_size=15),
         max_size=25,
     ),
 )
@@ -108,15 +123,21 @@ def test_any_sequence_keeps_the_bound_exact_totals_and_monotonic_series(
     shown: dict[tuple[str, ...], float] = {}  # the previous view's series
     other_seen = 0.0
     total = 0
+    dipped = False
     for step in steps:
         for n, amount in step:
             t.add((f"p{n}",), (amount,), amount)
             total += amount
+            dipped = dipped or amount < 0
         t.end_interval(random.choice((0.5, 1, 5)))
         view = t.view()
         assert len(view.rows) + (view.other is not None) <= bound
         other = (view.other or (0.0,))[0]
-        assert sum(v for _, (v,) in view.rows) + other == total
+        exposed = sum(v for _, (v,) in view.rows) + other
+        # Exact, but for dips not yet made up (a counter never goes down to show them).
+        assert exposed >= total
+        if not dipped:
+            assert exposed == total
         now = {key: value for key, (value,) in view.rows}
         for key, value in now.items():
             # A series shown in the previous view too never went down (a folded one that
