@@ -163,7 +163,10 @@ class TabView(Vertical, Generic[StateT]):
 
     def update_banner(self) -> None:
         parts = (["PAUSED (collecting; p resumes)"] if self.paused else []) + self.banner_parts()
-        self.query_one(".tab-banner", PlainStatic).update(" | ".join([*parts, self.status_text]))
+        # A probe's health can change while the app is leaving, after the view's children are
+        # gone (seen in CI): there is no banner to update then, and no reason to crash.
+        for banner in self.query(".tab-banner").results(PlainStatic):
+            banner.update(" | ".join([*parts, self.status_text]))
         self.set_class(self.paused, "-paused")
 
     def action_pause(self) -> None:

@@ -98,3 +98,22 @@ async def test_a_flooding_probe_waits_for_the_ui_and_keys_stay_answered(tmp_path
         assert view.state.lost == 7 * shown
         assert f"lost {7 * shown}" in status
     assert flood.reads - view.state.samples <= 2
+
+
+async def test_a_health_change_after_the_views_children_are_gone_is_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """CI once saw the flood test above fail as the app left: a probe's HealthChanged reached a
+    view whose banner had already been removed, and query_one raised NoMatches."""
+    app = NetwatchApp(
+        {"traffic": ScriptedSource(), "calls": FloodingCalls()},
+        initial_tab="calls",
+        snapshot_dir=tmp_path,
+        replay=True,
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(CallsView)
+        await view.query(".tab-banner").remove()
+        view.set_banner("live: a late health change")  # raised NoMatches before
+        await pilot.pause(0.2)  # the flood's own health changes meet no banner either
+        assert app.return_code is None  # still running, no exception
