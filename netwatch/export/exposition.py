@@ -51,11 +51,10 @@ def _rows(view: TableView) -> Iterator[tuple[list[str], tuple[float, ...]]]:
 
 
 def _family(spec: TableSpec, family: Family, view: TableView) -> Metric:
-    # The client library adds _total to a counter's name, and the histogram's suffixes.
+    # The client library takes a counter's name without _total (it drops it, and writes it
+    # back on the samples), and adds a histogram's suffixes.
     if not family.histogram:
-        counter = CounterMetricFamily(
-            family.name.removesuffix("_total"), family.help, labels=spec.labels
-        )
+        counter = CounterMetricFamily(family.name, family.help, labels=spec.labels)
         for labels, values in _rows(view):
             counter.add_metric(labels, values[family.column])
         return counter

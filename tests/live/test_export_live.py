@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from tests.conftest import require_live_bpf
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import GEN, Link, veth_pair
+from tests.unit.test_export import free_port
 
 pytestmark = pytest.mark.live
 
@@ -30,13 +30,6 @@ NETWATCH = str(Path(sys.executable).parent / "netwatch")
 EXPORT_INTERVAL = 0.5
 SCRAPE_INTERVAL = "1s"
 TOLERANCE = 0.05  # of the veth counter: netwatch counts per packet what the link counts
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def get(url: str, timeout: float = 5) -> bytes:

@@ -19,27 +19,22 @@ class TrafficMetrics:
 
     def tables(self) -> tuple[TableSpec, ...]:
         labels = ("comm", "user", "device", "container") + (("pid",) if self.pid_label else ())
+        per = (
+            "per command, user, device and container, as the Traffic tab counts them; traffic "
+            "no process could be charged with has its reason as comm"
+        )
         families = tuple(
-            Family(f"netwatch_process_{way}_{unit}_total", f"{what} {text}", column)
-            for column, (way, unit, what, text) in enumerate(
+            Family(f"netwatch_process_{way}_{unit}_total", f"{what} {per}", column)
+            for column, (way, unit, what) in enumerate(
                 (
-                    ("transmit", "bytes", "Bytes sent", "on the wire"),
-                    ("receive", "bytes", "Bytes received", "on the wire"),
-                    ("transmit", "packets", "Packets sent", ""),
-                    ("receive", "packets", "Packets received", ""),
+                    ("transmit", "bytes", "Bytes sent on the wire"),
+                    ("receive", "bytes", "Bytes received on the wire"),
+                    ("transmit", "packets", "Packets sent"),
+                    ("receive", "packets", "Packets received"),
                 )
             )
         )
-        described = tuple(
-            Family(
-                f.name,
-                f"{f.help.strip()} per command, user, device and container, as the Traffic tab "
-                "counts them; traffic no process could be charged with has its reason as comm",
-                f.column,
-            )
-            for f in families
-        )
-        return (TableSpec(TABLE, labels, 4, described),)
+        return (TableSpec(TABLE, labels, 4, families),)
 
     def count(self, sample: TrafficSample, add: Add) -> None:
         # A live sample says where each of its processes runs; nothing is remembered here, so
