@@ -119,7 +119,7 @@ class NetwatchApp(App[None]):
         )
         # Set by the CLI on a real terminal: ends the process if leaving takes too long.
         self.exit_guard: ExitGuard | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exit_loop: asyncio.AbstractEventLoop | None = None
         self._exit_asked = False
         self._kernel_notes = [] if replay else degraded_features()
         self._views: dict[str, TabView[Any]] = {}
@@ -146,9 +146,12 @@ class NetwatchApp(App[None]):
         # Ctrl-P still opens the palette; its footer entry took the room of `? Help` at 80 columns.
         yield Footer(show_command_palette=False)
 
-    def on_load(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        if self._exit_asked:  # a signal came before the event loop ran
+    def on_ready(self) -> None:
+        # Exit requests are acted on only from here, when the first frame is up. Textual
+        # tears the DOM down as it mounts it if asked to exit before: TabbedContent's tabs then
+        # raise "No Tab with id" and a SIGTERM 0.3 s in ended as a crash (CI, 40df633).
+        self._exit_loop = asyncio.get_running_loop()
+        if self._exit_asked:  # a signal came before the first frame
             self.exit()
 
     def request_exit(self) -> None:
@@ -156,9 +159,9 @@ class NetwatchApp(App[None]):
         self._exit_asked = True
         if self.exit_guard is not None:
             self.exit_guard.arm(EXIT_GRACE_S)
-        if self._loop is not None:
+        if self._exit_loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
-                self._loop.call_soon_threadsafe(self.exit)
+                self._exit_loop.call_soon_threadsafe(self.exit)
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         if self.exit_guard is not None:
