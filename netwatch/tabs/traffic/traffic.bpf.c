@@ -134,6 +134,11 @@ struct parked_t {
     u64 bytes;
 };
 
+struct park_key_t {
+    u64 sk;
+    u64 is_rx;
+};
+
 /* Per-CPU: each CPU adds to its own copy without atomics or cache-line bouncing between the
  * sender's CPU and the receiving softirq's; user space sums the copies. */
 BPF_PERCPU_HASH(traffic, struct traffic_key_t, struct counters_t, MAX_ROWS);
@@ -158,12 +163,11 @@ BPF_HASH(unowned, struct dev_key_t, struct unowned_t, 1024);
 BPF_TABLE("lru_hash", u64, struct owner_t, sock_owner, MAX_SOCKS);
 /* sk -> the device its last segment came in on, for segments processed later from the backlog. */
 BPF_TABLE("lru_hash", u64, struct dev_key_t, sock_rx_dev, MAX_SOCKS);
-/* sk -> received traffic that arrived before any process was seen on the socket. */
-BPF_TABLE("lru_hash", u64, struct parked_t, parked_rx, MAX_SOCKS);
-/* The same for transmit: a socket's first datagrams wait in the neighbour table while the
- * next hop's address is resolved, and leave from the softirq of the ARP reply, before the
- * socket was ever seen in its process's context. */
-BPF_TABLE("lru_hash", u64, struct parked_t, parked_tx, MAX_SOCKS);
+/* (sk, direction) -> traffic a softirq saw on a socket before any process was seen on it:
+ * received segments that arrived first, and a socket's first datagrams, which wait in the
+ * neighbour table while the next hop's address is resolved and leave from the softirq of the
+ * ARP reply. */
+BPF_TABLE("lru_hash", struct park_key_t, struct parked_t, parked, MAX_SOCKS);
 /* The skb this CPU's softirq is delivering right now (netif_receive_skb -> sk_data_ready). */
 BPF_PERCPU_ARRAY(rx_now, struct rx_now_t, 1);
 BPF_PERCPU_ARRAY(in_softirq, u32, 1);
@@ -556,6 +560,33 @@ static __always_inline struct owner_t *owner_of(u64 sk)
     return &memo->owner;
 }
 
+/* A packet of sk's that no process owns yet: unowned until claimed, and if no process ever
+ * shows up on the socket it stays there. */
+static __always_inline void park(u64 sk, const char *dev, u64 bytes, int is_rx)
+{
+    struct park_key_t key = {.sk = sk, .is_rx = is_rx};
+    struct parked_t zero = {};
+    __builtin_memcpy(zero.dev, dev, IFNAMSIZ_);
+    struct parked_t *p = parked.lookup_or_try_init(&key, &zero);
+    if (p) {
+        __sync_fetch_and_add(&p->pk, 1);
+        __sync_fetch_and_add(&p->bytes, bytes);
+    }
+    count_unowned(dev, 1, bytes, is_rx);
+}
+
+/* sk's new owner takes what was parked on it in one direction, out of "unowned". */
+static __always_inline void claim(u64 sk, const struct owner_t *me, int is_rx)
+{
+    struct park_key_t key = {.sk = sk, .is_rx = is_rx};
+    struct parked_t *p = parked.lookup(&key);
+    if (!p)
+        return;
+    charge(sk, me, p->dev, p->pk, p->bytes, is_rx);
+    count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, is_rx);
+    parked.delete(&key);
+}
+
 /* Charge received traffic to the socket's owner, or park it until a reader shows up. */
 static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 bytes)
 {
@@ -564,15 +595,7 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
         charge(sk, o, dev, 1, bytes, 1);
         return;
     }
-    struct parked_t zero = {};
-    __builtin_memcpy(zero.dev, dev, IFNAMSIZ_);
-    struct parked_t *p = parked_rx.lookup_or_try_init(&sk, &zero);
-    if (p) {
-        __sync_fetch_and_add(&p->pk, 1);
-        __sync_fetch_and_add(&p->bytes, bytes);
-    }
-    /* Unowned until claimed: if no process ever shows up, it stays there. */
-    count_unowned(dev, 1, bytes, 1);
+    park(sk, dev, bytes, 1);
 }
 
 /* A process was seen on sk for the first time: it becomes the owner and takes what was parked. */
@@ -583,18 +606,8 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
     u64 *gen = owner_gen.lookup(&zero);
     if (gen)
         __sync_fetch_and_add(gen, 1);
-    struct parked_t *p = parked_rx.lookup(&sk);
-    if (p) {
-        charge(sk, me, p->dev, p->pk, p->bytes, 1);
-        count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 1);
-        parked_rx.delete(&sk);
-    }
-    p = parked_tx.lookup(&sk);
-    if (p) {
-        charge(sk, me, p->dev, p->pk, p->bytes, 0);
-        count_unowned(p->dev, -(s64)p->pk, -(s64)p->bytes, 0);
-        parked_tx.delete(&sk);
-    }
+    claim(sk, me, 1);
+    claim(sk, me, 0);
 }
 
 /* How many received packets a segment the backlog hands to tcp_probe stands for. While its
@@ -685,16 +698,10 @@ TRAFFIC_PROBE(net_dev_queue)
         charge(sk, o, dev, 1, len, 0);
         return 0;
     }
-    if (sk) { /* a socket not seen in process context yet: its owner may claim it later */
-        struct parked_t zero = {};
-        __builtin_memcpy(zero.dev, dev, IFNAMSIZ_);
-        struct parked_t *p = parked_tx.lookup_or_try_init(&sk, &zero);
-        if (p) {
-            __sync_fetch_and_add(&p->pk, 1);
-            __sync_fetch_and_add(&p->bytes, len);
-        }
-    }
-    count_unowned(dev, 1, len, 0);
+    if (sk) /* a socket not seen in process context yet: its owner may claim it later */
+        park(sk, dev, len, 0);
+    else
+        count_unowned(dev, 1, len, 0);
     return 0;
 }
 
