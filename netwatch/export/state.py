@@ -27,8 +27,7 @@ class ProbeStatus:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    ts: float  # wall clock at the end of the newest interval
-    intervals: int
+    ts: float  # wall clock at the end of the newest interval (before one: the start)
     tables: tuple[tuple[TableSpec, TableView], ...]
     probes: tuple[tuple[str, ProbeStatus], ...]
 
@@ -52,7 +51,6 @@ class ExportState:
         for tab, why in (down or {}).items():
             self._health[tab] = Health("failed", why)
         self._lost: dict[str, int] = dict.fromkeys(self._health, 0)
-        self.intervals = 0
         self._ts = time.time()
 
     def _add(self, table: str, labels: Labels, values: Sequence[float], weight: float) -> None:
@@ -68,13 +66,11 @@ class ExportState:
     def end_interval(self, seconds: float, ts: float | None = None) -> None:
         for _, table in self._tables.values():
             table.end_interval(seconds)
-        self.intervals += 1
         self._ts = time.time() if ts is None else ts
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
             self._ts,
-            self.intervals,
             tuple((spec, table.view()) for spec, table in self._tables.values()),
             tuple((tab, self._status(tab, h)) for tab, h in self._health.items()),
         )
