@@ -19,6 +19,11 @@ from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.table import FilterableTable
 
 
+def rows_text(shown: int, matching: int) -> str:
+    """How much of what matches the table draws: all of it, or the first `shown` rows."""
+    return f"showing {shown} of {matching} rows" if matching > shown else f"{matching} rows"
+
+
 class TabState(Protocol):
     """A tab's model state: it takes samples and can start over with its settings."""
 

@@ -214,3 +214,20 @@ async def test_at_80_columns_a_burst_stays_in_view_for_minutes(tmp_path: Path) -
         assert heat(app, row).strip()  # the burst is still on screen
         legend = str(app.query_one("#drops-legend", Static).render())
         assert legend.startswith(f"1 cell = {view.bucket} x 1 s")
+
+
+async def test_the_banner_says_how_many_of_the_matching_rows_are_drawn(tmp_path: Path) -> None:
+    from netwatch.tabs.drops.screen import MAX_DRAWN_ROWS
+
+    app, src = drops_app(tmp_path)
+    places = [DropKey(0xFFFFFFFF81000000 + 16 * i, "NO_SOCKET", 0x0800) for i in range(210)]
+    many = DropsSample(1.0, 1.0, tuple(DropRow(k, f"f{i}+0x1", i + 1, "eth0", 0)
+                                       for i, k in enumerate(places)))  # fmt: skip
+    async with app.run_test(size=(200, 30)) as pilot:
+        await feed(pilot, app, src, many)
+        assert len(shown(app)) == MAX_DRAWN_ROWS == 200
+        assert "showing 200 of 210 rows" in banner(app)
+        await pilot.press("slash")
+        await pilot.press(*"f20", "enter")  # f20 and f200-f209 (and nothing else) match
+        await pilot.pause()
+        assert "| 11 rows" in banner(app)

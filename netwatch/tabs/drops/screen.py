@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from netwatch.model.untrusted import printable
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
-from netwatch.screens.tabview import TabView
+from netwatch.screens.tabview import TabView, rows_text
 from netwatch.tabs.drops.model import GROUPINGS, DropsSample, DropsState, GroupStats
 from netwatch.tabs.drops.screen_detail import DropDetail
 from netwatch.tabs.drops.view_model import (
@@ -149,7 +149,7 @@ class DropsView(TabView[DropsState]):
             parts.append(f"filter '{self.spec.filter.text}'")
         parts.append(f"by {self.spec.grouping}")
         parts.append(f"sort {self.spec.sort} {'desc' if self.spec.descending else 'asc'}")
-        parts.append(f"{self.total_matching} rows")
+        parts.append(rows_text(len(self.shown), self.total_matching))
         return parts
 
     # ---- drawing ------------------------------------------------------------------------------

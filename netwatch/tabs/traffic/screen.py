@@ -14,7 +14,7 @@ from textual.widgets.data_table import ColumnKey
 from netwatch.model.filter import PLACE_HINT, parse_filter
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
-from netwatch.screens.tabview import TabView
+from netwatch.screens.tabview import TabView, rows_text
 from netwatch.tabs.tab import ViewOptions
 from netwatch.tabs.traffic.formats import (
     NETTOP_HEADER,
@@ -107,10 +107,7 @@ class TrafficView(TabView[TrafficState]):
         if self.spec.filter:
             parts.append(f"filter '{self.spec.filter.text}'")
         parts.append(f"sort {self.sort_label()}")
-        if self.total_matching > len(self.shown):
-            parts.append(f"showing {len(self.shown)} of {self.total_matching} rows")
-        else:
-            parts.append(f"{self.total_matching} rows")
+        parts.append(rows_text(len(self.shown), self.total_matching))
         if self.spec.cumulative:
             parts.append("totals since start")
         if self.spec.group != "process":
