@@ -45,6 +45,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             # The probes compiled one after another, so each has counted since a different
             # moment; a read now, not written, starts every tab's first interval on the same
             # tick, and the recording's samples come a steady interval apart from the first.
+            warm_up = time.monotonic()
             for source in sources.values():
                 source.read()
             print(f"netwatch: recording to {args.output} (Ctrl-C to stop)", file=sys.stderr)
@@ -60,7 +61,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                 writer.write(tab, sample)
                 intervals += tab == first  # each tick reads every tab once
 
-            run(sources, write, interval=args.interval, should_stop=over)
+            run(sources, write, interval=args.interval, should_stop=over, since=warm_up)
         except RecordingWriteError as exc:
             raise CliError(
                 f"netwatch: recording stopped: {exc}; the {intervals} intervals before it replay",

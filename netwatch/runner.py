@@ -31,6 +31,7 @@ def run(
     stop: threading.Event | None = None,
     count: int | None = None,
     after_tick: Callable[[], None] = lambda: None,
+    since: float | None = None,
 ) -> str:
     """Read each source once per `interval` and `deliver(tab, sample)`, until `count` ticks,
     every source's end, `should_stop()` or `stop`, or `deliver` returning False. Returns which.
@@ -40,12 +41,16 @@ def run(
     With `stop` (an Event another thread sets), the wait between ticks is one sleep that the
     event cuts short; `should_stop` alone (a flag a signal handler sets) is looked at every
     POLL_S. The TUI's four workers pass the event: an idle screen should not wake 80 times a
-    second to learn that nothing is asked."""
+    second to learn that nothing is asked.
+
+    `since` (time.monotonic()) is when the intervals count from, by default now: `record` reads
+    every source once before the loop, and its first tick belongs one interval after that
+    read's start, not after its end (a first read that resolves symbols can take 0.3 s)."""
     if stop is not None:
         should_stop = stop.is_set
     running = dict(sources)
     done = 0
-    next_tick = time.monotonic() + interval
+    next_tick = (time.monotonic() if since is None else since) + interval
     while running:
         if count is not None and done >= count:
             return COUNTED

@@ -82,3 +82,20 @@ def test_a_slow_reader_gets_no_burst_of_catch_up_reads() -> None:
     run({"a": slow}, lambda *_: None, interval=0.02, count=5)
     gaps = [t2 - t1 for t1, t2 in zip(slow.reads[1:], slow.reads[2:], strict=False)]
     assert all(g >= 0.015 for g in gaps), gaps  # paced again at once, not nine reads in a row
+
+
+def test_ticks_count_from_since_so_a_slow_read_before_the_loop_does_not_stretch_the_first() -> None:
+    """`record` reads every source once before the loop; a slow last read there (Drops' first
+    resolves kernel symbols) stretched the first interval of the tabs read before it to 1.28 s
+    in CI. Counted from that read's start, the first tick is one interval after it."""
+    a, b = Counting(), Counting(slow=0.3)
+    warm_up = time.monotonic()
+    a.read()
+    b.read()  # 0.3 s
+    run({"a": a, "b": b}, lambda *_: None, interval=0.5, count=1, since=warm_up)
+    assert 0.45 <= a.reads[1] - a.reads[0] <= 0.6, a.reads
+    late = Counting(slow=0.3)
+    start = time.monotonic()
+    late.read()
+    run({"late": late}, lambda *_: None, interval=0.5, count=1)  # from now, as before
+    assert late.reads[1] - start >= 0.75
