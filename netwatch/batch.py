@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from netwatch.cli_args import EXIT_FAILED, CliError
 from netwatch.live_sources import available, require_live
 from netwatch.model.untrusted import printable
+from netwatch.opening import open_sources
 from netwatch.recording import RecordingFile, open_recording
 from netwatch.replay import replay
 from netwatch.runner import run
@@ -96,7 +97,7 @@ def batch_command(
     is asked then, for what only the open probe knows."""
     with stop_on_signals() as should_stop:
         try:
-            source.open()
+            open_sources({"batch": source}, should_stop)
             line = announce() if callable(announce) else announce
             if line:
                 print(printable(line), file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ from netwatch.commands import cmd_record
 from netwatch.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
+from netwatch.opening import Stopped
 from netwatch.probes.loader import compiling, stop_compiling
 from netwatch.replay import replay
 from netwatch.replay_clock import ReplayClock
@@ -153,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:  # a recording found corrupt when its first sample is read
         print(printable(f"netwatch: {exc}"), file=sys.stderr)
         return EXIT_FAILED
+    except Stopped:
+        # A signal while the probes opened: the command has closed what was open. A compile
+        # still running must not be waited for, nor finalized under.
+        print("netwatch: stopped while the probes were starting", file=sys.stderr)
+        if compiling():
+            end_now(0)
+        return 0
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -11,6 +11,7 @@ from typing import Any
 from netwatch.batch import stop_on_signals
 from netwatch.cli_args import EXIT_FAILED, CliError
 from netwatch.live_sources import require_live
+from netwatch.opening import open_sources
 from netwatch.recording import RecordingWriteError, RecordingWriter, create_new_file
 from netwatch.runner import run
 from netwatch.sources import Source, SourceError
@@ -40,8 +41,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     intervals = 0
     with stop_on_signals() as should_stop:
         try:
-            for source in sources.values():
-                source.open()
+            open_sources(sources, should_stop)
             # The probes compiled one after another, so each has counted since a different
             # moment; a read now, not written, starts every tab's first interval on the same
             # tick, and the recording's samples come a steady interval apart from the first.

@@ -14,6 +14,7 @@ from netwatch.export.spec import ExportOptions, TabMetrics
 from netwatch.export.state import ExportState
 from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
+from netwatch.opening import open_sources
 from netwatch.replay import replay
 from netwatch.runner import run
 from netwatch.sources import Health, Source, SourceError
@@ -74,20 +75,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         state.end_interval(args.interval)
         publish()
 
+    def not_exported(tab: str, exc: SourceError) -> None:
+        # One tab's kernel refusing its probe leaves the others running; the scrape says
+        # which is down and why.
+        print(printable(f"netwatch: not exporting {tab}: {exc}"), file=sys.stderr)
+        state.set_health(tab, Health("failed", str(exc)))
+        del sources[tab]
+        publish()
+
     with stop_on_signals() as should_stop:
         try:
-            for tab, source in list(sources.items()):
-                if should_stop():
-                    return 0
-                try:
-                    source.open()
-                except SourceError as exc:
-                    # One tab's kernel refusing its probe leaves the others running; the
-                    # scrape says which is down and why.
-                    print(printable(f"netwatch: not exporting {tab}: {exc}"), file=sys.stderr)
-                    state.set_health(tab, Health("failed", str(exc)))
-                    del sources[tab]
-                publish()
+            open_sources(sources, should_stop, failed=not_exported, opened=lambda _: publish())
             if not sources:
                 raise CliError("netwatch: no probe could start", EXIT_FAILED)
             print(f"netwatch: exporting {', '.join(sources)} (Ctrl-C to stop)", file=sys.stderr)

@@ -235,3 +235,30 @@ def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(
     assert "Traceback" not in p.stderr
     rec = load_recording(out)
     assert rec["traffic"] and not rec.warnings  # every record whole, the cut one removed
+
+
+@pytest.mark.parametrize("command", ["record", "export"])
+def test_a_signal_while_the_probes_compile_ends_the_command_at_once(
+    tmp_path: Path, command: str
+) -> None:
+    """Opened on the main thread, a probe's compile held Ctrl-C until it ended, and `record`
+    went on to compile every other tab first (3 s and more). The signal comes once Traffic,
+    the first, is attached, while the next probes compile."""
+    from tests.unit.test_export import free_port
+
+    args = {
+        "record": ["record", "-o", str(tmp_path / "stopped.nwrec"), "--calls"],
+        "export": ["export", "--tabs", "traffic,drops,accepts,calls",
+                   "--listen", f"127.0.0.1:{free_port()}"],
+    }[command]  # fmt: skip
+    baseline = loaded_program_ids()
+    proc = subprocess.Popen([*NETWATCH, *args], stderr=subprocess.PIPE, text=True)
+    wait_attached(proc, baseline)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    took = time.monotonic() - signalled
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "stopped while the probes were starting" in err, err
+    assert took < 0.7, took  # one compile takes a second here; the rest, more
+    assert wait_released(baseline) == set()
