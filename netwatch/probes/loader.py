@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from pathlib import Path
 from typing import Any
 
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.sources import SourceError
+
+# Headers the probes' programs share (`#include "sock_endpoints.bpf.h"`).
+SHARED_BPF_DIR = Path(__file__).parent
 
 # (macro, path): the path alternates struct and member, offsets added along the way, e.g.
 # ("sock", "__sk_common", "sock_common", "skc_family").
@@ -106,7 +110,7 @@ def compile_probe(probe: str, text: bytes, cflags: list[str]) -> Any:
                 raise SourceError(f"{probe} probe: not compiled: netwatch is leaving")
             _compiling.set()
             try:
-                bpf = BPF(text=text, cflags=cflags)
+                bpf = BPF(text=text, cflags=[*cflags, f"-I{SHARED_BPF_DIR}"])
             finally:
                 _compiling.clear()
             release_freed_memory()

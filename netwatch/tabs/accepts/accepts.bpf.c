@@ -28,6 +28,8 @@
 #define IPPROTO_MPTCP_ 262
 #define CGROUP_NAME_LEN 96 /* "cri-containerd-<64 hex>.scope" is 85 */
 
+#include "sock_endpoints.bpf.h"
+
 struct accept_event_t {
     u64 ts_ns;
     u32 pid;
@@ -110,9 +112,7 @@ static __always_inline int accepted(long ret)
     struct accept_event_t *ev = events.ringbuf_reserve(sizeof(struct accept_event_t));
     if (!ev) {
         u32 zero = 0;
-        u64 *l = lost.lookup(&zero);
-        if (l)
-            (*l)++;
+        lost.increment(zero);
         return 0;
     }
     u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -124,21 +124,9 @@ static __always_inline int accepted(long ret)
     bpf_get_current_comm(ev->comm, sizeof(ev->comm));
     ev->family = family;
     ev->pad = 0;
-    u16 dport_be = 0;
-    bpf_probe_read_kernel(&dport_be, sizeof(dport_be), skc + SKC_DPORT_OFF);
-    ev->rport = (u16)((dport_be >> 8) | (dport_be << 8));
-    bpf_probe_read_kernel(&ev->lport, sizeof(ev->lport), skc + SKC_NUM_OFF);
+    sock_endpoints(skc, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
     if (!ev->lport)
         ev->lport = fallback_port; /* reset before accept returned: its port was released */
-    __builtin_memset(ev->laddr, 0, sizeof(ev->laddr));
-    __builtin_memset(ev->raddr, 0, sizeof(ev->raddr));
-    if (family == AF_INET_) {
-        bpf_probe_read_kernel(ev->laddr, 4, skc + SKC_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(ev->raddr, 4, skc + SKC_DADDR_OFF);
-    } else {
-        bpf_probe_read_kernel(ev->laddr, 16, skc + SKC_V6_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(ev->raddr, 16, skc + SKC_V6_DADDR_OFF);
-    }
     ev->cgroup_id = bpf_get_current_cgroup_id();
     ev->pad2 = 0;
     ev->netns = 0;

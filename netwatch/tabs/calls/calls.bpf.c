@@ -195,9 +195,7 @@ static __always_inline u64 read_u64(u64 base, u64 off)
 static __always_inline void count_lost(void)
 {
     u32 zero = 0;
-    u64 *l = lost.lookup(&zero);
-    if (l)
-        (*l)++;
+    lost.increment(zero);
 }
 
 static __always_inline int call_op(long id)
@@ -371,23 +369,23 @@ static __always_inline void user_addr(struct sock_view_t *v, u64 ptr)
     v->flags |= F_ADDR;
 }
 
-/* The user pointer, among a call's arguments, of a sockaddr it reads at entry. */
-static __always_inline u64 addr_in(int op, u64 *args)
+/* The user pointer, among a call's arguments, of its sockaddr: one the call reads (connect,
+ * bind, sendto), read at entry, or one the kernel fills (accept, accept4, recvfrom), read at
+ * exit. Zero where the call has none at that end. */
+static __always_inline u64 sockaddr_arg(int op, u64 *args, int filled)
 {
-    if (op == OP_CONNECT || op == OP_BIND)
-        return args[1];
-    if (op == OP_SENDTO)
-        return args[4];
-    return 0;
-}
-
-/* The user pointer of a sockaddr the kernel fills, to read at exit. */
-static __always_inline u64 addr_out(int op, u64 *args)
-{
-    if (op == OP_ACCEPT || op == OP_ACCEPT4)
-        return args[1];
-    if (op == OP_RECVFROM)
-        return args[4];
+    switch (op) {
+    case OP_CONNECT:
+    case OP_BIND:
+        return filled ? 0 : args[1];
+    case OP_SENDTO:
+        return filled ? 0 : args[4];
+    case OP_ACCEPT:
+    case OP_ACCEPT4:
+        return filled ? args[1] : 0;
+    case OP_RECVFROM:
+        return filled ? args[4] : 0;
+    }
     return 0;
 }
 
@@ -446,10 +444,10 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     rec->n_overflow = 0;
     __builtin_memset(&rec->enter, 0, sizeof(rec->enter));
     rec->enter.fd = fd;
-    user_addr(&rec->enter, addr_in(op, args));
+    user_addr(&rec->enter, sockaddr_arg(op, args, 0));
     view_sock(&rec->enter, sk);
     call->sk = sk;
-    call->addr_ptr = addr_out(op, args);
+    call->addr_ptr = sockaddr_arg(op, args, 1);
     call->deferred = op >= OP_POLL; /* a sock_poll inside (function depth) counts */
     call->depth = 0;
     if (!call->active) {

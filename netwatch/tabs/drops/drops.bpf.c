@@ -88,10 +88,8 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
         v = drops.lookup_or_try_init(&key, &zero);
     }
     if (!v) {
-        u32 idx = 0;
-        u64 *l = lost.lookup(&idx);
-        if (l)
-            (*l)++;
+        u32 zero = 0;
+        lost.increment(zero);
         return 0;
     }
     v->count++;

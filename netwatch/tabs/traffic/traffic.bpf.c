@@ -90,6 +90,8 @@
 #define AF_INET_ 2
 #define AF_INET6_ 10
 
+#include "sock_endpoints.bpf.h"
+
 struct owner_t {
     u32 tgid;
     u32 uid;
@@ -403,25 +405,14 @@ static __always_inline int charge_hot(const struct traffic_key_t *key, u64 pk, u
 static __always_inline void conn_addresses(struct conn_t *c, u64 sk, u32 ports)
 {
     const u8 *skc = (const u8 *)sk;
-    u16 family = 0, protocol = 0, dport_be = 0;
+    u16 family = 0, protocol = 0;
     bpf_probe_read_kernel(&family, sizeof(family), skc + SK_FAMILY_OFF);
     bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
-    bpf_probe_read_kernel(&dport_be, sizeof(dport_be), skc + SKC_DPORT_OFF);
     c->family = family;
     c->protocol = protocol;
     c->ports = ports;
     c->first_ns = bpf_ktime_get_ns();
-    c->rport = (u16)((dport_be >> 8) | (dport_be << 8));
-    bpf_probe_read_kernel(&c->lport, sizeof(c->lport), skc + SKC_NUM_OFF);
-    __builtin_memset(c->laddr, 0, sizeof(c->laddr));
-    __builtin_memset(c->raddr, 0, sizeof(c->raddr));
-    if (family == AF_INET6_) {
-        bpf_probe_read_kernel(c->laddr, 16, skc + SKC_V6_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(c->raddr, 16, skc + SKC_V6_DADDR_OFF);
-    } else {
-        bpf_probe_read_kernel(c->laddr, 4, skc + SKC_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(c->raddr, 4, skc + SKC_DADDR_OFF);
-    }
+    sock_endpoints(skc, family, c->laddr, c->raddr, &c->lport, &c->rport);
 }
 
 static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int is_rx)
@@ -450,9 +441,7 @@ static __always_inline void charge_conn(u64 sk, u32 tgid, u64 pk, u64 bytes, int
         conn_addresses(fresh, sk, ports);
         c = conns.lookup_or_try_init(&sk, fresh);
         if (!c) {
-            u64 *l = conn_lost.lookup(&zero);
-            if (l)
-                *l += pk;
+            conn_lost.increment(zero, pk);
             return;
         }
     } else if (!c->family || c->ports != ports) {
@@ -483,10 +472,8 @@ static __always_inline void charge(u64 sk, const struct owner_t *o, const char *
     struct counters_t zero = {};
     struct counters_t *v = traffic.lookup_or_try_init(&key, &zero);
     if (!v) {
-        u32 idx = 0;
-        u64 *l = lost.lookup(&idx);
-        if (l)
-            *l += pk;
+        u32 zero = 0;
+        lost.increment(zero, pk);
         return;
     }
     add(v, pk, bytes, is_rx);
