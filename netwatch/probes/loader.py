@@ -5,51 +5,12 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from pathlib import Path
 from typing import Any
 
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, BTFError
+from netwatch.probes.offsets import SHARED_BPF_DIR, OffsetSpec, offsets_named
 from netwatch.sources import SourceError
-
-# Headers the probes' programs share (`#include "sock_endpoints.bpf.h"`).
-SHARED_BPF_DIR = Path(__file__).parent
-
-# (macro, path): the path alternates struct and member, offsets added along the way, e.g.
-# ("sock", "__sk_common", "sock_common", "skc_family").
-OffsetSpec = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-# The socket behind a task's descriptor: task->files->fdt->fd[n]->private_data->sk.
-FD_SOCKET_OFFSETS: OffsetSpec = (
-    ("TASK_FILES_OFF", ("task_struct", "files")),
-    ("FILES_FDT_OFF", ("files_struct", "fdt")),
-    ("FDT_FD_OFF", ("fdtable", "fd")),
-    ("FILE_PRIVATE_DATA_OFF", ("file", "private_data")),
-    ("SOCKET_SK_OFF", ("socket", "sk")),
-)
-# A sock's family, protocol, local port and peer.
-SOCK_OFFSETS: OffsetSpec = (
-    ("SKC_FAMILY_OFF", ("sock_common", "skc_family")),
-    ("SK_PROTOCOL_OFF", ("sock", "sk_protocol")),
-    ("SKC_NUM_OFF", ("sock_common", "skc_num")),
-    ("SKC_DPORT_OFF", ("sock_common", "skc_dport")),
-    ("SKC_DADDR_OFF", ("sock_common", "skc_daddr")),
-    ("SKC_V6_DADDR_OFF", ("sock_common", "skc_v6_daddr")),
-    ("SKC_RCV_SADDR_OFF", ("sock_common", "skc_rcv_saddr")),
-    ("SKC_V6_RCV_SADDR_OFF", ("sock_common", "skc_v6_rcv_saddr")),
-    ("SKC_PORTPAIR_OFF", ("sock_common", "skc_portpair")),
-    ("SKC_STATE_OFF", ("sock_common", "skc_state")),
-)
-# Where a task runs (#14): its cgroup v2 directory's name, task->cgroups->dfl_cgrp->kn->name
-# (the cgroup bpf_get_current_cgroup_id() names), and a struct net's namespace inode.
-PLACE_OFFSETS: OffsetSpec = (
-    ("TASK_CGROUPS_OFF", ("task_struct", "cgroups")),
-    ("CSS_SET_DFL_CGRP_OFF", ("css_set", "dfl_cgrp")),
-    ("CGROUP_KN_OFF", ("cgroup", "kn")),
-    ("KERNFS_NODE_NAME_OFF", ("kernfs_node", "name")),
-    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
-)
 
 
 def offsets(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> dict[str, int]:
@@ -73,8 +34,13 @@ def _needs_btf(probe: str, exc: BTFError) -> SourceError:
     return SourceError(f"{probe} probe: {exc}; netwatch needs kernel BTF")
 
 
-def offset_defines(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> list[str]:
-    return as_defines(offsets(probe, specs, btf))
+def program_offsets(probe: str, text: str, btf: BTF | None = None) -> dict[str, int]:
+    """The offsets a program's source names (offsets.KERNEL_OFFSETS), for this kernel."""
+    return offsets(probe, offsets_named(text), btf)
+
+
+def offset_defines(probe: str, text: str, btf: BTF | None = None) -> list[str]:
+    return as_defines(program_offsets(probe, text, btf))
 
 
 def as_defines(values: dict[str, int]) -> list[str]:

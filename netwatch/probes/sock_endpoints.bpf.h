@@ -3,7 +3,7 @@
  * and traffic.bpf.c), so that an accepted connection and its traffic name it alike.
  *
  * The including program defines AF_INET6_ and the BTF offsets the loader passes for these
- * programs (loader.SOCK_OFFSETS): SKC_NUM_OFF, SKC_DPORT_OFF, SKC_RCV_SADDR_OFF, SKC_DADDR_OFF,
+ * programs (probes/offsets.py): SKC_NUM_OFF, SKC_DPORT_OFF, SKC_RCV_SADDR_OFF, SKC_DADDR_OFF,
  * SKC_V6_RCV_SADDR_OFF and SKC_V6_DADDR_OFF. Six kernel reads, no map access.
  */
 #ifndef NETWATCH_SOCK_ENDPOINTS_BPF_H

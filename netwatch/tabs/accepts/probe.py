@@ -10,9 +10,6 @@ from pathlib import Path
 
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
-    FD_SOCKET_OFFSETS,
-    PLACE_OFFSETS,
-    SOCK_OFFSETS,
     compile_probe,
     detach,
     offset_defines,
@@ -35,13 +32,6 @@ RINGBUF_PAGES = 1024  # 4 MiB: about 50,000 accepts of slack if the drain thread
 MAX_PENDING_RECORDS = 500_000
 DRAIN_INTERVAL_S = 0.02
 
-_OFFSETS = (
-    *FD_SOCKET_OFFSETS,
-    *SOCK_OFFSETS,
-    ("SKC_NET_OFF", ("sock_common", "skc_net")),
-    *PLACE_OFFSETS,
-)
-
 
 class AcceptsProbe(ProbeSkeleton):
     """The live Accepts source. `open` compiles, attaches and starts the drain thread."""
@@ -53,9 +43,10 @@ class AcceptsProbe(ProbeSkeleton):
         self._cgroups = CgroupPaths()
 
     def open(self) -> None:
-        defines = offset_defines("accepts", _OFFSETS)
+        text = BPF_SOURCE.read_text()
+        defines = offset_defines("accepts", text)
         defines.append(f"-DRINGBUF_PAGES={RINGBUF_PAGES}")
-        bpf = compile_probe("accepts", BPF_SOURCE.read_bytes(), defines)
+        bpf = compile_probe("accepts", text.encode(), defines)
         try:
             ring = RingDrain("netwatch-accepts-drain", bpf[b"events"], RECORD_SIZE,
                              MAX_PENDING_RECORDS, DRAIN_INTERVAL_S, woken=True)  # fmt: skip

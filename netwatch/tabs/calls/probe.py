@@ -16,13 +16,11 @@ from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.kernel_files import load_drop_format, load_symbols
 from netwatch.probes.loader import (
-    FD_SOCKET_OFFSETS,
-    SOCK_OFFSETS,
     as_defines,
     compile_probe,
     detach,
     drop_probe,
-    offsets,
+    program_offsets,
 )
 from netwatch.probes.requirements import has_raw_tracepoint, tracepoint_fields
 from netwatch.probes.ringbuf import RingDrain
@@ -65,26 +63,6 @@ CALLS_READ_INTERVAL = 0.1  # seconds between reads in the UI (it redraws at its 
 PLACE_TTL_S = 10.0  # how long a process's looked-up cgroup and netns are taken as current
 MAX_PLACED = 65536
 FILTER_PID, FILTER_TID, FILTER_COMM, FILTER_READY = 1, 2, 4, 8
-
-# x86_64 syscall arguments in pt_regs (di, si, dx, r10, r8, r9) and the syscall number.
-_OFFSETS = (
-    *FD_SOCKET_OFFSETS,
-    *SOCK_OFFSETS,
-    ("REGS_ARG0_OFF", ("pt_regs", "di")),
-    ("REGS_ARG1_OFF", ("pt_regs", "si")),
-    ("REGS_ARG2_OFF", ("pt_regs", "dx")),
-    ("REGS_ARG3_OFF", ("pt_regs", "r10")),
-    ("REGS_ARG4_OFF", ("pt_regs", "r8")),
-    ("REGS_ARG5_OFF", ("pt_regs", "r9")),
-    ("REGS_ORIG_AX_OFF", ("pt_regs", "orig_ax")),
-    ("FDT_MAX_FDS_OFF", ("fdtable", "max_fds")),
-    ("FILE_F_INODE_OFF", ("file", "f_inode")),
-    ("INODE_I_MODE_OFF", ("inode", "i_mode")),
-    ("SKB_SK_OFF", ("sk_buff", "sk")),
-    ("SKB_LEN_OFF", ("sk_buff", "len")),
-    ("SKB_DEV_OFF", ("sk_buff", "dev")),
-    ("NETDEV_NAME_OFF", ("net_device", "name")),
-)
 
 
 def _drop_format() -> KfreeSkbFormat | None:
@@ -157,7 +135,8 @@ class CallsProbe(ProbeSkeleton):
 
     # ---- life ---------------------------------------------------------------------------------
     def open(self) -> None:
-        defines = as_defines(_with_spans(offsets("calls", _OFFSETS)))
+        text = BPF_SOURCE.read_text()
+        defines = as_defines(_with_spans(program_offsets("calls", text)))
         defines += [f"-DRINGBUF_PAGES={self._ringbuf_pages}", f"-DSELF_PID={os.getpid()}"]
         # Arguments later kernels added: read only where this one has them, since attaching a
         # program that reads past a raw tracepoint's last argument fails (6.1 lacks all three).
@@ -168,7 +147,6 @@ class CallsProbe(ProbeSkeleton):
             defines.append("-DHAS_RETRANSMIT_ERR")
         if "reason" in tracepoint_fields("tcp/tcp_send_reset"):
             defines.append("-DHAS_RESET_REASON")
-        text = BPF_SOURCE.read_text()
         self._raw_tps = [tp for tp in RAW_TRACEPOINTS if has_raw_tracepoint(tp)]
         self._missing = [tp for tp in RAW_TRACEPOINTS if tp not in self._raw_tps]
         for tp in self._missing:

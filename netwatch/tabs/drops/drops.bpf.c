@@ -117,7 +117,7 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
         u16 port = 0;
         const u8 *rx_sk = (const u8 *)ctx->args[3];
         if (rx_sk)
-            bpf_probe_read_kernel(&port, sizeof(port), rx_sk + SK_NUM_OFF);
+            bpf_probe_read_kernel(&port, sizeof(port), rx_sk + SKC_NUM_OFF);
         v->port = port;
 #endif
     }

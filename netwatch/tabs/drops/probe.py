@@ -26,17 +26,6 @@ MAX_LOCATIONS = 8192
 HOT_SLOTS = 4  # keys per CPU counted in an array rather than the hash (drops.bpf.c)
 MODULES = Path("/proc/modules")
 
-_OFFSETS = (
-    ("SKB_DEV_OFF", ("sk_buff", "dev")),
-    ("SKB_PROTOCOL_OFF", ("sk_buff", "protocol")),
-    ("NETDEV_NAME_OFF", ("net_device", "name")),
-    ("SK_NUM_OFF", ("sock", "__sk_common", "sock_common", "skc_num")),
-    ("SKB_SK_OFF", ("sk_buff", "sk")),
-    ("NETDEV_ND_NET_OFF", ("net_device", "nd_net")),
-    ("SKC_NET_OFF", ("sock_common", "skc_net")),
-    ("NET_NS_INUM_OFF", ("net", "ns", "ns_common", "inum")),
-)
-
 
 class DropsProbe(ProbeSkeleton):
     """The live Drops source. `open` compiles and attaches (seconds); call it off the UI loop."""
@@ -64,9 +53,10 @@ class DropsProbe(ProbeSkeleton):
             )
             if present
         ]
-        defines += offset_defines("drops", _OFFSETS)
+        text = BPF_SOURCE.read_text()
+        defines += offset_defines("drops", text)
         self._refresh_symbols()  # before attaching: it takes a moment, and drops start counting
-        bpf = compile_probe("drops", BPF_SOURCE.read_bytes(), defines)
+        bpf = compile_probe("drops", text.encode(), defines)
         notes = []
         if not fmt.has_reason:
             notes.append("kernel gives no drop reasons")

@@ -15,8 +15,6 @@ from netwatch.probes.btf import BTF, KIND_FUNC
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
-    PLACE_OFFSETS,
-    SOCK_OFFSETS,
     compile_probe,
     detach,
     drop_probe,
@@ -63,28 +61,6 @@ HOT_SLOTS = 4
 # Rows idle this many intervals are removed from the kernel map to keep it small.
 IDLE_INTERVALS_BEFORE_PRUNE = 30
 
-_OFFSETS = (
-    ("SKB_SK_OFF", ("sk_buff", "sk")),
-    ("SKB_HEAD_OFF", ("sk_buff", "head")),
-    ("SKB_DATA_OFF", ("sk_buff", "data")),
-    ("SKB_MAC_HEADER_OFF", ("sk_buff", "mac_header")),
-    ("SKB_LEN_OFF", ("sk_buff", "len")),
-    ("SKB_DEV_OFF", ("sk_buff", "dev")),
-    ("SKB_END_OFF", ("sk_buff", "end")),
-    ("SKB_CB_OFF", ("sk_buff", "cb")),
-    ("SHINFO_GSO_SEGS_OFF", ("skb_shared_info", "gso_segs")),
-    ("NETDEV_NAME_OFF", ("net_device", "name")),
-    ("SK_FAMILY_OFF", ("sock", "__sk_common", "sock_common", "skc_family")),
-    ("TASK_TGID_OFF", ("task_struct", "tgid")),
-    ("TASK_CRED_OFF", ("task_struct", "cred")),
-    ("TASK_COMM_OFF", ("task_struct", "comm")),
-    ("CRED_UID_OFF", ("cred", "uid")),
-    *SOCK_OFFSETS,
-    ("TASK_NSPROXY_OFF", ("task_struct", "nsproxy")),
-    ("NSPROXY_NET_NS_OFF", ("nsproxy", "net_ns")),
-    *PLACE_OFFSETS,
-)
-
 
 def _counters(per_cpu: Any) -> Counters:
     """Sum a per-CPU map value's copies."""
@@ -124,7 +100,8 @@ class TrafficProbe(ProbeSkeleton):
 
     def open(self) -> None:
         btf = kernel_btf("traffic")  # parsed once: for the offsets and the tp_btf targets
-        defines = offset_defines("traffic", _OFFSETS, btf)
+        text = BPF_SOURCE.read_text()
+        defines = offset_defines("traffic", text, btf)
         defines += [
             f"-DMAX_ROWS={MAX_ROWS}",
             f"-DMAX_SOCKS={MAX_SOCKS}",
@@ -132,7 +109,6 @@ class TrafficProbe(ProbeSkeleton):
             f"-DMAX_PROCS={MAX_PROCS}",
             f"-DMAX_CONNS={MAX_CONNS}",
         ]
-        text = BPF_SOURCE.read_text()
         names = [tp.split("/")[1] for tp in TRACEPOINTS + OPTIONAL_TRACEPOINTS]
         missing_optional = requirements.missing_tracepoints(OPTIONAL_TRACEPOINTS)
         # One program learns who reads a socket: the 6.3+ tracepoint where it exists (it fires

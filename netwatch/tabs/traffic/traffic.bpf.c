@@ -406,7 +406,7 @@ static __always_inline void conn_addresses(struct conn_t *c, u64 sk, u32 ports)
 {
     const u8 *skc = (const u8 *)sk;
     u16 family = 0, protocol = 0;
-    bpf_probe_read_kernel(&family, sizeof(family), skc + SK_FAMILY_OFF);
+    bpf_probe_read_kernel(&family, sizeof(family), skc + SKC_FAMILY_OFF);
     bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
     c->family = family;
     c->protocol = protocol;
@@ -713,7 +713,7 @@ TRAFFIC_PROBE(netif_receive_skb)
 TRAFFIC_PROBE(sk_data_ready)
 {
     const u8 *sk = (const u8 *)NW_ARG(0);
-    u16 family = NW_LOAD(u16, sk, SK_FAMILY_OFF);
+    u16 family = NW_LOAD(u16, sk, SKC_FAMILY_OFF);
     u16 protocol = NW_LOAD(u16, sk, SK_PROTOCOL_OFF);
     if (protocol == IPPROTO_TCP_ || protocol == IPPROTO_MPTCP_)
         return 0; /* tcp_probe saw the segment itself */
