@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from collections.abc import Iterable
 
 from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
 
 from netwatch.probes.kernel_files import load_drop_format
 from netwatch.procinfo import owners_of_ports
+from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.drops.model import GroupStats
 
@@ -38,17 +35,14 @@ def _kernel_has_rx_sk() -> bool:
 OWNERS_SHOWN = 5  # the busiest ports whose owners are looked up
 
 
-class DropDetail(Screen[None]):
-    DEFAULT_CSS = "DropDetail { padding: 0 1; }"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "app.pop_screen", "Back")]
-
+class DropDetail(DetailScreen):
     def __init__(self, group: GroupStats, grouping: str, live: bool) -> None:
         super().__init__()
         self.group = group
         self.grouping = grouping
         self.live = live
 
-    def compose(self) -> ComposeResult:
+    def details(self) -> Iterable[Widget]:
         g = self.group
         when = "%Y-%m-%d %H:%M:%S"
         lines = [
@@ -83,9 +77,7 @@ class DropDetail(Screen[None]):
             # UI thread. The lines say so until it is done.
             lines = [*lines, *(f"  port {port}: looking up who holds it..." for port in busiest)]
             self._look_up_owners(busiest)
-        with VerticalScroll():
-            yield PlainStatic(lines, id="drop-detail")
-        yield Footer()
+        yield PlainStatic(lines, id="drop-detail")
 
     @work(thread=True, exit_on_error=False, group="port-owners")
     def _look_up_owners(self, ports: list[int]) -> None:

@@ -3,16 +3,16 @@ this interval, the window kept (by the clock, idle intervals included) and since
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Sparkline
+from textual.widget import Widget
+from textual.widgets import Sparkline
 
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.procinfo import ProcessGone, process_info
+from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.traffic.formats import rate_text, size_text
 from netwatch.tabs.traffic.model import Counters, HistoryPoint, TrafficKey, TrafficState
@@ -49,16 +49,12 @@ def _age_text(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-class ProcessDetail(Screen[None]):
+class ProcessDetail(DetailScreen):
     DEFAULT_CSS = """
-    ProcessDetail { padding: 0 1; }
     ProcessDetail Sparkline { height: 3; margin: 0 0 1 0; }
     ProcessDetail .heading { text-style: bold; margin-top: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "app.pop_screen", "Back"),
-        Binding("b", "bits", "Bits/bytes"),  # as iftop's b
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("b", "bits", "Bits/bytes")]  # as iftop's
 
     def __init__(self, key: TrafficKey, state: TrafficState) -> None:
         super().__init__()
@@ -66,19 +62,17 @@ class ProcessDetail(Screen[None]):
         self.state = state
         self.bits = False
 
-    def compose(self) -> ComposeResult:
+    def details(self) -> Iterable[Widget]:
         k = self.key
-        with VerticalScroll():
-            yield PlainStatic(f"PID {k.pid}  {k.comm}  (UID {k.uid})", classes="heading")
-            yield PlainStatic(self._process_text(), id="detail-process")
-            yield PlainStatic("", id="detail-rates")
-            yield PlainStatic("", classes="heading", id="detail-tx-heading")
-            yield Sparkline([0], id="detail-tx")
-            yield PlainStatic("", classes="heading", id="detail-rx-heading")
-            yield Sparkline([0], id="detail-rx")
-            yield PlainStatic("Connections", classes="heading")
-            yield PlainStatic("", id="detail-connections")
-        yield Footer()
+        yield PlainStatic(f"PID {k.pid}  {k.comm}  (UID {k.uid})", classes="heading")
+        yield PlainStatic(self._process_text(), id="detail-process")
+        yield PlainStatic("", id="detail-rates")
+        yield PlainStatic("", classes="heading", id="detail-tx-heading")
+        yield Sparkline([0], id="detail-tx")
+        yield PlainStatic("", classes="heading", id="detail-rx-heading")
+        yield Sparkline([0], id="detail-rx")
+        yield PlainStatic("Connections", classes="heading")
+        yield PlainStatic("", id="detail-connections")
 
     def on_mount(self) -> None:
         self.refresh_traffic()
