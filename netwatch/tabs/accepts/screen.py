@@ -8,20 +8,18 @@ import io
 import json
 import time
 from collections import Counter
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input
 
 from netwatch.model.filter import PLACE_HINT
 from netwatch.model.untrusted import csv_cell
+from netwatch.screens.following import FollowingView
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable
-from netwatch.screens.tabview import TabView
 from netwatch.tabs.accepts.model import (
     FIELD_NAMES,
     SEED_HEADER,
@@ -69,7 +67,7 @@ def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
 
 
-class AcceptsView(TabView[AcceptsState]):
+class AcceptsView(FollowingView[AcceptsState]):
     """Owns the Accepts state, the log table and the summary panel."""
 
     DEFAULT_CSS = """
@@ -78,9 +76,6 @@ class AcceptsView(TabView[AcceptsState]):
     AcceptsView #accepts-summary { width: 30; height: 1fr; padding: 0 1;
                                    border-left: solid $panel-lighten-2; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f,end", "follow", "Follow"),
-    ]
     tab_name = "accepts"
     filter_placeholder = (
         "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped " + PLACE_HINT
@@ -90,7 +85,6 @@ class AcceptsView(TabView[AcceptsState]):
         super().__init__(live=live, id=id)
         self.state = AcceptsState(max_rows=max_rows)
         self.filter: AcceptsFilter | None = None
-        self.follow = True
         self.summary_by_count = True
         self._drawn: list[AcceptEvent] = []
         self.columns = columns_for(80)
@@ -164,7 +158,7 @@ class AcceptsView(TabView[AcceptsState]):
                 for key in list(table.rows)[:excess]:
                     table.remove_row(key)
                 del self._drawn[:excess]
-            self._follow_cursor()
+            self.follow_cursor()
 
     def redraw(self) -> None:
         """From the log: after a filter change, or when the display resumes."""
@@ -176,17 +170,9 @@ class AcceptsView(TabView[AcceptsState]):
         self.update_banner()
         self.post_message(self.ViewChanged())
 
-    def _follow_cursor(self) -> None:
+    def follow_cursor(self) -> None:
         if self.follow and self.table.row_count:
             self.table.move_cursor(row=self.table.row_count - 1, animate=False)
-
-    def on_key(self, event: events.Key) -> None:
-        super().on_key(event)
-        # Moving up into the scroll-back stops following until End or `f`. Decided on the key:
-        # the table's highlight messages arrive after our own cursor moves and cannot tell.
-        if event.key in ("up", "pageup", "home", "ctrl+home") and self.follow:
-            self.follow = False
-            self.update_banner()
 
     def _update_summary(self) -> None:
         def top(counter: Counter[K]) -> list[tuple[K, int]]:
@@ -208,7 +194,7 @@ class AcceptsView(TabView[AcceptsState]):
         self.query_one("#accepts-summary", PlainStatic).update(lines)
 
     def banner_parts(self) -> list[str]:
-        parts = ["following newest" if self.follow else "browsing (End follows)"]
+        parts = [self.follow_text()]
         if self.filter:
             parts.append(f"filter '{self.filter.text}'")
         parts.append(f"{len(self._drawn)} shown, {len(self.state.log)} kept")
@@ -217,11 +203,6 @@ class AcceptsView(TabView[AcceptsState]):
         return parts
 
     # ---- keys ---------------------------------------------------------------------------------
-    def action_follow(self) -> None:
-        self.follow = True
-        self._follow_cursor()
-        self.update_banner()
-
     # The log is in arrival order; what sorts is the summary beside it (ports and sources).
     def sort_choices(self) -> list[tuple[str, str]]:
         return [("count", "summary by count"), ("key", "summary by port/address")]

@@ -8,14 +8,13 @@ import json
 import time
 from typing import ClassVar
 
-from textual import events
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable
 
 from netwatch.model.filter import PLACE_HINT
+from netwatch.screens.following import FollowingView
 from netwatch.screens.table import FilterableTable, sync_rows
-from netwatch.screens.tabview import TabView
 from netwatch.tabs.calls.model import (
     CallEvent,
     CallNode,
@@ -49,19 +48,19 @@ TREE_COLUMNS = (("time", "TIME", 12), ("tree", "CALL TREE", 0), ("result", "RESU
                 ("dur", "DURATION", 10))  # fmt: skip
 FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "TOTAL", 10),
                 ("max", "MAX", 10), ("errors", "ERRORS", 7))  # fmt: skip
-NAV_KEYS = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
 
 
-class CallsView(TabView[CallsState]):
+class CallsView(FollowingView[CallsState]):
     """Owns the Calls state and draws it as a tree or as the folded summary."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f,end", "follow", "Follow"),
         Binding("v", "fold", "Tree/summary"),
         Binding("plus", "expand_all", "Expand all"),
         Binding("minus", "collapse_all", "Collapse all"),
         Binding("r", "reverse", "Reverse"),
     ]
+    # In the tree the newest call can be anywhere: any move away from it stops following.
+    leave_keys = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
     tab_name = "calls"
     filter_placeholder = (
         f"filter: pid:N tid:N comm:NAME call:NAME|PREFIX* {PLACE_HINT} free text (!term negates)"
@@ -78,7 +77,6 @@ class CallsView(TabView[CallsState]):
         super().__init__(live=live, id=id)
         self.state = CallsState(max_calls=max_calls, max_threads=max_threads)
         self.filter: CallsFilter | None = None
-        self.follow = True
         self.folded = False
         self.sort_by = "recent"
         self.reverse = False
@@ -182,7 +180,7 @@ class CallsView(TabView[CallsState]):
         column_ids = [c[0] for c in self._columns()]
         with self.app.batch_update():
             sync_rows(table, column_ids, rows[:MAX_DRAWN_ROWS], "tree")
-            self._follow_cursor()
+            self.follow_cursor()
         self.update_banner()
         self.post_message(self.ViewChanged())
 
@@ -193,7 +191,7 @@ class CallsView(TabView[CallsState]):
                 newest = calls[-1]
         return newest
 
-    def _follow_cursor(self) -> None:
+    def follow_cursor(self) -> None:
         if not self.follow or not self.table.row_count:
             return
         target = None
@@ -208,12 +206,6 @@ class CallsView(TabView[CallsState]):
             self.table.move_cursor(row=0, animate=False)
 
     # ---- keys ---------------------------------------------------------------------------------
-    def on_key(self, event: events.Key) -> None:
-        super().on_key(event)
-        if event.key in NAV_KEYS and self.follow:
-            self.follow = False
-            self.update_banner()
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter: open or close the thread or call under the cursor."""
         event.stop()
@@ -223,11 +215,6 @@ class CallsView(TabView[CallsState]):
         self.toggled ^= {key}
         self.follow = False  # the user is looking at this node: keep it where it is
         self.redraw()
-
-    def action_follow(self) -> None:
-        self.follow = True
-        self._follow_cursor()
-        self.update_banner()
 
     def action_fold(self) -> None:
         self.folded = not self.folded
@@ -263,7 +250,7 @@ class CallsView(TabView[CallsState]):
     def banner_parts(self) -> list[str]:
         s = self.state
         parts = [
-            "following newest" if self.follow else "browsing (End follows)",
+            self.follow_text(),
             "summary" if self.folded else "tree",
             f"threads by {self.sort_by}{' (reversed)' if self.reverse else ''}",
         ]
