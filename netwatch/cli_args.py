@@ -11,6 +11,7 @@ from pathlib import Path
 from netwatch import __version__
 from netwatch.model.filter import is_number
 from netwatch.tabs import TAB_NAMES
+from netwatch.tabs import TABS as REGISTRY
 from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
 from netwatch.tabs.calls.probe_functions import MODES as FUNCTION_MODES
 
@@ -214,11 +215,11 @@ def ui_parser() -> Parser:
     ui = Parser(
         prog="netwatch",
         description="Full-screen network monitor on eBPF tracepoints. "
-        "Subcommands: top, drops, accepts, calls (each -b/--batch prints to stdout; "
-        "without it, each opens this UI on its tab), record, replay, export "
+        f"Subcommands: {', '.join(t.command for t in REGISTRY)} (each -b/--batch prints to "
+        "stdout; without it, each opens this UI on its tab), record, replay, export "
         "(see 'netwatch SUBCOMMAND --help').",
     )
-    ui.add_argument("tab", nargs="?", choices=TABS, default="traffic", help="tab to open on")
+    ui.add_argument("tab", nargs="?", choices=TABS, default=TABS[0], help="tab to open on")
     ui.add_argument(
         "--interval",
         type=positive,
@@ -279,7 +280,7 @@ def record_parser() -> Parser:
 def replay_parser() -> Parser:
     replay = Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
     replay.add_argument("file", type=Path)
-    replay.add_argument("tab", nargs="?", choices=TABS, default="traffic")
+    replay.add_argument("tab", nargs="?", choices=TABS, default=TABS[0])
     replay.add_argument(
         "--speed", type=speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"
     )
@@ -290,7 +291,6 @@ def replay_parser() -> Parser:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     """The UI's parser, each tab's batch command's (from the registry), record's and replay's."""
     from netwatch.export.args import export_parser
-    from netwatch.tabs import TABS as REGISTRY
 
     return {
         "ui": ui_parser(),

@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 
 from netwatch.cli_args import Parser, count, positive, thread_options, whole_number
-from netwatch.tabs import TAB_NAMES
+from netwatch.tabs import TAB_NAMES, TABS
 
 # Prometheus's wiki hands 9100-9999 out to exporters one by one and that range is all but full;
 # a port outside it cannot collide with any of them (nor is it in /etc/services, nor ephemeral).
 DEFAULT_PORT = 19321
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
-DEFAULT_TABS = ("traffic", "drops", "accepts")  # Calls costs the most: only when asked for
+DEFAULT_TABS = tuple(tab.name for tab in TABS if not tab.on_request)
 DEFAULT_MAX_SERIES = 500
 
 EXAMPLES = f"""metrics (counters survive the processes they count; see the README's table):

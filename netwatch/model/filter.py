@@ -1,10 +1,9 @@
 """The `/` filter language shared by every tab: `key:value` terms and free text, ANDed.
 
 A term's value may list alternatives with commas (`pid:10,20`); a leading `!` negates a term.
-Traffic's keys: `pid:`, `uid:` (a number or a user name), `comm:` and free text (substrings,
-case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*`), and where the
-process runs: `container:` (its short name, exactly or a prefix with `*`), `cgroup:` (its cgroup
-v2 path, the same way: `cgroup:/kubepods.slice*`), `netns:` (its network namespace's inode).
+Each tab names its keys and matches its terms in its own view_model.py; the place keys
+(`container:`, `cgroup:`, `netns:`) are parsed and matched here for every tab that knows where a
+process runs.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from netwatch.model.containers import NO_CONTEXT, ProcContext
-from netwatch.tabs.traffic.model import TrafficKey
+from netwatch.model.containers import ProcContext
 
 
 class FilterError(ValueError):
@@ -25,7 +23,6 @@ UserLookup = Callable[[int], str]
 # Where a process runs (#14), on every tab that knows it; parsed and matched alike there.
 PLACE_KEYS = ("container", "cgroup", "netns")
 PLACE_HINT = "container:NAME[*] cgroup:PATH[*] netns:N"  # for the tabs' filter boxes
-KEYS = ("pid", "uid", "comm", "dev", *PLACE_KEYS)
 
 # The largest value each numeric key can take: a pid, tid or uid is a 32-bit number in the
 # kernel, a port 16 bits. Checked here, so a term that parsed can always be compared.
@@ -35,20 +32,9 @@ PORT_MAX = 65535
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    key: str  # one of KEYS, or "" for free text
+    key: str  # one of the tab's keys, or "" for free text
     values: tuple[str, ...]
     negate: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TrafficFilter:
-    text: str
-    terms: tuple[Term, ...]
-
-    def matches(
-        self, key: TrafficKey, user_of: UserLookup, context: ProcContext = NO_CONTEXT
-    ) -> bool:
-        return all(_term_matches(t, key, user_of, context) != t.negate for t in self.terms)
 
 
 def is_number(value: str) -> bool:
@@ -107,17 +93,6 @@ def parse_terms(
     return tuple(terms)
 
 
-def parse_filter(text: str) -> TrafficFilter:
-    terms = parse_terms(
-        text,
-        KEYS,
-        numeric={"pid": ID_MAX, "netns": ID_MAX},
-        exact=("dev", "container", "cgroup"),
-        number_or_name={"uid": ID_MAX},
-    )
-    return TrafficFilter(text.strip(), terms)
-
-
 def name_matches(pattern: str, name: str) -> bool:
     """Exactly, or as a prefix where the pattern ends in `*`; an empty name never matches (so
     `container:*` is the processes in one, `!container:*` those outside any)."""
@@ -133,20 +108,3 @@ def place_matches(term: Term, place: ProcContext) -> bool:
     if term.key == "cgroup":
         return any(name_matches(v, place.cgroup) for v in term.values)
     return any(int(v) == place.netns for v in term.values)
-
-
-def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup, context: ProcContext) -> bool:
-    if term.key == "pid":
-        return any(int(v) == key.pid for v in term.values)
-    if term.key == "uid":
-        user = user_of(key.uid).lower()
-        return any((is_number(v) and int(v) == key.uid) or v == user for v in term.values)
-    if term.key == "comm":
-        return any(v in key.comm.lower() for v in term.values)
-    if term.key == "dev":
-        return any(name_matches(v, key.dev) for v in term.values)
-    if term.key in PLACE_KEYS:
-        return place_matches(term, context)
-    haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason} "
-    haystack = (haystack + context.container).lower()
-    return term.values[0] in haystack

@@ -7,7 +7,7 @@ from netwatch.tabs.tab import Tab, ViewOptions
 
 TABS: tuple[Tab, ...] = (
     Tab("traffic", "Traffic", key="1", command="top"),
-    Tab("calls", "Calls", key="2", command="calls"),
+    Tab("calls", "Calls", key="2", command="calls", on_request=True),
     Tab("accepts", "Accepts", key="3", command="accepts"),
     Tab("drops", "Drops", key="4", command="drops"),
 )

@@ -47,6 +47,8 @@ class Tab:
     title: str
     key: str  # switches to it
     command: str  # its batch subcommand: `netwatch COMMAND --batch`
+    # Recorded and exported only when asked for: it costs the most (Calls traces every call).
+    on_request: bool = False
 
     def part(self, module: str, name: str) -> Any:
         return getattr(import_module(f"netwatch.tabs.{self.name}.{module}"), name)

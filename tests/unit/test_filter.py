@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.model.filter import FilterError, parse_filter
+from netwatch.model.filter import FilterError
 from netwatch.tabs.traffic.model import TrafficKey
+from netwatch.tabs.traffic.view_model import parse_traffic_filter
 
 KEYS = [
     TrafficKey(100, 0, "eth0", "curl"),
@@ -15,7 +16,7 @@ USERS = {0: "root", 1000: "www"}
 
 
 def pids(text: str) -> list[int]:
-    f = parse_filter(text)
+    f = parse_traffic_filter(text)
     return [k.pid for k in KEYS if f.matches(k, lambda uid: USERS.get(uid, str(uid)))]
 
 
@@ -51,4 +52,4 @@ def test_filter_terms(text: str, expected: list[int]) -> None:
 )
 def test_bad_filters_say_why(text: str, message: str) -> None:
     with pytest.raises(FilterError, match=message):
-        parse_filter(text)
+        parse_traffic_filter(text)

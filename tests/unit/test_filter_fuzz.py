@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netwatch.model.filter import FilterError, parse_filter
+from netwatch.model.filter import FilterError
 from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.tabs.accepts.view_model import parse_accepts_filter
 from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, CallNode, ThreadCalls
@@ -17,6 +17,7 @@ from netwatch.tabs.calls.view_model import parse_calls_filter
 from netwatch.tabs.drops.model import GroupStats
 from netwatch.tabs.drops.view_model import parse_drops_filter
 from netwatch.tabs.traffic.model import TrafficKey
+from netwatch.tabs.traffic.view_model import parse_traffic_filter
 
 TRAFFIC_KEY = TrafficKey(4242, 1000, "eth0", "curl")
 ACCEPT = AcceptEvent(1.0, 4242, 4242, 1000, "nginx", "ipv4", "10.0.0.1", 80, "10.0.0.2", 5000)
@@ -36,7 +37,7 @@ def user_of(uid: int) -> str:
 def apply_every_filter(text: str) -> None:
     """Parse `text` as each tab's filter; a filter that parses must match without raising."""
     for parse, use in (
-        (parse_filter, lambda f: f.matches(TRAFFIC_KEY, user_of)),
+        (parse_traffic_filter, lambda f: f.matches(TRAFFIC_KEY, user_of)),
         (parse_accepts_filter, lambda f: f.matches(ACCEPT, user_of)),
         (
             parse_calls_filter,
@@ -81,11 +82,11 @@ def test_numbers_out_of_range_are_refused_with_their_reason() -> None:
     with pytest.raises(FilterError, match="at most 65535"):
         parse_accepts_filter("port:65536")
     with pytest.raises(FilterError, match="must be a number"):
-        parse_filter("pid:²")
+        parse_traffic_filter("pid:²")
     with pytest.raises(FilterError, match="must be a number"):
-        parse_filter("uid:²")
-    assert parse_filter("uid:www").matches(TRAFFIC_KEY, user_of)
-    assert parse_filter("pid:04242").matches(TRAFFIC_KEY, user_of)
+        parse_traffic_filter("uid:²")
+    assert parse_traffic_filter("uid:www").matches(TRAFFIC_KEY, user_of)
+    assert parse_traffic_filter("pid:04242").matches(TRAFFIC_KEY, user_of)
 
 
 _KEYS = ["pid", "tid", "uid", "port", "comm", "dev", "src", "family", "call", "reason", "func"]

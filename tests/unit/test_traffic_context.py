@@ -12,7 +12,7 @@ import pytest
 
 from netwatch.batch import Output
 from netwatch.model.containers import MAX_CONTEXTS, ProcContext
-from netwatch.model.filter import FilterError, parse_filter
+from netwatch.model.filter import FilterError
 from netwatch.probes.cgroups import CgroupPaths, cgroup2_mount
 from netwatch.recording import RecordingError, load_recording
 from netwatch.tabs.traffic.batch import printer
@@ -23,6 +23,7 @@ from netwatch.tabs.traffic.model import (
     TrafficSample,
     TrafficState,
 )
+from netwatch.tabs.traffic.view_model import parse_traffic_filter
 from tests.recordings import round_trip
 
 DOCKER = "/system.slice/docker-" + "3f" * 32 + ".scope"
@@ -96,7 +97,7 @@ def test_the_cgroup2_mount_is_found_wherever_it_is(tmp_path: Path) -> None:
     ],
 )
 def test_filter_keys_of_where_a_process_runs(typed: str, pids: list[int]) -> None:
-    f = parse_filter(typed)
+    f = parse_traffic_filter(typed)
     matched = [
         k.pid for k in (WEB, API, HOST) if f.matches(k, str, CONTEXT.get(k.pid, ProcContext()))
     ]
@@ -105,7 +106,7 @@ def test_filter_keys_of_where_a_process_runs(typed: str, pids: list[int]) -> Non
 
 def test_bad_netns_is_refused_in_words() -> None:
     with pytest.raises(FilterError, match="netns must be a number"):
-        parse_filter("netns:abc")
+        parse_traffic_filter("netns:abc")
 
 
 def test_top_batch_by_container_sums_each_containers_processes() -> None:

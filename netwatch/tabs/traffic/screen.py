@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from netwatch.model.filter import PLACE_HINT, parse_filter
+from netwatch.model.filter import PLACE_HINT
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView, rows_text
@@ -35,6 +35,7 @@ from netwatch.tabs.traffic.view_model import (
     ViewSpec,
     build_view,
     layout_for,
+    parse_traffic_filter,
     row_id,
 )
 from netwatch.users import user_name
@@ -218,7 +219,7 @@ class TrafficView(TabView[TrafficState]):
         return self.spec.filter.text if self.spec.filter else ""
 
     def set_filter(self, text: str) -> None:
-        new_filter = parse_filter(text) if text else None
+        new_filter = parse_traffic_filter(text) if text else None
         s = self.spec
         self.spec = replace(s, filter=new_filter)
 

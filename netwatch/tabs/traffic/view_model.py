@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netwatch.model.containers import NO_CONTEXT, ProcContext
-from netwatch.model.filter import TrafficFilter, UserLookup
+from netwatch.model.filter import (
+    ID_MAX,
+    PLACE_KEYS,
+    Term,
+    UserLookup,
+    is_number,
+    name_matches,
+    parse_terms,
+    place_matches,
+)
 from netwatch.tabs.traffic.model import (
     UNATTRIBUTED_PID,
     Counters,
@@ -13,6 +22,52 @@ from netwatch.tabs.traffic.model import (
     TrafficRow,
     TrafficState,
 )
+
+# Traffic's filter keys: `pid:`, `uid:` (a number or a user name), `comm:` and free text
+# (substrings, case-insensitive), `dev:` (a device name exactly, or a prefix when it ends in `*`),
+# and where the process runs: `container:` (its short name, exactly or a prefix with `*`),
+# `cgroup:` (its cgroup v2 path, the same way: `cgroup:/kubepods.slice*`), `netns:` (its network
+# namespace's inode).
+TRAFFIC_KEYS = ("pid", "uid", "comm", "dev", *PLACE_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficFilter:
+    text: str
+    terms: tuple[Term, ...]
+
+    def matches(
+        self, key: TrafficKey, user_of: UserLookup, context: ProcContext = NO_CONTEXT
+    ) -> bool:
+        return all(_term_matches(t, key, user_of, context) != t.negate for t in self.terms)
+
+
+def parse_traffic_filter(text: str) -> TrafficFilter:
+    terms = parse_terms(
+        text,
+        TRAFFIC_KEYS,
+        numeric={"pid": ID_MAX, "netns": ID_MAX},
+        exact=("dev", "container", "cgroup"),
+        number_or_name={"uid": ID_MAX},
+    )
+    return TrafficFilter(text.strip(), terms)
+
+
+def _term_matches(term: Term, key: TrafficKey, user_of: UserLookup, context: ProcContext) -> bool:
+    if term.key == "pid":
+        return any(int(v) == key.pid for v in term.values)
+    if term.key == "uid":
+        user = user_of(key.uid).lower()
+        return any((is_number(v) and int(v) == key.uid) or v == user for v in term.values)
+    if term.key == "comm":
+        return any(v in key.comm.lower() for v in term.values)
+    if term.key == "dev":
+        return any(name_matches(v, key.dev) for v in term.values)
+    if term.key in PLACE_KEYS:
+        return place_matches(term, context)
+    haystack = f"{key.pid} {key.comm} {key.dev} {user_of(key.uid)} {key.reason} "
+    haystack = (haystack + context.container).lower()
+    return term.values[0] in haystack
 
 
 @dataclass(frozen=True, slots=True)
