@@ -472,8 +472,8 @@ static __always_inline void charge(u64 sk, const struct owner_t *o, const char *
     struct counters_t zero = {};
     struct counters_t *v = traffic.lookup_or_try_init(&key, &zero);
     if (!v) {
-        u32 zero = 0;
-        lost.increment(zero, pk);
+        u32 slot = 0;
+        lost.increment(slot, pk);
         return;
     }
     add(v, pk, bytes, is_rx);
