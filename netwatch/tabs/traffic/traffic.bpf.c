@@ -168,8 +168,8 @@ BPF_TABLE("lru_hash", u64, struct dev_key_t, sock_rx_dev, MAX_SOCKS);
 /* (sk, direction) -> traffic a softirq saw on a socket before any process was seen on it:
  * received segments that arrived first, and a socket's first datagrams, which wait in the
  * neighbour table while the next hop's address is resolved and leave from the softirq of the
- * ARP reply. */
-BPF_TABLE("lru_hash", struct park_key_t, struct parked_t, parked, MAX_SOCKS);
+ * ARP reply. Room for MAX_SOCKS sockets in each direction, as when each had a map of its own. */
+BPF_TABLE("lru_hash", struct park_key_t, struct parked_t, parked, 2 * MAX_SOCKS);
 /* The skb this CPU's softirq is delivering right now (netif_receive_skb -> sk_data_ready). */
 BPF_PERCPU_ARRAY(rx_now, struct rx_now_t, 1);
 BPF_PERCPU_ARRAY(in_softirq, u32, 1);
