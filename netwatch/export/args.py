@@ -88,6 +88,14 @@ def export_parser() -> Parser:
         "atomically, for node_exporter's textfile collector",
     )
     p.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        metavar="FILE",
+        help="TLS and basic auth, in the Prometheus exporters' web configuration format "
+        "(tls_server_config, basic_auth_users with bcrypt hashes)",
+    )
+    p.add_argument(
         "--interval",
         type=positive,
         default=5.0,

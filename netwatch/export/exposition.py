@@ -1,21 +1,19 @@
-"""The exporter's snapshot in Prometheus's text format, through the client library: served over
-HTTP, or written atomically to a file for node_exporter's textfile collector."""
+"""The exporter's snapshot in Prometheus's text format, through the client library (served by
+http_server.py, or written by textfile.py for node_exporter's textfile collector)."""
 
 from __future__ import annotations
 
 import platform
-import threading
 from collections.abc import Iterator
-from typing import Any
 
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.exposition import generate_latest, write_to_textfile
+from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from netwatch import __version__
@@ -29,6 +27,8 @@ class Published:
 
     def __init__(self, first: Snapshot) -> None:
         self.current = first
+        # Counted only when writing a textfile: None leaves the metric out.
+        self.textfile_errors: int | None = None
 
 
 class SnapshotCollector(Collector):
@@ -41,6 +41,12 @@ class SnapshotCollector(Collector):
             for family in spec.families:
                 yield _family(spec, family, view)
         yield from _probe_families(snap)
+        if self._published.textfile_errors is not None:
+            yield CounterMetricFamily(
+                "netwatch_textfile_write_errors",
+                "Writes of --textfile that failed (the last good file stays in place)",
+                value=self._published.textfile_errors,
+            )
 
 
 def _rows(view: TableView) -> Iterator[tuple[list[str], tuple[float, ...]]]:
@@ -117,13 +123,3 @@ def registry_for(published: Published) -> CollectorRegistry:
 
 def exposition(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
-
-
-def serve(registry: CollectorRegistry, host: str, port: int) -> tuple[Any, threading.Thread]:
-    """Serve /metrics from a daemon thread; OSError if the address cannot be bound."""
-    return start_http_server(port, addr=host, registry=registry)
-
-
-def write_textfile(registry: CollectorRegistry, path: str) -> None:
-    """Written beside `path` and renamed over it: node_exporter never reads half a file."""
-    write_to_textfile(path, registry)
