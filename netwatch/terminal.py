@@ -79,14 +79,20 @@ class TerminalOut(io.TextIOBase):
 
 class ExitGuard:
     """Saves the terminal's modes now; after `arm`, restores them and ends the process if it
-    has not ended by itself within the grace period."""
+    has not ended by itself within the grace period.
+
+    It keeps a descriptor of its own on the terminal: by the time it fires, fd 2 points at the
+    compiler log (crashlog.terminal_aside), and restoring "fd 2" wrote the reset sequence and
+    the modes into that file, leaving the operator's terminal raw, on the alternate screen,
+    with mouse reporting on."""
 
     def __init__(self, fd: int) -> None:
-        self._fd = fd
         try:
             self._modes: list[object] | None = termios.tcgetattr(fd)
-        except termios.error:
+            self._fd = os.dup(fd)
+        except (termios.error, OSError):
             self._modes = None  # not a terminal: nothing to restore
+            self._fd = -1
         self._armed = threading.Event()
         self.code = 1
 
@@ -111,8 +117,11 @@ class ExitGuard:
     def _end_after(self, grace: float) -> None:
         threading.Event().wait(grace)
         self.restore_terminal()
-        with contextlib.suppress(OSError):
-            os.write(2, b"netwatch: stopped (shutdown took too long; probes released)\n")
+        said = b"netwatch: stopped (shutdown took too long; probes released)\n"
+        # On the terminal where the operator looks, and in fd 2's log too.
+        for fd in {self._fd, 2} - {-1}:
+            with contextlib.suppress(OSError):
+                os.write(fd, said)
         os._exit(self.code)
 
 

@@ -265,3 +265,34 @@ def test_a_closed_stdout_pipe_does_not_stop_a_signal(run: type[Run], tmp_path: P
     r.wait_exit(5)
     assert not _alive(netwatch)
     r.assert_terminal_restored()
+
+
+def test_a_hung_ui_is_ended_by_the_guard_with_the_terminal_given_back(
+    run: type[Run], tmp_path: Path
+) -> None:
+    # The real CLI and app, with one key made to hang the event loop as a stuck redraw would:
+    # only the exit guard, on its own thread, can then give the terminal back.
+    hang = tmp_path / "hang.py"
+    hang.write_text(
+        "import sys, time\n"
+        "from netwatch import cli\n"
+        "from netwatch.tabs.traffic.screen import TrafficView\n"
+        "def stuck(self):\n"
+        "    time.sleep(120)\n"
+        "TrafficView.action_reverse = stuck\n"
+        f"sys.exit(cli.main(['replay', {str(DEMO)!r}]))\n"
+    )
+    r = run(tmp_path, f"{sys.executable} {hang}")
+    pid = r.child()
+    r.wait_for("traffic-demo.nwrec", 20)
+    tmux("send-keys", "-t", r.name, "r")
+    time.sleep(0.5)
+    # The UI is raw, on the alternate screen, with mouse reporting on, and hung.
+    assert tmux("display", "-p", "-t", r.name, "#{alternate_on}").strip() == "1"
+    sent = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    assert r.wait_exit(10) == 1
+    took = time.monotonic() - sent
+    r.assert_terminal_restored()
+    assert "shutdown took too long" in r.pane()
+    assert took < 5
