@@ -231,3 +231,16 @@ async def test_the_banner_says_how_many_of_the_matching_rows_are_drawn(tmp_path:
         await pilot.press(*"f20", "enter")  # f20 and f200-f209 (and nothing else) match
         await pilot.pause()
         assert "| 11 rows" in banner(app)
+
+
+async def test_a_hundred_million_drops_in_one_interval_draw_and_quit_at_once(
+    tmp_path: Path,
+) -> None:
+    # The legend once walked every count up to the peak: this hung the UI, `q` ignored.
+    app, src = drops_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, src, sample(1.0, (UDP, 10**8), (NF, 3)))
+        legend = str(app.query_one("#drops-legend", Static).render())
+        assert legend.endswith(f"-{10**8}")
+        await pilot.press("q")
+    assert app.return_code == 0

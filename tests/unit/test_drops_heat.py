@@ -3,7 +3,19 @@ steps, so 80 columns still show the last minutes; cells stay put as time moves o
 
 from __future__ import annotations
 
-from netwatch.tabs.drops.view_model import HORIZON, ONE_PER_CELL_MIN, bucket_for, bucketed, legend
+import pytest
+
+from netwatch.tabs.drops import view_model
+from netwatch.tabs.drops.view_model import (
+    GLYPHS,
+    HORIZON,
+    LEVELS,
+    ONE_PER_CELL_MIN,
+    bucket_for,
+    bucketed,
+    legend,
+    level,
+)
 
 
 def test_one_interval_per_cell_where_there_is_room() -> None:
@@ -32,3 +44,44 @@ def test_cells_sum_their_intervals_and_keep_still_as_time_moves() -> None:
 def test_the_legend_says_how_long_a_cell_is() -> None:
     assert legend(100, True).startswith("log scale, drops per interval")
     assert legend(100, True, 20, 1.0).startswith("1 cell = 20 x 1 s, log, drops per cell")
+
+
+def _legend_count_by_count(peak: int, log_scale: bool) -> str:
+    """The legend as it was first written: every count from 1 to the peak, one by one."""
+    parts, low = [], 1
+    for lv in range(1, LEVELS + 1):
+        high = low
+        while high < peak and level(high + 1, peak, log_scale) == lv:
+            high += 1
+        if level(low, peak, log_scale) == lv:
+            parts.append(f"{GLYPHS[lv]} {low}" + (f"-{high}" if high > low else ""))
+            low = high + 1
+        if low > peak:
+            break
+    return "  ".join(parts)
+
+
+@pytest.mark.parametrize("log_scale", [True, False])
+def test_the_legend_is_the_same_as_counting_one_by_one(log_scale: bool) -> None:
+    for peak in [*range(1, 300), 1000, 4097, 65_535]:
+        assert legend(peak, log_scale).split(": ", 1)[1] == _legend_count_by_count(
+            peak, log_scale
+        ), peak
+
+
+def test_a_peak_of_a_hundred_million_costs_a_few_hundred_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = 0
+    real = view_model.level
+
+    def counted(count: int, peak: int, log_scale: bool) -> int:
+        nonlocal calls
+        calls += 1
+        return real(count, peak, log_scale)
+
+    monkeypatch.setattr(view_model, "level", counted)
+    for log_scale in (True, False):
+        shown = legend(10**8, log_scale)
+        assert shown.endswith(f"-{10**8}")
+    assert calls < 1000, calls

@@ -111,17 +111,29 @@ def bucketed(history: list[int], samples: int, width: int, bucket: int) -> list[
     return sums[::-1]
 
 
+def _highest_at(lv: int, peak: int, log_scale: bool) -> int:
+    """The largest count in 1..peak drawn at level `lv` or below (0 if none): `level` only grows
+    with the count, so a binary search finds it in O(log peak) steps."""
+    lo, hi = 0, peak
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if level(mid, peak, log_scale) <= lv:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def legend(peak: int, log_scale: bool, bucket: int = 1, interval: float = 1.0) -> str:
-    """Which counts per interval each glyph stands for, at the current peak."""
+    """Which counts per interval each glyph stands for, at the current peak. O(LEVELS x log
+    peak): a walk count by count hung the UI on a peak of 1e8 drops."""
     if peak <= 0:
         return "no drops in view"
     parts = []
     low = 1
     for lv in range(1, LEVELS + 1):
-        high = low
-        while high < peak and level(high + 1, peak, log_scale) == lv:
-            high += 1
-        if level(low, peak, log_scale) == lv:
+        high = _highest_at(lv, peak, log_scale)
+        if high >= low:
             parts.append(f"{GLYPHS[lv]} {low}" + (f"-{high}" if high > low else ""))
             low = high + 1
         if low > peak:
