@@ -4,6 +4,7 @@ no traceback."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import Any
@@ -94,6 +95,16 @@ def cmd_ui(
     return code
 
 
+def text_out_never_fails() -> None:
+    """Batch text goes out in the terminal's own encoding, whatever it is: a character it
+    cannot hold is written as a backslash escape. Under ISO-8859-1 or PYTHONIOENCODING=ascii,
+    one process named `über✓名` used to end `top -b` with UnicodeEncodeError, so any local user
+    could stop root's pipeline."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def _tab_opened(argv: list[str], parsers: dict[str, argparse.ArgumentParser]) -> str | None:
     """The tab `netwatch WORD ...` opens the UI on, if it does: WORD is a tab's name or its batch
     command's (`netwatch drops`, `netwatch top`), and nothing after it asks for the batch
@@ -113,6 +124,7 @@ def _tab_opened(argv: list[str], parsers: dict[str, argparse.ArgumentParser]) ->
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    text_out_never_fails()
     parsers = build_parser()
     try:
         opened = _tab_opened(argv, parsers) if argv else None

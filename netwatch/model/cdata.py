@@ -6,5 +6,7 @@ from typing import Any
 
 
 def c_string(raw: Any) -> str:
-    """A fixed-size C char array (a comm, a device name) up to its NUL, as text."""
-    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+    """A fixed-size C char array (a comm, a device name) up to its NUL, as text. Bytes that are
+    not UTF-8 stay distinct (surrogate escapes, shown as `\\udcff` by `printable`): decoding
+    them to U+FFFD made `a\\xff` and `a\\xfe` one process, one series."""
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")

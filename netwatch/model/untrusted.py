@@ -48,6 +48,15 @@ def printable(text: str) -> str:
     return _escape(text)
 
 
+def name_text(text: str) -> str:
+    """A process's name, printable, with a leading "[" written as `\\x5b`. netwatch's own names
+    for what no process owns (`[tx-no-owner]`, `[rx-not-delivered]`, the exporter's `[other]`)
+    are bracketed; so a process named like one is shown, counted and exported as itself, never
+    as that row or series. (`printable` doubles a literal backslash: the escape is unforgeable.)"""
+    shown = printable(text)
+    return "\\x5b" + shown[1:] if shown.startswith("[") else shown
+
+
 def has_hidden(text: str) -> bool:
     """Whether `text` holds a character `printable` would escape (a backslash aside): text that
     is already escaped has none, so a last check can escape what was missed, and only that."""

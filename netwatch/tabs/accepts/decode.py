@@ -50,7 +50,7 @@ def decode(
         pid=int(ev.pid),
         tid=int(ev.tid),
         uid=int(ev.uid),
-        comm=ev.comm.decode("utf-8", "replace"),
+        comm=c_string(ev.comm),
         family=family,
         laddr=laddr,
         lport=int(ev.lport),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from netwatch.export.series import Labels
 from netwatch.export.spec import ExportOptions, OneCounter
-from netwatch.model.untrusted import printable
+from netwatch.model.untrusted import name_text
 from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.users import user_name
 
 
 def _labels(e: AcceptEvent) -> Labels:
-    return (printable(e.comm), user_name(e.uid), str(e.lport), e.family, printable(e.container))
+    return (name_text(e.comm), user_name(e.uid), str(e.lport), e.family, name_text(e.container))
 
 
 def metrics(options: ExportOptions) -> OneCounter:

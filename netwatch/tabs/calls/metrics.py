@@ -7,7 +7,7 @@ import errno
 
 from netwatch.export.spec import CALL_BUCKETS, Add, ExportOptions, Family, TableSpec
 from netwatch.export.spec import histogram_columns as observed
-from netwatch.model.untrusted import printable
+from netwatch.model.untrusted import name_text, printable
 from netwatch.tabs.calls.model import EXIT, FOLDED, CallsSample
 
 RETURNED = frozenset({EXIT, FOLDED})  # a folded event is a whole call, returned
@@ -42,7 +42,7 @@ class CallsMetrics:
         for e in sample.events:
             if e.kind not in RETURNED:
                 continue
-            labels = (printable(e.comm), printable(e.name), result_of(e.ret))
+            labels = (name_text(e.comm), printable(e.name), result_of(e.ret))
             add(TABLE, labels, observed(e.dur_us / 1e6, CALL_BUCKETS), 1)
 
 

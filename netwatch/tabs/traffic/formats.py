@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from netwatch.model.containers import NO_CONTEXT, ProcContext
-from netwatch.model.untrusted import printable
+from netwatch.model.untrusted import name_text, printable
 from netwatch.tabs.traffic.model import UNATTRIBUTED_PID, ConnRow, TrafficKey, TrafficRow
 from netwatch.tabs.traffic.view_model import MIXED, MIXED_CONTEXT, ViewRow
 
@@ -28,17 +28,20 @@ def kb(n_bytes: int, n_packets: int) -> int:
 
 
 def nettop_line(row: TrafficRow) -> str:
-    """One row; the device and command are a local user's text, so shown escaped."""
-    return printable(_nettop_line(row))
-
-
-def _nettop_line(row: TrafficRow) -> str:
+    """One row; the device and command are a local user's text, so shown escaped (and a
+    command that looks like an unattributed reason marked as a process's)."""
     k, c = row.key, row.counts
-    tail = (k.dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
+    dev = printable(k.dev)
+    tail = (dev, c.xmit_pk, c.recv_pk, kb(c.xmit_bytes, c.xmit_pk), kb(c.recv_bytes, c.recv_pk))
     if k.attributed:
-        return "%5d %5s %-7s %7d %7d %7d %7d %-15s" % (k.pid, uid_text(k), *tail, k.comm)
+        return "%5d %5s %-7s %7d %7d %7d %7d %-15s" % (k.pid, uid_text(k), *tail, name_text(k.comm))
     # No process to name: "-" instead of a PID that would be a lie (the seed's swapper, PID 0).
-    return "%5s %5s %-7s %7d %7d %7d %7d %-15s" % ("-", "-", *tail, f"[{k.reason}]")
+    return "%5s %5s %-7s %7d %7d %7d %7d %-15s" % ("-", "-", *tail, reason_text(k.reason))
+
+
+def reason_text(reason: str) -> str:
+    """An unattributed row's name: its reason in brackets (escaped: a recording may hold any)."""
+    return f"[{printable(reason)}]"
 
 
 def uid_text(key: TrafficKey) -> str:

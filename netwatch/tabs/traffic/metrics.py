@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from netwatch.export.spec import Add, ExportOptions, Family, TableSpec
 from netwatch.model.containers import NO_CONTEXT
-from netwatch.model.untrusted import printable
+from netwatch.model.untrusted import name_text, printable
+from netwatch.tabs.traffic.formats import reason_text
 from netwatch.tabs.traffic.model import TrafficSample
 from netwatch.users import user_name
 
@@ -43,10 +44,10 @@ class TrafficMetrics:
         for row in sample.rows:
             key, c = row.key, row.counts
             if key.attributed:
-                comm, user = printable(key.comm), user_name(key.uid)
-                container = printable(places.get(key.pid, NO_CONTEXT).container)
+                comm, user = name_text(key.comm), user_name(key.uid)
+                container = name_text(places.get(key.pid, NO_CONTEXT).container)
             else:
-                comm, user, container = f"[{key.reason}]", "", ""
+                comm, user, container = reason_text(key.reason), "", ""
             labels: tuple[str, ...] = (comm, user, printable(key.dev), container)
             if self.pid_label:
                 labels += (str(key.pid) if key.attributed else "",)

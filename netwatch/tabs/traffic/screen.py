@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from netwatch.model.filter import PLACE_HINT
+from netwatch.model.untrusted import name_text
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView, rows_text
@@ -21,6 +22,7 @@ from netwatch.tabs.traffic.formats import (
     human_rate,
     kb,
     nettop_line,
+    reason_text,
     row_object,
     uid_text,
 )
@@ -66,7 +68,7 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
         "total_kb": _num(kb(c.xmit_bytes + c.recv_bytes, c.total_pk)),
         "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
-        "comm": shown(k.comm if attributed else f"[{k.reason}]"),
+        "comm": Text(name_text(k.comm) if attributed else reason_text(k.reason)),
         "container": shown(str(row.value("container")) or "-" if attributed else "-"),
     }
 
