@@ -29,20 +29,58 @@ _MONITOR = re.compile(rf"(libpod|crio)-conmon-{_ID}\.scope")
 _UNIT = re.compile(r"[^/]+\.(service|scope)")
 
 
+# Where a cgroup was removed before its path could be found, and only its own name is known
+# (from the kernel): the path reads "…/docker-<id>.scope", which still names the container.
+UNKNOWN_PARENTS = "…"
+
+# Where only root (a runtime, the kubelet, systemd) makes cgroups, so a 64-hex name there is a
+# runtime's: the first one or two components of the path. Anywhere else may be a subtree
+# delegated to a user (user@UID.service, a Delegate=yes unit), who can name a cgroup
+# docker-<64 hex>.scope and pass for a container. Rootless podman is the one runtime that
+# lives in a user's subtree: its libpod scopes are believed there (they are that user's).
+_RUNTIME_SLICES = {
+    "system.slice": re.compile(rf"(docker|nerdctl|crio|cri-containerd)-{_ID}\.scope"),
+    "machine.slice": re.compile(rf"libpod-{_ID}\.scope"),
+    "docker": re.compile(_ID),  # docker's cgroupfs driver
+}
+_ROOTLESS_PODMAN = re.compile(rf"libpod-{_ID}\.scope")
+_USER_MANAGER = re.compile(r"user@\d+\.service")
+
+
+def _runtime_components(components: list[str]) -> list[str]:
+    """The part of the path in which a container runtime named the cgroups, or []."""
+    if not components:
+        return []
+    top = components[0]
+    if top.startswith("kubepods") or top == UNKNOWN_PARENTS:
+        # UNKNOWN_PARENTS: a cgroup removed before its id was looked up, named by the kernel
+        # (a `docker run --rm` job). Where it was is not known, so this one is believed; the
+        # kernel side would have to send the parent's id to check it (see docs/safety.md).
+        return components
+    runtime = _RUNTIME_SLICES.get(top)
+    if runtime is not None and len(components) > 1 and runtime.fullmatch(components[1]):
+        return components[1:]  # and what the container nests inside (kind's pods)
+    return []
+
+
 def container_name(cgroup_path: str) -> str:
     """`cgroup_path` as /proc/PID/cgroup's `0::` line has it; "" where nothing matches."""
     components = [c for c in cgroup_path.split("/") if c]
-    for component in reversed(components):
+    for component in reversed(_runtime_components(components)):
         for pattern in _CONTAINER_COMPONENTS:
             found = pattern.fullmatch(component)
+            if found:
+                return found.group(1)[:12]
+    if any(_USER_MANAGER.fullmatch(c) for c in components):
+        for component in reversed(components):
+            found = _ROOTLESS_PODMAN.fullmatch(component)
             if found:
                 return found.group(1)[:12]
     for component in reversed(components):
         if _MONITOR.fullmatch(component):
             return ""
-        if _UNIT.fullmatch(component) and component != "init.scope":
-            return component
-    return ""
+    # The outermost unit: the one systemd made. Units inside it may be a delegated subtree's.
+    return next((c for c in components if _UNIT.fullmatch(c) and c != "init.scope"), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +124,6 @@ class Contexts:
         return len(self._by_pid)
 
 
-# Where a cgroup was removed before its path could be found, and only its own name is known
-# (from the kernel): the path reads "…/docker-<id>.scope", which still names the container.
-UNKNOWN_PARENTS = "…"
 
 
 @lru_cache(maxsize=4096)

@@ -29,7 +29,8 @@ __all__ = ["probe"]  # the fixture: both builds of traffic.bpf.c
 pytestmark = pytest.mark.live
 
 CONTAINER_ID = "c0ffee" + "0123456789abcdef" * 3 + "a1b2c3d4e5"
-SLICE = f"netwatch-test-{os.getpid()}.slice"
+# Where the runtimes put them: only there is a 64-hex name taken for a container (#27).
+SLICE = "system.slice"
 
 
 def cgroup2_root() -> Path:
@@ -78,12 +79,12 @@ def contained() -> Iterator[tuple[int, str, int]]:
     (pid, cgroup path, netns inode), and removes all of it."""
     if os.geteuid() != 0:
         require_live_bpf()  # skips, or fails under NETWATCH_REQUIRE_BPF=1
-    root = cgroup2_root()
-    scope = root / SLICE / f"docker-{CONTAINER_ID}.scope"
-    scope.mkdir(parents=True)
     proc = None
     try:
-        with veth_pair("ctx") as link:
+        with (
+            cgroup_dirs(f"{SLICE}/docker-{CONTAINER_ID}.scope") as (scope,),
+            veth_pair("ctx") as link,
+        ):
             proc = subprocess.Popen(link.b.exec_argv("sleep", "30"))
             deadline = time.monotonic() + 5
             netns = os.stat(f"/run/netns/{link.b.ns}").st_ino
@@ -99,8 +100,6 @@ def contained() -> Iterator[tuple[int, str, int]]:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-        for d in (scope, root / SLICE):
-            remove_cgroup(d)
 
 
 def test_procinfo_names_the_container_its_cgroup_and_its_netns(
@@ -142,7 +141,7 @@ async def test_the_process_detail_shows_them(
 DOCKER_ID = "d0c4e7" + "0123456789abcdef" * 3 + "0a1b2c3d4e"
 CRI_ID = "c71c0e" + "fedcba9876543210" * 3 + "9f8e7d6c5b"
 DOCKER_SCOPE = f"{SLICE}/docker-{DOCKER_ID}.scope"
-POD_SLICE = f"{SLICE.removesuffix('.slice')}-kubepods.slice/kubepods-pod42.slice"
+POD_SLICE = f"kubepods.slice/kubepods-pod{os.getpid()}.slice"
 CRI_SCOPE = f"{POD_SLICE}/cri-containerd-{CRI_ID}.scope"
 
 

@@ -50,3 +50,26 @@ SHORT = ID[:12]
 )
 def test_each_runtimes_layout(path: str, name: str) -> None:
     assert container_name(path) == name
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        # A user's own systemd manager delegates its subtree: any name can be made there.
+        (
+            f"/user.slice/user-1000.slice/user@1000.service/app.slice/docker-{ID}.scope",
+            "user@1000.service",
+        ),
+        (f"/user.slice/user-1000.slice/user@1000.service/{ID}", "user@1000.service"),
+        # A Delegate=yes service's own cgroups are that service's, whatever they are called.
+        (f"/system.slice/build.service/docker-{ID}.scope", "build.service"),
+        (f"/system.slice/build.service/cri-containerd-{ID}.scope", "build.service"),
+        (f"/system.slice/user-made/{ID}", ""),
+        (f"/machine.slice/nspawn.scope/docker-{ID}.scope", "nspawn.scope"),
+        (f"/somewhere/docker-{ID}.scope", "docker-" + ID + ".scope"),
+    ],
+)
+def test_a_cgroup_named_like_a_container_outside_a_runtime_s_place_is_not_one(
+    path: str, name: str
+) -> None:
+    assert container_name(path) == name

@@ -166,3 +166,36 @@ def test_the_state_keeps_a_bounded_latest_context_per_process() -> None:
     many = {pid: ProcContext("/x", pid) for pid in range(100, 100 + MAX_CONTEXTS)}
     state.apply(TrafficSample(7.0, 1.0, (), 0, many))
     assert len(state.contexts) == MAX_CONTEXTS and state.context_of(10) == ProcContext()
+
+
+@pytest.mark.usefixtures("root")
+def test_on_the_real_cgroup2_each_unknown_id_is_one_lookup_never_a_walk() -> None:
+    # 2,000 cgroups, as a user given a delegated subtree can make: each id resolved by its
+    # file handle; the tree is never walked (it was walked once per unknown id, rate-limited).
+    mount = cgroup2_mount()
+    assert mount is not None
+    top = mount / f"nwtest-{os.getpid()}"
+    made = [top / f"c{i}" for i in range(2000)]
+    top.mkdir()
+    try:
+        for d in made:
+            d.mkdir()
+        paths = CgroupPaths(rescan_s=0.0)
+        for d in made:
+            assert paths.path_of(os.stat(d).st_ino) == f"/{top.name}/{d.name}"
+        assert paths.walks == 0
+        removed = made[0]
+        known = os.stat(removed).st_ino
+        unseen = os.stat(made[1]).st_ino
+        paths.path_of(known)
+        removed.rmdir()
+        made[1].rmdir()
+        fresh = CgroupPaths(rescan_s=0.0)
+        assert paths.path_of(known) == f"/{top.name}/{removed.name}"  # kept after removal
+        assert fresh.path_of(unseen) == ""  # removed before it was ever looked up
+        assert fresh.walks == 0
+    finally:
+        for d in made:
+            if d.exists():
+                d.rmdir()
+        top.rmdir()
