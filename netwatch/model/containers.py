@@ -124,8 +124,6 @@ class Contexts:
         return len(self._by_pid)
 
 
-
-
 @lru_cache(maxsize=4096)
 def container_of(cgroup_path: str) -> str:
     """container_name, remembered: it is asked for every row drawn."""

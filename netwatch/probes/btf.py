@@ -43,10 +43,16 @@ class BTF:
         )
         if magic != _BTF_MAGIC:
             raise BTFError("kernel BTF has a bad magic number")
-        self._blob = blob
+        types_end = hdr_len + type_off + type_len
         self._strings = hdr_len + str_off
         self._strings_end = self._strings + str_len
-        self._starts = _index(blob, hdr_len + type_off, hdr_len + type_off + type_len)
+        if max(types_end, self._strings_end) > len(blob) or hdr_len < 24:
+            raise BTFError("kernel BTF is truncated (its sections run past its end)")
+        self._blob = blob
+        try:
+            self._starts = _index(blob, hdr_len + type_off, types_end)
+        except struct.error as exc:
+            raise BTFError("kernel BTF is corrupt (a type runs past its section)") from exc
         self._by_kind: dict[int, dict[str, int]] = {}
 
     @classmethod
@@ -86,6 +92,12 @@ class BTF:
 
     def member_offset(self, struct_name: str, member: str) -> int:
         """Byte offset of `member` in `struct struct_name`, looking inside anonymous unions."""
+        try:
+            return self._member_offset(struct_name, member)
+        except (struct.error, RecursionError) as exc:
+            raise BTFError(f"kernel BTF is corrupt around struct {struct_name}") from exc
+
+    def _member_offset(self, struct_name: str, member: str) -> int:
         type_id = self.type_id(_KIND_STRUCT, struct_name)
         if type_id is None:
             raise BTFError(f"struct {struct_name} not found in kernel BTF")
@@ -162,11 +174,13 @@ def _index(blob: bytes, pos: int, end: int) -> array[int]:
     """Where each type's header starts; type id 0 (void) has none."""
     starts = array("I", [0])
     while pos < end:
+        if pos + _HEADER.size > end:
+            raise struct.error("a type header past the section's end")
         _, info, _ = _HEADER.unpack_from(blob, pos)
         kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
         starts.append(pos)
         pos += _HEADER.size + _EXTRA_FIXED.get(kind, 0) + _EXTRA_PER_VLEN.get(kind, 0) * vlen
     if pos != end:
-        raise BTFError("kernel BTF's types run past their section")
+        raise BTFError("kernel BTF is corrupt (its types run past their section)")
     return starts

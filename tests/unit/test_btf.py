@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.probes import loader
 from netwatch.probes.btf import BTF, KIND_TYPEDEF, VMLINUX_BTF, BTFError
+from netwatch.sources import SourceError
 
 
 def _blob() -> bytes:
@@ -101,3 +103,33 @@ def test_what_kernel_functions_return_by_their_btf_prototype() -> None:
     assert btf.returns("sock_read_iter") == ("number", 8)  # ssize_t, through its typedefs
     assert btf.returns("__sys_connect") == ("number", 4)  # int
     assert btf.returns("no_such_function_here") == ("number", 8)
+
+
+@pytest.mark.parametrize("cut", [24, 25, 100, 4096, 0.5, 0.9, -1])
+def test_a_truncated_kernel_btf_is_one_btf_error(tmp_path: Path, cut: float) -> None:
+    blob = VMLINUX_BTF.read_bytes() if VMLINUX_BTF.exists() else _blob() * 1
+    keep = int(len(blob) * cut) if isinstance(cut, float) else cut % len(blob)
+    path = tmp_path / "vmlinux"
+    path.write_bytes(blob[:keep])
+    with pytest.raises(BTFError, match=r"truncated|corrupt|too short"):
+        BTF.load(path).member_offset("sock_common", "skc_family")
+
+
+def test_a_btf_whose_types_lie_about_their_size_is_one_btf_error() -> None:
+    blob = bytearray(_blob())
+    # The struct's member count (vlen) made larger than its section holds.
+    struct.pack_into("<I", blob, 24 + 16 + 12 + 24 + 4, (4 << 24) | 3000)
+    with pytest.raises(BTFError, match="corrupt"):
+        BTF(bytes(blob))
+
+
+def test_a_truncated_btf_is_one_line_from_a_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "vmlinux"
+    path.write_bytes(_blob()[:40])
+    read = BTF.load
+    monkeypatch.setattr(BTF, "load", lambda: read(path))
+    with pytest.raises(SourceError) as raised:
+        loader.kernel_btf("traffic")
+    assert str(raised.value).count("\n") == 0 and "netwatch needs kernel BTF" in str(raised.value)
