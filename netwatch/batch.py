@@ -19,6 +19,7 @@ from netwatch.cli_args import EXIT_FAILED, CliError
 from netwatch.live_sources import available, require_live
 from netwatch.model.untrusted import printable
 from netwatch.opening import open_sources
+from netwatch.record_codec import MAX_ITEMS_PER_RECORD
 from netwatch.recording import RecordingFile, open_recording
 from netwatch.replay import replay
 from netwatch.runner import run
@@ -53,8 +54,15 @@ def run_batch(
 ) -> None:
     """Read once per interval and hand each sample to `emit`, until `count`, the source's end,
     or `should_stop` (a signal)."""
-    run({"batch": source}, lambda _, sample: emit(sample), interval=source.interval,
-        should_stop=should_stop, count=count)  # fmt: skip
+
+    def take(_: str, sample: Any) -> None:
+        if sample.cut:
+            print(f"netwatch: {sample.cut} items of an oversized record not replayed (at most "
+                  f"{MAX_ITEMS_PER_RECORD:,} a record)", file=sys.stderr)  # fmt: skip
+        emit(sample)
+
+    run({"batch": source}, take, interval=source.interval, should_stop=should_stop,
+        count=count)  # fmt: skip
 
 
 def read_recording(path: Path) -> RecordingFile:

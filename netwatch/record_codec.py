@@ -28,6 +28,10 @@ U64_MAX = 2**64 - 1
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 TEXT_MAX = 4096  # a command name is 15 bytes; a Calls argument (an AF_UNIX path) far less
 INT_DIGITS_MAX = 20  # enough for any 64-bit number; json would otherwise parse 10**5000
+# Rows (or events) of one record that are replayed. A live interval holds far fewer (the probes'
+# maps are smaller); a record with more is made to exhaust memory (a million-row record took
+# the replay UI to 3.7 GB): the rest are counted in the sample's `cut`, and said, not kept.
+MAX_ITEMS_PER_RECORD = 100_000
 
 
 class BadRecord(ValueError):
@@ -132,11 +136,13 @@ def record_in(tab: str, record: dict[str, Any]) -> Any:
     items = record.get(codec.key)
     if type(items) is not list:
         raise BadRecord(f"no '{codec.key}' list")
+    over = max(0, len(items) - MAX_ITEMS_PER_RECORD)
     return codec.sample(
         finite(record.get("ts"), 0, TS_MAX, "ts"),
         finite(record.get("interval"), 0, INTERVAL_MAX, "interval"),
-        tuple(codec.read(item) for item in items),
+        tuple(codec.read(item) for item in items[:MAX_ITEMS_PER_RECORD]),
         whole(record.get("lost", 0), 0, U64_MAX, "lost"),
+        cut=over,
         **(codec.more_in(record) if codec.more_in is not None else {}),
     )
 
@@ -152,7 +158,7 @@ def context_in(record: dict[str, Any]) -> dict[str, Any]:
     if type(items) is not list:
         raise BadRecord("'context' is not a list")
     context: dict[int, ProcContext] = {}
-    for item in items:
+    for item in items[:MAX_ITEMS_PER_RECORD]:  # one per row's process at most
         pid, cgroup, netns = fields(item, 3, "a process's context")
         context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
             text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")

@@ -7,7 +7,7 @@ that moves samples around (the runner, recordings, the app) is written once for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 ItemT = TypeVar("ItemT", covariant=True)
@@ -19,6 +19,9 @@ class Sample(Generic[ItemT]):
     interval: float  # seconds it covers
     items: tuple[ItemT, ...]  # per-interval rows, or the events that streamed in
     lost: int = 0  # what the source could not deliver in that interval
+    # Items of a replayed record past record_codec.MAX_ITEMS_PER_RECORD, not replayed (a live
+    # interval never holds that many: such a record was made to exhaust memory).
+    cut: int = field(default=0, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ class TabView(Vertical, Generic[StateT]):
         super().__init__(id=id or self.tab_name)
         self.live = live  # False: a recording is being replayed
         self.paused = False
+        self.cut_items = 0  # replayed records' items past the cap (record_codec)
         self.status_text = "attaching..."
 
     def compose(self) -> ComposeResult:
@@ -122,11 +123,13 @@ class TabView(Vertical, Generic[StateT]):
         """What the tab's source read: a sample, or a replay's Catchup after a seek (every
         sample now due, drawn once; after a seek back, from a fresh state)."""
         if not isinstance(item, Catchup):
+            self.cut_items += item.cut
             self.add_sample(item)
             return
         if item.reset:
             self.reset_state()
         for sample in item.samples:
+            self.cut_items += sample.cut
             self.absorb(sample)
         self.redraw()
 
@@ -168,6 +171,8 @@ class TabView(Vertical, Generic[StateT]):
 
     def update_banner(self) -> None:
         parts = (["PAUSED (collecting; p resumes)"] if self.paused else []) + self.banner_parts()
+        if self.cut_items:
+            parts.append(f"{self.cut_items:,} items of oversized records not replayed")
         # A probe's health can change while the app is leaving, after the view's children are
         # gone (seen in CI): there is no banner to update then, and no reason to crash.
         for banner in self.query(".tab-banner").results(PlainStatic):

@@ -113,6 +113,8 @@ class TrafficView(TabView[TrafficState]):
         parts.append(rows_text(len(self.shown), self.total_matching))
         if self.spec.cumulative:
             parts.append("totals since start")
+            if self.state.folded:
+                parts.append(f"{self.state.folded:,} quieter rows folded into [folded]")
         if self.spec.group != "process":
             parts.append(f"by {self.spec.group}")
         if self.spec.group == "connection" and self.state.connections_lost:
