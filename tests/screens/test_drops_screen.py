@@ -9,6 +9,8 @@ import pytest
 from textual.widgets import Input, Static
 
 from netwatch.app import NetwatchApp
+from netwatch.recording import RecordingWriter, create_new_file
+from netwatch.replay import replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.drops.screen_detail import DropDetail
@@ -233,13 +235,22 @@ async def test_the_banner_says_how_many_of_the_matching_rows_are_drawn(tmp_path:
         assert "| 11 rows" in banner(app)
 
 
-async def test_a_hundred_million_drops_in_one_interval_draw_and_quit_at_once(
-    tmp_path: Path,
-) -> None:
-    # The legend once walked every count up to the peak: this hung the UI, `q` ignored.
-    app, src = drops_app(tmp_path)
+async def test_a_recorded_hundred_million_drops_replay_and_quit_at_once(tmp_path: Path) -> None:
+    # The legend once walked every count up to the peak: a recording with one count of 1e8
+    # hung the replay UI, `q` ignored.
+    path = tmp_path / "flood.nwrec"
+    writer = RecordingWriter(create_new_file(path), ["drops"])
+    writer.write("drops", sample(1.0, (UDP, 10**8), (NF, 3)))
+    writer.close()
+    app = NetwatchApp(
+        {"traffic": ScriptedSource(), "drops": replay_file("drops", path)},
+        initial_tab="drops",
+        snapshot_dir=tmp_path,
+        replay=True,
+    )
     async with app.run_test(size=(120, 30)) as pilot:
-        await feed(pilot, app, src, sample(1.0, (UDP, 10**8), (NF, 3)))
+        view = app.query_one(DropsView)
+        await wait_for(pilot, lambda: view.state.samples == 1)
         legend = str(app.query_one("#drops-legend", Static).render())
         assert legend.endswith(f"-{10**8}")
         await pilot.press("q")
