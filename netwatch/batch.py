@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
-from netwatch.cli_args import EXIT_FAILED, CliError
+from netwatch.cli_types import EXIT_FAILED, CliError
 from netwatch.live_sources import available, require_live
 from netwatch.model.untrusted import printable
 from netwatch.opening import open_sources

@@ -10,7 +10,8 @@ import sys
 from typing import Any
 
 from netwatch.batch import read_recording
-from netwatch.cli_args import EXIT_FAILED, CliError, build_parser
+from netwatch.cli_args import build_parser
+from netwatch.cli_types import EXIT_FAILED, CliError
 from netwatch.commands import cmd_record
 from netwatch.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.live_sources import require_live

@@ -5,82 +5,17 @@ deep inside)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 from netwatch import __version__
-from netwatch.model.filter import is_number
+from netwatch.cli_types import Parser, count, pid_number, positive, speed, thread_options
+from netwatch.export.args import export_parser
 from netwatch.tabs import TAB_NAMES
 from netwatch.tabs import TABS as REGISTRY
 from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
 from netwatch.tabs.calls.probe_functions import MODES as FUNCTION_MODES
 
 TABS = TAB_NAMES
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-
-
-class CliError(Exception):
-    """Stops the command with one line on stderr and a non-zero exit."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]:
-    """An argparse type: a number from `low` to `high`, or a one-line error saying which."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range ({low:g} to {high:g}{unit})")
-        return value
-
-    return parse
-
-
-positive = number_in(0.05, 3600, " seconds")
-speed = number_in(0.01, 1000)
-
-
-def whole_number(low: int, high: int, what: str = "") -> Callable[[str], int]:
-    """An argparse type: ASCII digits making a number from `low` to `high` (argparse shows
-    the error in one line; int() alone would take '²' or 5,000 digits)."""
-
-    def parse(text: str) -> int:
-        if not is_number(text) or len(text) > len(str(high)):
-            raise argparse.ArgumentTypeError(
-                f"'{text[:24]}' is not a whole number from {low} to {high}{what}"
-            )
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"'{value}' is not a whole number from {low} to {high}{what}"
-            )
-        return value
-
-    return parse
-
-
-def pid_max() -> int:
-    """The kernel's highest pid: a larger --pid or --tid could never match, and would be cut
-    to 32 bits on its way into the probe's map."""
-    try:
-        return int(Path("/proc/sys/kernel/pid_max").read_text())
-    except (OSError, ValueError):
-        return 4_194_304  # PID_MAX_LIMIT on 64-bit kernels
-
-
-count = whole_number(1, 10**9)
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise CliError(f"{self.prog}: {message}")
 
 
 def ui_options(p: argparse.ArgumentParser) -> None:
@@ -112,31 +47,6 @@ def ui_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def pid_number() -> Callable[[str], int]:
-    """An argparse type for a pid or tid: 1 to the kernel's pid_max."""
-    return whole_number(1, pid_max(), " (the kernel's pid_max)")
-
-
-def thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
-    ids = pid_number()
-    for name, kind, help_text in (
-        ("pid", ids, "trace this process's threads"),
-        ("tid", ids, "trace this thread"),
-        ("comm", comm_name, "trace threads with this exact command name"),
-    ):
-        short = ["-p"] if name == "pid" and not prefix else []  # as every batch command's -p
-        p.add_argument(
-            *short,
-            f"--{prefix}{name}",
-            type=kind,
-            action="append",
-            default=[],
-            metavar=name.upper(),
-            help=f"{help_text} (repeatable)",
-        )
-
-
 def interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
     """The report interval (5 s by default, as the seed scripts) and how many reports."""
     p.add_argument("--interval", type=positive, default=5.0, help=interval_help)
@@ -151,14 +61,6 @@ def functions_option(p: argparse.ArgumentParser) -> None:
         help="Calls: follow net/socket.c's functions inside each call by fentry, by kprobes, "
         "or not at all (default auto: fentry, else kprobes, else none; the banner says which)",
     )
-
-
-def comm_name(text: str) -> str:
-    if not text or len(text.encode()) > 15:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a command name (1 to 15 bytes, as the kernel keeps it)"
-        )
-    return text
 
 
 def batch_parser(
@@ -290,8 +192,6 @@ def replay_parser() -> Parser:
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     """The UI's parser, each tab's batch command's (from the registry), record's and replay's."""
-    from netwatch.export.args import export_parser
-
     return {
         "ui": ui_parser(),
         **{tab.command: tab.batch_parser() for tab in REGISTRY},

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from netwatch.batch import stop_on_signals
-from netwatch.cli_args import EXIT_FAILED, CliError
+from netwatch.cli_types import EXIT_FAILED, CliError
 from netwatch.live_sources import require_live
 from netwatch.opening import open_sources
 from netwatch.recording import RecordingWriteError, RecordingWriter, create_new_file

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netwatch.batch import read_recording, stop_on_signals
-from netwatch.cli_args import EXIT_FAILED, CliError
+from netwatch.cli_types import EXIT_FAILED, CliError
 from netwatch.export.exposition import Published, exposition, registry_for
 from netwatch.export.http_server import MetricsServer
 from netwatch.export.listen import ListenError, bound_socket, describe, systemd_socket

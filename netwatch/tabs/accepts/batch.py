@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from netwatch.batch import Output, batch_command, intervals_in, replayed_or_live, warn_lost
-from netwatch.cli_args import Parser, batch_parser, pid_option, positive
+from netwatch.cli_args import batch_parser, pid_option
+from netwatch.cli_types import Parser, positive
 from netwatch.tabs.accepts.live import live_source
 from netwatch.tabs.accepts.model import SEED_HEADER, AcceptsSample
 from netwatch.users import user_name

@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import TextIO
 
 from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
-from netwatch.cli_args import Parser, batch_parser, interval_options, pid_option
+from netwatch.cli_args import batch_parser, interval_options, pid_option
+from netwatch.cli_types import Parser
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.tabs.traffic.formats import (
     CONN_HEADER,
