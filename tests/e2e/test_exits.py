@@ -15,14 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import udp_loop_on_loopback
+from tests.helpers.load import udp_loop_on_loopback
+from tests.helpers.paths import DEMO, NETWATCH, ROOT
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 
 
 def tmux(*args: str) -> str:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.load import udp_loop_on_loopback
+from tests.helpers.paths import ROOT
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
-
-ROOT = Path(__file__).resolve().parents[2]
-GEN = str(ROOT / "tests" / "traffic_gen.py")
 
 
 def tmux(*args: str) -> str:
@@ -60,26 +59,6 @@ def session() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
-
-
-def udp_loop_on_loopback(seconds: float) -> subprocess.Popen[bytes]:
-    """A bounded sender and its own reader, named nw-e2e-gen, on 127.0.0.1."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            GEN,
-            "udp-loop",
-            "127.0.0.1",
-            "0",
-            "--size",
-            "200",
-            "--max-seconds",
-            str(seconds),
-            "--name",
-            "nw-e2e-gen",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def test_netwatch_in_tmux_shows_the_generator_filters_and_quits_cleanly(session: str) -> None:

@@ -8,17 +8,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.tabs.accepts.probe import AcceptsProbe
+from tests.helpers.paths import GEN
 from tests.netns import Host, Link, veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
-
-GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
 
 
 @pytest.fixture

@@ -15,15 +15,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from netwatch.probes.requirements import kprobes_available
+from tests.helpers.paths import ROOT
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
 
-ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^(\d+) (\S+)\((\d+)\):( +)(->|<-|\*) (\S+)(.*)$")
 CURL_RUNS = 3
 BODY = b"x" * 5000

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import GEN
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
 
-GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
 NETWATCH = [sys.executable, "-m", "netwatch"]
 SEED_ROW = re.compile(
     r"^( {0,4}\d{1,5}|\d{6,}| {4}-) ( {0,4}\d{1,5}|\d{6,}| {4}-) \S+ +\d+ +\d+ "
@@ -244,7 +244,7 @@ def test_a_signal_while_the_probes_compile_ends_the_command_at_once(
     """Opened on the main thread, a probe's compile held Ctrl-C until it ended, and `record`
     went on to compile every other tab first (3 s and more). The signal comes once Traffic,
     the first, is attached, while the next probes compile."""
-    from tests.unit.test_export import free_port
+    from tests.helpers.net import free_port
 
     args = {
         "record": ["record", "-o", str(tmp_path / "stopped.nwrec"), "--calls"],

@@ -21,10 +21,8 @@ from netwatch.tabs.traffic.connections import TCP_STATES
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
-from tests.live.test_traffic_live import GEN, probe
+from tests.helpers.paths import GEN
 from tests.netns import veth_pair
-
-__all__ = ["probe"]  # the fixture: both builds of traffic.bpf.c
 
 pytestmark = pytest.mark.live
 
@@ -121,8 +119,8 @@ async def test_the_process_detail_shows_them(
     from netwatch.tabs.traffic.model import Counters, TrafficKey
     from netwatch.tabs.traffic.screen import TrafficView
     from netwatch.tabs.traffic.screen_detail import ProcessDetail
+    from tests.helpers.screens import wait_for
     from tests.screens.scripted import ScriptedSource
-    from tests.screens.test_traffic_screen import wait_for
 
     pid, cgroup, netns = contained
     source = ScriptedSource()

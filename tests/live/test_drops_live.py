@@ -21,7 +21,6 @@ from tests.netns import Link, veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
 
-GEN = str(Path(__file__).resolve().parents[1] / "traffic_gen.py")
 N = 500
 
 

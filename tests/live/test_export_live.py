@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_live_bpf
+from tests.helpers.net import free_port
+from tests.helpers.paths import NETWATCH
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import GEN, Link, veth_pair
-from tests.unit.test_export import free_port
 
 pytestmark = pytest.mark.live
 
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 EXPORT_INTERVAL = 0.5
 SCRAPE_INTERVAL = "1s"
 TOLERANCE = 0.05  # of the veth counter: netwatch counts per packet what the link counts
@@ -262,7 +262,7 @@ def test_every_dashboard_query_runs_and_the_top_talkers_show_the_traffic(
 ) -> None:
     """contrib/'s Grafana dashboard, its variables filled in as Grafana would: Prometheus
     accepts every query, and the top-talkers panel shows the sink of the first test's bytes."""
-    from tests.unit.test_contrib import dashboard_exprs
+    from tests.helpers.contrib import dashboard_exprs
 
     filled = {"$instance": ".*", "$__rate_interval": "5m", "$__range": "5m"}
     for expr in dashboard_exprs():

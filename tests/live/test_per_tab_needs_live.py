@@ -17,12 +17,12 @@ from netwatch import cli
 from netwatch.probes import requirements
 from netwatch.tabs.calls import probe as calls_probe
 from netwatch.tabs.traffic.probe import TrafficProbe
-from tests.live.test_calls_live import calls_of, nested, run_client, socket_calls
-from tests.live.test_traffic_live import (
-    test_tcp_bulk_sender_and_receiver_each_charged_their_own_bytes as tcp_bulk_exactness,
+from tests.helpers.calls_live import calls_of, nested, run_client, socket_calls
+from tests.helpers.traffic_live import (
+    check_tcp_bulk_sender_and_receiver_each_charged_their_own_bytes as tcp_bulk_exactness,
 )
-from tests.live.test_traffic_live import (
-    test_udp_sender_and_receiver_each_charged_their_own_bytes as udp_exactness,
+from tests.helpers.traffic_live import (
+    check_udp_sender_and_receiver_each_charged_their_own_bytes as udp_exactness,
 )
 from tests.netns import Link, veth_pair
 

@@ -12,8 +12,8 @@ from netwatch.app import NetwatchApp
 from netwatch.tabs import ViewOptions
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.accepts.screen import AcceptsView
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_traffic_screen import wait_for
 
 
 def ev(i: int, src: str = "10.1.2.3", port: int = 443, family: str = "ipv4") -> AcceptEvent:

@@ -13,9 +13,9 @@ from netwatch.app import NetwatchApp
 from netwatch.sources import Health
 from netwatch.tabs.calls.model import CallsSample
 from netwatch.tabs.calls.screen import CallsView
+from tests.helpers.calls import call
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_calls_screen import call
-from tests.screens.test_traffic_screen import wait_for
 
 EVENTS_PER_SAMPLE = 6_000
 

@@ -26,10 +26,11 @@ from netwatch.tabs.calls.model import (
     result_text,
 )
 from netwatch.tabs.calls.screen import CallsView
+from tests.helpers.calls import call
+from tests.helpers.paths import CALLS_DEMO
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_traffic_screen import wait_for
 
-CALLS_DEMO = Path(__file__).resolve().parents[1] / "data" / "calls-demo.nwrec"
 SEED_LINE = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")
 
 
@@ -48,18 +49,6 @@ class ScriptedCalls(ScriptedSource):
 
     def set_threads(self, pids: Iterable[int], tids: Iterable[int], comms: Iterable[str]) -> None:
         self.control.append((tuple(pids), tuple(tids), tuple(comms)))
-
-
-def call(name: str, start: float, tid: int = 7, pid: int = 7, comm: str = "client",
-         inside: tuple[str, ...] = ("sock_send_length",), ret: int = 0,
-         **args: str) -> list[CallEvent]:  # fmt: skip
-    evs = [CallEvent(start, pid, tid, comm, ENTER, name, tuple(args.items()))]
-    evs += [
-        CallEvent(start + (i + 1) * 1e-6, pid, tid, comm, EVENT, e, (("bytes", "5"),))
-        for i, e in enumerate(inside)
-    ]
-    evs.append(CallEvent(start + 1e-4, pid, tid, comm, EXIT, name, (), ret, 100.0))
-    return evs
 
 
 def calls_app(tmp_path: Path, tab: str = "calls", **kw: int) -> tuple[NetwatchApp, ScriptedCalls]:

@@ -14,8 +14,8 @@ from netwatch.replay import replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.drops.screen_detail import DropDetail
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_traffic_screen import wait_for
 
 UDP = DropKey(0xFFFFFFFF81A00100, "NO_SOCKET", 0x0800)
 NF = DropKey(0xFFFFFFFF81B00200, "NETFILTER_DROP", 0x0800)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,8 @@ from netwatch.replay import replay_file
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.tabs import TAB_NAMES
-from tests.screens.test_traffic_screen import wait_for
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+from tests.helpers.paths import DEMO
+from tests.helpers.screens import wait_for
 
 
 def demo_app(tab: str = "traffic") -> NetwatchApp:

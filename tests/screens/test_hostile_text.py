@@ -18,8 +18,8 @@ from netwatch.tabs.accepts.screen import AcceptsView
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_traffic_screen import wait_for
 
 # Each as a process could name itself (comm is at most 15 bytes; these fit or are cut there).
 HOSTILE_NAMES = (

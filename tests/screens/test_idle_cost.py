@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.traffic.model import Counters
-from tests.screens.test_traffic_screen import CURL, NGINX, first_sample, traffic_shown, wait_for
+from tests.helpers.screens import CURL, NGINX, first_sample, traffic_shown, wait_for
 
 
 class Lines(App[None]):

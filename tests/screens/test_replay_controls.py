@@ -18,9 +18,9 @@ from netwatch.replay_clock import ReplayClock
 from netwatch.screens.replay_bar import KEYS, ReplayBar, bar_line
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.traffic.screen import TrafficView
-from tests.screens.test_traffic_screen import status, wait_for
+from tests.helpers.paths import DEMO
+from tests.helpers.screens import status, wait_for
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
 TABS = ("traffic", "drops", "accepts")
 
 
@@ -106,7 +106,7 @@ async def test_the_keys_type_into_the_filter_box_instead() -> None:
 
 
 async def test_a_live_session_has_no_bar_and_space_pauses_the_view() -> None:
-    from tests.screens.test_traffic_screen import first_sample, scripted_app
+    from tests.helpers.screens import first_sample, scripted_app
 
     app, source = scripted_app(Path("."))
     async with app.run_test(size=(100, 30)) as pilot:

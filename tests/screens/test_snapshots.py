@@ -3,7 +3,6 @@ the replay runs to its end before the picture is taken). Update with --snapshot-
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -11,33 +10,8 @@ from textual.pilot import Pilot
 from netwatch.app import NetwatchApp
 from netwatch.replay import replay_file
 from netwatch.tabs.calls.screen import CallsView
-from tests.screens.test_traffic_screen import wait_for
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
-CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
-
-
-def replay_app(tab: str = "traffic") -> NetwatchApp:
-    return NetwatchApp(
-        {
-            "traffic": replay_file("traffic", DEMO, speed=100),
-            "drops": replay_file("drops", DEMO, speed=100),
-            "accepts": replay_file("accepts", DEMO, speed=100),
-        },
-        initial_tab=tab,
-        replay=True,
-    )
-
-
-async def until_ended(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    assert isinstance(app, NetwatchApp)
-    # Every tab's replay has run to its end: the picture no longer depends on timing.
-    await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
-    assert set(app.health) == {"traffic", "drops", "accepts"}
-    # Scrolling to the followed row lands a refresh later: let it, so the scrollbar is settled.
-    await pilot.wait_for_scheduled_animations()
-    await pilot.pause(0.1)
+from tests.helpers.paths import CALLS_DEMO
+from tests.helpers.screens import replay_app, until_ended, wait_for
 
 
 def test_traffic_totals_100x30(snap_compare: Any) -> None:

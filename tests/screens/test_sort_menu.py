@@ -15,14 +15,15 @@ from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.screen import TrafficView
-from tests.screens.test_snapshots import replay_app, until_ended
-from tests.screens.test_traffic_screen import (
+from tests.helpers.screens import (
     CURL,
     NGINX,
     banner,
+    replay_app,
     scripted_app,
     shown_pids,
     traffic_shown,
+    until_ended,
     wait_for,
 )
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from netwatch.app import NetwatchApp
 from netwatch.sources import Health
+from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
-from tests.screens.test_traffic_screen import wait_for
 
 
 class SlowToOpen(ScriptedSource):

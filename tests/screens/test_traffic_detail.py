@@ -11,7 +11,7 @@ from textual.widgets import Static
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
-from tests.screens.test_traffic_screen import scripted_app, wait_for
+from tests.helpers.screens import scripted_app, wait_for
 
 
 def rates(app: object) -> str:

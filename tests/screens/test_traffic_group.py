@@ -12,7 +12,7 @@ from textual.widgets import Input
 from netwatch.model.containers import ProcContext
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.screen import TrafficView
-from tests.screens.test_traffic_screen import banner, scripted_app, wait_for
+from tests.helpers.screens import banner, scripted_app, wait_for
 
 CURL_1 = TrafficKey(101, 0, "eth0", "curl")
 CURL_2 = TrafficKey(102, 0, "eth0", "curl")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
 from netwatch.app import NetwatchApp
@@ -19,61 +15,19 @@ from netwatch.screens.help import HelpScreen
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from tests.helpers.paths import DEMO
+from tests.helpers.screens import (
+    CURL,
+    NGINX,
+    REDIS,
+    banner,
+    first_sample,
+    scripted_app,
+    shown_pids,
+    status,
+    wait_for,
+)
 from tests.screens.scripted import ScriptedSource
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
-CURL = TrafficKey(100, 0, "eth0", "curl")
-NGINX = TrafficKey(200, 0, "eth0", "nginx")
-REDIS = TrafficKey(300, 0, "lo", "redis")
-
-
-async def wait_for(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-def shown_pids(app: NetwatchApp) -> list[int]:
-    table = app.query_one(TrafficView).table
-    return [
-        int(str(table.get_row_at(i)[0]).strip().replace("-", "-1")) for i in range(table.row_count)
-    ]
-
-
-def banner(app: NetwatchApp) -> str:
-    return str(app.query_one(TrafficView).query_one(".tab-banner", Static).render())
-
-
-def status(app: NetwatchApp) -> str:
-    return str(app.query_one("#status", Static).render())
-
-
-def scripted_app(tmp_path: Path) -> tuple[NetwatchApp, ScriptedSource]:
-    source = ScriptedSource()
-    return NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=True), source
-
-
-@asynccontextmanager
-async def traffic_shown(
-    tmp_path: Path, size: tuple[int, int]
-) -> AsyncIterator[tuple[NetwatchApp, Pilot[None], ScriptedSource, TrafficView]]:
-    """The Traffic tab at `size` with first_sample's three rows drawn."""
-    app, source = scripted_app(tmp_path)
-    async with app.run_test(size=size) as pilot:
-        first_sample(source)
-        view = app.query_one(TrafficView)
-        await wait_for(pilot, lambda: view.state.samples == 1)
-        yield app, pilot, source, view
-
-
-def first_sample(source: ScriptedSource) -> None:
-    source.push(
-        (CURL, Counters(1, 1, 2048, 100)),
-        (NGINX, Counters(10, 0, 9000, 0)),
-        (REDIS, Counters(0, 5, 0, 500)),
-    )
 
 
 async def test_rows_arrive_sorted_by_total_bytes_a_column_on_screen(tmp_path: Path) -> None:

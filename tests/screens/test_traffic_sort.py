@@ -9,13 +9,7 @@ import pytest
 
 from netwatch.screens.table import FilterableTable
 from netwatch.tabs.traffic.screen import TrafficView
-from tests.screens.test_traffic_screen import (
-    banner,
-    first_sample,
-    scripted_app,
-    shown_pids,
-    wait_for,
-)
+from tests.helpers.screens import banner, first_sample, scripted_app, shown_pids, wait_for
 
 
 def header(view: TrafficView, column: str) -> str:

@@ -13,9 +13,9 @@ import pytest
 from netwatch import cli
 from netwatch.recording import load_recording
 from netwatch.tabs import TABS
-from tests.unit.test_cli import DEMO, one_line_error, opened_tabs, run
+from tests.helpers.cli import one_line_error, opened_tabs, run
+from tests.helpers.paths import CALLS_DEMO, DEMO
 
-CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) ")
 
 

@@ -19,8 +19,8 @@ from netwatch.tabs.traffic.model import (
     TrafficSample,
     TrafficState,
 )
+from tests.helpers.paths import NETWATCH
 
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 MILLION = 1_000_000
 
 

@@ -5,33 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from netwatch import cli
-from netwatch.tabs import Tab
+from tests.helpers.cli import one_line_error, opened_tabs, run
+from tests.helpers.paths import CALLS_DEMO, DEMO
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
 NETTOP_ROW = re.compile(
     r"^( {0,4}\d{1,5}| {4}-) ( {0,4}\d{1,5}| {4}-) .{7,} +\d+ +\d+ +\d+ +\d+ .+$"
 )
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "netwatch", *args], capture_output=True, text=True, timeout=60
-    )
-
-
-def one_line_error(p: subprocess.CompletedProcess[str], pattern: str) -> None:
-    assert p.returncode != 0
-    assert "Traceback" not in p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1, p.stderr
-    assert re.search(pattern, lines[0]), lines[0]
 
 
 @pytest.mark.parametrize(
@@ -209,7 +193,6 @@ def test_drops_and_accepts_batch_from_a_recording() -> None:
     assert len(rows) > 1 and all(re.match(r"^ *\d+ +\S+ +\d+ +\d+ +\S+$", row) for row in rows[1:])
 
 
-CALLS_DEMO = DEMO.with_name("calls-demo.nwrec")
 # socket-trace.stp's line: `<us> <comm>(<tid>):<indent>-> <name>`, `<- <name>` (result and
 # duration appended), and `*` for the events inside a call, one space of indent per level.
 SEED_LINE = re.compile(r"^(\d+) (.+)\((\d+)\):( +)(->|<-|\*) (\w+)(.*)$")
@@ -252,20 +235,6 @@ def test_calls_batch_json_from_a_recording() -> None:
             assert isinstance(o["ret"], int) and o["dur_us"] >= 0
     text = run("calls", "--batch", "--replay", str(CALLS_DEMO)).stdout.splitlines()
     assert len(text) == len(objs)
-
-
-def opened_tabs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The tabs `cli.main` opens the UI on from here, with no UI and no probe."""
-    opened: list[str] = []
-    # Each tab's live source comes through the tab registry (netwatch/tabs/NAME/live.py).
-    monkeypatch.setattr(Tab, "live", lambda self, args: object())
-
-    def cmd_ui(tab: str, *a: object, **k: object) -> int:
-        opened.append(tab)
-        return 0
-
-    monkeypatch.setattr(cli, "cmd_ui", cmd_ui)
-    return opened
 
 
 def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(

@@ -4,7 +4,6 @@ dashboard and the rules ask only for metrics the exporter has."""
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import shutil
@@ -19,6 +18,7 @@ from netwatch.export.exposition import Published, exposition, registry_for
 from netwatch.export.spec import ExportOptions
 from netwatch.export.state import ExportState
 from netwatch.tabs import BY_NAME, TAB_NAMES
+from tests.helpers.contrib import dashboard_exprs
 
 CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 RULES = CONTRIB / "prometheus" / "netwatch-rules.yml"
@@ -46,11 +46,6 @@ def test_the_rules_own_unit_tests_pass() -> None:
                            "netwatch-rules.test.yml"], cwd=RULES.parent,
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0 and "SUCCESS" in done.stdout, done
-
-
-def dashboard_exprs() -> list[str]:
-    dash = json.loads(DASHBOARD.read_text())
-    return [t["expr"] for p in dash["panels"] for t in p["targets"]]
 
 
 def exported_names() -> set[str]:

@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -40,11 +39,9 @@ from netwatch.tabs.traffic.model import (
     TrafficSample,
     TrafficState,
 )
+from tests.helpers.net import free_port
+from tests.helpers.paths import CALLS_DEMO, DEMO, NETWATCH
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
-CALLS_DEMO = ROOT / "tests" / "data" / "calls-demo.nwrec"
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 DOCKER = "system.slice/docker-" + "ab12" * 16 + ".scope"
 
 
@@ -291,13 +288,6 @@ def test_a_replay_to_a_textfile_is_written_whole_and_promtool_clean(tmp_path: Pa
     checked = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
                              capture_output=True)  # fmt: skip
     assert checked.returncode == 0 and checked.stdout == b"", checked
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_a_served_replay_listens_on_loopback_only_and_stops_on_sigterm() -> None:

@@ -10,7 +10,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -20,11 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers.paths import DEMO, NETWATCH
 from tests.hostile_user import NOBODY, as_nobody
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 
 pytestmark = pytest.mark.usefixtures("root")
 

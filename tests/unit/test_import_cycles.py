@@ -87,3 +87,24 @@ def test_netwatch_has_no_import_cycle() -> None:
     graph = {name: imports_of(path, known) - {name} for name, path in known.items()}
     assert len(graph) > 100
     assert cycles(graph) == []
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # What several test modules share lives in tests/helpers/ (or a conftest), not in a test
+    # module that others then depend on.
+    tests = PACKAGE.parent / "tests"
+    offenders = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            offenders += [
+                f"{path.relative_to(tests)}: {n}"
+                for n in names
+                if n.startswith("tests.") and n.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert offenders == []

@@ -3,20 +3,15 @@ from __future__ import annotations
 from netwatch.tabs.traffic.model import (
     Counters,
     TrafficKey,
-    TrafficRow,
-    TrafficSample,
     TrafficState,
     UnattributedTracker,
 )
 from netwatch.tabs.traffic.view_model import ViewSpec, build_view, sort_rows
+from tests.helpers.traffic import sample
 
 A = TrafficKey(100, 0, "eth0", "curl")
 B = TrafficKey(200, 1000, "eth0", "nginx")
 C = TrafficKey(300, 0, "lo", "redis")
-
-
-def sample(ts: float, *rows: tuple[TrafficKey, Counters], interval: float = 2.0) -> TrafficSample:
-    return TrafficSample(ts, interval, tuple(TrafficRow(k, c) for k, c in rows))
 
 
 def test_counters_add_subtract_clamp() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,8 @@ from netwatch.tabs.traffic.model import (
     TrafficRow,
     TrafficSample,
 )
+from tests.helpers.paths import NETWATCH
 
-NETWATCH = str(Path(sys.executable).parent / "netwatch")
 HOSTILE = ("über✓名", "[tx-no-owner]", "[other]", c_string(b"bad\xff"), c_string(b"bad\xfe"))
 
 

@@ -9,8 +9,7 @@ from netwatch.recording import RecordingError, RecordingWriter, create_new_file,
 from netwatch.replay import replay, replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+from tests.helpers.paths import DEMO
 
 SAMPLES = [
     TrafficSample(100.0, 1.0, (TrafficRow(TrafficKey(7, 0, "lo", "a b"), Counters(1, 2, 3, 4)),)),

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 from netwatch.model.sample import Catchup
 from netwatch.recording import open_recording
 from netwatch.replay import ClockedReplay
 from netwatch.replay_clock import SPEEDS, ReplayClock
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "traffic-demo.nwrec"
+from tests.helpers.paths import DEMO
 
 
 class FakeTime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficState
 from netwatch.tabs.traffic.view_model import GROUPED_PID, MIXED, ViewSpec, build_view
-from tests.unit.test_model import sample
+from tests.helpers.traffic import sample
 
 CURL_1 = TrafficKey(101, 1000, "eth0", "curl")
 CURL_2 = TrafficKey(102, 1000, "eth0", "curl")

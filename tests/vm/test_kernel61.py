@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import ROOT
+
 pytestmark = [pytest.mark.live, pytest.mark.vm]
 
-ROOT = Path(__file__).resolve().parents[2]
 # What must hold on 6.1, each as on 6.18: Drops' and Accepts' exact counts, each tab needing
 # only its own tracepoints (Traffic names what it lacks, Calls runs without the 6.3+ socket
 # events, record keeps the tabs that run); and what only 6.1 has: Calls' function depth, by
