@@ -1,3 +1,3 @@
-from netwatch.launch import entry
+from netwatch.cli.launch import entry
 
 entry()

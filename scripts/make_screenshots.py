@@ -10,8 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from netwatch.app import NetwatchApp  # noqa: E402
-from netwatch.replay import replay_file  # noqa: E402
+from netwatch.recording.replay import replay_file  # noqa: E402
+from netwatch.ui.app import NetwatchApp  # noqa: E402
 
 DEMO = ROOT / "tests" / "data" / "traffic-demo.nwrec"
 CALLS_DEMO = ROOT / "tests" / "data" / "calls-demo.nwrec"

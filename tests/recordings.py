@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from netwatch.recording import RecordingWriter, create_new_file, load_recording
+from netwatch.recording.file import RecordingWriter, create_new_file, load_recording
 
 
 def round_trip(path: Path, tab: str, *samples: Any) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from netwatch.cli_types import Parser, count, positive, thread_options, whole_number
+from netwatch.cli.types import Parser, count, positive, thread_options, whole_number
 from netwatch.tabs import TAB_NAMES, TABS
 
 # Prometheus's wiki hands 9100-9999 out to exporters one by one and that range is all but full;

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from netwatch.batch import read_recording, stop_on_signals
-from netwatch.cli_types import EXIT_FAILED, CliError
+from netwatch.cli.batch import read_recording, stop_on_signals
+from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.export.exposition import Published, exposition, registry_for
 from netwatch.export.http_server import MetricsServer
 from netwatch.export.listen import ListenError, bound_socket, describe, systemd_socket
@@ -17,12 +17,12 @@ from netwatch.export.spec import ExportOptions, TabMetrics
 from netwatch.export.state import ExportState
 from netwatch.export.textfile import TextfileRefused, TextfileWriter
 from netwatch.export.web_config import WebConfig, WebConfigError, load_web_config
-from netwatch.live_sources import require_live
 from netwatch.model.untrusted import printable
-from netwatch.opening import open_sources
-from netwatch.replay import replay
-from netwatch.runner import run
-from netwatch.sources import Health, Source, SourceError
+from netwatch.recording.replay import replay
+from netwatch.sources.base import Health, Source, SourceError
+from netwatch.sources.live import require_live
+from netwatch.sources.opening import open_sources
+from netwatch.sources.runner import run
 from netwatch.tabs import BY_NAME
 
 

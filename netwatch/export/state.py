@@ -13,7 +13,7 @@ from typing import Any
 from netwatch.export.series import FoldedTable, Labels, TableView
 from netwatch.export.spec import TableSpec, TabMetrics
 from netwatch.model.untrusted import printable
-from netwatch.sources import Health
+from netwatch.sources.base import Health
 
 UP_STATES = frozenset({"attached", "degraded", "replay"})
 

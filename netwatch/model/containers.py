@@ -4,7 +4,7 @@ Container runtimes name a container's cgroup after its 64-hex id, each in its ow
 shown is the id's first 12 hex digits, as `docker ps` and `crictl ps` print it. Any other
 systemd unit is named by its unit (`nginx.service`, `session-3.scope`). The innermost match
 wins, so a container nested in a pod's slice is named as the container. Pure text: reading
-/proc/PID/cgroup happens in netwatch/procinfo.py.
+/proc/PID/cgroup happens in netwatch/host/procinfo.py.
 """
 
 from __future__ import annotations

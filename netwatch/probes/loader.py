@@ -10,7 +10,7 @@ from typing import Any
 from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, BTFError
 from netwatch.probes.offsets import SHARED_BPF_DIR, OffsetSpec, offsets_named
-from netwatch.sources import SourceError
+from netwatch.sources.base import SourceError
 
 
 def offsets(probe: str, specs: OffsetSpec, btf: BTF | None = None) -> dict[str, int]:

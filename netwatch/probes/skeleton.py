@@ -10,7 +10,7 @@ from typing import Any
 from netwatch.probes.loader import detach, percpu_counter
 from netwatch.probes.pacing import ReadBook
 from netwatch.probes.ringbuf import RingDrain
-from netwatch.sources import Health
+from netwatch.sources.base import Health
 
 
 class ProbeSkeleton:

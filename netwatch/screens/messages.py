@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from netwatch.sources import Health
+from netwatch.sources.base import Health
 
 
 class SampleArrived(Message):

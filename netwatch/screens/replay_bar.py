@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from netwatch.replay_clock import ReplayClock
+from netwatch.recording.clock import ReplayClock
 from netwatch.screens.plain import PlainStatic
 
 KEYS = "Space pause  . , step  [ ] ±10s  { } ±1min  ( ) speed"

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from netwatch.export.spec import ExportOptions, TabMetrics
-    from netwatch.record_codec import Codec
+    from netwatch.recording.codec import Codec
     from netwatch.screens.tabview import TabView
-    from netwatch.sources import Source
+    from netwatch.sources.base import Source
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,7 +222,7 @@ def test_a_crash_restores_the_terminal_prints_the_traceback_and_exits_non_zero(
     crash = tmp_path / "crash.py"
     crash.write_text(
         "import sys\n"
-        "from netwatch import cli\n"
+        "from netwatch.cli import main as cli\n"
         "from netwatch.tabs.traffic.screen import TrafficView\n"
         "def broken(self):\n"
         "    raise RuntimeError('injected for the test')\n"
@@ -272,7 +272,7 @@ def test_a_hung_ui_is_ended_by_the_guard_with_the_terminal_given_back(
     hang = tmp_path / "hang.py"
     hang.write_text(
         "import sys, time\n"
-        "from netwatch import cli\n"
+        "from netwatch.cli import main as cli\n"
         "from netwatch.tabs.traffic.screen import TrafficView\n"
         "def stuck(self):\n"
         "    time.sleep(120)\n"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from netwatch import cli
+from netwatch.cli import main as cli
 from netwatch.tabs import Tab
 
 

@@ -12,10 +12,10 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from netwatch.app import NetwatchApp
-from netwatch.replay import replay_file
+from netwatch.recording.replay import replay_file
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import DEMO
 from tests.screens.scripted import ScriptedSource
 

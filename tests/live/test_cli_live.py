@@ -121,7 +121,7 @@ def test_record_under_load_writes_samples_a_steady_interval_apart(tmp_path: Path
     """Issue #13: under load `record` wrote intervals of 3.98, 4.08, 0.47, 0.006 and 0.001 s.
     With three flat-out UDP loops and a process started every 50 ms, Calls recorded too, every
     tab's samples must come one interval apart to within 10%, the first one included."""
-    from netwatch.recording import load_recording
+    from netwatch.recording.file import load_recording
 
     out = tmp_path / "loaded.nwrec"
     load = [
@@ -220,7 +220,7 @@ def test_calls_batch_live_shows_one_clients_calls_in_the_seeds_format() -> None:
 def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(
     small_disk: Callable[[str], Path],
 ) -> None:
-    from netwatch.recording import load_recording
+    from netwatch.recording.file import load_recording
 
     out = small_disk("16k") / "full.nwrec"
     argv = [*NETWATCH, "record", "-o", str(out), "--no-calls", "--interval", "0.05"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.procinfo import process_info
+from netwatch.host.procinfo import process_info
 from netwatch.tabs.traffic.connections import TCP_STATES
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
@@ -115,10 +115,10 @@ async def test_the_process_detail_shows_them(
 ) -> None:
     from textual.widgets import Static
 
-    from netwatch.app import NetwatchApp
     from netwatch.tabs.traffic.model import Counters, TrafficKey
     from netwatch.tabs.traffic.screen import TrafficView
     from netwatch.tabs.traffic.screen_detail import ProcessDetail
+    from netwatch.ui.app import NetwatchApp
     from tests.helpers.screens import wait_for
     from tests.screens.scripted import ScriptedSource
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch import cli
+from netwatch.cli import main as cli
 from netwatch.probes import requirements
 from netwatch.tabs.calls import probe as calls_probe
 from netwatch.tabs.traffic.probe import TrafficProbe
@@ -131,7 +131,7 @@ def test_record_keeps_the_tabs_that_run_and_says_which_it_left_out(
     assert code == 0, err
     lacks = "this kernel lacks the tracepoint(s) skb/kfree_skb that the Drops tab needs"
     assert f"netwatch: not recording: {lacks}" in err
-    from netwatch.recording import load_recording
+    from netwatch.recording.file import load_recording
 
     rec = load_recording(out)
     assert rec.header["tabs"] == ["traffic", "accepts"]
@@ -144,7 +144,7 @@ def test_the_tui_shows_an_unavailable_tab_in_its_own_pane(tmp_path: Path) -> Non
 
     from textual.widgets import Static
 
-    from netwatch.app import NetwatchApp
+    from netwatch.ui.app import NetwatchApp
     from tests.screens.scripted import ScriptedSource
 
     async def check() -> None:
@@ -164,4 +164,4 @@ def test_the_tui_shows_an_unavailable_tab_in_its_own_pane(tmp_path: Path) -> Non
             assert app.query_one("#drops")
 
     asyncio.run(check())
-    assert sys.modules["netwatch.app"]
+    assert sys.modules["netwatch.ui.app"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 
-from netwatch.sources import Health
+from netwatch.sources.base import Health
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from netwatch.app import NetwatchApp
 from netwatch.tabs import ViewOptions
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.accepts.screen import AcceptsView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
 

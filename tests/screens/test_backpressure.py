@@ -9,10 +9,10 @@ from pathlib import Path
 from textual import events
 from textual.widgets import Static
 
-from netwatch.app import NetwatchApp
-from netwatch.sources import Health
+from netwatch.sources.base import Health
 from netwatch.tabs.calls.model import CallsSample
 from netwatch.tabs.calls.screen import CallsView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.calls import call
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource

@@ -12,8 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from netwatch.app import NetwatchApp
-from netwatch.replay import replay_file
+from netwatch.recording.replay import replay_file
 from netwatch.tabs import ViewOptions
 from netwatch.tabs.calls.model import (
     ENTER,
@@ -26,6 +25,7 @@ from netwatch.tabs.calls.model import (
     result_text,
 )
 from netwatch.tabs.calls.screen import CallsView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.calls import call
 from tests.helpers.paths import CALLS_DEMO
 from tests.helpers.screens import wait_for

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from netwatch.app import NetwatchApp
-from netwatch.recording import RecordingWriter, create_new_file
-from netwatch.replay import replay_file
+from netwatch.recording.file import RecordingWriter, create_new_file
+from netwatch.recording.replay import replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.drops.screen_detail import DropDetail
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
 

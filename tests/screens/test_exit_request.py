@@ -11,7 +11,7 @@ import pytest
 from textual.app import ComposeResult
 from textual.widgets._tabs import Tabs
 
-from netwatch.app import NetwatchApp
+from netwatch.ui.app import NetwatchApp
 from tests.screens.scripted import ScriptedSource
 
 

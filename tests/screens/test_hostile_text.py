@@ -11,13 +11,13 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from netwatch.app import NetwatchApp
 from netwatch.model.untrusted import name_text, printable
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.accepts.screen import AcceptsView
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from netwatch.app import NetwatchApp
-from netwatch.recording import open_recording
-from netwatch.replay import replay_file
-from netwatch.replay_clock import ReplayClock
+from netwatch.recording.clock import ReplayClock
+from netwatch.recording.file import open_recording
+from netwatch.recording.replay import replay_file
 from netwatch.screens.replay_bar import KEYS, ReplayBar, bar_line
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import DEMO
 from tests.helpers.screens import status, wait_for
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from netwatch.app import NetwatchApp
-from netwatch.replay import replay_file
+from netwatch.recording.replay import replay_file
 from netwatch.tabs.calls.screen import CallsView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import CALLS_DEMO
 from tests.helpers.screens import replay_app, until_ended, wait_for
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList
 
-from netwatch.app import NetwatchApp
 from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import (
     CURL,
     NGINX,
@@ -86,7 +86,7 @@ async def test_f6_sorts_the_other_tabs_too(tab: str, labels: list[str], pick: st
 
 
 async def test_calls_threads_sort_from_the_menu(tmp_path: Path) -> None:
-    from netwatch.replay import replay_file
+    from netwatch.recording.replay import replay_file
 
     calls_demo = Path(__file__).resolve().parents[1] / "data" / "calls-demo.nwrec"
     app = NetwatchApp(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from netwatch.app import NetwatchApp
-from netwatch.sources import Health
+from netwatch.sources.base import Health
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static, TabbedContent
 
-from netwatch.app import NetwatchApp
-from netwatch.replay import replay_file
+from netwatch.recording.replay import replay_file
 from netwatch.screens.help import HelpScreen
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import DEMO
 from tests.helpers.screens import (
     CURL,

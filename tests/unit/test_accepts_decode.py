@@ -73,7 +73,7 @@ def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
     import io
     import json
 
-    from netwatch.batch import Output
+    from netwatch.cli.batch import Output
     from netwatch.tabs.accepts.batch import printer
     from netwatch.tabs.accepts.model import FIELD_NAMES, AcceptEvent, AcceptsSample
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from netwatch import cli
-from netwatch.recording import load_recording
+from netwatch.cli import main as cli
+from netwatch.recording.file import load_recording
 from netwatch.tabs import TABS
 from tests.helpers.cli import one_line_error, opened_tabs, run
 from tests.helpers.paths import CALLS_DEMO, DEMO
@@ -93,7 +93,7 @@ def test_the_ui_says_why_its_default_interval_differs_from_the_batch_commands() 
 
 
 def test_record_takes_calls_only_when_asked_for() -> None:
-    from netwatch.cli_args import record_parser
+    from netwatch.cli.args import record_parser
     from netwatch.tabs import BY_NAME
 
     calls = BY_NAME["calls"]

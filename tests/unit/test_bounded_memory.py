@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netwatch.record_codec import MAX_ITEMS_PER_RECORD, record_in
+from netwatch.recording.codec import MAX_ITEMS_PER_RECORD, record_in
 from netwatch.tabs.traffic.model import (
     MAX_HISTORIES,
     MAX_TOTALS,

@@ -7,7 +7,7 @@ import pytest
 
 from netwatch.probes import loader
 from netwatch.probes.btf import BTF, KIND_TYPEDEF, VMLINUX_BTF, BTFError
-from netwatch.sources import SourceError
+from netwatch.sources.base import SourceError
 
 
 def _blob() -> bytes:
@@ -78,7 +78,7 @@ def test_running_kernel_names_its_tracepoints_for_tp_btf() -> None:
 
 def test_a_kernel_without_btf_is_one_line_naming_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     from netwatch.probes import loader
-    from netwatch.sources import SourceError
+    from netwatch.sources.base import SourceError
 
     def missing(*_: object) -> BTF:
         raise BTFError("cannot read kernel BTF at /sys/kernel/btf/vmlinux: No such file")

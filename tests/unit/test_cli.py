@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch import cli
+from netwatch.cli import main as cli
 from tests.helpers.cli import one_line_error, opened_tabs, run
 from tests.helpers.paths import CALLS_DEMO, DEMO
 

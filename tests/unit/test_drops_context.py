@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.record_codec import BadRecord
+from netwatch.recording.codec import BadRecord
 from netwatch.tabs.drops.codec import drop_row_in, drop_row_out
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample, DropsState
 from netwatch.tabs.drops.view_model import parse_drops_filter
@@ -44,7 +44,7 @@ def test_drops_batch_json_names_the_namespace() -> None:
     import io
     import json
 
-    from netwatch.batch import Output
+    from netwatch.cli.batch import Output
     from netwatch.tabs.drops.batch import printer
 
     out = io.StringIO()

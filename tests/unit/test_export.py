@@ -17,14 +17,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from netwatch.cli import main
+from netwatch.cli.main import main
 from netwatch.export.args import DEFAULT_PORT, export_parser
 from netwatch.export.exposition import Published, exposition, registry_for
 from netwatch.export.spec import CALL_BUCKETS, ExportOptions
 from netwatch.export.state import ExportState
 from netwatch.model.containers import ProcContext
-from netwatch.recording import open_recording
-from netwatch.sources import Health
+from netwatch.recording.file import open_recording
+from netwatch.sources.base import Health
 from netwatch.tabs import BY_NAME
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.calls.metrics import result_of

@@ -15,7 +15,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from netwatch.cli import main
+from netwatch.cli.main import main
 from netwatch.export.http_server import Limits, MetricsServer, parse_head
 from netwatch.export.web_config import WebConfigError, load_web_config
 

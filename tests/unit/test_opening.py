@@ -1,5 +1,5 @@
-"""Sources opened off the main thread (netwatch/opening.py): a stop is answered while an open
-is under way, no source opens after it, and errors reach the caller as if opened in line."""
+"""Sources opened off the main thread (netwatch/sources/opening.py): a stop is answered while an
+open is under way, no source opens after it, and errors reach the caller as if opened in line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from netwatch.opening import Stopped, open_sources
-from netwatch.sources import Health, SourceError
+from netwatch.sources.base import Health, SourceError
+from netwatch.sources.opening import Stopped, open_sources
 
 
 class Opening:
@@ -46,14 +46,15 @@ def test_every_source_opens_in_order_and_each_is_announced() -> None:
 def left(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """stop_compiling is process-wide (no compile starts after it): recorded here instead."""
     calls: list[str] = []
-    monkeypatch.setattr("netwatch.opening.stop_compiling", lambda: calls.append("stop"))
+    monkeypatch.setattr("netwatch.sources.opening.stop_compiling", lambda: calls.append("stop"))
     return calls
 
 
 def test_a_stop_during_a_compile_is_answered_at_once_and_nothing_opens_after(
     left: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("netwatch.opening.compiling", lambda: True)  # the slow open compiles
+    # The slow open compiles.
+    monkeypatch.setattr("netwatch.sources.opening.compiling", lambda: True)
     log: list[str] = []
     sources = {"slow": Opening(log, "slow", seconds=1.5), "next": Opening(log, "next")}
     asked = threading.Event()

@@ -15,7 +15,7 @@ from netwatch.export.spec import ExportOptions
 from netwatch.export.state import ExportState
 from netwatch.model.cdata import c_string
 from netwatch.model.untrusted import name_text, printable
-from netwatch.recording import RecordingWriter, create_new_file, open_recording
+from netwatch.recording.file import RecordingWriter, create_new_file, open_recording
 from netwatch.tabs import BY_NAME
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.traffic.model import (

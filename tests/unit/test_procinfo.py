@@ -7,7 +7,7 @@ import socket
 
 import psutil
 
-from netwatch.procinfo import owners_of_ports
+from netwatch.host.procinfo import owners_of_ports
 
 
 def test_owners_of_several_ports_from_one_walk() -> None:

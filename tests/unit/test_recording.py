@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.recording import RecordingError, RecordingWriter, create_new_file, load_recording
-from netwatch.replay import replay, replay_file
+from netwatch.recording.file import RecordingError, RecordingWriter, create_new_file, load_recording
+from netwatch.recording.replay import replay, replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from tests.helpers.paths import DEMO
@@ -125,7 +125,7 @@ def test_drops_round_trip_keeps_symbols_for_other_machines(tmp_path: Path) -> No
 
 
 def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None:
-    from netwatch.replay import replay_file
+    from netwatch.recording.replay import replay_file
     from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
     path = tmp_path / "a.nwrec"
@@ -159,7 +159,7 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
 
 
 def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
-    from netwatch.replay import replay_file
+    from netwatch.recording.replay import replay_file
     from netwatch.tabs.calls.model import (
         ENTER,
         EXIT,

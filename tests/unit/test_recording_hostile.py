@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.recording import (
+from netwatch.recording.file import (
     RecordingError,
     RecordingWriteError,
     RecordingWriter,
@@ -19,7 +19,7 @@ from netwatch.recording import (
     load_recording,
     open_recording,
 )
-from netwatch.replay import replay
+from netwatch.recording.replay import replay
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 HEADER = json.dumps(

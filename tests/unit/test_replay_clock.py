@@ -7,9 +7,9 @@ import threading
 import time
 
 from netwatch.model.sample import Catchup
-from netwatch.recording import open_recording
-from netwatch.replay import ClockedReplay
-from netwatch.replay_clock import SPEEDS, ReplayClock
+from netwatch.recording.clock import SPEEDS, ReplayClock
+from netwatch.recording.file import open_recording
+from netwatch.recording.replay import ClockedReplay
 from tests.helpers.paths import DEMO
 
 

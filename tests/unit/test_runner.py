@@ -1,11 +1,11 @@
-"""The one read loop (netwatch/runner.py) that the TUI's workers, batch and record share."""
+"""The one read loop (netwatch/sources/runner.py) that the TUI's workers, batch and record share."""
 
 from __future__ import annotations
 
 import time
 
-from netwatch.runner import COUNTED, ENDED, STOPPED, run
-from netwatch.sources import Health
+from netwatch.sources.base import Health
+from netwatch.sources.runner import COUNTED, ENDED, STOPPED, run
 
 
 class Counting:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.snapshot import SnapshotError, write_snapshot
+from netwatch.ui.snapshot import SnapshotError, write_snapshot
 
 
 def test_snapshot_files_are_new_private_and_never_clobber(tmp_path: Path) -> None:

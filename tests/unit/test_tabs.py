@@ -8,7 +8,7 @@ import inspect
 from pathlib import Path
 
 from netwatch.export.spec import ExportOptions
-from netwatch.record_codec import Codec
+from netwatch.recording.codec import Codec
 from netwatch.tabs import TABS
 from netwatch.tabs.tab import ViewOptions
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from netwatch.batch import Output
+from netwatch.cli.batch import Output
 from netwatch.model.containers import ProcContext
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.batch import Output
+from netwatch.cli.batch import Output
 from netwatch.model.containers import MAX_CONTEXTS, ProcContext
 from netwatch.model.filter import FilterError
 from netwatch.probes.cgroups import CgroupPaths, cgroup2_mount
-from netwatch.recording import RecordingError, load_recording
+from netwatch.recording.file import RecordingError, load_recording
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.model import (
     Counters,

@@ -8,12 +8,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from netwatch.batch import Output, batch_command, intervals_in, replayed_or_live, warn_lost
-from netwatch.cli_args import batch_parser, pid_option
-from netwatch.cli_types import Parser, positive
+from netwatch.cli.args import batch_parser, pid_option
+from netwatch.cli.batch import Output, batch_command, intervals_in, replayed_or_live, warn_lost
+from netwatch.cli.types import Parser, positive
+from netwatch.host.users import user_name
 from netwatch.tabs.accepts.live import live_source
 from netwatch.tabs.accepts.model import SEED_HEADER, AcceptsSample
-from netwatch.users import user_name
 
 EXAMPLES = (
     ("netwatch accepts -b", "one line per accepted TCP connection, as tcp_connections.stp"),

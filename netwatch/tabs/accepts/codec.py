@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.record_codec import (
+from netwatch.recording.codec import (
     CGROUP_PATH_MAX,
     ID_MAX,
     NETNS_MAX,
@@ -20,7 +20,7 @@ from netwatch.record_codec import (
     text,
     whole,
 )
-from netwatch.replay import replay_source
+from netwatch.recording.replay import replay_source
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
 FAMILIES = frozenset({"ipv4", "ipv6", "ipv4-mapped"})

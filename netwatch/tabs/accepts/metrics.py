@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from netwatch.export.series import Labels
 from netwatch.export.spec import ExportOptions, OneCounter
+from netwatch.host.users import user_name
 from netwatch.model.untrusted import name_text
 from netwatch.tabs.accepts.model import AcceptEvent
-from netwatch.users import user_name
 
 
 def _labels(e: AcceptEvent) -> Labels:

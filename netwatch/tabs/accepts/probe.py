@@ -16,7 +16,7 @@ from netwatch.probes.loader import (
 )
 from netwatch.probes.ringbuf import RingDrain
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.sources import Health, SourceError
+from netwatch.sources.base import Health, SourceError
 from netwatch.tabs.accepts.decode import RECORD_SIZE, AcceptRecord, decode
 from netwatch.tabs.accepts.model import AcceptsSample
 

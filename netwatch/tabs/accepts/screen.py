@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input
 
+from netwatch.host.users import user_name
 from netwatch.model.filter import PLACE_HINT
 from netwatch.model.untrusted import csv_cell
 from netwatch.screens.following import FollowingView
@@ -29,7 +30,6 @@ from netwatch.tabs.accepts.model import (
 )
 from netwatch.tabs.accepts.view_model import AcceptsFilter, parse_accepts_filter
 from netwatch.tabs.tab import ViewOptions
-from netwatch.users import user_name
 
 K = TypeVar("K")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.record_codec import (
+from netwatch.recording.codec import (
     I64_MAX,
     I64_MIN,
     ID_MAX,

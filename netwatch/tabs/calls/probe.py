@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from netwatch.host.procinfo import cgroup_of, netns_of
 from netwatch.model.containers import ProcContext
 from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.symbols import SymbolTable
@@ -25,8 +26,7 @@ from netwatch.probes.loader import (
 from netwatch.probes.requirements import has_raw_tracepoint, tracepoint_fields
 from netwatch.probes.ringbuf import RingDrain
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.procinfo import cgroup_of, netns_of
-from netwatch.sources import Health, SourceError
+from netwatch.sources.base import Health, SourceError
 from netwatch.tabs.calls.decode import RECORD, Decoder, FunctionOf
 from netwatch.tabs.calls.model import CallEvent, CallsSample
 from netwatch.tabs.calls.probe_functions import FunctionDepth, attach_functions, load_btf

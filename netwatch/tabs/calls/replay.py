@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from netwatch.replay import ClockedReplay, ReplaySource
-from netwatch.replay_clock import ReplayClock
+from netwatch.recording.clock import ReplayClock
+from netwatch.recording.replay import ClockedReplay, ReplaySource
 from netwatch.tabs.calls.model import CallsSample
 
 

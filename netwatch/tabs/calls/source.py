@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from netwatch.sources import Source
+from netwatch.sources.base import Source
 from netwatch.tabs.calls.model import CallsSample
 
 

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
-from netwatch.cli_args import batch_parser, interval_options
-from netwatch.cli_types import Parser
+from netwatch.cli.args import batch_parser, interval_options
+from netwatch.cli.batch import Output, batch_command, replayed_or_live, warn_lost
+from netwatch.cli.types import Parser
 from netwatch.tabs.drops.live import live_source
 from netwatch.tabs.drops.model import DropsSample, dropwatch_lines, protocol_name
 

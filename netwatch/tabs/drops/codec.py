@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.record_codec import NETNS_MAX, U64_MAX, Codec, fields, text, whole
-from netwatch.replay import replay_source
+from netwatch.recording.codec import NETNS_MAX, U64_MAX, Codec, fields, text, whole
+from netwatch.recording.replay import replay_source
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 
 

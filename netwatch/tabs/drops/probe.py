@@ -16,7 +16,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.sources import Health, SourceError
+from netwatch.sources.base import Health, SourceError
 from netwatch.tabs.drops.decode import DropCounts, merge_drop_counts
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 

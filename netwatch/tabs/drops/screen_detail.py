@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from textual import work
 from textual.widget import Widget
 
+from netwatch.host.procinfo import owners_of_ports
 from netwatch.probes.kernel_files import load_drop_format
-from netwatch.procinfo import owners_of_ports
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.drops.model import GroupStats

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
 
-from netwatch.batch import Output, batch_command, replayed_or_live, warn_lost
-from netwatch.cli_args import batch_parser, interval_options, pid_option
-from netwatch.cli_types import Parser
+from netwatch.cli.args import batch_parser, interval_options, pid_option
+from netwatch.cli.batch import Output, batch_command, replayed_or_live, warn_lost
+from netwatch.cli.types import Parser
+from netwatch.host.users import user_name
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.tabs.traffic.formats import (
     CONN_HEADER,
@@ -24,7 +25,6 @@ from netwatch.tabs.traffic.formats import (
 from netwatch.tabs.traffic.live import live_source
 from netwatch.tabs.traffic.model import ConnRow, Counters, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.view_model import GROUPINGS, ViewRow, grouped, sort_rows
-from netwatch.users import user_name
 
 MAX_CONNECTION_LINES = 300  # connections printed per interval, the busiest
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.record_codec import (
+from netwatch.recording.codec import (
     ID_MAX,
     ID_MIN,
     TS_MAX,
@@ -25,7 +25,7 @@ from netwatch.record_codec import (
     text,
     whole,
 )
-from netwatch.replay import replay_source
+from netwatch.recording.replay import replay_source
 from netwatch.tabs.traffic.model import (
     ConnKey,
     ConnRow,

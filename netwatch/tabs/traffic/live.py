@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from netwatch.probes.requirements import lacking
-from netwatch.sources import Source
+from netwatch.sources.base import Source
 from netwatch.tabs.traffic.model import TrafficSample
 
 

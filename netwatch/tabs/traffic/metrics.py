@@ -5,11 +5,11 @@ the processes they count. No PID label unless asked for: every process would be 
 from __future__ import annotations
 
 from netwatch.export.spec import Add, ExportOptions, Family, TableSpec
+from netwatch.host.users import user_name
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.model.untrusted import name_text, printable
 from netwatch.tabs.traffic.formats import reason_text
 from netwatch.tabs.traffic.model import TrafficSample
-from netwatch.users import user_name
 
 TABLE = "process"
 

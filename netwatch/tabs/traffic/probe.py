@@ -23,7 +23,7 @@ from netwatch.probes.loader import (
     percpu_counter,
 )
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.sources import Health, SourceError
+from netwatch.sources.base import Health, SourceError
 from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns
 from netwatch.tabs.traffic.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.tabs.traffic.model import (

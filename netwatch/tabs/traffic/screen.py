@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from netwatch.host.users import user_name
 from netwatch.model.filter import PLACE_HINT
 from netwatch.model.untrusted import name_text
 from netwatch.screens.plain import shown
@@ -40,7 +41,6 @@ from netwatch.tabs.traffic.view_model import (
     parse_traffic_filter,
     row_id,
 )
-from netwatch.users import user_name
 
 # Drawing thousands of rows costs hundreds of ms a refresh (DESIGN.md §3); nobody reads past this.
 MAX_DRAWN_ROWS = 300

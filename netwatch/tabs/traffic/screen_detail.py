@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Sparkline
 
+from netwatch.host.procinfo import ProcessGone, process_info
 from netwatch.model.containers import NO_CONTEXT
-from netwatch.procinfo import ProcessGone, process_info
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.traffic.formats import rate_text, size_text

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from netwatch import __version__
-from netwatch.cli_types import Parser, count, pid_number, positive, speed, thread_options
+from netwatch.cli.types import Parser, count, pid_number, positive, speed, thread_options
 from netwatch.export.args import export_parser
 from netwatch.tabs import TAB_NAMES
 from netwatch.tabs import TABS as REGISTRY

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from netwatch.cli_types import CliError
+from netwatch.cli.types import CliError
 
 T = TypeVar("T")
 

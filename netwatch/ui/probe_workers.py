@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from netwatch.runner import ENDED, run
-from netwatch.sources import AttachedWhileShown, Health, Source, SourceError
+from netwatch.sources.base import AttachedWhileShown, Health, Source, SourceError
+from netwatch.sources.runner import ENDED, run
 
 SampleTo = Callable[[str, object], object]
 HealthTo = Callable[[str, Health], object]

@@ -1,5 +1,5 @@
 """The netwatch TUI: the tabs of netwatch.tabs, a status line, and one probe worker per tab that
-has a source (netwatch.probe_workers). Nothing here is particular to one tab."""
+has a source (netwatch.ui.probe_workers). Nothing here is particular to one tab."""
 
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from netwatch.model.sample import Sample
-from netwatch.probe_workers import ProbeWorkers
 from netwatch.probes.requirements import degraded_features
-from netwatch.replay_clock import ReplayClock
+from netwatch.recording.clock import ReplayClock
 from netwatch.screens.help import HelpScreen
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.replay_bar import ReplayBar
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
-from netwatch.snapshot import SnapshotError, write_snapshot
-from netwatch.sources import AttachedWhileShown, Health, Source
+from netwatch.sources.base import AttachedWhileShown, Health, Source
 from netwatch.tabs import TABS, ViewOptions
-from netwatch.terminal import ExitGuard, close_within
+from netwatch.ui.probe_workers import ProbeWorkers
+from netwatch.ui.snapshot import SnapshotError, write_snapshot
+from netwatch.ui.terminal import ExitGuard, close_within
 
 # Short words for the status line, which must fit 110 columns with every tab in it.
 STATUS_WORDS = {

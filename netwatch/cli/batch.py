@@ -15,15 +15,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
-from netwatch.cli_types import EXIT_FAILED, CliError
-from netwatch.live_sources import available, require_live
+from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
-from netwatch.opening import open_sources
-from netwatch.record_codec import MAX_ITEMS_PER_RECORD
-from netwatch.recording import RecordingFile, open_recording
-from netwatch.replay import replay
-from netwatch.runner import run
-from netwatch.sources import Source, SourceError
+from netwatch.recording.codec import MAX_ITEMS_PER_RECORD
+from netwatch.recording.file import RecordingFile, open_recording
+from netwatch.recording.replay import replay
+from netwatch.sources.base import Source, SourceError
+from netwatch.sources.live import available, require_live
+from netwatch.sources.opening import open_sources
+from netwatch.sources.runner import run
 
 T = TypeVar("T")
 

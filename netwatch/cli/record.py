@@ -8,13 +8,13 @@ import sys
 import time
 from typing import Any
 
-from netwatch.batch import stop_on_signals
-from netwatch.cli_types import EXIT_FAILED, CliError
-from netwatch.live_sources import require_live
-from netwatch.opening import open_sources
-from netwatch.recording import RecordingWriteError, RecordingWriter, create_new_file
-from netwatch.runner import run
-from netwatch.sources import Source, SourceError
+from netwatch.cli.batch import stop_on_signals
+from netwatch.cli.types import EXIT_FAILED, CliError
+from netwatch.recording.file import RecordingWriteError, RecordingWriter, create_new_file
+from netwatch.sources.base import Source, SourceError
+from netwatch.sources.live import require_live
+from netwatch.sources.opening import open_sources
+from netwatch.sources.runner import run
 from netwatch.tabs import TABS
 
 

@@ -20,6 +20,6 @@ def _stop_before_start(signum: int, frame: FrameType | None) -> None:
 def entry() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop_before_start)
-    from netwatch.cli import main
+    from netwatch.cli.main import main
 
     sys.exit(main())

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from netwatch.probes.loader import compiling, stop_compiling
-from netwatch.sources import Source, SourceError
+from netwatch.sources.base import Source, SourceError
 
 POLL_S = 0.02  # how often the main thread looks at should_stop while sources open
 SETTLE_S = 1.0  # the most a stop waits for an open past its compile to finish its bookkeeping

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from netwatch.sources import Source
+from netwatch.sources.base import Source
 
 POLL_S = 0.05  # how often a wait between ticks looks at should_stop
 

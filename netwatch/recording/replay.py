@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from netwatch.model.sample import Catchup, Sample
-from netwatch.recording import open_recording
-from netwatch.replay_clock import ReplayClock
-from netwatch.sources import Health
+from netwatch.recording.clock import ReplayClock
+from netwatch.recording.file import open_recording
+from netwatch.sources.base import Health
 
 T = TypeVar("T", bound=Sample[Any])
 

@@ -17,7 +17,7 @@ Calls records (one per event: a call's enter or exit, or a socket-layer event in
   {"tab": "calls", "ts": <unix ts>, "interval": <s>, "lost": <n>,
    "events": [[ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us], ...]}
 Readers skip records of tabs they do not know, so later tabs can add their own records. A reader
-checks every field (netwatch/record_codec.py, and each tab's codec.py), refuses lines over
+checks every field (netwatch/recording/codec.py, and each tab's codec.py), refuses lines over
 32 MiB, and plays a file cut short (a full disk) up to its last complete record, with a warning.
 """
 
@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import IO, Any, TypeVar, overload
 
 from netwatch.model.sample import Sample
-from netwatch.record_codec import (
+from netwatch.recording.codec import (
     BadRecord,
     parse_json_line,
     record_in,
     record_out,
 )
-from netwatch.sources import SourceError
+from netwatch.sources.base import SourceError
 
 FORMAT_NAME = "netwatch-recording"
 FORMAT_VERSION = 1

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from netwatch.recording import create_new_file
+from netwatch.recording.file import create_new_file
 
 
 class SnapshotError(Exception):

@@ -9,20 +9,20 @@ import os
 import sys
 from typing import Any
 
-from netwatch.batch import read_recording
-from netwatch.cli_args import build_parser
-from netwatch.cli_types import EXIT_FAILED, CliError
-from netwatch.commands import cmd_record
-from netwatch.crashlog import keep_log, terminal_aside, traceback_in
-from netwatch.live_sources import require_live
+from netwatch.cli.args import build_parser
+from netwatch.cli.batch import read_recording
+from netwatch.cli.record import cmd_record
+from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
-from netwatch.opening import Stopped
 from netwatch.probes.loader import compiling, stop_compiling
-from netwatch.replay import replay
-from netwatch.replay_clock import ReplayClock
-from netwatch.sources import Source, SourceError
+from netwatch.recording.clock import ReplayClock
+from netwatch.recording.replay import replay
+from netwatch.sources.base import Source, SourceError
+from netwatch.sources.live import require_live
+from netwatch.sources.opening import Stopped
 from netwatch.tabs import TABS, ViewOptions
-from netwatch.terminal import (
+from netwatch.ui.crashlog import keep_log, terminal_aside, traceback_in
+from netwatch.ui.terminal import (
     ExitGuard,
     close_within,
     end_now,
@@ -42,7 +42,7 @@ def cmd_ui(
     unavailable: dict[str, str] | None = None,
     replay_clock: ReplayClock | None = None,
 ) -> int:
-    from netwatch.app import NetwatchApp
+    from netwatch.ui.app import NetwatchApp
 
     if not args.snapshot_dir.is_dir():
         what = "is not a directory" if args.snapshot_dir.exists() else "does not exist"

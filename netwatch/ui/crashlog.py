@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from netwatch.recording import create_new_file
-from netwatch.terminal import TerminalOut
+from netwatch.recording.file import create_new_file
+from netwatch.ui.terminal import TerminalOut
 
 LOG_DIR = Path("/var/log/netwatch")
 

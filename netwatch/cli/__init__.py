@@ -1,0 +1,1 @@
+"""The command line: parsing, dispatch, the batch commands' shared loop, `record`."""

@@ -1,0 +1,1 @@
+"""Facts about this host's processes and users, read from /proc and the password database."""

@@ -1,0 +1,1 @@
+"""Recording files: the format, its checked codec, replaying one by a shared clock."""
