@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.recording.file import RecordingWriter, create_new_file, load_recording
+from netwatch.tabs import codecs
 
 
 def round_trip(path: Path, tab: str, *samples: Any) -> list[Any]:
     """`samples` of `tab` written to a new recording at `path`, and what reading it gives."""
-    writer = RecordingWriter(create_new_file(path), [tab])
+    writer = RecordingWriter(create_new_file(path), codecs(tab))
     for sample in samples:
         writer.write(tab, sample)
     writer.close()
-    return list(load_recording(path)[tab])
+    return list(load_recording(path, codecs())[tab])

@@ -8,59 +8,31 @@ import argparse
 from pathlib import Path
 
 from netwatch import __version__
-from netwatch.cli.types import Parser, count, pid_number, positive, speed, thread_options
+from netwatch.cli.types import Parser, count, pid_number, positive, speed
 from netwatch.export.args import export_parser
 from netwatch.tabs import TAB_NAMES
 from netwatch.tabs import TABS as REGISTRY
-from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
-from netwatch.tabs.calls.probe_functions import MODES as FUNCTION_MODES
 
 TABS = TAB_NAMES
 
 
 def ui_options(p: argparse.ArgumentParser) -> None:
+    """What the full-screen UI takes, live or replaying: the snapshot directory, and each tab's
+    own options (its options.py)."""
     p.add_argument(
         "--snapshot-dir",
         type=Path,
         default=Path("."),
         help="where 's' writes snapshots (default: current directory)",
     )
-    p.add_argument(
-        "--max-rows",
-        type=count,
-        default=10_000,
-        help="accepted connections kept in the Accepts log, oldest dropped first (default 10000)",
-    )
-    p.add_argument(
-        "--max-calls",
-        type=count,
-        default=DEFAULT_MAX_CALLS,
-        help=f"calls kept per thread in the Calls tab, oldest dropped first "
-        f"(default {DEFAULT_MAX_CALLS})",
-    )
-    p.add_argument(
-        "--max-threads",
-        type=count,
-        default=DEFAULT_MAX_THREADS,
-        help=f"threads kept in the Calls tab, least recently active dropped first "
-        f"(default {DEFAULT_MAX_THREADS})",
-    )
+    for tab in REGISTRY:
+        tab.add_options("ui", p)
 
 
 def interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
     """The report interval (5 s by default, as the seed scripts) and how many reports."""
     p.add_argument("--interval", type=positive, default=5.0, help=interval_help)
     p.add_argument("--count", type=count, help="stop after N intervals")
-
-
-def functions_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--functions",
-        choices=FUNCTION_MODES,
-        default="auto",
-        help="Calls: follow net/socket.c's functions inside each call by fentry, by kprobes, "
-        "or not at all (default auto: fentry, else kprobes, else none; the banner says which)",
-    )
 
 
 def batch_parser(
@@ -131,31 +103,37 @@ def ui_parser() -> Parser:
     )
     ui.add_argument("--version", action="version", version=f"netwatch {__version__}")
     ui_options(ui)
-    functions_option(ui)
+    for tab in REGISTRY:
+        tab.add_options("live_ui", ui)
     return ui
 
 
-RECORD_SIZES = """sizes, measured on the test recordings:
-  ~60-120 bytes per row or accept per interval: 50 busy processes with their drops
-  and accepts at --interval 1 write ~0.3 MB a minute.
-  Calls adds ~140 bytes per call event (each call is an enter and an exit, and its
-  events inside): a dozen HTTP clients' connections in 5 s made 51 KB, while an
-  unfiltered busy host writes hundreds of MB a minute (41 MB in 10 s was measured),
-  which is why Calls is recorded only when asked for.
-
-examples:
-  netwatch record -o session.nwrec --duration 600      # 10 minutes of traffic, drops, accepts
-  netwatch record -o nginx.nwrec --calls-comm nginx    # and nginx's socket calls
-  netwatch replay session.nwrec                        # play it back, anywhere, no root
-"""
+def record_epilog() -> str:
+    notes = [note for tab in REGISTRY if (note := tab.record_note())]
+    examples = [
+        ("netwatch record -o session.nwrec --duration 600", "10 minutes of every default tab"),
+        *(e for tab in REGISTRY for e in tab.examples("record")),
+        ("netwatch replay session.nwrec", "play it back, anywhere, no root"),
+    ]
+    width = max(len(command) for command, _ in examples)
+    return (
+        "sizes, measured on the test recordings:\n"
+        "  ~60-120 bytes per row or accept per interval: 50 busy processes with their drops\n"
+        "  and accepts at --interval 1 write ~0.3 MB a minute.\n"
+        + "".join(f"{note}\n" for note in notes)
+        + "\nexamples:\n"
+        + "".join(f"  {command.ljust(width)}  # {why}\n" for command, why in examples)
+    )
 
 
 def record_parser() -> Parser:
+    on_request = [tab.title for tab in REGISTRY if tab.on_request]
     record = Parser(
         prog="netwatch record",
-        description="Record a session for 'netwatch replay': Traffic, Drops and Accepts, and "
-        "Calls when asked for (--calls, or narrowed by --calls-pid/--calls-tid/--calls-comm).",
-        epilog=RECORD_SIZES,
+        description="Record a session for 'netwatch replay': every tab this kernel can run"
+        + (f", and {', '.join(on_request)} when asked for (see its options)" if on_request else "")
+        + ".",
+        epilog=record_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
@@ -163,19 +141,8 @@ def record_parser() -> Parser:
         "--duration", type=positive, help="seconds to record (default: until Ctrl-C)"
     )
     record.add_argument("--interval", type=positive, default=1.0, help="seconds per sample")
-    calls = record.add_mutually_exclusive_group()
-    calls.add_argument(
-        "--calls",
-        action="store_true",
-        help="record the Calls tab too, every thread's socket calls (see the sizes below)",
-    )
-    calls.add_argument(
-        "--no-calls",
-        action="store_true",
-        help="leave out the Calls tab (the default, unless a --calls-* option asks for it)",
-    )
-    thread_options(record, "calls-")
-    functions_option(record)
+    for tab in REGISTRY:
+        tab.add_options("record", record)
     return record
 
 

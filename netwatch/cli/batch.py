@@ -19,11 +19,11 @@ from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
 from netwatch.recording.codec import MAX_ITEMS_PER_RECORD
 from netwatch.recording.file import RecordingFile, open_recording
-from netwatch.recording.replay import replay
 from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import available, require_live
 from netwatch.sources.opening import open_sources
 from netwatch.sources.runner import run
+from netwatch.tabs import codecs, replay
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ def run_batch(
 def read_recording(path: Path) -> RecordingFile:
     """The recording indexed for streaming; its warnings (a cut last record) on stderr."""
     try:
-        recording = open_recording(path)
+        recording = open_recording(path, codecs())
     except SourceError as exc:
         raise CliError(f"netwatch: {exc}") from exc
     for warning in recording.warnings:

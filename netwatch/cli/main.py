@@ -16,11 +16,10 @@ from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
 from netwatch.probes.loader import compiling, stop_compiling
 from netwatch.recording.clock import ReplayClock
-from netwatch.recording.replay import replay
 from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import require_live
 from netwatch.sources.opening import Stopped
-from netwatch.tabs import TABS, ViewOptions
+from netwatch.tabs import TABS, ViewOptions, replay
 from netwatch.ui.crashlog import keep_log, terminal_aside, traceback_in
 from netwatch.ui.terminal import (
     ExitGuard,
@@ -52,9 +51,7 @@ def cmd_ui(
         initial_tab=tab,
         snapshot_dir=args.snapshot_dir,
         replay=replay,
-        view_options=ViewOptions(
-            max_rows=args.max_rows, max_calls=args.max_calls, max_threads=args.max_threads
-        ),
+        view_options=ViewOptions(settings=vars(args)),
         unavailable=unavailable,
         replay_clock=replay_clock,
     )
@@ -138,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "record":
                 return cmd_record(args)
             if argv[0] == "export":
-                from netwatch.export.args import with_calls_if_narrowed
+                from netwatch.export.args import with_tabs_asked_for
                 from netwatch.export.command import cmd_export
 
-                return cmd_export(with_calls_if_narrowed(args))
+                return cmd_export(with_tabs_asked_for(args))
             rec = read_recording(args.file)
             # One clock for every tab: the replay's keys pause, step and seek them together.
             clock = ReplayClock(speed=args.speed)

@@ -15,7 +15,7 @@ from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import require_live
 from netwatch.sources.opening import open_sources
 from netwatch.sources.runner import run
-from netwatch.tabs import TABS
+from netwatch.tabs import TABS, codecs
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise CliError(f"netwatch: cannot create {args.output}: {exc.strerror}") from exc
     for why in left_out.values():
         print(f"netwatch: not recording: {why}", file=sys.stderr)
-    writer = RecordingWriter(stream, list(sources), args.output)
+    writer = RecordingWriter(stream, codecs(*sources), args.output)
     intervals = 0
     with stop_on_signals() as should_stop:
         try:

@@ -81,26 +81,6 @@ def pid_number() -> Callable[[str], int]:
     return whole_number(1, pid_max(), " (the kernel's pid_max)")
 
 
-def thread_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """Which threads the Calls probe traces, chosen in the kernel (all given must match)."""
-    ids = pid_number()
-    for name, kind, help_text in (
-        ("pid", ids, "trace this process's threads"),
-        ("tid", ids, "trace this thread"),
-        ("comm", comm_name, "trace threads with this exact command name"),
-    ):
-        short = ["-p"] if name == "pid" and not prefix else []  # as every batch command's -p
-        p.add_argument(
-            *short,
-            f"--{prefix}{name}",
-            type=kind,
-            action="append",
-            default=[],
-            metavar=name.upper(),
-            help=f"{help_text} (repeatable)",
-        )
-
-
 def comm_name(text: str) -> str:
     if not text or len(text.encode()) > 15:
         raise argparse.ArgumentTypeError(

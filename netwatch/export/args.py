@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from netwatch.cli.types import Parser, count, positive, thread_options, whole_number
+from netwatch.cli.types import Parser, count, positive, whole_number
+from netwatch.export.spec import ExportOptions
 from netwatch.tabs import TAB_NAMES, TABS
 
 # Prometheus's wiki hands 9100-9999 out to exporters one by one and that range is all but full;
@@ -15,20 +16,32 @@ DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_TABS = tuple(tab.name for tab in TABS if not tab.on_request)
 DEFAULT_MAX_SERIES = 500
 
-EXAMPLES = f"""metrics (counters survive the processes they count; see the README's table):
-  netwatch_process_{{transmit,receive}}_{{bytes,packets}}_total  comm, user, device, container
-  netwatch_drops_total                                         reason, function, protocol
-  netwatch_tcp_accepts_total                                   comm, user, port, family, container
-  netwatch_socket_calls_total, ..._call_duration_seconds       comm, call, result (--tabs calls)
-  netwatch_probe_up, netwatch_probe_lost_events_total          probe
-  netwatch_build_info                                          version, kernel, probe, mechanism
 
-examples:
-  netwatch export                                # http://{DEFAULT_LISTEN}/metrics
-  netwatch export --listen 0.0.0.0:{DEFAULT_PORT}           # scraped from other hosts: a choice
-  netwatch export --textfile /var/lib/prometheus/node-exporter/netwatch.prom
-  netwatch export --tabs traffic,calls --calls-comm nginx
-"""
+def metrics_text() -> str:
+    """Every metric `export` can serve and its labels, from each tab's own metrics part."""
+    lines = []
+    for tab in TABS:
+        asked = f" (--tabs {tab.name})" if tab.on_request else ""
+        for spec in tab.metrics(ExportOptions()).tables():
+            for family in spec.families:
+                lines.append(f"  {family.name:<59}{', '.join(spec.labels)}{asked}")
+    lines.append(f"  {'netwatch_probe_up, netwatch_probe_lost_events_total':<59}probe")
+    lines.append(f"  {'netwatch_build_info':<59}version, kernel, probe, mechanism")
+    return "\n".join(lines)
+
+
+def examples_text() -> str:
+    examples = [
+        ("netwatch export", f"http://{DEFAULT_LISTEN}/metrics"),
+        (f"netwatch export --listen 0.0.0.0:{DEFAULT_PORT}", "scraped from other hosts: a choice"),
+        (
+            "netwatch export --textfile /var/lib/node_exporter/netwatch.prom",
+            "node_exporter reads it",
+        ),
+        *(e for tab in TABS for e in tab.examples("export")),
+    ]
+    width = max(len(command) for command, _ in examples)
+    return "examples:\n" + "".join(f"  {c.ljust(width)}  # {why}\n" for c, why in examples)
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -69,7 +82,8 @@ def export_parser() -> Parser:
         f"(default http://{DEFAULT_LISTEN}/metrics: loopback only; serving other hosts is\n"
         f"a choice made with --listen). Port {DEFAULT_PORT} lies outside 9100-9999, the range\n"
         "Prometheus's wiki allocates to exporters, so it collides with none of them.",
-        epilog=EXAMPLES,
+        epilog="metrics (counters survive the processes they count; see the README's table):\n"
+        f"{metrics_text()}\n\n{examples_text()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = p.add_mutually_exclusive_group()
@@ -131,12 +145,15 @@ def export_parser() -> Parser:
         "(no root needed); ends with the recording",
     )
     p.add_argument("--count", type=count, help="stop after N intervals")
-    thread_options(p, "calls-")
+    for tab in TABS:
+        tab.add_options("export", p)
     return p
 
 
-def with_calls_if_narrowed(args: argparse.Namespace) -> argparse.Namespace:
-    """--calls-pid/--calls-tid/--calls-comm ask for the Calls metrics, as they do in `record`."""
-    if (args.calls_pid or args.calls_tid or args.calls_comm) and "calls" not in args.tabs:
-        args.tabs = (*args.tabs, "calls")
+def with_tabs_asked_for(args: argparse.Namespace) -> argparse.Namespace:
+    """A tab exported only on request is exported when its own options ask for it (Calls'
+    narrowing options do, as they do in `record`)."""
+    for tab in TABS:
+        if tab.on_request and tab.name not in args.tabs and tab.asked_for(args):
+            args.tabs = (*args.tabs, tab.name)
     return args

@@ -18,12 +18,11 @@ from netwatch.export.state import ExportState
 from netwatch.export.textfile import TextfileRefused, TextfileWriter
 from netwatch.export.web_config import WebConfig, WebConfigError, load_web_config
 from netwatch.model.untrusted import printable
-from netwatch.recording.replay import replay
 from netwatch.sources.base import Health, Source, SourceError
 from netwatch.sources.live import require_live
 from netwatch.sources.opening import open_sources
 from netwatch.sources.runner import run
-from netwatch.tabs import BY_NAME
+from netwatch.tabs import BY_NAME, replay
 
 
 def _sources(args: argparse.Namespace) -> tuple[dict[str, Source[Any]], dict[str, str]]:
@@ -34,11 +33,8 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Source[Any]], dict[str
         missing = {t: "not in the recording" for t in args.tabs if t not in replayed}
         return dict(replayed), missing
     require_live()
-    # A Calls source as `record` makes it: on from the start, narrowed in the kernel.
-    record_args = argparse.Namespace(**vars(args), calls=True, no_calls=False)
-    record_args.functions = "none"  # the metrics count calls; their insides cost and say nothing
-    wanted = {t: BY_NAME[t].record_source(record_args) for t in args.tabs}
-    sources = {t: s for t, s in wanted.items() if s is not None and not isinstance(s, str)}
+    wanted = {t: BY_NAME[t].export_source(args) for t in args.tabs}
+    sources = {t: s for t, s in wanted.items() if not isinstance(s, str)}
     return sources, {t: why for t, why in wanted.items() if isinstance(why, str)}
 
 

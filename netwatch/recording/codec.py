@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,15 +109,13 @@ class Codec:
     more_in: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
-def _codec(tab: str) -> Codec:
-    from netwatch.tabs import BY_NAME
+# Each tab's codec by its name: what the recording layer is handed (netwatch.tabs.codecs), so
+# it never looks a tab up itself.
+Codecs = Mapping[str, Codec]
 
-    return BY_NAME[tab].codec()
 
-
-def record_out(tab: str, sample: Sample[Any]) -> dict[str, Any]:
+def record_out(codec: Codec, tab: str, sample: Sample[Any]) -> dict[str, Any]:
     """One line of the file: the sample's envelope and its rows (or events) as plain lists."""
-    codec = _codec(tab)
     record = {
         "tab": tab,
         "ts": round(sample.ts, 6),
@@ -130,9 +128,8 @@ def record_out(tab: str, sample: Sample[Any]) -> dict[str, Any]:
     return record
 
 
-def record_in(tab: str, record: dict[str, Any]) -> Any:
-    """A sample of `tab` from its parsed record; BadRecord names what is wrong."""
-    codec = _codec(tab)
+def record_in(codec: Codec, record: dict[str, Any]) -> Any:
+    """A sample from its parsed record, by its tab's codec; BadRecord names what is wrong."""
     items = record.get(codec.key)
     if type(items) is not list:
         raise BadRecord(f"no '{codec.key}' list")

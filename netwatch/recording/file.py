@@ -3,19 +3,11 @@
 Line 1 is a header object:
   {"format": "netwatch-recording", "version": 1, "created": <unix ts>, "host": ..., "kernel": ...,
    "tabs": ["traffic"]}
-Each later line is one record with a "tab" field. Traffic records:
-  {"tab": "traffic", "ts": <unix ts>, "interval": <s>, "lost": <n>,
-   "rows": [[pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes], ...],
-   "context": [[pid, cgroup, netns], ...]}   (context: optional; older files have none)
-Drops records:
-  {"tab": "drops", "ts": <unix ts>, "interval": <s>, "lost": <n>,
-   "rows": [[location, reason, protocol, symbol, count, dev, port], ...]}
-Accepts records:
-  {"tab": "accepts", "ts": <unix ts>, "interval": <s>, "lost": <n>,
-   "events": [[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport], ...]}
-Calls records (one per event: a call's enter or exit, or a socket-layer event inside a call):
-  {"tab": "calls", "ts": <unix ts>, "interval": <s>, "lost": <n>,
-   "events": [[ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us], ...]}
+Each later line is one record of one tab's interval:
+  {"tab": NAME, "ts": <unix ts>, "interval": <s>, "lost": <n>, KEY: [item, ...], ...}
+where KEY is "rows" for a counting tab and "events" for a streaming one, each item a plain JSON
+list, and a tab may add fields of its own; what they hold is the tab's, documented and checked
+in its codec.py (netwatch/tabs/NAME/codec.py), which this layer is handed and never looks up.
 Readers skip records of tabs they do not know, so later tabs can add their own records. A reader
 checks every field (netwatch/recording/codec.py, and each tab's codec.py), refuses lines over
 32 MiB, and plays a file cut short (a full disk) up to its last complete record, with a warning.
@@ -38,6 +30,7 @@ from typing import IO, Any, TypeVar, overload
 from netwatch.model.sample import Sample
 from netwatch.recording.codec import (
     BadRecord,
+    Codecs,
     parse_json_line,
     record_in,
     record_out,
@@ -65,7 +58,8 @@ class RecordingWriter:
     run keeps every record before it; if the disk fills, the part written is cut off again, so
     the file ends on a complete record."""
 
-    def __init__(self, stream: IO[str], tabs: list[str], path: Path | None = None) -> None:
+    def __init__(self, stream: IO[str], codecs: Codecs, path: Path | None = None) -> None:
+        self._codecs = codecs
         self._stream = stream
         self._fd = stream.fileno()
         self._good = 0  # where the last complete record ends
@@ -76,12 +70,12 @@ class RecordingWriter:
             "created": round(time.time(), 3),
             "host": platform.node(),
             "kernel": platform.release(),
-            "tabs": tabs,
+            "tabs": list(codecs),
         }
         self._write(header)
 
     def write(self, tab: str, sample: Sample[Any]) -> None:
-        self._write(record_out(tab, sample))
+        self._write(record_out(self._codecs[tab], tab, sample))
 
     def _write(self, obj: dict[str, Any]) -> None:
         data = memoryview((json.dumps(obj, separators=(",", ":")) + "\n").encode())
@@ -148,13 +142,12 @@ class RecordingFile:
     """A recording opened for replay: the header checked, every line's place indexed by tab
     (8 bytes a record, whatever the file's size), and records parsed only when read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, codecs: Codecs) -> None:
         self.path = path
         self.warnings: list[str] = []
+        self._codecs = codecs
         self._fd = _open_regular(path)
-        from netwatch.tabs import TAB_NAMES
-
-        self._tabs: dict[str, _TabIndex] = {tab: _TabIndex() for tab in TAB_NAMES}
+        self._tabs: dict[str, _TabIndex] = {tab: _TabIndex() for tab in codecs}
         try:
             self.header = self._index()
         except BaseException:
@@ -216,7 +209,7 @@ class RecordingFile:
             record = parse_json_line(line)
             if not isinstance(record, dict):
                 raise BadRecord("not an object")
-            return record_in(tab, record)
+            return record_in(self._codecs[tab], record)
         except BadRecord as exc:
             raise RecordingError(
                 f"{self.path}: corrupt {tab} record at line {number}: {exc}"
@@ -260,28 +253,26 @@ class RecordedSamples(Sequence[S]):
         return (self[i] for i in range(len(self)))
 
 
-def open_recording(path: Path) -> RecordingFile:
-    return RecordingFile(path)
+def open_recording(path: Path, codecs: Codecs) -> RecordingFile:
+    return RecordingFile(path, codecs)
 
 
 @dataclass(frozen=True, slots=True)
 class Recording:
     header: dict[str, Any]
-    samples: dict[str, tuple[Any, ...]]  # by tab: every tab this netwatch knows, maybe empty
+    samples: dict[str, tuple[Any, ...]]  # by tab: every tab it was read with, maybe empty
     warnings: tuple[str, ...] = ()
 
     def __getitem__(self, tab: str) -> tuple[Any, ...]:
         return self.samples[tab]
 
 
-def load_recording(path: Path) -> Recording:
+def load_recording(path: Path, codecs: Codecs) -> Recording:
     """Every record, read and checked now: for small files and tests. Replay streams instead
     (RecordingFile), so a recording of any size plays in the same memory."""
-    from netwatch.tabs import TAB_NAMES
-
-    rec = RecordingFile(path)
+    rec = RecordingFile(path, codecs)
     try:
-        samples = {tab: tuple(rec.samples(tab)) for tab in TAB_NAMES}
+        samples = {tab: tuple(rec.samples(tab)) for tab in codecs}
         return Recording(rec.header, samples, tuple(rec.warnings))
     finally:
         rec.close()

@@ -10,7 +10,6 @@ from typing import Any, Generic, TypeVar
 
 from netwatch.model.sample import Catchup, Sample
 from netwatch.recording.clock import ReplayClock
-from netwatch.recording.file import open_recording
 from netwatch.sources.base import Health
 
 T = TypeVar("T", bound=Sample[Any])
@@ -121,25 +120,3 @@ def replay_source(
     if clock is not None:
         return ClockedReplay(samples, path, clock)
     return ReplaySource(samples, path, speed)
-
-
-def replay(
-    tab: str,
-    samples: Sequence[Any],
-    path: Path,
-    speed: float = 1.0,
-    clock: ReplayClock | None = None,
-) -> ReplaySource[Any] | ClockedReplay[Any]:
-    """The source that plays `tab`'s samples as its live source would offer them."""
-    from netwatch.tabs import BY_NAME
-
-    made: ReplaySource[Any] | ClockedReplay[Any] = (
-        BY_NAME[tab].codec().replay(samples, path, speed, clock)
-    )
-    return made
-
-
-def replay_file(
-    tab: str, path: Path, speed: float = 1.0, clock: ReplayClock | None = None
-) -> ReplaySource[Any] | ClockedReplay[Any]:
-    return replay(tab, open_recording(path).samples(tab), path, speed, clock)

@@ -4,12 +4,19 @@ and the batch commands reach a tab only through these parts, so they name no tab
 
 The parts each tab folder offers (tests/unit/test_tabs.py checks every folder has all of them):
   screen.py  view(ViewOptions) -> TabView            its Textual view (imports no BCC)
+             HELP: str                               its section of the help screen
+             SCREENSHOT: Screenshot                  how the README's picture of it is made
   live.py    for_ui(args) -> Source | str            its live source, or why this kernel cannot
              for_record(args) -> Source | str | None   run it; None: `record` was told to leave
                                                        it out
+             for_export(args) -> Source | str        the same for `netwatch export`
   batch.py   parser() -> ArgumentParser, command(args) -> int   `netwatch COMMAND --batch`
   codec.py   CODEC: Codec                            its records in a recording file, and the
                                                      source that replays them
+  options.py ui, live_ui, record, export(parser)     its own options of each command, if any;
+             asked_for(args) -> bool                 whether they ask for it (on-request tabs);
+             RECORD_NOTE, EXAMPLES                   its lines in `record`'s and `export`'s help
+             (optional, as is each name in it: a tab with no options of its own has none)
   metrics.py metrics(ExportOptions) -> TabMetrics    its tables of Prometheus counters for
                                                      `netwatch export`
 and, by convention, model.py (rows or events, its Sample), view_model.py (sorting and filtering),
@@ -20,7 +27,8 @@ asked for, so a batch command never loads Textual and the UI never loads a batch
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +41,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ViewOptions:
-    """What the command line says about the views (each takes what concerns it)."""
+    """What the command line says about the views: `settings` holds every option given (each
+    tab's options.py adds its own to the parser), and each view takes what concerns it, with
+    its own defaults."""
 
     live: bool = True
-    max_rows: int = 10_000  # Accepts' log
-    max_calls: int = 500  # Calls, per thread
-    max_threads: int = 200  # Calls
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Screenshot:
+    """How the README's picture of a tab is made (scripts/make_screenshots.py): the committed
+    recording it replays (under tests/data/), the keys pressed once it has ended, the size."""
+
+    recording: str
+    keys: tuple[str, ...]
+    size: tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +81,48 @@ class Tab:
 
     def record_source(self, args: argparse.Namespace) -> Source[Any] | str | None:
         made: Source[Any] | str | None = self.part("live", "for_record")(args)
+        return made
+
+    def help(self) -> str:
+        made: str = self.part("screen", "HELP")
+        return made
+
+    def screenshot(self) -> Screenshot:
+        made: Screenshot = self.part("screen", "SCREENSHOT")
+        return made
+
+    def optional_part(self, module: str, name: str, default: Any) -> Any:
+        """A part a tab may leave out (its folder has no such module, or it no such name)."""
+        path = f"netwatch.tabs.{self.name}.{module}"
+        try:
+            found = import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name != path:
+                raise
+            return default
+        return getattr(found, name, default)
+
+    def add_options(self, command: str, parser: argparse.ArgumentParser) -> None:
+        """Its own options for `command`: "ui" (live or replaying), "live_ui", "record" or
+        "export"; a tab with none has no options.py."""
+        self.optional_part("options", command, lambda parser: None)(parser)
+
+    def asked_for(self, args: argparse.Namespace) -> bool:
+        asked: bool = self.optional_part("options", "asked_for", lambda args: False)(args)
+        return asked
+
+    def record_note(self) -> str:
+        note: str = self.optional_part("options", "RECORD_NOTE", "")
+        return note
+
+    def examples(self, command: str) -> tuple[tuple[str, str], ...]:
+        made: tuple[tuple[str, str], ...] = self.optional_part("options", "EXAMPLES", {}).get(
+            command, ()
+        )
+        return made
+
+    def export_source(self, args: argparse.Namespace) -> Source[Any] | str:
+        made: Source[Any] | str = self.part("live", "for_export")(args)
         return made
 
     def batch_parser(self) -> argparse.ArgumentParser:

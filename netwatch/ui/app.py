@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 from netwatch.model.sample import Sample
 from netwatch.probes.requirements import degraded_features
 from netwatch.recording.clock import ReplayClock
-from netwatch.screens.help import HelpScreen
+from netwatch.screens.help import HelpScreen, help_text
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.replay_bar import ReplayBar
@@ -352,7 +352,7 @@ class NetwatchApp(App[None]):
         self._update_status()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(help_text([(t.key, t.title, t.help()) for t in TABS])))
 
     def on_tab_view_snapshot_requested(self, message: TabView.SnapshotRequested) -> None:
         view = message.view

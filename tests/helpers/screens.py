@@ -12,7 +12,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from netwatch.recording.replay import replay_file
+from netwatch.recording.file import open_recording
+from netwatch.tabs import TAB_NAMES, codecs, replay_file
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.ui.app import NetwatchApp
@@ -70,13 +71,19 @@ def first_sample(source: ScriptedSource) -> None:
     )
 
 
+def recorded_tabs(path: Path = DEMO) -> list[str]:
+    """The registered tabs `path` holds samples of, in tab-bar order."""
+    recording = open_recording(path, codecs())
+    try:
+        return [t for t in TAB_NAMES if recording.count(t)]
+    finally:
+        recording.close()
+
+
 def replay_app(tab: str = "traffic") -> NetwatchApp:
+    """The app replaying every tab the demo recording holds, fast."""
     return NetwatchApp(
-        {
-            "traffic": replay_file("traffic", DEMO, speed=100),
-            "drops": replay_file("drops", DEMO, speed=100),
-            "accepts": replay_file("accepts", DEMO, speed=100),
-        },
+        {name: replay_file(name, DEMO, speed=100) for name in recorded_tabs()},
         initial_tab=tab,
         replay=True,
     )
@@ -87,7 +94,7 @@ async def until_ended(pilot: Pilot[Any]) -> None:
     assert isinstance(app, NetwatchApp)
     # Every tab's replay has run to its end: the picture no longer depends on timing.
     await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
-    assert set(app.health) == {"traffic", "drops", "accepts"}
+    assert set(app.health) == set(recorded_tabs())
     # Scrolling to the followed row lands a refresh later: let it, so the scrollbar is settled.
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.tabs import codecs
 from tests.helpers.paths import GEN
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import veth_pair
@@ -144,7 +145,7 @@ def test_record_under_load_writes_samples_a_steady_interval_apart(tmp_path: Path
             p.kill()
             p.wait()
     assert rec.returncode == 0, rec.stderr
-    recording = load_recording(out)
+    recording = load_recording(out, codecs())
     for tab in ("traffic", "calls", "accepts", "drops"):
         samples = recording[tab]
         assert len(samples) >= 6, (tab, len(samples))
@@ -233,7 +234,7 @@ def test_record_on_a_full_disk_stops_with_one_line_and_the_file_replays(
         last,
     ), p.stderr
     assert "Traceback" not in p.stderr
-    rec = load_recording(out)
+    rec = load_recording(out, codecs())
     assert rec["traffic"] and not rec.warnings  # every record whole, the cut one removed
 
 

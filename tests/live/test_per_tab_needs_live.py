@@ -15,6 +15,7 @@ import pytest
 
 from netwatch.cli import main as cli
 from netwatch.probes import requirements
+from netwatch.tabs import codecs
 from netwatch.tabs.calls import probe as calls_probe
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.helpers.calls_live import calls_of, nested, run_client, socket_calls
@@ -133,7 +134,7 @@ def test_record_keeps_the_tabs_that_run_and_says_which_it_left_out(
     assert f"netwatch: not recording: {lacks}" in err
     from netwatch.recording.file import load_recording
 
-    rec = load_recording(out)
+    rec = load_recording(out, codecs())
     assert rec.header["tabs"] == ["traffic", "accepts"]
     assert rec["traffic"] and not rec["drops"]
 

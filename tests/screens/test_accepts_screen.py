@@ -29,7 +29,7 @@ def accepts_app(tmp_path: Path, max_rows: int = 10_000) -> tuple[NetwatchApp, Sc
         initial_tab="accepts",
         snapshot_dir=tmp_path,
         replay=True,
-        view_options=ViewOptions(max_rows=max_rows),
+        view_options=ViewOptions(settings={"max_rows": max_rows}),
     )
     return app, src
 

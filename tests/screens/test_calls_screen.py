@@ -12,8 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from netwatch.recording.replay import replay_file
-from netwatch.tabs import ViewOptions
+from netwatch.tabs import ViewOptions, replay_file
 from netwatch.tabs.calls.model import (
     ENTER,
     EVENT,
@@ -58,7 +57,7 @@ def calls_app(tmp_path: Path, tab: str = "calls", **kw: int) -> tuple[NetwatchAp
         initial_tab=tab,
         snapshot_dir=tmp_path,
         replay=True,
-        view_options=ViewOptions(**kw),  # type: ignore[arg-type]
+        view_options=ViewOptions(settings=kw),
     )
     return app, src
 

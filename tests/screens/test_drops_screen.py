@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from netwatch.recording.file import RecordingWriter, create_new_file
-from netwatch.recording.replay import replay_file
+from netwatch.tabs import codecs, replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.drops.screen_detail import DropDetail
@@ -239,7 +239,7 @@ async def test_a_recorded_hundred_million_drops_replay_and_quit_at_once(tmp_path
     # The legend once walked every count up to the peak: a recording with one count of 1e8
     # hung the replay UI, `q` ignored.
     path = tmp_path / "flood.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["drops"])
+    writer = RecordingWriter(create_new_file(path), codecs("drops"))
     writer.write("drops", sample(1.0, (UDP, 10**8), (NF, 3)))
     writer.close()
     app = NetwatchApp(

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from netwatch.recording.replay import replay_file
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
-from netwatch.tabs import TAB_NAMES
+from netwatch.tabs import TAB_NAMES, replay_file
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import DEMO
 from tests.helpers.screens import wait_for

@@ -13,8 +13,8 @@ from textual.widgets import Input
 
 from netwatch.recording.clock import ReplayClock
 from netwatch.recording.file import open_recording
-from netwatch.recording.replay import replay_file
 from netwatch.screens.replay_bar import KEYS, ReplayBar, bar_line
+from netwatch.tabs import codecs, replay_file
 from netwatch.tabs.drops.screen import DropsView
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.ui.app import NetwatchApp
@@ -72,7 +72,7 @@ async def test_step_moves_every_tab_one_sample_forward_and_back() -> None:
 
 
 async def test_seeking_forward_and_back_rebuilds_the_views_state() -> None:
-    count = open_recording(DEMO).count("traffic")
+    count = open_recording(DEMO, codecs()).count("traffic")
     async with player(speed=0.125) as (app, pilot, clock):  # slow: only the keys move it
         await wait_for(pilot, lambda: seen(app) == (1, 1))
         await pilot.press("right_square_bracket")  # +10 s: past the end, all at once

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from netwatch.recording.replay import replay_file
+from netwatch.tabs import replay_file
 from netwatch.tabs.calls.screen import CallsView
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import CALLS_DEMO

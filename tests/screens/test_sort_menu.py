@@ -86,7 +86,7 @@ async def test_f6_sorts_the_other_tabs_too(tab: str, labels: list[str], pick: st
 
 
 async def test_calls_threads_sort_from_the_menu(tmp_path: Path) -> None:
-    from netwatch.recording.replay import replay_file
+    from netwatch.tabs import replay_file
 
     calls_demo = Path(__file__).resolve().parents[1] / "data" / "calls-demo.nwrec"
     app = NetwatchApp(

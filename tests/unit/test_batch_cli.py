@@ -12,7 +12,7 @@ import pytest
 
 from netwatch.cli import main as cli
 from netwatch.recording.file import load_recording
-from netwatch.tabs import TABS
+from netwatch.tabs import TABS, codecs
 from tests.helpers.cli import one_line_error, opened_tabs, run
 from tests.helpers.paths import CALLS_DEMO, DEMO
 
@@ -48,7 +48,7 @@ def test_every_batch_help_has_examples_of_that_command() -> None:
 
 
 def test_timestamps_put_each_lines_own_time_in_front() -> None:
-    rec = load_recording(DEMO)
+    rec = load_recording(DEMO, codecs())
     timed = run("top", "-b", "-T", "--replay", str(DEMO)).stdout.split("\n\n")
     plain = run("top", "-b", "--replay", str(DEMO)).stdout.split("\n\n")
     assert len(timed) == len(plain) == len(rec["traffic"]) + 1  # a blank line after each
@@ -66,7 +66,7 @@ def test_timestamps_put_each_lines_own_time_in_front() -> None:
 
 
 def test_p_keeps_only_those_processes() -> None:
-    rec = load_recording(DEMO)
+    rec = load_recording(DEMO, codecs())
     pids = sorted({r.key.pid for s in rec["traffic"] for r in s.rows if r.key.pid > 0})
     wanted = pids[:2]
     rows = [

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from netwatch.recording.codec import MAX_ITEMS_PER_RECORD, record_in
+from netwatch.tabs import codecs
 from netwatch.tabs.traffic.model import (
     MAX_HISTORIES,
     MAX_TOTALS,
@@ -36,7 +37,7 @@ def million_row_recording(path: Path) -> Path:
 
 def test_a_record_s_items_past_the_cap_are_counted_not_kept() -> None:
     rows = [[i, 0, "l", "c", "", 1, 1, 9, 9] for i in range(MAX_ITEMS_PER_RECORD + 5)]
-    sample = record_in("traffic", {"ts": 1.0, "interval": 1.0, "lost": 3, "rows": rows})
+    sample = record_in(codecs()["traffic"], {"ts": 1.0, "interval": 1.0, "lost": 3, "rows": rows})
     assert len(sample.rows) == MAX_ITEMS_PER_RECORD and sample.cut == 5 and sample.lost == 3
 
 

@@ -25,7 +25,7 @@ from netwatch.export.state import ExportState
 from netwatch.model.containers import ProcContext
 from netwatch.recording.file import open_recording
 from netwatch.sources.base import Health
-from netwatch.tabs import BY_NAME
+from netwatch.tabs import BY_NAME, codecs
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.calls.metrics import result_of
 from netwatch.tabs.calls.model import ENTER, EXIT, FOLDED, CallEvent, CallsSample
@@ -266,7 +266,7 @@ def test_a_replay_to_a_textfile_is_written_whole_and_promtool_clean(tmp_path: Pa
     # The exporter counts what the Traffic tab counts: every (command, device) series equals
     # the tab's own totals since start over the same recording.
     tab = TrafficState()
-    for sample in open_recording(DEMO).samples("traffic"):
+    for sample in open_recording(DEMO, codecs()).samples("traffic"):
         tab.apply(sample)
     expected: dict[tuple[str, str], list[int]] = {}
     for key, counts in tab.totals.items():

@@ -53,8 +53,9 @@ def left(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_stop_during_a_compile_is_answered_at_once_and_nothing_opens_after(
     left: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The slow open compiles.
-    monkeypatch.setattr("netwatch.sources.opening.compiling", lambda: True)
+    monkeypatch.setattr(
+        "netwatch.sources.opening.compiling", lambda: True
+    )  # the slow open compiles
     log: list[str] = []
     sources = {"slow": Opening(log, "slow", seconds=1.5), "next": Opening(log, "next")}
     asked = threading.Event()

@@ -16,7 +16,7 @@ from netwatch.export.state import ExportState
 from netwatch.model.cdata import c_string
 from netwatch.model.untrusted import name_text, printable
 from netwatch.recording.file import RecordingWriter, create_new_file, open_recording
-from netwatch.tabs import BY_NAME
+from netwatch.tabs import BY_NAME, codecs
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.traffic.model import (
     REASON_TX_NO_OWNER,
@@ -32,7 +32,7 @@ HOSTILE = ("über✓名", "[tx-no-owner]", "[other]", c_string(b"bad\xff"), c_st
 
 
 def hostile_recording(path: Path) -> Path:
-    writer = RecordingWriter(create_new_file(path), ["traffic", "accepts"])
+    writer = RecordingWriter(create_new_file(path), codecs("traffic", "accepts"))
     rows = tuple(
         TrafficRow(TrafficKey(100 + i, 0, "lo", name), Counters(1, 1, 100, 100))
         for i, name in enumerate(HOSTILE)
@@ -84,7 +84,7 @@ def test_a_process_cannot_be_shown_as_netwatch_s_own_rows() -> None:
 def test_a_process_named_like_a_reserved_series_is_its_own_series(tmp_path: Path) -> None:
     state = ExportState({"traffic": BY_NAME["traffic"].metrics(ExportOptions())}, 500)
     rec = hostile_recording(tmp_path / "hostile.nwrec")
-    for sample in open_recording(rec).samples("traffic"):
+    for sample in open_recording(rec, codecs()).samples("traffic"):
         state.count("traffic", sample)
     state.end_interval(1)
     text = exposition(registry_for(Published(state.snapshot()))).decode()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.recording.file import RecordingError, RecordingWriter, create_new_file, load_recording
-from netwatch.recording.replay import replay, replay_file
+from netwatch.tabs import codecs, replay, replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from tests.helpers.paths import DEMO
@@ -27,7 +27,7 @@ SAMPLES = [
 
 
 def write(path: Path) -> None:
-    writer = RecordingWriter(create_new_file(path), ["traffic"])
+    writer = RecordingWriter(create_new_file(path), codecs("traffic"))
     for s in SAMPLES:
         writer.write("traffic", s)
     writer.close()
@@ -37,7 +37,7 @@ def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "r.nwrec"
     write(path)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    rec = load_recording(path)
+    rec = load_recording(path, codecs())
     assert rec.header["version"] == 1 and rec.header["tabs"] == ["traffic"]
     assert list(rec["traffic"]) == SAMPLES
     src = replay("traffic", rec["traffic"], path)
@@ -47,7 +47,7 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_committed_demo_recording_loads() -> None:
-    rec = load_recording(DEMO)
+    rec = load_recording(DEMO, codecs())
     assert len(rec["traffic"]) >= 3
     assert any(r.key.comm == "backup-agent" for s in rec["traffic"] for r in s.rows)
 
@@ -57,7 +57,7 @@ def test_unknown_tabs_are_skipped_for_later_formats(tmp_path: Path) -> None:
     write(path)
     with path.open("a") as f:
         f.write('{"tab":"some-future-tab","ts":1,"whatever":[1,2]}\n')
-    assert len(load_recording(path)["traffic"]) == 2
+    assert len(load_recording(path, codecs())["traffic"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_bad_files_give_one_line_naming_the_problem(tmp_path: Path, mutate, mess
     write(path)
     path.write_text(mutate(path.read_text()))
     with pytest.raises(RecordingError, match=message) as err:
-        load_recording(path)
+        load_recording(path, codecs())
     assert "\n" not in str(err.value)
 
 
@@ -83,7 +83,7 @@ def test_binary_file_is_foreign(tmp_path: Path) -> None:
     path = tmp_path / "x.bin"
     path.write_bytes(os.urandom(64) + b"\xff\xfe")
     with pytest.raises(RecordingError, match="not a netwatch recording"):
-        load_recording(path)
+        load_recording(path, codecs())
 
 
 def test_new_file_never_overwrites_or_follows_symlinks(tmp_path: Path) -> None:
@@ -114,18 +114,18 @@ def test_drops_round_trip_keeps_symbols_for_other_machines(tmp_path: Path) -> No
         ),
         lost=1,
     )
-    writer = RecordingWriter(create_new_file(path), ["traffic", "drops"])
+    writer = RecordingWriter(create_new_file(path), codecs("traffic", "drops"))
     writer.write("traffic", SAMPLES[0])
     writer.write("drops", sample)
     writer.close()
-    rec = load_recording(path)
+    rec = load_recording(path, codecs())
     assert rec["traffic"] == (SAMPLES[0],) and rec["drops"] == (sample,)
     src = replay_file("drops", path)
     assert src.read() == sample and src.read() is None
 
 
 def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None:
-    from netwatch.recording.replay import replay_file
+    from netwatch.tabs import replay_file
     from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
     path = tmp_path / "a.nwrec"
@@ -148,18 +148,18 @@ def test_accepts_round_trip_and_a_corrupt_accepts_record(tmp_path: Path) -> None
         ),
         lost=2,
     )
-    writer = RecordingWriter(create_new_file(path), ["accepts"])
+    writer = RecordingWriter(create_new_file(path), codecs("accepts"))
     writer.write("accepts", sample)
     writer.close()
-    assert load_recording(path)["accepts"] == (sample,)
+    assert load_recording(path, codecs())["accepts"] == (sample,)
     assert replay_file("accepts", path).read() == sample
     path.write_text(path.read_text().replace('"nginx",', ""))  # one field short
     with pytest.raises(RecordingError, match="corrupt accepts record at line 2"):
-        load_recording(path)
+        load_recording(path, codecs())
 
 
 def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
-    from netwatch.recording.replay import replay_file
+    from netwatch.tabs import replay_file
     from netwatch.tabs.calls.model import (
         ENTER,
         EXIT,
@@ -186,19 +186,19 @@ def test_calls_round_trip_and_a_corrupt_calls_record(tmp_path: Path) -> None:
         ),
         lost=4,
     )
-    writer = RecordingWriter(create_new_file(path), ["calls"])
+    writer = RecordingWriter(create_new_file(path), codecs("calls"))
     writer.write("calls", sample)
     writer.close()
-    assert load_recording(path)["calls"] == (sample,)  # function depth included
+    assert load_recording(path, codecs())["calls"] == (sample,)  # function depth included
     source = replay_file("calls", path)
     assert source.read() == sample and source.read() is None
     path.write_text(path.read_text().replace('"exit"', '"leave"'))
     with pytest.raises(RecordingError, match="corrupt calls record at line 2"):
-        load_recording(path)
+        load_recording(path, codecs())
 
 
 def test_committed_calls_recording_loads() -> None:
-    rec = load_recording(DEMO.with_name("calls-demo.nwrec"))
+    rec = load_recording(DEMO.with_name("calls-demo.nwrec"), codecs())
     assert rec["calls"] and rec.header["tabs"][-1] == "calls"
     names = {e.comm for s in rec["calls"] for e in s.events}
     assert names == {"web-client", "web-server", "dns-client", "dns-server"}

@@ -19,7 +19,7 @@ from netwatch.recording.file import (
     load_recording,
     open_recording,
 )
-from netwatch.recording.replay import replay
+from netwatch.tabs import codecs, replay
 from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 
 HEADER = json.dumps(
@@ -40,7 +40,7 @@ def recording(tmp_path: Path, *lines: str) -> Path:
 
 def one_line_error(path: Path, match: str) -> None:
     with pytest.raises(RecordingError, match=match) as err:
-        load_recording(path)
+        load_recording(path, codecs())
     assert "\n" not in str(err.value)
 
 
@@ -80,13 +80,15 @@ def calls(*events: object) -> str:
 def test_hostile_records_are_one_line_errors(tmp_path: Path, line: str, match: str | None) -> None:
     path = recording(tmp_path, GOOD_TRAFFIC, line)
     if match is None:
-        assert len(load_recording(path)["traffic"]) == 1
+        assert len(load_recording(path, codecs())["traffic"]) == 1
     else:
         one_line_error(path, match)
 
 
 def test_good_records_of_every_tab_still_read(tmp_path: Path) -> None:
-    rec = load_recording(recording(tmp_path, GOOD_TRAFFIC, accepts(GOOD_ACCEPT), calls(GOOD_CALL)))
+    rec = load_recording(
+        recording(tmp_path, GOOD_TRAFFIC, accepts(GOOD_ACCEPT), calls(GOOD_CALL)), codecs()
+    )
     assert len(rec["traffic"]) == len(rec["accepts"]) == len(rec["calls"]) == 1
     assert rec["accepts"][0].events[0].raddr == "10.0.0.2"
 
@@ -123,7 +125,7 @@ def test_a_recording_cut_short_replays_its_complete_records_with_a_warning(
     path = recording(tmp_path, GOOD_TRAFFIC, GOOD_TRAFFIC.replace("100.0", "101.0"))
     with path.open("a") as f:
         f.write(GOOD_TRAFFIC[:30])  # the record being written when the disk filled
-    rec = load_recording(path)
+    rec = load_recording(path, codecs())
     assert [s.ts for s in rec["traffic"]] == [100.0, 101.0]
     assert rec.warnings == (f"{path}: the last record (line 4) is incomplete and was left out",)
 
@@ -139,7 +141,7 @@ def test_replay_streams_so_memory_does_not_grow_with_the_file(tmp_path: Path) ->
         for _ in range((300 << 20) // len(line)):
             f.write(line + "\n")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rec = open_recording(path)
+    rec = open_recording(path, codecs())
     source = replay("traffic", rec.samples("traffic"), path, speed=1000)
     source.open()
     assert [len(source.read().rows) for _ in range(3)] == [3000] * 3  # type: ignore[union-attr]
@@ -153,7 +155,7 @@ def test_record_on_a_full_disk_stops_with_one_line_and_leaves_a_replayable_file(
     small_disk: Callable[[str], Path],
 ) -> None:
     path = small_disk("64k") / "full.nwrec"
-    writer = RecordingWriter(create_new_file(path), ["traffic"])
+    writer = RecordingWriter(create_new_file(path), codecs("traffic"))
     row = TrafficRow(TrafficKey(7, 0, "lo", "x" * 200), Counters(1, 2, 3, 4))
     written = 0
     with pytest.raises(RecordingWriteError, match="No space left on device") as err:
@@ -162,5 +164,5 @@ def test_record_on_a_full_disk_stops_with_one_line_and_leaves_a_replayable_file(
             written += 1
     assert "\n" not in str(err.value)
     writer.close()
-    rec = load_recording(path)
+    rec = load_recording(path, codecs())
     assert written > 0 and len(rec["traffic"]) == written and not rec.warnings

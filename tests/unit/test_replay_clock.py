@@ -10,6 +10,7 @@ from netwatch.model.sample import Catchup
 from netwatch.recording.clock import SPEEDS, ReplayClock
 from netwatch.recording.file import open_recording
 from netwatch.recording.replay import ClockedReplay
+from netwatch.tabs import codecs
 from tests.helpers.paths import DEMO
 
 
@@ -110,7 +111,7 @@ def test_a_wait_ends_on_its_time_on_a_rewind_and_on_close() -> None:
 
 
 def test_the_source_hands_over_what_a_seek_made_due_at_once() -> None:
-    recording = open_recording(DEMO)
+    recording = open_recording(DEMO, codecs())
     samples = recording.samples("traffic")
     ts = [s.ts for s in samples]
     now = FakeTime()

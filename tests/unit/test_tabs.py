@@ -11,6 +11,7 @@ from netwatch.export.spec import ExportOptions
 from netwatch.recording.codec import Codec
 from netwatch.tabs import TABS
 from netwatch.tabs.tab import ViewOptions
+from tests.helpers.paths import DATA
 
 TABS_DIR = Path(__file__).resolve().parents[2] / "netwatch" / "tabs"
 
@@ -28,16 +29,18 @@ def test_every_tab_offers_every_part() -> None:
         assert isinstance(tab.batch_parser(), argparse.ArgumentParser), tab.name
         assert tab.batch_parser().prog == f"netwatch {tab.command}", tab.name
         for module, name in (("screen", "view"), ("live", "for_ui"), ("live", "for_record"),
+                             ("live", "for_export"),
                              ("batch", "command")):  # fmt: skip
             part = tab.part(module, name)
             assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
         assert (TABS_DIR / tab.name / f"{tab.name}.bpf.c").is_file(), tab.name
+        assert (DATA / tab.screenshot().recording).is_file(), tab.name
         specs = tab.metrics(ExportOptions()).tables()
         assert specs and all(s.families for s in specs), tab.name
 
 
 def test_views_come_from_the_registry_with_the_options_they_take() -> None:
-    options = ViewOptions(live=False, max_rows=7, max_calls=5, max_threads=3)
+    options = ViewOptions(live=False, settings={"max_rows": 7, "max_calls": 5, "max_threads": 3})
     for tab in TABS:
         view = tab.view(options)
         assert type(view).__module__ == f"netwatch.tabs.{tab.name}.screen"

@@ -15,6 +15,7 @@ from netwatch.model.containers import MAX_CONTEXTS, ProcContext
 from netwatch.model.filter import FilterError
 from netwatch.probes.cgroups import CgroupPaths, cgroup2_mount
 from netwatch.recording.file import RecordingError, load_recording
+from netwatch.tabs import codecs
 from netwatch.tabs.traffic.batch import printer
 from netwatch.tabs.traffic.model import (
     Counters,
@@ -145,14 +146,14 @@ def test_recordings_carry_the_context_and_old_ones_without_it_still_read(tmp_pat
     del record["context"]
     old = tmp_path / "old.nwrec"
     old.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
-    (read,) = load_recording(old)["traffic"]
+    (read,) = load_recording(old, codecs())["traffic"]
     assert read.rows == SAMPLE.rows and read.context == {}
 
     record["context"] = [[10, DOCKER, "not a number"]]
     bad = tmp_path / "bad.nwrec"
     bad.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
     with pytest.raises(RecordingError, match="netns"):
-        list(load_recording(bad)["traffic"])
+        list(load_recording(bad, codecs())["traffic"])
 
 
 def test_the_state_keeps_a_bounded_latest_context_per_process() -> None:

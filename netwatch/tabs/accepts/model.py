@@ -10,6 +10,8 @@ from netwatch.model.containers import container_of
 from netwatch.model.sample import EventsSample
 from netwatch.model.untrusted import printable
 
+DEFAULT_MAX_ROWS = 10_000  # accepted connections the log keeps, oldest dropped first
+
 SEED_HEADER = "%6s %16s %6s %6s %16s" % ("UID", "CMD", "PID", "PORT", "IP_SOURCE")
 
 
@@ -81,7 +83,7 @@ class AcceptsSample(EventsSample[AcceptEvent]):
 class AcceptsState:
     """The log (bounded: oldest dropped first), per-port and per-source counts, new sources."""
 
-    max_rows: int = 10_000
+    max_rows: int = DEFAULT_MAX_ROWS
     log: deque[AcceptEvent] = field(default_factory=deque)
     dropped_oldest: int = 0
     total: int = 0

@@ -22,6 +22,7 @@ from netwatch.screens.following import FollowingView
 from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable
 from netwatch.tabs.accepts.model import (
+    DEFAULT_MAX_ROWS,
     FIELD_NAMES,
     SEED_HEADER,
     AcceptEvent,
@@ -29,7 +30,7 @@ from netwatch.tabs.accepts.model import (
     AcceptsState,
 )
 from netwatch.tabs.accepts.view_model import AcceptsFilter, parse_accepts_filter
-from netwatch.tabs.tab import ViewOptions
+from netwatch.tabs.tab import Screenshot, ViewOptions
 
 K = TypeVar("K")
 
@@ -51,6 +52,20 @@ COLUMNS = (
     ("container", "CONTAINER", 14),
 )
 SUMMARY_WIDTH = 30
+
+
+# Its part of the help screen (`?`): its heading, then its keys.
+HELP = """\
+Accepts tab
+  f  End      follow the newest (moving up into the scroll-back stops following)
+  sort keys   the summary by count or by port/address (the log stays in time order)
+  /           port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
+              container:NAME  cgroup:PATH  netns:INODE
+  NEW marks a source address seen for the first time this session.
+"""
+
+
+SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (140, 26))
 
 
 def columns_for(width: int) -> tuple[tuple[str, str, int], ...]:
@@ -81,7 +96,9 @@ class AcceptsView(FollowingView[AcceptsState]):
         "filter: port:N src:ADDR|CIDR comm:NAME pid:N uid:N|name family:4|6|mapped " + PLACE_HINT
     )
 
-    def __init__(self, *, max_rows: int = 10_000, live: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self, *, max_rows: int = DEFAULT_MAX_ROWS, live: bool = True, id: str | None = None
+    ) -> None:
         super().__init__(live=live, id=id)
         self.state = AcceptsState(max_rows=max_rows)
         self.filter: AcceptsFilter | None = None
@@ -249,4 +266,6 @@ class AcceptsView(FollowingView[AcceptsState]):
 
 
 def view(options: ViewOptions) -> AcceptsView:
-    return AcceptsView(max_rows=options.max_rows, live=options.live)
+    return AcceptsView(
+        max_rows=options.settings.get("max_rows", DEFAULT_MAX_ROWS), live=options.live
+    )

@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from netwatch.cli.args import batch_parser, functions_option
+from netwatch.cli.args import batch_parser
 from netwatch.cli.batch import Output, batch_command, intervals_in, read_recording, warn_lost
-from netwatch.cli.types import CliError, Parser, positive, thread_options, whole_number
+from netwatch.cli.types import CliError, Parser, positive, whole_number
 from netwatch.sources.live import available, require_live
 from netwatch.tabs.calls.live import live_source
 from netwatch.tabs.calls.model import CallsSample, ThreadIndent
+from netwatch.tabs.calls.options import functions_option, thread_options
 from netwatch.tabs.calls.probe import DEFAULT_RINGBUF_MB
 from netwatch.tabs.calls.replay import ReplayCallsSource
 from netwatch.tabs.calls.source import CallsSource

@@ -57,3 +57,15 @@ def for_record(args: argparse.Namespace) -> CallsSource | str | None:
         comms=tuple(args.calls_comm),
         functions=args.functions,
     )
+
+
+def for_export(args: argparse.Namespace) -> CallsSource | str:
+    # Narrowed as in `record` (--calls-pid/--calls-tid/--calls-comm); no function depth: the
+    # metrics count calls, and what runs inside them costs and changes no count.
+    return live_source(
+        args.interval,
+        pids=tuple(args.calls_pid),
+        tids=tuple(args.calls_tid),
+        comms=tuple(args.calls_comm),
+        functions="none",
+    )

@@ -16,6 +16,8 @@ from netwatch.model.filter import PLACE_HINT
 from netwatch.screens.following import FollowingView
 from netwatch.screens.table import FilterableTable, sync_rows
 from netwatch.tabs.calls.model import (
+    DEFAULT_MAX_CALLS,
+    DEFAULT_MAX_THREADS,
     CallEvent,
     CallNode,
     CallsSample,
@@ -39,7 +41,7 @@ from netwatch.tabs.calls.view_model import (
     parse_calls_filter,
     sort_threads,
 )
-from netwatch.tabs.tab import ViewOptions
+from netwatch.tabs.tab import Screenshot, ViewOptions
 
 MAX_DRAWN_ROWS = 1500
 REDRAW_EVERY_S = 1.0
@@ -48,6 +50,26 @@ TREE_COLUMNS = (("time", "TIME", 12), ("tree", "CALL TREE", 0), ("result", "RESU
                 ("dur", "DURATION", 10))  # fmt: skip
 FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "TOTAL", 10),
                 ("max", "MAX", 10), ("errors", "ERRORS", 7))  # fmt: skip
+
+
+# Its part of the help screen (`?`): its heading, then its keys.
+HELP = """\
+Calls tab (traced only while this tab is shown)
+  Enter       open / close the thread or call under the cursor (kept as calls arrive)
+  + -         open all / fold every call to one line
+  v           tree, or summary per thread: count, total and longest time, errors
+  sort keys   threads by recent activity, call count or total time; r reverses
+  f  End      follow the newest call (moving the cursor browses and stops following)
+  /           pid:N  tid:N  comm:NAME (exact)  call:NAME or call:PREFIX*  free text
+              container:NAME  cgroup:PATH  netns:INODE (the thread's process)
+              pid, tid and comm are also applied in the kernel: others cost nothing
+  * lines are socket-layer events inside the call; dim ones concern another socket
+  (a softirq that ran on the CPU during the call).
+"""
+
+
+# The first thread, from its first call.
+SCREENSHOT = Screenshot("calls-demo.nwrec", ("home",), (140, 34))
 
 
 class CallsView(FollowingView[CallsState]):
@@ -69,8 +91,8 @@ class CallsView(FollowingView[CallsState]):
     def __init__(
         self,
         *,
-        max_calls: int = 500,
-        max_threads: int = 200,
+        max_calls: int = DEFAULT_MAX_CALLS,
+        max_threads: int = DEFAULT_MAX_THREADS,
         live: bool = True,
         id: str | None = None,
     ) -> None:
@@ -310,5 +332,7 @@ class CallsView(FollowingView[CallsState]):
 
 def view(options: ViewOptions) -> CallsView:
     return CallsView(
-        max_calls=options.max_calls, max_threads=options.max_threads, live=options.live
+        max_calls=options.settings.get("max_calls", DEFAULT_MAX_CALLS),
+        max_threads=options.settings.get("max_threads", DEFAULT_MAX_THREADS),
+        live=options.live,
     )

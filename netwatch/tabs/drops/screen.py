@@ -32,7 +32,7 @@ from netwatch.tabs.drops.view_model import (
     parse_drops_filter,
     sort_groups,
 )
-from netwatch.tabs.tab import ViewOptions
+from netwatch.tabs.tab import Screenshot, ViewOptions
 
 MAX_DRAWN_ROWS = 200
 # Colours add to the glyphs (which alone carry the level under NO_COLOR).
@@ -48,6 +48,21 @@ FIXED_COLUMNS = (
 )
 ADDRESS_COLUMN = ("address", "ADDRESS", 18)
 ADDRESS_MIN_WIDTH = 150
+
+
+# Its part of the help screen (`?`): its heading, then its keys.
+HELP = """\
+Drops tab
+  g           group rows by location, function or reason
+  (narrow screens sum several intervals to a heatmap cell; the legend says how many)
+  l           log / linear colour scale (the legend under the heatmap says which)
+  sort keys   total, last interval or name; r reverses
+  /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  netns:INODE  free text
+  Enter       details of the selected row
+"""
+
+
+SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (110, 22))
 
 
 def layout(width: int) -> tuple[int, tuple[tuple[str, str, int], ...]]:

@@ -20,3 +20,4 @@ def for_ui(args: argparse.Namespace) -> Source[TrafficSample] | str:
 
 
 for_record = for_ui  # the same probe at record's interval
+for_export = for_ui  # and at export's

@@ -17,7 +17,7 @@ from netwatch.model.untrusted import name_text
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView, rows_text
-from netwatch.tabs.tab import ViewOptions
+from netwatch.tabs.tab import Screenshot, ViewOptions
 from netwatch.tabs.traffic.formats import (
     NETTOP_HEADER,
     human_rate,
@@ -44,6 +44,32 @@ from netwatch.tabs.traffic.view_model import (
 
 # Drawing thousands of rows costs hundreds of ms a refresh (DESIGN.md §3); nobody reads past this.
 MAX_DRAWN_ROWS = 300
+
+
+# Its part of the help screen (`?`): its heading, then its keys.
+HELP = """\
+Traffic tab
+  sort keys   the columns shown (default TOT_KB: sent and received, most first)
+  click       a column's header sorts by it, a second click reverses (▼ ▲ mark it)
+  cursor      stays on its process when the order changes (the list scrolls to it)
+  r           reverse the sort
+  /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
+              container:NAME  cgroup:PATH  netns:INODE (NAME* and PATH* match prefixes)
+  c           toggle per-interval counts / totals since start
+  g           a row per process, per program (PROCS: how many), per user, per container,
+              or per connection (COMMAND: its command, protocol, local and remote end)
+  Enter       the selected process: container, cgroup, netns, sockets, its traffic live
+              (b: bits/s), its connections; Escape returns
+  TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
+  XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
+  From 139 columns CONTAINER shows (the runtime's 12-digit id, else the systemd unit).
+  Narrower than 123 columns UID goes, then (116) the rates, then (98) USER and packets.
+  Unattributed rows (PID "-") hold device traffic no process can be charged with,
+  with the reason in COMMAND. See docs/attribution.md.
+"""
+
+
+SCREENSHOT = Screenshot("traffic-demo.nwrec", ("c",), (120, 26))  # totals over the whole recording
 
 
 def _num(value: int) -> Text:
