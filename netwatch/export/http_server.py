@@ -27,21 +27,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from netwatch.export.web_config import BasicAuth
 
 MAX_HEAD_BYTES = 8192
 ACCEPT_BATCH = 32
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_connections: int = 256
-    head_timeout: float = 5.0
-    write_timeout: float = 10.0
-    max_requests: int = 1000
-    backlog: int = 1024
+# Connections the kernel queues before we accept them: a burst waits instead of being refused.
+BACKLOG = 1024
 
 
 class Rendered:
@@ -85,14 +77,22 @@ class MetricsServer:
         sock: socket.socket,
         version: Callable[[], object],
         render: Callable[[], bytes],
-        limits: Limits = Limits(),
+        *,
         tls: ssl.SSLContext | None = None,
         auth: BasicAuth | None = None,
+        max_connections: int = 256,
+        head_timeout: float = 5.0,
+        write_timeout: float = 10.0,
+        max_requests: int = 1000,
     ) -> None:
         self._sock = sock
         self._version = version
         self._render = render
-        self.limits = limits
+        # What one client may hold (the module's docstring says why each exists).
+        self.max_connections = max_connections
+        self.head_timeout = head_timeout
+        self.write_timeout = write_timeout
+        self.max_requests = max_requests
         self._tls = tls
         self._auth = auth
         self._conns: dict[_Conn, None] = {}  # insertion order: oldest first
@@ -130,14 +130,13 @@ class MetricsServer:
             lambda r, w: self._client(r, w, rendered),
             sock=self._sock,
             ssl=self._tls,
-            ssl_handshake_timeout=self.limits.head_timeout if self._tls else None,
+            ssl_handshake_timeout=self.head_timeout if self._tls else None,
             limit=MAX_HEAD_BYTES,
             # asyncio accepts this many per wakeup before our tasks can evict any: kept small
             # so a flood of connections never runs the process out of descriptors.
             backlog=ACCEPT_BATCH,
         )
-        # The kernel's queue, though, is long: a burst waits there instead of being refused.
-        self._sock.listen(self.limits.backlog)
+        self._sock.listen(BACKLOG)
         self._ready.set()
         async with server:
             await self._stopping.wait()
@@ -146,7 +145,7 @@ class MetricsServer:
                 conn.drop()
 
     def _admit(self, conn: _Conn) -> None:
-        if len(self._conns) >= self.limits.max_connections:
+        if len(self._conns) >= self.max_connections:
             oldest_idle = next((c for c in self._conns if c.idle), None)
             if oldest_idle is None:
                 conn.drop()
@@ -165,12 +164,12 @@ class MetricsServer:
         conn = _Conn(writer)
         self._admit(conn)
         try:
-            for _ in range(self.limits.max_requests):
+            for _ in range(self.max_requests):
                 if conn not in self._conns:
                     return
                 conn.idle, conn.since = True, time.monotonic()
                 try:
-                    async with asyncio.timeout(self.limits.head_timeout):
+                    async with asyncio.timeout(self.head_timeout):
                         head = await reader.readuntil(b"\r\n\r\n")
                 except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                     return
@@ -240,7 +239,7 @@ class MetricsServer:
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
         if not head_only:
             writer.write(body)
-        async with asyncio.timeout(self.limits.write_timeout):
+        async with asyncio.timeout(self.write_timeout):
             await writer.drain()
         if close:
             with contextlib.suppress(OSError):

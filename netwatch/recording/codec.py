@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from netwatch.model.containers import ProcContext
 from netwatch.model.sample import Sample
 
 # Bounds for what a record may hold. Times: the Unix epoch to the year 2242 (2**33 s).
@@ -142,22 +141,3 @@ def record_in(codec: Codec, record: dict[str, Any]) -> Any:
         cut=over,
         **(codec.more_in(record) if codec.more_in is not None else {}),
     )
-
-
-def context_out(sample: Any) -> dict[str, Any]:
-    """A sample's `context` (where its processes run, by PID) as a record's "context"."""
-    return {"context": [[pid, c.cgroup, c.netns] for pid, c in sample.context.items()]}
-
-
-def context_in(record: dict[str, Any]) -> dict[str, Any]:
-    """And back, checked, as the sample's keyword argument; absent in older recordings."""
-    items = record.get("context", [])
-    if type(items) is not list:
-        raise BadRecord("'context' is not a list")
-    context: dict[int, ProcContext] = {}
-    for item in items[:MAX_ITEMS_PER_RECORD]:  # one per row's process at most
-        pid, cgroup, netns = fields(item, 3, "a process's context")
-        context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
-            text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")
-        )
-    return {"context": context}

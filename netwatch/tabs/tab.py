@@ -4,12 +4,12 @@ and the batch commands reach a tab only through these parts, so they name no tab
 
 The parts each tab folder offers (tests/unit/test_tabs.py checks every folder has all of them):
   screen.py  view(ViewOptions) -> TabView            its Textual view (imports no BCC)
-             HELP: str                               its section of the help screen
+             HELP: str                               its section of the help screen (its help.txt)
              SCREENSHOT: Screenshot                  how the README's picture of it is made
   live.py    for_ui(args) -> Source | str            its live source, or why this kernel cannot
              for_record(args) -> Source | str | None   run it; None: `record` was told to leave
-                                                       it out
-             for_export(args) -> Source | str        the same for `netwatch export`
+                                                       it out (optional: for_ui by default)
+             for_export(args) -> Source | str        the same for `export` (optional, likewise)
   batch.py   parser() -> ArgumentParser, command(args) -> int   `netwatch COMMAND --batch`
   codec.py   CODEC: Codec                            its records in a recording file, and the
                                                      source that replays them
@@ -80,7 +80,9 @@ class Tab:
         return made
 
     def record_source(self, args: argparse.Namespace) -> Source[Any] | str | None:
-        made: Source[Any] | str | None = self.part("live", "for_record")(args)
+        made: Source[Any] | str | None = self.optional_part(
+            "live", "for_record", self.part("live", "for_ui")
+        )(args)
         return made
 
     def help(self) -> str:
@@ -122,7 +124,9 @@ class Tab:
         return made
 
     def export_source(self, args: argparse.Namespace) -> Source[Any] | str:
-        made: Source[Any] | str = self.part("live", "for_export")(args)
+        made: Source[Any] | str = self.optional_part(
+            "live", "for_export", self.part("live", "for_ui")
+        )(args)
         return made
 
     def batch_parser(self) -> argparse.ArgumentParser:

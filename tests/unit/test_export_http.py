@@ -16,13 +16,13 @@ import bcrypt
 import pytest
 
 from netwatch.cli.main import main
-from netwatch.export.http_server import Limits, MetricsServer, parse_head
+from netwatch.export.http_server import MetricsServer, parse_head
 from netwatch.export.web_config import WebConfigError, load_web_config
 
 BODY = b"netwatch_probe_up 1\n"
 
 
-def start(limits: Limits | None = None, **kw: object) -> tuple[MetricsServer, int]:
+def start(**kw: object) -> tuple[MetricsServer, int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -32,7 +32,7 @@ def start(limits: Limits | None = None, **kw: object) -> tuple[MetricsServer, in
         renders.append(1)
         return BODY
 
-    server = MetricsServer(sock, lambda: "v1", render, limits or Limits(), **kw)  # type: ignore[arg-type]
+    server = MetricsServer(sock, lambda: "v1", render, **kw)  # type: ignore[arg-type]
     server.start()
     server.renders = renders  # type: ignore[attr-defined]
     return server, port
@@ -106,7 +106,7 @@ def test_a_request_with_a_body_is_answered_400_and_closed(
 
 
 def test_when_full_the_longest_idle_connection_makes_room() -> None:
-    server, port = start(Limits(max_connections=4, head_timeout=30))
+    server, port = start(max_connections=4, head_timeout=30)
     try:
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(10)]
         deadline = time.monotonic() + 5
@@ -123,7 +123,7 @@ def test_when_full_the_longest_idle_connection_makes_room() -> None:
 
 
 def test_an_incomplete_head_is_closed_after_the_head_timeout() -> None:
-    server, port = start(Limits(head_timeout=0.5))
+    server, port = start(head_timeout=0.5)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
             s.sendall(b"GET /metrics HTTP/1.1\r\n")

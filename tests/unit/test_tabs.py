@@ -28,13 +28,16 @@ def test_every_tab_offers_every_part() -> None:
         assert callable(tab.codec().replay), tab.name
         assert isinstance(tab.batch_parser(), argparse.ArgumentParser), tab.name
         assert tab.batch_parser().prog == f"netwatch {tab.command}", tab.name
-        for module, name in (("screen", "view"), ("live", "for_ui"), ("live", "for_record"),
-                             ("live", "for_export"),
-                             ("batch", "command")):  # fmt: skip
+        for module, name in (("screen", "view"), ("live", "for_ui"), ("batch", "command")):
             part = tab.part(module, name)
             assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
         assert (TABS_DIR / tab.name / f"{tab.name}.bpf.c").is_file(), tab.name
         assert (DATA / tab.screenshot().recording).is_file(), tab.name
+        assert tab.help().startswith(f"{tab.title} tab"), tab.name
+        # Optional parts: for_record and for_export default to for_ui.
+        for name in ("for_record", "for_export"):
+            part = tab.optional_part("live", name, tab.part("live", "for_ui"))
+            assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
         specs = tab.metrics(ExportOptions()).tables()
         assert specs and all(s.families for s in specs), tab.name
 

@@ -17,7 +17,3 @@ def live_source(interval: float) -> Source[AcceptsSample] | str:
 
 def for_ui(args: argparse.Namespace) -> Source[AcceptsSample] | str:
     return live_source(args.interval)
-
-
-for_record = for_ui  # the same probe at record's interval
-for_export = for_ui  # and at export's

@@ -8,6 +8,7 @@ import io
 import json
 import time
 from collections import Counter
+from pathlib import Path
 from typing import TypeVar
 
 from rich.text import Text
@@ -55,14 +56,7 @@ SUMMARY_WIDTH = 30
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = """\
-Accepts tab
-  f  End      follow the newest (moving up into the scroll-back stops following)
-  sort keys   the summary by count or by port/address (the log stays in time order)
-  /           port:N  src:ADDR or CIDR  comm:NAME  pid:N  uid:N|name  family:4|6|mapped
-              container:NAME  cgroup:PATH  netns:INODE
-  NEW marks a source address seen for the first time this session.
-"""
+HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
 
 
 SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (140, 26))

@@ -14,13 +14,12 @@ from netwatch.recording.codec import (
     TS_MAX,
     BadRecord,
     Codec,
-    context_in,
-    context_out,
     fields,
     finite,
     text,
     whole,
 )
+from netwatch.recording.context import context_in, context_out
 from netwatch.tabs.calls.model import KINDS, CallEvent, CallsSample
 from netwatch.tabs.calls.replay import replay_calls
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -53,19 +54,7 @@ FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = """\
-Calls tab (traced only while this tab is shown)
-  Enter       open / close the thread or call under the cursor (kept as calls arrive)
-  + -         open all / fold every call to one line
-  v           tree, or summary per thread: count, total and longest time, errors
-  sort keys   threads by recent activity, call count or total time; r reverses
-  f  End      follow the newest call (moving the cursor browses and stops following)
-  /           pid:N  tid:N  comm:NAME (exact)  call:NAME or call:PREFIX*  free text
-              container:NAME  cgroup:PATH  netns:INODE (the thread's process)
-              pid, tid and comm are also applied in the kernel: others cost nothing
-  * lines are socket-layer events inside the call; dim ones concern another socket
-  (a softirq that ran on the CPU during the call).
-"""
+HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
 
 
 # The first thread, from its first call.

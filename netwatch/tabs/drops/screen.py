@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -51,15 +52,7 @@ ADDRESS_MIN_WIDTH = 150
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = """\
-Drops tab
-  g           group rows by location, function or reason
-  (narrow screens sum several intervals to a heatmap cell; the legend says how many)
-  l           log / linear colour scale (the legend under the heatmap says which)
-  sort keys   total, last interval or name; r reverses
-  /           reason:NAME  func:NAME  proto:ipv4|ipv6|arp  dev:NAME  netns:INODE  free text
-  Enter       details of the selected row
-"""
+HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
 
 
 SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (110, 22))

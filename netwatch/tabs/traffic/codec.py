@@ -18,13 +18,12 @@ from netwatch.recording.codec import (
     BadRecord,
     Codec,
     address,
-    context_in,
-    context_out,
     fields,
     finite,
     text,
     whole,
 )
+from netwatch.recording.context import context_in, context_out
 from netwatch.recording.replay import replay_source
 from netwatch.tabs.traffic.model import (
     ConnKey,

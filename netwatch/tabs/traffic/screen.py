@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -47,26 +48,7 @@ MAX_DRAWN_ROWS = 300
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = """\
-Traffic tab
-  sort keys   the columns shown (default TOT_KB: sent and received, most first)
-  click       a column's header sorts by it, a second click reverses (▼ ▲ mark it)
-  cursor      stays on its process when the order changes (the list scrolls to it)
-  r           reverse the sort
-  /           pid:N  uid:N|name  comm:TEXT  dev:NAME or dev:PREFIX*  free text
-              container:NAME  cgroup:PATH  netns:INODE (NAME* and PATH* match prefixes)
-  c           toggle per-interval counts / totals since start
-  g           a row per process, per program (PROCS: how many), per user, per container,
-              or per connection (COMMAND: its command, protocol, local and remote end)
-  Enter       the selected process: container, cgroup, netns, sockets, its traffic live
-              (b: bits/s), its connections; Escape returns
-  TX/s and RX/s are bytes per second over the last interval (K, M, G = 1024-based).
-  XMIT_KB and RECV_KB are whole KiB, as nettop.stp printed them; TOT_KB is both.
-  From 139 columns CONTAINER shows (the runtime's 12-digit id, else the systemd unit).
-  Narrower than 123 columns UID goes, then (116) the rates, then (98) USER and packets.
-  Unattributed rows (PID "-") hold device traffic no process can be charged with,
-  with the reason in COMMAND. See docs/attribution.md.
-"""
+HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
 
 
 SCREENSHOT = Screenshot("traffic-demo.nwrec", ("c",), (120, 26))  # totals over the whole recording

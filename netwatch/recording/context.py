@@ -1,0 +1,37 @@
+"""Where a sample's processes run (`context`: cgroup and netns by PID), as a record's
+"context" field and back, checked; the tabs whose samples carry it use these in their codec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netwatch.model.containers import ProcContext
+from netwatch.recording.codec import (
+    CGROUP_PATH_MAX,
+    ID_MAX,
+    MAX_ITEMS_PER_RECORD,
+    NETNS_MAX,
+    BadRecord,
+    fields,
+    text,
+    whole,
+)
+
+
+def context_out(sample: Any) -> dict[str, Any]:
+    """A sample's `context` (where its processes run, by PID) as a record's "context"."""
+    return {"context": [[pid, c.cgroup, c.netns] for pid, c in sample.context.items()]}
+
+
+def context_in(record: dict[str, Any]) -> dict[str, Any]:
+    """And back, checked, as the sample's keyword argument; absent in older recordings."""
+    items = record.get("context", [])
+    if type(items) is not list:
+        raise BadRecord("'context' is not a list")
+    context: dict[int, ProcContext] = {}
+    for item in items[:MAX_ITEMS_PER_RECORD]:  # one per row's process at most
+        pid, cgroup, netns = fields(item, 3, "a process's context")
+        context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
+            text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")
+        )
+    return {"context": context}
