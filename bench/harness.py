@@ -48,8 +48,9 @@ class Tracer:
     def start(self) -> None:
         if self.argv is None:
             return
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         deadline = time.monotonic() + 60
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
@@ -68,8 +69,14 @@ class Tracer:
             self.proc = None
 
 
-def trial(flood: str, kind: str, seconds: float, port: int, tracer: Tracer,
-          pin: tuple[int, int] | None = None) -> tuple[float, float]:
+def trial(
+    flood: str,
+    kind: str,
+    seconds: float,
+    port: int,
+    tracer: Tracer,
+    pin: tuple[int, int] | None = None,
+) -> tuple[float, float]:
     """Throughput (per second) of one workload under one tracer, and the tracer's CPU share.
     `pin`: (sender CPU, receiver CPU), so the scheduler's placement of the two loops, which
     moves loopback throughput by tens of percent from run to run, is the same in every mode."""
@@ -77,8 +84,11 @@ def trial(flood: str, kind: str, seconds: float, port: int, tracer: Tracer,
     recv_pin = ["taskset", "-c", str(pin[1])] if pin else []
     tracer.start()
     time.sleep(0.5)
-    recv = subprocess.Popen([*recv_pin, flood, f"{kind}-recv", str(port), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+    recv = subprocess.Popen(
+        [*recv_pin, flood, f"{kind}-recv", str(port), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert recv.stdout is not None
     recv.stdout.readline()
     cpu0 = cpu_seconds(tracer.proc.pid) if tracer.proc else 0.0
@@ -93,16 +103,18 @@ def trial(flood: str, kind: str, seconds: float, port: int, tracer: Tracer,
     return sent / wall, cpu
 
 
-
-
 def closed_port_trial(flood: str, seconds: float, port: int, tracer: Tracer) -> tuple[float, float]:
     """Datagrams/s sent to a port nobody listens on (every one dropped, NO_SOCKET)."""
     tracer.start()
     time.sleep(0.5)
     cpu0 = cpu_seconds(tracer.proc.pid) if tracer.proc else 0.0
     t0 = time.monotonic()
-    out = subprocess.run([flood, "udp-send", str(port), str(seconds), "16"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [flood, "udp-send", str(port), str(seconds), "16"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     wall = time.monotonic() - t0
     cpu = (cpu_seconds(tracer.proc.pid) - cpu0) / wall if tracer.proc else 0.0
     tracer.stop()

@@ -1,6 +1,6 @@
 """What keeps an idle screen cheap (issue #13: the idle TUI used 10.8% of a core): a status line
 set to the text it already shows is not repainted, and one of fixed height is repainted without
-a layout pass over the whole screen. bench/tui_cost measures the CPU itself."""
+a layout pass over the whole screen. bench/tui_cost.py measures the CPU itself."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ _STYLES = tuple(Style.parse(name) if name else Style() for name in LEVEL_STYLES)
 class HeatCell:
     """One heatmap row: a level per interval, drawn as runs of glyphs. A plain renderable that
     yields its segments directly: a Rich Text with 120 spans per row made a 200-row redraw take a
-    third of a 1 s refresh (bench/drop_overhead)."""
+    third of a 1 s refresh (bench/drop_overhead.py)."""
 
     __slots__ = ("glyphs", "levels")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/tui_cost: what the TUI costs the host it watches (issue #13's cost targets).
+"""bench/tui_cost.py: what the TUI costs the host it watches (issue #13's cost targets).
 
 The real TUI in tmux (120x35), started as an operator starts it. It times the first frame and
 each probe going live (the status line's `TAB on`), then with the host idle shows each tab in
@@ -11,7 +11,7 @@ compile: how long until the shell has its terminal back.
 
 --compare REV runs the same on another revision first (a `git worktree` of it, from this
 venv), so both rows come from one run on one machine.
-Run as root:  .venv/bin/python bench/tui_cost [--seconds 15] [--rows 20] [--compare REV]
+Run as root:  .venv/bin/python bench/tui_cost.py [--seconds 15] [--rows 20] [--compare REV]
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from harness import cpu_seconds, pane, tmux, trees_to_compare
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import cpu_seconds, pane, tmux, trees_to_compare  # noqa: E402
 
 GEN = ROOT / "tests" / "traffic_gen.py"
 TABS = (("1", "traffic"), ("2", "calls"), ("3", "accepts"), ("4", "drops"))
@@ -50,7 +50,7 @@ def child_of(shell: int, timeout: float = 10) -> int:
         if found.stdout.split():
             return int(found.stdout.split()[0])
         time.sleep(0.01)
-    raise SystemExit("bench/tui_cost: netwatch never started")
+    raise SystemExit("bench/tui_cost.py: netwatch never started")
 
 
 def wait_gone(pid: int, timeout: float) -> float:
@@ -185,9 +185,9 @@ def main() -> None:
     ap.add_argument("--compare", metavar="REV", help="also measure this revision, first")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        raise SystemExit("bench/tui_cost: run as root (BPF)")
+        raise SystemExit("bench/tui_cost.py: run as root (BPF)")
     if shutil.which("tmux") is None:
-        raise SystemExit("bench/tui_cost: needs tmux")
+        raise SystemExit("bench/tui_cost.py: needs tmux")
     with trees_to_compare(args.compare, "nwcost-") as trees:
         results = [(label, measure(tree, args.seconds, args.rows)) for label, tree in trees]
     print(f"TUI cost, {args.seconds:g} s per CPU window, {args.rows} UDP loops when busy")

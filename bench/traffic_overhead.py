@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/traffic_overhead: what tracing costs a loopback UDP flood and a TCP bulk stream.
+"""bench/traffic_overhead.py: what tracing costs a loopback UDP flood and a TCP bulk stream.
 
 Runs, interleaved in rounds so drift hits every mode alike:
   untraced | netwatch (its Traffic probe, `netwatch top --batch --interval 1`) |
@@ -9,7 +9,7 @@ Runs, interleaved in rounds so drift hits every mode alike:
 and prints each mode's median throughput as a ratio of untraced, and netwatch's own CPU share.
 The sender and receiver are pinned to CPUs 0 and 1 (--no-pin to let them float).
 Bounded: loopback only, ROUNDS x modes x 2 workloads x SECONDS.   Run as root:
-  .venv/bin/python bench/traffic_overhead [--seconds 3] [--rounds 5] [--compare REV]
+  .venv/bin/python bench/traffic_overhead.py [--seconds 3] [--rounds 5] [--compare REV]
 --compare REV adds netwatch as of git revision REV (a worktree, run from this venv) as one more
 mode, so a change's cost is measured side by side in one run.
 """
@@ -22,13 +22,19 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Tracer, build_flood, cleanup, median, trees_to_compare, trial  # noqa: E402
+from harness import Tracer, build_flood, cleanup, median, trees_to_compare, trial
 
 BPFTRACE_EQUIVALENT = r"""
-tracepoint:net:net_dev_queue { @tx[pid, comm, str(args->name)] = count(); @txb[pid, comm, str(args->name)] = sum(args->len); }
-tracepoint:net:netif_receive_skb { @rx[pid, comm, str(args->name)] = count(); @rxb[pid, comm, str(args->name)] = sum(args->len); }
-interval:s:1 { print(@tx); print(@rx); print(@txb); print(@rxb); clear(@tx); clear(@rx); clear(@txb); clear(@rxb); }
+tracepoint:net:net_dev_queue {
+  @tx[pid, comm, str(args->name)] = count(); @txb[pid, comm, str(args->name)] = sum(args->len);
+}
+tracepoint:net:netif_receive_skb {
+  @rx[pid, comm, str(args->name)] = count(); @rxb[pid, comm, str(args->name)] = sum(args->len);
+}
+interval:s:1 {
+  print(@tx); print(@rx); print(@txb); print(@rxb);
+  clear(@tx); clear(@rx); clear(@txb); clear(@rxb);
+}
 """
 
 
@@ -36,12 +42,19 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--no-pin", action="store_true",
-                   help="let the scheduler place the sender and receiver (noisier)")
-    p.add_argument("--compare", metavar="REV",
-                   help="also run netwatch as of this git revision, side by side")
-    p.add_argument("--only", metavar="MODES",
-                   help="comma-separated modes to run besides untraced (e.g. netwatch,nw@REV)")
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler place the sender and receiver (noisier)",
+    )
+    p.add_argument(
+        "--compare", metavar="REV", help="also run netwatch as of this git revision, side by side"
+    )
+    p.add_argument(
+        "--only",
+        metavar="MODES",
+        help="comma-separated modes to run besides untraced (e.g. netwatch,nw@REV)",
+    )
     p.add_argument("--kinds", default="udp,tcp", help="workloads: udp, tcp or both (default)")
     args = p.parse_args()
     if os.geteuid() != 0:
@@ -57,20 +70,46 @@ def run(args: argparse.Namespace, others: list[tuple[str, Path]]) -> None:
     netwatch = str(Path(sys.executable).parent / "netwatch")
     tracers = [
         Tracer("untraced", None, lambda line: True),
-        Tracer("netwatch", [netwatch, "top", "--batch", "--interval", "1"],
-               lambda line: line.startswith("  PID")),
+        Tracer(
+            "netwatch",
+            [netwatch, "top", "--batch", "--interval", "1"],
+            lambda line: line.startswith("  PID"),
+        ),
         # The fallback build, for kernels that refuse BTF tracepoints (probe reads throughout).
-        Tracer("nw-raw", ["env", "NETWATCH_RAW_TRACEPOINTS=1", netwatch, "top", "--batch",
-                          "--interval", "1"], lambda line: line.startswith("  PID")),
-        *(Tracer(f"nw@{label[:7]}", ["env", f"PYTHONPATH={tree}", sys.executable, "-m",
-                                     "netwatch", "top", "--batch", "--interval", "1"],
-                 lambda line: line.startswith("  PID")) for label, tree in others),
-        Tracer("bpftrace", ["bpftrace", str(script)] if shutil.which("bpftrace") else None,
-               lambda line: line.startswith("Attaching")),
+        Tracer(
+            "nw-raw",
+            ["env", "NETWATCH_RAW_TRACEPOINTS=1", netwatch, "top", "--batch", "--interval", "1"],
+            lambda line: line.startswith("  PID"),
+        ),
+        *(
+            Tracer(
+                f"nw@{label[:7]}",
+                [
+                    "env",
+                    f"PYTHONPATH={tree}",
+                    sys.executable,
+                    "-m",
+                    "netwatch",
+                    "top",
+                    "--batch",
+                    "--interval",
+                    "1",
+                ],
+                lambda line: line.startswith("  PID"),
+            )
+            for label, tree in others
+        ),
+        Tracer(
+            "bpftrace",
+            ["bpftrace", str(script)] if shutil.which("bpftrace") else None,
+            lambda line: line.startswith("Attaching"),
+        ),
         # -a: loopback is not monitored otherwise; -C: account UDP as well as TCP.
-        Tracer("nethogs", ["nethogs", "-a", "-C", "-t", "-d", "1", "lo"]
-               if shutil.which("nethogs") else None,
-               lambda line: line.startswith("Refreshing")),
+        Tracer(
+            "nethogs",
+            ["nethogs", "-a", "-C", "-t", "-d", "1", "lo"] if shutil.which("nethogs") else None,
+            lambda line: line.startswith("Refreshing"),
+        ),
     ]
     tracers = [t for t in tracers if t.argv is not None or t.name == "untraced"]
     if args.only:
@@ -82,7 +121,7 @@ def run(args: argparse.Namespace, others: list[tuple[str, Path]]) -> None:
     port = 47100
     pin = None if args.no_pin or (os.cpu_count() or 1) < 2 else (0, 1)
     for rnd in range(args.rounds):
-        order = tracers[rnd % len(tracers):] + tracers[: rnd % len(tracers)]
+        order = tracers[rnd % len(tracers) :] + tracers[: rnd % len(tracers)]
         for kind in kinds:
             for tracer in order:
                 port += 1
@@ -92,9 +131,11 @@ def run(args: argparse.Namespace, others: list[tuple[str, Path]]) -> None:
                     cpu.append(share)
                 print(f"round {rnd + 1} {kind} {tracer.name:9s} {rate:14.0f}/s", file=sys.stderr)
     cleanup(workdir)
-    print(f"\ntraffic_overhead: {args.rounds} rounds x {args.seconds:g} s, loopback, "
-          f"kernel {os.uname().release}, {os.cpu_count()} CPUs, "
-          + (f"sender on CPU {pin[0]}, receiver on CPU {pin[1]}" if pin else "unpinned"))
+    print(
+        f"\ntraffic_overhead: {args.rounds} rounds x {args.seconds:g} s, loopback, "
+        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, "
+        + (f"sender on CPU {pin[0]}, receiver on CPU {pin[1]}" if pin else "unpinned")
+    )
     for kind, unit in (("udp", "64-byte datagrams/s"), ("tcp", "bytes/s")):
         if kind not in kinds:
             continue
@@ -104,8 +145,10 @@ def run(args: argparse.Namespace, others: list[tuple[str, Path]]) -> None:
             med = median(results[(kind, tracer.name)])
             print(f"  {tracer.name:9s} {med:16.0f}   ratio {med / base:5.3f}")
     if cpu:
-        print(f"netwatch CPU at 1 s refresh: {100 * median(cpu):.1f}% of one core "
-              f"(median; max {100 * max(cpu):.1f}%)")
+        print(
+            f"netwatch CPU at 1 s refresh: {100 * median(cpu):.1f}% of one core "
+            f"(median; max {100 * max(cpu):.1f}%)"
+        )
 
 
 if __name__ == "__main__":

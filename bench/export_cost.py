@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/export_cost: what `netwatch export` costs (issue #15), each figure beside a reference
+"""bench/export_cost.py: what `netwatch export` costs (issue #15), each figure beside a reference
 measured in the same run.
 
 1. CPU, live. `netwatch export` and `netwatch top -b` (the batch reader of the same Traffic
@@ -16,7 +16,7 @@ measured in the same run.
    bound that matters (10,000,000). Their RSS every 30 s over --minutes (10 by default), and
    the series each serves at the end.
 
-Run as root:  .venv/bin/python bench/export_cost [--seconds 20] [--flows 20] [--minutes 10]
+Run as root:  .venv/bin/python bench/export_cost.py [--seconds 20] [--flows 20] [--minutes 10]
               [--only cpu,scrape,memory]
 """
 
@@ -35,10 +35,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from harness import cpu_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import cpu_seconds  # noqa: E402
 
 NETWATCH = str(Path(sys.executable).parent / "netwatch")
 GEN = ROOT / "tests" / "traffic_gen.py"
@@ -61,7 +60,7 @@ def wait_serving(url: str, proc: subprocess.Popen[bytes], probes: int, seconds: 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"bench/export_cost: the exporter exited with {proc.returncode}")
+            raise SystemExit(f"bench/export_cost.py: the exporter exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=5) as reply:
                 body = reply.read()
@@ -71,7 +70,7 @@ def wait_serving(url: str, proc: subprocess.Popen[bytes], probes: int, seconds: 
         except OSError:
             pass
         time.sleep(0.3)
-    raise SystemExit("bench/export_cost: the exporter never had every probe up")
+    raise SystemExit("bench/export_cost.py: the exporter never had every probe up")
 
 
 def exporter(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -95,10 +94,21 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def loops(flows: int, seconds: float) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
-            [sys.executable, str(GEN), "udp-loop", "127.0.0.1", str(47000 + i),
-             "--size", "200", "--max-seconds", str(seconds), "--name", f"nwbench-{i}"],
+            [
+                sys.executable,
+                str(GEN),
+                "udp-loop",
+                "127.0.0.1",
+                str(47000 + i),
+                "--size",
+                "200",
+                "--max-seconds",
+                str(seconds),
+                "--name",
+                f"nwbench-{i}",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for i in range(flows)
     ]
 
@@ -255,7 +265,7 @@ def bench_memory(minutes: float) -> None:
 
 def main() -> None:
     if os.geteuid() != 0:
-        raise SystemExit("bench/export_cost: run as root (the probes need it)")
+        raise SystemExit("bench/export_cost.py: run as root (the probes need it)")
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--flows", type=int, default=20)

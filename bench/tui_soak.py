@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""bench/tui_soak: the real TUI on the Calls tab, in tmux, while the host is busy
+"""bench/tui_soak.py: the real TUI on the Calls tab, in tmux, while the host is busy
 (--loops flat-out UDP loops on loopback, a process started every 50 ms). Every --every seconds
 it presses `v` and times how long the screen takes to change, and samples the TUI's RSS, its
 CPU share and the `lost N` on its status line. At the end, `q` and how long leaving takes.
 
 --compare REV runs the same soak on another revision first (a `git worktree` of it, run from
 this venv), so the two rows come from one run on one machine.
-Run as root:  .venv/bin/python bench/tui_soak [--seconds 120] [--every 5] [--compare REV]
+Run as root:  .venv/bin/python bench/tui_soak.py [--seconds 120] [--every 5] [--compare REV]
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from harness import cpu_seconds, pane, tmux, trees_to_compare
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import cpu_seconds, pane, tmux, trees_to_compare  # noqa: E402
 
 GEN = ROOT / "tests" / "traffic_gen.py"
 
@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--loops", type=int, default=1, help="flat-out UDP loops (default 1)")
     args = ap.parse_args()
     if os.geteuid() != 0:
-        raise SystemExit("bench/tui_soak: run as root (BPF)")
+        raise SystemExit("bench/tui_soak.py: run as root (BPF)")
     with trees_to_compare(args.compare, "nwsoak-") as trees:
         results = [
             (label, soak(tree, args.seconds, args.every, args.loops)) for label, tree in trees

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""bench/calls_overhead: round trips per second of a UDP ping-pong loop on loopback (a C client
+"""bench/calls_overhead.py: round trips per second of a UDP ping-pong loop on loopback (a C client
 and a C echo server), untraced and under `netwatch calls --batch` filtered to another PID,
 filtered to the loop's PID, and unfiltered; the events netwatch printed and the events it lost.
 Function depth (net/socket.c's functions, by fentry or kprobes) is off in those and measured in
 modes of its own, another PID traced and the loop's, where the kernel has either mechanism.
 Modes are interleaved in rounds; every loop is bounded. Then the memory bound: the Calls state
 fed for --soak-seconds by an unfiltered probe, its size sampled as it goes.
-Run as root:  .venv/bin/python bench/calls_overhead [--seconds 3] [--rounds 3] [--soak-seconds 600]
+Run as root:
+  .venv/bin/python bench/calls_overhead.py [--seconds 3] [--rounds 3] [--soak-seconds 600]
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ import threading
 import time
 from pathlib import Path
 
+from harness import build_flood, cleanup, cpu_seconds, median
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT))
-from harness import build_flood, cleanup, cpu_seconds, median  # noqa: E402
 
 MODES = ("untraced", "other-pid", "loop-pid", "unfiltered", "loop-pid-batch",
          "other-pid-functions", "loop-pid-functions")  # fmt: skip
@@ -74,12 +74,19 @@ def one_run(
     """The mode's figures, or why it cannot run on this kernel."""
     # The loop and its server share CPU 0, netwatch gets CPU 1: a ping-pong across two CPUs
     # in a VM mostly measures wake-up latency from idle, which a busy tracer would *shorten*.
-    server = subprocess.Popen(["taskset", "-c", "0", flood, "echo-server", str(port), str(seconds)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", flood, "echo-server", str(port), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout is not None
     server.stdout.readline()
-    loop = subprocess.Popen(["taskset", "-c", "0", flood, "ping-loop", str(port), str(seconds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    loop = subprocess.Popen(
+        ["taskset", "-c", "0", flood, "ping-loop", str(port), str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert loop.stdout is not None and loop.stdin is not None
     loop_pid = int(loop.stdout.readline())
     bystander = subprocess.Popen(["sleep", "120"])
@@ -91,13 +98,14 @@ def one_run(
             argv = [netwatch, "calls", "--batch", "--functions", "off", "--pid", str(loop_pid)]
         else:  # the Calls tab's own path
             which = {"other-pid": [bystander.pid], "loop-pid": [loop_pid], "unfiltered": []}.get(
-                mode.removesuffix("-functions"), [])
+                mode.removesuffix("-functions"), []
+            )
             functions = "auto" if mode in FUNCTION_MODES else "off"
             argv = [sys.executable, __file__, "--consume-functions", functions, "--consume",
                     *map(str, which)]  # fmt: skip
-        tracer = subprocess.Popen(["taskset", "-c", "1", *argv],
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+        tracer = subprocess.Popen(
+            ["taskset", "-c", "1", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert tracer.stdout is not None and tracer.stderr is not None
         line = tracer.stderr.readline()
         if "unavailable" in line:
@@ -155,8 +163,13 @@ def one_run(
     # Once started, the loop makes exactly two calls (send, recv) per round trip: a count of
     # what netwatch saw of it, whatever the loss counters say.
     seen = counted["calls"] / (2 * round_trips) if mode.startswith("loop-pid") else 0.0
-    return {"rate": round_trips / seconds, "lines": counted["lines"], "lost": lost, "cpu": cpu,
-            "seen": seen}
+    return {
+        "rate": round_trips / seconds,
+        "lines": counted["lines"],
+        "lost": lost,
+        "cpu": cpu,
+        "seen": seen,
+    }
 
 
 def rss_mib() -> float:
@@ -174,14 +187,21 @@ def soak(seconds: float, flood: str) -> None:
     probe = CallsProbe(interval=CALLS_READ_INTERVAL, keep_last=state.max_calls)
     probe.open()
     end = time.monotonic() + seconds
-    server = subprocess.Popen([flood, "echo-server", "48299", str(seconds)],
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [flood, "echo-server", "48299", str(seconds)], stdout=subprocess.DEVNULL
+    )
     time.sleep(0.2)
-    loop = subprocess.Popen(["bash", "-c", f"echo go | {flood} ping-loop 48299 {seconds}"],
-                            stdout=subprocess.DEVNULL)
+    loop = subprocess.Popen(
+        ["bash", "-c", f"echo go | {flood} ping-loop 48299 {seconds}"], stdout=subprocess.DEVNULL
+    )
     churn = subprocess.Popen(
-        ["bash", "-c", f"end=$((SECONDS+{int(seconds)})); while [ $SECONDS -lt $end ]; do "
-                       "python3 -c 'import socket; socket.socket().close()'; sleep 0.05; done"])
+        [
+            "bash",
+            "-c",
+            f"end=$((SECONDS+{int(seconds)})); while [ $SECONDS -lt $end ]; do "
+            "python3 -c 'import socket; socket.socket().close()'; sleep 0.05; done",
+        ]
+    )
     samples = []
     try:
         start = time.monotonic()
@@ -195,8 +215,9 @@ def soak(seconds: float, flood: str) -> None:
                 next_report += 30
                 kept = sum(len(t.calls) for t in state.threads.values())
                 events = sum(len(c.events) for t in state.threads.values() for c in t.calls)
-                samples.append((round(time.monotonic() - start), len(state.threads), kept,
-                                events, rss_mib()))
+                samples.append(
+                    (round(time.monotonic() - start), len(state.threads), kept, events, rss_mib())
+                )
     finally:
         probe.close()
         for p in (churn, loop, server):
@@ -205,10 +226,14 @@ def soak(seconds: float, flood: str) -> None:
     limit = state.max_threads * state.max_calls
     print(f"soak {seconds:.0f}s: threads kept <= {state.max_threads}, calls kept <= {limit}")
     for t, threads, kept, events, rss in samples:
-        print(f"  t={t:4d}s threads={threads:4d} calls kept={kept:6d} events in them={events:7d}"
-              f" RSS={rss:.0f} MiB")
-    print(f"  dropped: {state.calls_dropped} calls, {state.threads_dropped} threads; "
-          f"total seen {state.total_calls}; lost {state.lost}")
+        print(
+            f"  t={t:4d}s threads={threads:4d} calls kept={kept:6d} events in them={events:7d}"
+            f" RSS={rss:.0f} MiB"
+        )
+    print(
+        f"  dropped: {state.calls_dropped} calls, {state.threads_dropped} threads; "
+        f"total seen {state.total_calls}; lost {state.lost}"
+    )
     ok = all(th <= state.max_threads and k <= limit for _, th, k, _, _ in samples)
     print(f"  bound held: {'yes' if ok else 'NO'}")
 
@@ -217,8 +242,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=3, help="0: the soak alone")
-    p.add_argument("--soak-seconds", type=float, default=0.0,
-                   help="also run the memory soak (the issue's target: 600)")
+    p.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=0.0,
+        help="also run the memory soak (the issue's target: 600)",
+    )
     p.add_argument("--consume", type=int, nargs="*", help=argparse.SUPPRESS)
     p.add_argument("--consume-functions", default="off", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -258,12 +287,16 @@ def overhead(args: argparse.Namespace) -> None:
     finally:
         cleanup(workdir)
     base = median([r["rate"] for r in results["untraced"]])
-    print(f"calls_overhead: UDP ping-pong on loopback, {args.rounds} rounds of "
-          f"{args.seconds:g}s, medians")
+    print(
+        f"calls_overhead: UDP ping-pong on loopback, {args.rounds} rounds of "
+        f"{args.seconds:g}s, medians"
+    )
     print("tracer on CPU 1, loop and echo server on CPU 0; '-batch' prints every line as text,")
     print("the other modes are the Calls tab's own path (probe, decode, bounded tree; no drawing)")
-    print(f"{'mode':<20} {'round trips/s':>14} {'kept':>6} {'events/s':>9} {'lost':>8} {'cpu':>6}"
-          f" {'loop calls seen':>16}")
+    print(
+        f"{'mode':<20} {'round trips/s':>14} {'kept':>6} {'events/s':>9} {'lost':>8} {'cpu':>6}"
+        f" {'loop calls seen':>16}"
+    )
     for mode in MODES:
         if mode in unavailable:
             print(f"{mode:<20} not on this kernel: {unavailable[mode]}")
@@ -273,8 +306,10 @@ def overhead(args: argparse.Namespace) -> None:
         lost = sum(int(r["lost"]) for r in results[mode])
         cpu = median([r["cpu"] for r in results[mode]])
         seen = min(r["seen"] for r in results[mode])
-        print(f"{mode:<20} {rate:>14.0f} {rate / base:>6.2f} {lines:>9.0f} {lost:>8d} "
-              f"{cpu * 100:>5.0f}% {f'{seen:.4f}' if seen else '-':>16}")
+        print(
+            f"{mode:<20} {rate:>14.0f} {rate / base:>6.2f} {lines:>9.0f} {lost:>8d} "
+            f"{cpu * 100:>5.0f}% {f'{seen:.4f}' if seen else '-':>16}"
+        )
 
 
 if __name__ == "__main__":

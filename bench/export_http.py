@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/export_http: the exporter's HTTP server (issue #27) beside prometheus_client's own
+"""bench/export_http.py: the exporter's HTTP server (issue #27) beside prometheus_client's own
 start_http_server, the one it replaced, in the same run, serving the same exposition.
 
 Each server runs in its own process with the 1,024 descriptors systemd gives a service, and
@@ -10,7 +10,7 @@ serves a registry of --series gauge series. For each, in turn:
    scrapes 0.15 s apart with a 5 s timeout; their latency, how many failed, and the server's
    CPU over those 3 s.
 
-Run:  .venv/bin/python bench/export_http [--series 10000]
+Run:  .venv/bin/python bench/export_http.py [--series 10000]
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 
 
 def registry(series: int):  # type: ignore[no-untyped-def]
@@ -44,7 +43,7 @@ def registry(series: int):  # type: ignore[no-untyped-def]
             yield g
 
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(Many())  # type: ignore[arg-type]
+    reg.register(Many())
     return reg
 
 
@@ -109,8 +108,8 @@ def trial(kind: str, series: int) -> dict[str, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port),
-                             "--series", str(series)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    argv = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--series", str(series)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         out: dict[str, str] = {}
@@ -121,8 +120,9 @@ def trial(kind: str, series: int) -> dict[str, str]:
         with concurrent.futures.ThreadPoolExecutor(50) as pool:
             times = list(pool.map(lambda _: scrape(port, 30), range(500)))
         ok = [t for t in times if t is not None]
-        out["concurrent"] = (f"{ms(time.monotonic() - started)} for 500, slowest "
-                             f"{ms(max(ok)) if ok else '-'}, {len(times) - len(ok)} failed")  # fmt: skip
+        slowest = ms(max(ok)) if ok else "-"
+        wall = ms(time.monotonic() - started)
+        out["concurrent"] = f"{wall} for 500, slowest {slowest}, {len(times) - len(ok)} failed"
         held = hold(port, 2000)
         before = cpu(proc.pid)
         t0 = time.monotonic()
@@ -133,8 +133,10 @@ def trial(kind: str, series: int) -> dict[str, str]:
         spent = cpu(proc.pid) - before
         span = time.monotonic() - t0
         good = [t for t in during if t is not None]
-        out["held"] = (f"{len(good)}/20 answered, median {ms(statistics.median(good)) if good else '-'}"
-                       f", CPU {100 * spent / span:.0f}% of a core")  # fmt: skip
+        median = ms(statistics.median(good)) if good else "-"
+        out["held"] = (
+            f"{len(good)}/20 answered, median {median}, CPU {100 * spent / span:.0f}% of a core"
+        )
         for s in held:
             s.close()
         return out
