@@ -25,7 +25,6 @@ import contextlib
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable
 
 from netwatch.export.web_config import BasicAuth
@@ -61,7 +60,6 @@ class _Conn:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.idle = True
-        self.since = time.monotonic()
 
     def drop(self) -> None:
         transport = self.writer.transport
@@ -95,7 +93,8 @@ class MetricsServer:
         self.max_requests = max_requests
         self._tls = tls
         self._auth = auth
-        self._conns: dict[_Conn, None] = {}  # insertion order: oldest first
+        # Ordered by when each began to wait for a request head: the longest waiting first.
+        self._conns: dict[_Conn, None] = {}
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stopping: asyncio.Event | None = None
@@ -167,7 +166,9 @@ class MetricsServer:
             for _ in range(self.max_requests):
                 if conn not in self._conns:
                     return
-                conn.idle, conn.since = True, time.monotonic()
+                conn.idle = True
+                del self._conns[conn]
+                self._conns[conn] = None  # to the end: it has only just begun to wait
                 try:
                     async with asyncio.timeout(self.head_timeout):
                         head = await reader.readuntil(b"\r\n\r\n")

@@ -211,3 +211,27 @@ def test_a_bad_web_config_is_one_line(
     code = main(["export", "--web.config.file", str(config), "--listen", "127.0.0.1:1"])
     err = capsys.readouterr().err
     assert code == 2 and said in err and err.count("\n") == 1
+
+
+def test_a_kept_alive_scraper_that_just_asked_is_not_the_one_evicted() -> None:
+    server, port = start(max_connections=3, head_timeout=30)
+    try:
+        scraper = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        scraper.connect()
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        deadline = time.monotonic() + 5
+        while server.connections < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scraper.request("GET", "/metrics")
+        assert scraper.getresponse().read() == BODY  # it waits again, now the newest to
+        newcomer = socket.create_connection(("127.0.0.1", port))
+        idle[0].settimeout(2)
+        assert idle[0].recv(10) == b""  # the one waiting longest made room
+        scraper.request("GET", "/metrics")
+        assert scraper.getresponse().read() == BODY
+        for s in (*idle, newcomer):
+            s.close()
+        scraper.close()
+    finally:
+        server.stop()
