@@ -19,7 +19,7 @@ class Sample(Generic[ItemT]):
     interval: float  # seconds it covers
     items: tuple[ItemT, ...]  # per-interval rows, or the events that streamed in
     lost: int = 0  # what the source could not deliver in that interval
-    # Items of a replayed record past record_codec.MAX_ITEMS_PER_RECORD, not replayed (a live
+    # Items of a replayed record past recording.codec.MAX_ITEMS_PER_RECORD, not replayed (a live
     # interval never holds that many: such a record was made to exhaust memory).
     cut: int = field(default=0, kw_only=True)
 
