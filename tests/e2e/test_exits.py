@@ -215,20 +215,26 @@ def _alive(pid: int) -> bool:
     return stat.split(") ", 1)[1][0] != "Z"
 
 
+def replay_with_r_as(path: Path, body: str) -> Path:
+    """A script that runs the real CLI and app on the demo replay, with the Traffic tab's `r`
+    key made to run `body` (indented) instead, as a bug would."""
+    path.write_text(
+        "import sys, time\n"
+        "from netwatch.cli import main as cli\n"
+        "from netwatch.tabs.traffic.screen import TrafficView\n"
+        "def injected(self):\n"
+        f"    {body}\n"
+        "TrafficView.action_reverse = injected\n"
+        f"sys.exit(cli.main(['replay', {str(DEMO)!r}]))\n"
+    )
+    return path
+
+
 def test_a_crash_restores_the_terminal_prints_the_traceback_and_exits_non_zero(
     run: type[Run], tmp_path: Path
 ) -> None:
     # The real CLI and app, with one key made to fail as a bug would.
-    crash = tmp_path / "crash.py"
-    crash.write_text(
-        "import sys\n"
-        "from netwatch.cli import main as cli\n"
-        "from netwatch.tabs.traffic.screen import TrafficView\n"
-        "def broken(self):\n"
-        "    raise RuntimeError('injected for the test')\n"
-        "TrafficView.action_reverse = broken\n"
-        f"sys.exit(cli.main(['replay', {str(DEMO)!r}]))\n"
-    )
+    crash = replay_with_r_as(tmp_path / "crash.py", "raise RuntimeError('injected for the test')")
     before = set(Path("/tmp").glob("netwatch-*"))
     r = run(tmp_path, f"{sys.executable} {crash}")
     r.child()
@@ -269,16 +275,7 @@ def test_a_hung_ui_is_ended_by_the_guard_with_the_terminal_given_back(
 ) -> None:
     # The real CLI and app, with one key made to hang the event loop as a stuck redraw would:
     # only the exit guard, on its own thread, can then give the terminal back.
-    hang = tmp_path / "hang.py"
-    hang.write_text(
-        "import sys, time\n"
-        "from netwatch.cli import main as cli\n"
-        "from netwatch.tabs.traffic.screen import TrafficView\n"
-        "def stuck(self):\n"
-        "    time.sleep(120)\n"
-        "TrafficView.action_reverse = stuck\n"
-        f"sys.exit(cli.main(['replay', {str(DEMO)!r}]))\n"
-    )
+    hang = replay_with_r_as(tmp_path / "hang.py", "time.sleep(120)")
     r = run(tmp_path, f"{sys.executable} {hang}")
     pid = r.child()
     r.wait_for("traffic-demo.nwrec", 20)
