@@ -16,8 +16,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from netwatch.probes import BCC_LOCK
+from netwatch.probes import BCC_LOCK, LEAVING
 from netwatch.probes.btf import BTF, KIND_FUNC, KIND_TYPEDEF
+from netwatch.sources.base import SourceError
 
 _NR_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351}
 _BPF_PROG_LOAD = 5
@@ -91,6 +92,8 @@ def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: 
     """`label`: the tracepoint or kernel function, which names the program and its errors."""
     from bcc import lib  # probes only: the model and replay never need BCC
 
+    if LEAVING.is_set():
+        raise SourceError(f"{label}: not attached: netwatch is leaving")
     with BCC_LOCK:
         start = lib.bpf_function_start(bpf.module, func.encode())
         size = lib.bpf_function_size(bpf.module, func.encode())

@@ -99,3 +99,43 @@ def test_any_other_error_is_raised_on_the_callers_thread() -> None:
     sources = {"a": Opening([], "a", error=RuntimeError("a bug"))}
     with pytest.raises(RuntimeError, match="a bug"):
         open_sources(sources, lambda: False)
+
+
+def test_leaving_detach_does_not_wait_for_a_compile_holding_bccs_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A compile another probe began just before the stop holds BCC's lock for a second or
+    # more; a detach on the way out waited for it (0.6-0.8 s added to a Ctrl-C in `record`).
+    from netwatch.probes import BCC_LOCK, loader
+
+    leaving, compiling = threading.Event(), threading.Event()
+    monkeypatch.setattr(loader, "LEAVING", leaving)
+    monkeypatch.setattr(loader, "_compiling", compiling)
+    cleaned: list[bool] = []
+
+    class Compiled:
+        def cleanup(self) -> None:
+            cleaned.append(True)
+
+    held, release = threading.Event(), threading.Event()
+
+    def compile_for_a_while() -> None:
+        with BCC_LOCK:
+            compiling.set()
+            held.set()
+            release.wait(10)
+            compiling.clear()
+
+    compiler = threading.Thread(target=compile_for_a_while)
+    compiler.start()
+    try:
+        held.wait(5)
+        leaving.set()
+        started = time.monotonic()
+        loader.detach(Compiled())
+        assert time.monotonic() - started < 0.3 and cleaned == []
+    finally:
+        release.set()
+        compiler.join()
+    loader.detach(Compiled())  # with no compile under way, it detaches as before
+    assert cleaned == [True]

@@ -188,7 +188,7 @@ class TrafficProbe(ProbeSkeleton):
                 links.append(attach_tp_btf(bpf, f"nw_tp__{name}", name, btf))
             for name, function in fentries.items():
                 links.append(attach_fentry(bpf, f"nw_tp__{name}", function, btf))
-        except BtfAttachError:
+        except (BtfAttachError, SourceError):  # refused, or netwatch is leaving
             for link in links:
                 link.close()
             detach(bpf)
