@@ -28,6 +28,7 @@ MAX_WALKED = 100_000  # directories looked at in one walk (a host with far more 
 MAX_LOOKUPS_PER_S = 2000  # handle lookups; ids past that wait for the next second
 FILEID_KERNFS = 0xFE
 O_PATH = 0o10000000
+AT_EMPTY_PATH = 0x1000  # the handle of the descriptor itself: the cgroup2 root
 
 
 class _FileHandle(ctypes.Structure):
@@ -64,8 +65,8 @@ class KernfsHandles:
         if name_to_handle_at is None:
             return False
         done = name_to_handle_at(
-            self._mount_fd, b"", ctypes.byref(handle), ctypes.byref(mount_id), 0x1000
-        )  # AT_EMPTY_PATH; fmt: skip
+            self._mount_fd, b"", ctypes.byref(handle), ctypes.byref(mount_id), AT_EMPTY_PATH
+        )
         if done != 0 or handle.handle_type != FILEID_KERNFS or handle.handle_bytes != 8:
             return False
         # And the kernel lets us open by handle (CAP_DAC_READ_SEARCH).
