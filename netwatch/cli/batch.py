@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
-from netwatch.recording.codec import MAX_ITEMS_PER_RECORD
+from netwatch.recording.checks import MAX_ITEMS_PER_RECORD
 from netwatch.recording.file import RecordingFile, open_recording
 from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import available, require_live

@@ -6,16 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from netwatch.model.containers import ProcContext
-from netwatch.recording.codec import (
-    CGROUP_PATH_MAX,
-    ID_MAX,
-    MAX_ITEMS_PER_RECORD,
-    NETNS_MAX,
-    BadRecord,
-    fields,
-    text,
-    whole,
-)
+from netwatch.recording import checks
 
 
 def context_out(sample: Any) -> dict[str, Any]:
@@ -27,11 +18,9 @@ def context_in(record: dict[str, Any]) -> dict[str, Any]:
     """And back, checked, as the sample's keyword argument; absent in older recordings."""
     items = record.get("context", [])
     if type(items) is not list:
-        raise BadRecord("'context' is not a list")
+        raise checks.BadRecord("'context' is not a list")
     context: dict[int, ProcContext] = {}
-    for item in items[:MAX_ITEMS_PER_RECORD]:  # one per row's process at most
-        pid, cgroup, netns = fields(item, 3, "a process's context")
-        context[whole(pid, 0, ID_MAX, "pid")] = ProcContext(
-            text(cgroup, "cgroup", CGROUP_PATH_MAX), whole(netns, 0, NETNS_MAX, "netns")
-        )
+    for item in items[: checks.MAX_ITEMS_PER_RECORD]:  # one per row's process at most
+        pid, cgroup, netns = checks.fields(item, 3, "a process's context")
+        context[checks.ident(pid, "pid")] = ProcContext(checks.cgroup(cgroup), checks.netns(netns))
     return {"context": context}

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import IO, Any, TypeVar, overload
 
 from netwatch.model.sample import Sample
+from netwatch.recording.checks import BadRecord, parse_json_line
 from netwatch.recording.codec import (
-    BadRecord,
     Codecs,
-    parse_json_line,
     record_in,
     record_out,
 )

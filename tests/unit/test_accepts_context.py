@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.recording.codec import BadRecord
+from netwatch.recording.checks import BadRecord
 from netwatch.tabs.accepts.codec import accept_in, accept_out
 from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.tabs.accepts.view_model import parse_accepts_filter

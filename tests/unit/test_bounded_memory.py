@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netwatch.recording.codec import MAX_ITEMS_PER_RECORD, record_in
+from netwatch.recording.checks import MAX_ITEMS_PER_RECORD
+from netwatch.recording.codec import record_in
 from netwatch.tabs import codecs
 from netwatch.tabs.traffic.model import (
     MAX_HISTORIES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.recording.codec import BadRecord
+from netwatch.recording.checks import BadRecord
 from netwatch.tabs.drops.codec import drop_row_in, drop_row_out
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample, DropsState
 from netwatch.tabs.drops.view_model import parse_drops_filter

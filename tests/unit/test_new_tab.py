@@ -56,14 +56,15 @@ PARTS = {
     """,
     "codec.py": '''
         """Words in a recording: [word, n] under "rows"."""
-        from netwatch.recording.codec import Codec, fields, text, whole
+        from netwatch.recording import checks
+        from netwatch.recording.codec import Codec
         from netwatch.recording.replay import replay_source
         from netwatch.tabs.words.model import Word, WordsSample
 
 
         def word_in(item):
-            word, n = fields(item, 2, "a word")
-            return Word(text(word, "word"), whole(n, 0, 10**9, "n"))
+            word, n = checks.fields(item, 2, "a word")
+            return Word(checks.text(word, "word"), checks.count(n, "n"))
 
 
         CODEC = Codec("rows", lambda w: [w.word, w.n], word_in, WordsSample, replay_source)

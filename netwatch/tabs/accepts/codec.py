@@ -7,19 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.recording.codec import (
-    CGROUP_PATH_MAX,
-    ID_MAX,
-    NETNS_MAX,
-    TS_MAX,
-    BadRecord,
-    Codec,
-    address,
-    fields,
-    finite,
-    text,
-    whole,
-)
+from netwatch.recording import checks
+from netwatch.recording.codec import Codec
 from netwatch.recording.replay import replay_source
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 
@@ -38,24 +27,24 @@ def accept_out(e: AcceptEvent) -> list[Any]:
 def accept_in(item: Any) -> AcceptEvent:
     if type(item) is list and len(item) == 10:
         item = [*item, "", 0]
-    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns = fields(
+    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns = checks.fields(
         item, 12, "an accept"
     )
     if family not in FAMILIES:
-        raise BadRecord("family is not one of " + ", ".join(sorted(FAMILIES)))
+        raise checks.BadRecord("family is not one of " + ", ".join(sorted(FAMILIES)))
     return AcceptEvent(
-        finite(ts, 0, TS_MAX, "ts"),
-        whole(pid, 0, ID_MAX, "pid"),
-        whole(tid, 0, ID_MAX, "tid"),
-        whole(uid, 0, ID_MAX, "uid"),
-        text(comm, "comm"),
+        checks.time(ts, "ts"),
+        checks.ident(pid, "pid"),
+        checks.ident(tid, "tid"),
+        checks.ident(uid, "uid"),
+        checks.text(comm, "comm"),
         family,
-        address(laddr, "local address"),
-        whole(lport, 0, 0xFFFF, "port"),
-        address(raddr, "source address"),
-        whole(rport, 0, 0xFFFF, "source port"),
-        text(cgroup, "cgroup", CGROUP_PATH_MAX),
-        whole(netns, 0, NETNS_MAX, "netns"),
+        checks.address(laddr, "local address"),
+        checks.port(lport, "port"),
+        checks.address(raddr, "source address"),
+        checks.port(rport, "source port"),
+        checks.cgroup(cgroup),
+        checks.netns(netns),
     )
 
 

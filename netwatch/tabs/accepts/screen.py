@@ -38,20 +38,10 @@ K = TypeVar("K")
 # The log keeps --max-rows events; the table draws the newest of those that match.
 MAX_DRAWN_ROWS = 1000
 TOP_N = 8
-COLUMNS = (
-    ("time", "TIME", 12),
-    ("uid", "UID", 6),
-    ("user", "USER", 8),
-    ("cmd", "CMD", 15),
-    ("pid", "PID", 7),
-    ("tid", "TID", 7),
-    ("port", "PORT", 5),
-    ("src", "IP_SOURCE", 24),
-    ("sport", "SPORT", 5),
-    ("fam", "FAMILY", 11),
-    ("local", "LOCAL", 16),
-    ("container", "CONTAINER", 14),
-)
+COLUMNS = (("time", "TIME", 12), ("uid", "UID", 6), ("user", "USER", 8), ("cmd", "CMD", 15),
+           ("pid", "PID", 7), ("tid", "TID", 7), ("port", "PORT", 5), ("src", "IP_SOURCE", 24),
+           ("sport", "SPORT", 5), ("fam", "FAMILY", 11), ("local", "LOCAL", 16),
+           ("container", "CONTAINER", 14))  # fmt: skip
 SUMMARY_WIDTH = 30
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.recording.codec import NETNS_MAX, U64_MAX, Codec, fields, text, whole
+from netwatch.recording import checks
+from netwatch.recording.codec import Codec
 from netwatch.recording.replay import replay_source
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 
@@ -20,18 +21,18 @@ def drop_row_out(r: DropRow) -> list[Any]:
 def drop_row_in(item: Any) -> DropRow:
     if type(item) is list and len(item) == 7:  # recorded before the namespace was
         item = [*item, 0]
-    loc, reason, proto, symbol, count, dev, port, netns = fields(item, 8, "a drops row")
+    loc, reason, proto, symbol, count, dev, port, netns = checks.fields(item, 8, "a drops row")
     return DropRow(
         DropKey(
-            whole(loc, 0, U64_MAX, "location"),
-            text(reason, "reason"),
-            whole(proto, 0, 0xFFFF, "protocol"),
+            checks.whole(loc, 0, checks.U64_MAX, "location"),
+            checks.text(reason, "reason"),
+            checks.whole(proto, 0, 0xFFFF, "protocol"),
         ),
-        text(symbol, "symbol"),
-        whole(count, 0, U64_MAX, "count"),
-        text(dev, "dev"),
-        whole(port, 0, 0xFFFF, "port"),
-        netns=whole(netns, 0, NETNS_MAX, "netns"),
+        checks.text(symbol, "symbol"),
+        checks.count(count, "count"),
+        checks.text(dev, "dev"),
+        checks.port(port, "port"),
+        netns=checks.netns(netns),
     )
 
 

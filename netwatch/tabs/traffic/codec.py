@@ -10,19 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netwatch.recording.codec import (
-    ID_MAX,
-    ID_MIN,
-    TS_MAX,
-    U64_MAX,
-    BadRecord,
-    Codec,
-    address,
-    fields,
-    finite,
-    text,
-    whole,
-)
+from netwatch.recording import checks
+from netwatch.recording.codec import Codec
 from netwatch.recording.context import context_in, context_out
 from netwatch.recording.replay import replay_source
 from netwatch.tabs.traffic.model import (
@@ -40,16 +29,16 @@ def traffic_row_out(r: TrafficRow) -> list[Any]:
 
 
 def traffic_row_in(item: Any) -> TrafficRow:
-    pid, uid, dev, comm, reason, *counts = fields(item, 9, "a traffic row")
+    pid, uid, dev, comm, reason, *counts = checks.fields(item, 9, "a traffic row")
     return TrafficRow(
         TrafficKey(
-            whole(pid, ID_MIN, ID_MAX, "pid"),
-            whole(uid, ID_MIN, ID_MAX, "uid"),
-            text(dev, "dev"),
-            text(comm, "comm"),
-            text(reason, "reason"),
+            checks.whole(pid, checks.ID_MIN, checks.ID_MAX, "pid"),
+            checks.whole(uid, checks.ID_MIN, checks.ID_MAX, "uid"),
+            checks.text(dev, "dev"),
+            checks.text(comm, "comm"),
+            checks.text(reason, "reason"),
         ),
-        Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
+        Counters(*(checks.count(c, "a counter") for c in counts)),
     )
 
 
@@ -63,22 +52,22 @@ def conn_out(c: ConnRow) -> list[Any]:
 
 
 def conn_in(item: Any) -> ConnRow:
-    pid, comm, proto, laddr, lport, raddr, rport, *counts, state, since = fields(
+    pid, comm, proto, laddr, lport, raddr, rport, *counts, state, since = checks.fields(
         item, 13, "a connection"
     )
     return ConnRow(
         ConnKey(
-            whole(pid, 0, ID_MAX, "pid"),
-            text(proto, "proto", 16),
-            address(laddr, "local address"),
-            whole(lport, 0, 0xFFFF, "local port"),
-            "*" if raddr == "*" else address(raddr, "remote address"),
-            whole(rport, 0, 0xFFFF, "remote port"),
+            checks.ident(pid, "pid"),
+            checks.text(proto, "proto", 16),
+            checks.address(laddr, "local address"),
+            checks.port(lport, "local port"),
+            "*" if raddr == "*" else checks.address(raddr, "remote address"),
+            checks.port(rport, "remote port"),
         ),
-        text(comm, "comm"),
-        Counters(*(whole(c, 0, U64_MAX, "a counter") for c in counts)),
-        text(state, "state", 16),
-        finite(since, 0, TS_MAX, "since"),
+        checks.text(comm, "comm"),
+        Counters(*(checks.count(c, "a counter") for c in counts)),
+        checks.text(state, "state", 16),
+        checks.time(since, "since"),
     )
 
 
@@ -93,11 +82,11 @@ def more_out(sample: TrafficSample) -> dict[str, Any]:
 def more_in(record: dict[str, Any]) -> dict[str, Any]:
     items = record.get("connections", [])
     if type(items) is not list or len(items) > MAX_CONNECTIONS:
-        raise BadRecord(f"'connections' is not a list of at most {MAX_CONNECTIONS}")
+        raise checks.BadRecord(f"'connections' is not a list of at most {MAX_CONNECTIONS}")
     return {
         **context_in(record),
         "connections": tuple(conn_in(c) for c in items),
-        "connections_lost": whole(record.get("connections_lost", 0), 0, U64_MAX, "lost"),
+        "connections_lost": checks.count(record.get("connections_lost", 0), "lost"),
     }
 
 
