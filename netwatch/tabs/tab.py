@@ -19,6 +19,7 @@ The parts each tab folder offers (tests/unit/test_tabs.py checks every folder ha
              (optional, as is each name in it: a tab with no options of its own has none)
   metrics.py metrics(ExportOptions) -> TabMetrics    its tables of Prometheus counters for
                                                      `netwatch export`
+  demo.py    DEMO: Demo                              its share of the demo recording (optional)
 and, by convention, model.py (rows or events, its Sample), view_model.py (sorting and filtering),
 decode.py (bytes to model values), probe.py and NAME.bpf.c. Parts are imported when first
 asked for, so a batch command never loads Textual and the UI never loads a batch printer.
@@ -60,6 +61,18 @@ class Screenshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Demo:
+    """A tab's share of the demo recording (scripts/make_demo_recording.py, tests/data/): what
+    runs in the demo's two namespaces while `netwatch record` records them. A command's words may
+    name "{gen}" (the traffic generator, tests/traffic_gen.py) and "{server}" or "{server6}" (the
+    listening side's IPv4 and IPv6 addresses)."""
+
+    servers: tuple[tuple[str, ...], ...] = ()  # started first, in the listening namespace
+    clients: tuple[tuple[str, ...], ...] = ()  # then these, in the other one
+    nft_rules: tuple[str, ...] = ()  # rules of the listening side's input chain
+
+
+@dataclass(frozen=True, slots=True)
 class Tab:
     name: str  # its folder; in the CLI, recordings, snapshot file names and widget ids
     title: str
@@ -91,6 +104,10 @@ class Tab:
 
     def screenshot(self) -> Screenshot:
         made: Screenshot = self.part("screen", "SCREENSHOT")
+        return made
+
+    def demo(self) -> Demo:
+        made: Demo = self.optional_part("demo", "DEMO", Demo())
         return made
 
     def optional_part(self, module: str, name: str, default: Any) -> Any:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.host.procinfo import process_info
-from netwatch.tabs.traffic.connections import TCP_STATES
+from netwatch.tabs.traffic.decode.connections import TCP_STATES
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
@@ -117,7 +117,7 @@ async def test_the_process_detail_shows_them(
 
     from netwatch.tabs.traffic.model import Counters, TrafficKey
     from netwatch.tabs.traffic.screen import TrafficView
-    from netwatch.tabs.traffic.screen_detail import ProcessDetail
+    from netwatch.tabs.traffic.screen.detail import ProcessDetail
     from netwatch.ui.app import NetwatchApp
     from tests.helpers.screens import wait_for
     from tests.screens.scripted import ScriptedSource

@@ -12,7 +12,7 @@ from netwatch.recording.file import RecordingWriter, create_new_file
 from netwatch.tabs import codecs, replay_file
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.drops.screen import DropsView
-from netwatch.tabs.drops.screen_detail import DropDetail
+from netwatch.tabs.drops.screen.detail import DropDetail
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource
@@ -152,7 +152,7 @@ async def test_detail_says_plainly_when_the_kernel_has_no_rx_sk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from netwatch.model.dropreasons import KfreeSkbFormat
-    from netwatch.tabs.drops import screen_detail as drop_detail
+    from netwatch.tabs.drops.screen import detail as drop_detail
 
     # Debian 12's 6.1: reasons, but no rx_sk (6.12+).
     monkeypatch.setattr(
@@ -174,7 +174,7 @@ async def test_detail_looks_up_port_owners_off_the_ui_thread(
     it is looking, and shows the owners when the walk is done."""
     import threading
 
-    from netwatch.tabs.drops import screen_detail as drop_detail
+    from netwatch.tabs.drops.screen import detail as drop_detail
 
     walked_on: list[str] = []
     released = threading.Event()

@@ -16,7 +16,7 @@ from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.accepts.screen import AcceptsView
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
-from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import wait_for
 from tests.screens.scripted import ScriptedSource

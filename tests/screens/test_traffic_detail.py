@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
-from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from tests.helpers.screens import scripted_app, wait_for
 
 

@@ -13,7 +13,7 @@ from netwatch.screens.help import HelpScreen
 from netwatch.tabs import replay_file
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 from netwatch.tabs.traffic.screen import TrafficView
-from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.paths import DEMO
 from tests.helpers.screens import (

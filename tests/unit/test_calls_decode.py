@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import socket
 import struct
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +19,11 @@ from netwatch.tabs.calls.decode import (
     Decoder,
     function_result,
 )
-from netwatch.tabs.calls.decode_args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
+from netwatch.tabs.calls.decode.args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
 from netwatch.tabs.calls.model import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
+from tests.helpers.paths import bpf_source
 
-BPF_C = (
-    Path(__file__).resolve().parents[2] / "netwatch" / "tabs" / "calls" / "calls.bpf.c"
-).read_text()
+BPF_C = bpf_source("calls")
 V4 = socket.inet_aton("10.0.0.2") + bytes(12)
 NO_VIEW = (-1, 0, 0, 0, 0, 0, 0, bytes(16))
 NO_EVENT = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))

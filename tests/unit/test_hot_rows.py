@@ -1,8 +1,8 @@
-"""Per-key deltas from the Traffic probe's per-CPU hot slots (probes/hot_rows.py)."""
+"""Per-key deltas from the Traffic probe's per-CPU hot slots (tabs/traffic/decode/hot_rows.py)."""
 
 from __future__ import annotations
 
-from netwatch.tabs.traffic.hot_rows import HotRowDeltas, HotSlot
+from netwatch.tabs.traffic.decode.hot_rows import HotRowDeltas, HotSlot
 from netwatch.tabs.traffic.model import Counters, TrafficKey
 
 A = TrafficKey(10, 0, "eth0", "sender")

@@ -69,6 +69,11 @@ PARTS = {
 
         CODEC = Codec("rows", lambda w: [w.word, w.n], word_in, WordsSample, replay_source)
     ''',
+    "demo.py": """
+        from netwatch.tabs.tab import Demo
+
+        DEMO = Demo(clients=(("{gen}", "udp-send", "{server}", "7010", "--name", "wordsmith"),))
+    """,
     "options.py": """
         RECORD_NOTE = "  Words adds a few bytes per word."
         EXAMPLES = {"export": (("netwatch export --tabs words --words-loud", "loudly"),)}
@@ -225,6 +230,9 @@ rec = out / "words.nwrec"
 assert cli.main(["record", "-o", str(rec), "--duration", "2", "--interval", "0.2", "--words"]) == 0
 print("RECORDED", rec.read_text().count('"tab":"words"'))
 
+# its share of the demo recording, as scripts/make_demo_recording.py reads every tab's
+print("DEMO", [d.clients[0][-1] for d in (t.demo() for t in tabs.TABS) if d.clients])
+
 # its batch command, replaying what was recorded
 print("BATCH", cli.main(["words", "-b", "--replay", str(rec)]))
 
@@ -279,6 +287,7 @@ def test_a_tab_in_its_own_folder_with_one_registry_line_is_picked_up_everywhere(
     assert int(said["RECORDED"]) == 2, done.stdout
     assert "WORD alpha 5" in done.stdout and said["BATCH"] == "0", done.stdout
     assert said["HELP_HAS_METRIC"] == "True"
+    assert said["DEMO"].endswith("'wordsmith']"), done.stdout
     assert (
         said["EXPORT"].startswith("0 [") and 'netwatch_words_total{word="alpha"}' in said["EXPORT"]
     ), done.stdout

@@ -10,6 +10,7 @@ import pytest
 from netwatch.probes.btf import BTF
 from netwatch.probes.offsets import KERNEL_OFFSETS, SHARED_BPF_DIR, offsets_named
 from netwatch.tabs import TABS
+from tests.helpers.paths import bpf_source
 
 TABS_DIR = Path(__file__).resolve().parents[2] / "netwatch" / "tabs"
 # Derived by the Calls probe from table entries (calls/probe.py _with_spans), not read from BTF.
@@ -17,7 +18,7 @@ DERIVED = {"REGS_SPAN_OFF"}
 
 
 def _program(tab: str) -> str:
-    return (TABS_DIR / tab / f"{tab}.bpf.c").read_text()
+    return bpf_source(tab)
 
 
 @pytest.mark.parametrize("tab", [t.name for t in TABS])

@@ -11,7 +11,7 @@ from netwatch.export.spec import ExportOptions
 from netwatch.recording.codec import Codec
 from netwatch.tabs import TABS
 from netwatch.tabs.tab import ViewOptions
-from tests.helpers.paths import DATA
+from tests.helpers.paths import DATA, ROOT
 
 TABS_DIR = Path(__file__).resolve().parents[2] / "netwatch" / "tabs"
 
@@ -31,7 +31,8 @@ def test_every_tab_offers_every_part() -> None:
         for module, name in (("screen", "view"), ("live", "for_ui"), ("batch", "command")):
             part = tab.part(module, name)
             assert callable(part) and len(inspect.signature(part).parameters) == 1, (tab, name)
-        assert (TABS_DIR / tab.name / f"{tab.name}.bpf.c").is_file(), tab.name
+        # Beside the probe that loads it: the folder, or its probe/ package.
+        assert len(list((TABS_DIR / tab.name).glob(f"**/{tab.name}.bpf.c"))) == 1, tab.name
         assert (DATA / tab.screenshot().recording).is_file(), tab.name
         assert tab.help().startswith(f"{tab.title} tab"), tab.name
         # Optional parts: for_record and for_export default to for_ui.
@@ -47,3 +48,19 @@ def test_views_come_from_the_registry_with_the_options_they_take() -> None:
     for tab in TABS:
         view = tab.view(options)
         assert type(view).__module__ == f"netwatch.tabs.{tab.name}.screen"
+
+
+def test_every_tab_pictured_from_the_demo_recording_adds_to_it() -> None:
+    # A tab whose README picture replays traffic-demo.nwrec must put something in it
+    # (scripts/make_demo_recording.py runs each tab's demo.py), and each command's words are
+    # ones that script fills in or a program the test hosts have.
+    generator = (ROOT / "tests" / "traffic_gen.py").read_text()
+    for tab in TABS:
+        demo = tab.demo()
+        if tab.screenshot().recording == "traffic-demo.nwrec":
+            assert demo.clients, tab.name
+        for words in (*demo.servers, *demo.clients):
+            assert words[0] in ("{gen}", "ping"), (tab.name, words)
+            if words[0] == "{gen}":
+                assert f'"{words[1]}"' in generator, (tab.name, words)  # a mode it has
+            assert all(w in ("{gen}", "{server}", "{server6}") for w in words if "{" in w)

@@ -16,7 +16,7 @@ import pytest
 from netwatch.cli.batch import Output
 from netwatch.model.containers import ProcContext
 from netwatch.tabs.traffic.batch import printer
-from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns
+from netwatch.tabs.traffic.decode.connections import ConnectionDeltas, read_conns
 from netwatch.tabs.traffic.model import (
     ConnKey,
     ConnRow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netwatch.tabs.traffic.formats import rate_text, size_text
 from netwatch.tabs.traffic.model import HistoryPoint
-from netwatch.tabs.traffic.screen_detail import per_interval
+from netwatch.tabs.traffic.screen.detail import per_interval
 
 
 def test_sizes_and_rates_always_carry_their_unit() -> None:

@@ -34,6 +34,8 @@ KINDS = frozenset({ENTER, EXIT, EVENT, FOLDED, FUNC_ENTER, FUNC_EXIT})
 
 DEFAULT_MAX_CALLS = 500  # per thread
 DEFAULT_MAX_THREADS = 200
+# How the probe follows net/socket.c's functions (--functions).
+FUNCTION_MODES = ("auto", "fentry", "kprobes", "off")
 MAX_EVENTS_PER_CALL = 64  # a large write queues hundreds of packets; the rest are counted
 
 

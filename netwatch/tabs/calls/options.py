@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 
 from netwatch.cli.types import comm_name, count, pid_number
-from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS
-from netwatch.tabs.calls.probe_functions import MODES as FUNCTION_MODES
+from netwatch.tabs.calls.model import DEFAULT_MAX_CALLS, DEFAULT_MAX_THREADS, FUNCTION_MODES
 
 RECORD_NOTE = """\
   Calls adds ~140 bytes per call event (each call is an enter and an exit, and its

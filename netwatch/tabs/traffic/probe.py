@@ -24,8 +24,8 @@ from netwatch.probes.loader import (
 )
 from netwatch.probes.skeleton import ProbeSkeleton
 from netwatch.sources.base import Health, SourceError
-from netwatch.tabs.traffic.connections import ConnectionDeltas, read_conns
-from netwatch.tabs.traffic.hot_rows import HotRowDeltas, HotSlot, SlotPlace
+from netwatch.tabs.traffic.decode.connections import ConnectionDeltas, read_conns
+from netwatch.tabs.traffic.decode.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.tabs.traffic.model import (
     Counters,
     TrafficKey,

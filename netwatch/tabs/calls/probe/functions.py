@@ -16,9 +16,8 @@ from netwatch.probes import BCC_LOCK
 from netwatch.probes.btf import BTF, KIND_FUNC, BTFError
 from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry
 from netwatch.probes.requirements import TRACEFS, kprobes_available
-from netwatch.tabs.calls.socket_functions import CORE, SOCKET_C, attachable
+from netwatch.tabs.calls.probe.socket_functions import CORE, SOCKET_C, attachable
 
-MODES = ("auto", "fentry", "kprobes", "off")
 # Calls in progress per function that a kretprobe can follow at once (the kernel's default is
 # twice the CPUs): threads blocked in accept() or recv() each hold one until they return.
 KRETPROBE_MAXACTIVE = 256

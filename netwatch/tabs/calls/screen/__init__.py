@@ -26,7 +26,7 @@ from netwatch.tabs.calls.model import (
     ThreadCalls,
     ThreadIndent,
 )
-from netwatch.tabs.calls.screen_rows import (
+from netwatch.tabs.calls.screen.rows import (
     PAD,
     call_key,
     fold_rows,
@@ -54,7 +54,7 @@ FOLD_COLUMNS = (("tree", "THREAD / CALL", 0), ("count", "COUNT", 8), ("total", "
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
+HELP = (Path(__file__).parents[1] / "help.txt").read_text(encoding="utf-8")  # the tab's folder
 
 
 # The first thread, from its first call.

@@ -20,7 +20,7 @@ from netwatch.screens.plain import PlainStatic, shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
 from netwatch.screens.tabview import TabView, rows_text
 from netwatch.tabs.drops.model import GROUPINGS, DropsSample, DropsState, GroupStats
-from netwatch.tabs.drops.screen_detail import DropDetail
+from netwatch.tabs.drops.screen.detail import DropDetail
 from netwatch.tabs.drops.view_model import (
     GLYPHS,
     SORT_LABELS,
@@ -52,7 +52,7 @@ ADDRESS_MIN_WIDTH = 150
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
+HELP = (Path(__file__).parents[1] / "help.txt").read_text(encoding="utf-8")  # the tab's folder
 
 
 SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (110, 22))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from netwatch.model.cdata import c_string
-from netwatch.tabs.calls.decode_args import (
+from netwatch.tabs.calls.decode.args import (
     F_OTHER_SOCK,
     SockFields,
     enter_args,

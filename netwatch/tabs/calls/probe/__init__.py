@@ -29,7 +29,7 @@ from netwatch.probes.skeleton import ProbeSkeleton
 from netwatch.sources.base import Health, SourceError
 from netwatch.tabs.calls.decode import RECORD, Decoder, FunctionOf
 from netwatch.tabs.calls.model import CallEvent, CallsSample
-from netwatch.tabs.calls.probe_functions import FunctionDepth, attach_functions, load_btf
+from netwatch.tabs.calls.probe.functions import FunctionDepth, attach_functions, load_btf
 from netwatch.tabs.calls.view_model import MAX_KERNEL_IDS
 
 BPF_SOURCE = Path(__file__).with_name("calls.bpf.c")
@@ -118,7 +118,7 @@ class CallsProbe(ProbeSkeleton):
     ) -> None:
         """`keep_last`: for a reader that keeps only that many calls per thread (the Calls
         tab): older calls of a busy thread come as FOLDED events. Batch and record: None.
-        `functions`: how to follow net/socket.c's functions (calls_functions.MODES)."""
+        `functions`: how to follow net/socket.c's functions (FUNCTION_MODES in the model)."""
         super().__init__(interval)
         self._threads = (tuple(pids), tuple(tids), tuple(comms))
         self._ringbuf_pages = max(1, ringbuf_mb * 256)  # ring buffer size: pages of 4 KiB

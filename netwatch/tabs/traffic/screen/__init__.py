@@ -29,7 +29,7 @@ from netwatch.tabs.traffic.formats import (
     uid_text,
 )
 from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
-from netwatch.tabs.traffic.screen_detail import ProcessDetail
+from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
     GROUPINGS,
@@ -48,7 +48,7 @@ MAX_DRAWN_ROWS = 300
 
 
 # Its part of the help screen (`?`): its heading, then its keys.
-HELP = Path(__file__).with_name("help.txt").read_text(encoding="utf-8")
+HELP = (Path(__file__).parents[1] / "help.txt").read_text(encoding="utf-8")  # the tab's folder
 
 
 SCREENSHOT = Screenshot("traffic-demo.nwrec", ("c",), (120, 26))  # totals over the whole recording
