@@ -118,8 +118,8 @@ def record_epilog() -> str:
     width = max(len(command) for command, _ in examples)
     return (
         "sizes, measured on the test recordings:\n"
-        "  ~60-120 bytes per row or accept per interval: 50 busy processes with their drops\n"
-        "  and accepts at --interval 1 write ~0.3 MB a minute.\n"
+        "  ~60-120 bytes per row or event per interval: 50 busy processes with the default\n"
+        "  tabs at --interval 1 write ~0.3 MB a minute.\n"
         + "".join(f"{note}\n" for note in notes)
         + "\nexamples:\n"
         + "".join(f"  {command.ljust(width)}  # {why}\n" for command, why in examples)

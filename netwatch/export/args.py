@@ -121,8 +121,9 @@ def export_parser() -> Parser:
         type=tab_list,
         default=DEFAULT_TABS,
         metavar="LIST",
-        help=f"tabs to export, comma-separated (default {','.join(DEFAULT_TABS)}; calls "
-        "traces every socket call, so it costs the most)",
+        help=f"tabs to export, comma-separated (default {','.join(DEFAULT_TABS)}; "
+        + ", ".join(t.name for t in TABS if t.on_request)
+        + " only when named, as they cost the most)",
     )
     p.add_argument(
         "--max-series",

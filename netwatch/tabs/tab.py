@@ -62,14 +62,19 @@ class Screenshot:
 
 @dataclass(frozen=True, slots=True)
 class Demo:
-    """A tab's share of the demo recording (scripts/make_demo_recording.py, tests/data/): what
-    runs in the demo's two namespaces while `netwatch record` records them. A command's words may
+    """A tab's share of a demo recording (scripts/make_demo_recording.py, tests/data/): what
+    runs in two test namespaces while `netwatch record` records them. A command's words may
     name "{gen}" (the traffic generator, tests/traffic_gen.py) and "{server}" or "{server6}" (the
     listening side's IPv4 and IPv6 addresses)."""
 
     servers: tuple[tuple[str, ...], ...] = ()  # started first, in the listening namespace
     clients: tuple[tuple[str, ...], ...] = ()  # then these, in the other one
     nft_rules: tuple[str, ...] = ()  # rules of the listening side's input chain
+    recording: str = "traffic-demo.nwrec"  # the one it adds to; tabs may share one
+    record_options: tuple[str, ...] = ()  # `netwatch record`'s, for this tab
+    # 0: the clients run side by side. N: one after another, N rounds, each client told "go"
+    # on its stdin, so every call tree in the recording is whole and in order.
+    client_rounds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
