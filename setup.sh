@@ -33,6 +33,8 @@ vm_pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static)
 # ...and checks `netwatch export` against a real Prometheus server, its rules with promtool and
 # its systemd unit with systemd-analyze.
 vm_pkgs+=(prometheus systemd)
+# ...and makes the churn of short `curl` fetches a container host sees (tests/live).
+vm_pkgs+=(curl)
 if [ "$mode" = test ]; then
     for p in "${vm_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")

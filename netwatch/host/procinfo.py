@@ -1,4 +1,5 @@
-"""What the detail view says about a process: psutil facts, read once when the view opens."""
+"""What the detail view says about a process: psutil facts and its sockets (host/sockets.py),
+read once when the view opens."""
 
 from __future__ import annotations
 
@@ -8,22 +9,15 @@ from dataclasses import dataclass
 
 import psutil
 
+from netwatch.host.sockets import SocketInfo, comm_of, process_sockets
 from netwatch.model.containers import container_name
-
-
-@dataclass(frozen=True, slots=True)
-class SocketInfo:
-    fd: int
-    kind: str  # tcp, tcp6, udp, udp6, unix
-    local: str
-    remote: str
-    status: str
 
 
 @dataclass(frozen=True, slots=True)
 class ProcessInfo:
     pid: int
     cmdline: str
+    comm: str
     user: str
     started: str
     sockets: tuple[SocketInfo, ...]
@@ -36,44 +30,58 @@ class ProcessGone(Exception):
     """The process is not running here (it exited, or this is a recording from elsewhere)."""
 
 
-def _addr(a: object) -> str:
-    if not a:
-        return "-"
-    ip = getattr(a, "ip", None)
-    if ip is None:
-        return str(a)
-    return f"[{ip}]:{a.port}" if ":" in ip else f"{ip}:{a.port}"  # type: ignore[attr-defined]
-
-
-_KINDS = {(2, 1): "tcp", (10, 1): "tcp6", (2, 2): "udp", (10, 2): "udp6"}
-
-
 def process_info(pid: int) -> ProcessInfo:
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
+            comm = comm_of(pid)  # the kernel's 15 bytes, as the probes saw it (psutil extends it)
             cmdline = " ".join(proc.cmdline()) or f"[{proc.name()}]"
             user = proc.username()
             started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(proc.create_time()))
-            conns = proc.net_connections(kind="all")
     except (psutil.NoSuchProcess, psutil.ZombieProcess) as exc:
         raise ProcessGone(f"process {pid} is not running on this machine") from exc
     except psutil.AccessDenied as exc:
         raise ProcessGone(f"access to process {pid} denied (run as root)") from exc
-    sockets = tuple(
-        SocketInfo(
-            c.fd,
-            _KINDS.get((int(c.family), int(c.type)), "unix" if int(c.family) == 1 else "other"),
-            _addr(c.laddr),
-            _addr(c.raddr),
-            c.status if c.status != "NONE" else "",
-        )
-        for c in conns
-    )
+    sockets = process_sockets(pid)  # its own namespace's tables, not netwatch's
     cgroup = cgroup_of(pid)
     return ProcessInfo(
-        pid, cmdline, user, started, sockets, cgroup, container_name(cgroup), netns_of(pid)
+        pid, cmdline, comm, user, started, sockets, cgroup, container_name(cgroup), netns_of(pid)
     )
+
+
+def boot_to_wall() -> float:
+    """What to add to seconds since boot (CLOCK_BOOTTIME, which the kernel's start_boottime and
+    /proc/PID/stat count) to get wall-clock seconds."""
+    return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+# /proc/PID/stat's starttime ticks: a tick is 1/CLK_TCK s, so two starts this close are one.
+START_TOLERANCE_S = 2.0 / os.sysconf("SC_CLK_TCK")
+
+
+def started_at(pid: int) -> float:
+    """When the process now running as PID started, wall-clock seconds; 0 if none is."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    # The command (field 2) may hold spaces and parentheses: the fields after it follow the
+    # last ')'. starttime is field 22, the 20th after it.
+    after = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        ticks = int(after[19])
+    except (IndexError, ValueError):
+        return 0.0
+    return boot_to_wall() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def same_process(pid: int, started: float) -> bool:
+    """Whether PID still names the process that started at `started` (0: unknown, assumed)."""
+    if not started:
+        return True
+    now = started_at(pid)
+    return bool(now) and abs(now - started) <= START_TOLERANCE_S
 
 
 def cgroup_of(pid: int) -> str:
@@ -97,20 +105,3 @@ def netns_of(pid: int) -> int:
         return os.stat(f"/proc/{pid}/ns/net").st_ino
     except OSError:
         return 0
-
-
-def owners_of_ports(ports: list[int]) -> dict[int, list[str]]:
-    """Per port, `comm(pid)` of the processes holding an inet socket bound to it, right now:
-    one walk of the host's sockets for all the ports."""
-    owners: dict[int, set[str]] = {port: set() for port in ports}
-    try:
-        conns = psutil.net_connections(kind="inet")
-    except psutil.AccessDenied:
-        conns = []
-    for c in conns:
-        if c.laddr and c.laddr.port in owners and c.pid:
-            try:
-                owners[c.laddr.port].add(f"{psutil.Process(c.pid).name()}({c.pid})")
-            except psutil.NoSuchProcess:
-                continue
-    return {port: sorted(names) for port, names in owners.items()}

@@ -88,10 +88,12 @@ class ProcContext:
     """Where a process runs: its cgroup v2 path (as `container_name` takes it; "" unknown) and
     its network namespace's inode (0 unknown). Known in the kernel when the process is seen
     sending or reading, so it outlives the process and the cgroup (a row already counted keeps
-    its names)."""
+    its names). `started`: when the process started, wall-clock seconds (0 unknown): a PID
+    names a process only with it, PIDs being reused within minutes on a busy host."""
 
     cgroup: str = ""
     netns: int = 0
+    started: float = 0.0
 
     @property
     def container(self) -> str:

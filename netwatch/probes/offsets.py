@@ -56,6 +56,9 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "TASK_TGID_OFF": ("task_struct", "tgid"),
     "TASK_COMM_OFF": ("task_struct", "comm"),
     "TASK_CRED_OFF": ("task_struct", "cred"),
+    # Which process a PID names: its group leader's start (what /proc/PID/stat's starttime is).
+    "TASK_GROUP_LEADER_OFF": ("task_struct", "group_leader"),
+    "TASK_START_BOOTTIME_OFF": ("task_struct", "start_boottime"),
     "CRED_UID_OFF": ("cred", "uid"),
     # Where a task runs (#14): its cgroup v2 directory's name, task->cgroups->dfl_cgrp->kn->name
     # (the cgroup bpf_get_current_cgroup_id() names), and its or a struct net's netns inode.

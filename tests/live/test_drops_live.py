@@ -118,6 +118,8 @@ def test_full_receive_buffer_is_socket_rcvbuff(link: Link, probe: DropsProbe) ->
     assert sum(r.count for r in rows) == N - queued
     assert_real_function(rows)
     assert any(r.port == 6002 for r in rows) or not any(r.port for r in rows)
+    # Whether the kernel still had the device or only the socket (rx_sk), its namespace (#24).
+    assert {r.netns for r in rows} == {os.stat(f"/run/netns/{link.b.ns}").st_ino}
 
 
 def test_drops_batch_prints_the_seeds_lines_and_stops_on_ctrl_c(link: Link) -> None:

@@ -179,12 +179,12 @@ async def test_detail_looks_up_port_owners_off_the_ui_thread(
     walked_on: list[str] = []
     released = threading.Event()
 
-    def slow_owners(ports: list[int]) -> dict[int, list[str]]:
+    def slow_owners(ports: list[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
         walked_on.append(threading.current_thread().name)
         released.wait(10)  # until the test has seen the detail drawn without it
-        return {port: [f"nw-server({port * 10})"] for port in ports}
+        return {(netns, port): [f"nw-server({port * 10})"] for netns, port in ports}
 
-    monkeypatch.setattr(drop_detail, "owners_of_ports", slow_owners)
+    monkeypatch.setattr(drop_detail, "port_holders", slow_owners)
     app, src = drops_app(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         row = DropRow(UDP, "__udp4_lib_rcv+0x4bc", 4, port=5353)

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from netwatch.host.procinfo import started_at
+from netwatch.model.containers import ProcContext
 from netwatch.model.untrusted import name_text, printable
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.accepts.screen import AcceptsView
-from netwatch.tabs.traffic.model import Counters, TrafficKey
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from netwatch.ui.app import NetwatchApp
@@ -61,7 +63,12 @@ async def test_traffic_rows_detail_filter_and_snapshots_show_names_escaped(
         keys = [TrafficKey(holder.pid, 0, "lo", "[/x]")]
         keys += [TrafficKey(1000 + i, 0, "lo", n) for i, n in enumerate(HOSTILE_NAMES)]
         async with app.run_test(size=(160, 40)) as pilot:
-            source.push(*((k, Counters(10 - i, 1, 1000 - i, 100)) for i, k in enumerate(keys)))
+            rows = tuple(
+                TrafficRow(k, Counters(10 - i, 1, 1000 - i, 100)) for i, k in enumerate(keys)
+            )
+            # The holder as the kernel saw it, with its start: the live detail may read it.
+            context = {holder.pid: ProcContext("", 0, started_at(holder.pid))}
+            source.push_sample(TrafficSample(100.0, 1.0, rows, 0, context))
             view = app.query_one(TrafficView)
             await wait_for(pilot, lambda: view.table.row_count == len(keys))
             shown = {str(view.table.get_row_at(i)[-1]) for i in range(view.table.row_count)}
@@ -73,10 +80,10 @@ async def test_traffic_rows_detail_filter_and_snapshots_show_names_escaped(
             assert_clean(screen)
             assert "\\x5b/x]" in screen and "\\x1b]0;pwn\\x07" in screen
 
-            # Enter on the "[/x]" row: the detail shows the markup command line literally.
-            view.table.move_cursor(row=0)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ProcessDetail))
+            # The "[/x]" row's detail, live (a replay's reads no /proc): the markup command line
+            # shows literally.
+            app.push_screen(ProcessDetail(keys[0], view.state, live=True))
+            await wait_for(pilot, lambda: bool(app.screen.query("#detail-process")))
             detail = str(app.screen.query_one("#detail-process", Static).render())
             assert MARKUP_CMDLINE in detail
             await pilot.press("escape")

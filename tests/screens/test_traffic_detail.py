@@ -8,7 +8,8 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from netwatch.tabs.traffic.model import Counters, TrafficKey
+from netwatch.model.containers import ProcContext
+from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, TrafficSample
 from netwatch.tabs.traffic.screen import TrafficView
 from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from tests.helpers.screens import scripted_app, wait_for
@@ -66,3 +67,59 @@ async def test_the_detail_lists_the_processs_connections_busiest_first(tmp_path:
             ["tcp", "10.0.0.2:80", "10.0.0.9:5000"], ["udp", "127.0.0.1:53", "*:0"]]  # fmt: skip
         assert "3.0 MiB" in lines[0] and "10.0.0.3" not in text
         assert lines[0].split()[3:5] == ["ESTABLISHED", "1m12s"]  # first counted at 28.0
+
+
+def detail_text(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    return str(screen.query_one("#detail-process", Static).render())
+
+
+async def test_a_replay_never_shows_the_live_process_that_has_the_pid_now(tmp_path: Path) -> None:
+    # #24: a recorded curl row's Enter showed whatever runs as that PID here (nginx's command
+    # line). This PID is pytest's, alive and running right now.
+    app, source = scripted_app(tmp_path)
+    recorded = TrafficKey(os.getpid(), 0, "eth0", "curl")
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = app.query_one(TrafficView)
+        context = {recorded.pid: ProcContext("", 4026531840, 99.5)}
+        rows = (TrafficRow(recorded, Counters(1, 1, 9, 9)),)
+        source.push_sample(TrafficSample(100.0, 1.0, rows, 0, context))
+        await wait_for(pilot, lambda: view.state.samples == 1)
+        await pilot.press("enter")
+        text = detail_text(app)
+    assert "a recorded process: not looked up on this machine" in text
+    assert "netns: 4026531840" in text and "started:" in text
+    assert "command:" not in text and "pytest" not in text
+
+
+async def test_a_live_pid_now_naming_another_process_is_said_to_have_exited(
+    tmp_path: Path,
+) -> None:
+    # The kernel saw a process start at 99.5 s past the epoch with this PID; what runs as it
+    # now (pytest) started decades later: another process, never shown as the recorded one.
+    from netwatch.host.procinfo import started_at
+
+    app, source = scripted_app(tmp_path)
+    gone = TrafficKey(os.getpid(), 0, "eth0", "curl")
+    mine = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = app.query_one(TrafficView)
+        texts = []
+        # Then the same PID seen with its true start: the live process's details.
+        for n, (key, started) in enumerate(((gone, 99.5), (mine, started_at(os.getpid())))):
+            context = {key.pid: ProcContext("", 4026531840, started)}
+            rows = (TrafficRow(key, Counters(1, 1, 9, 9)),)
+            source.push_sample(TrafficSample(100.0 + n, 1.0, rows, 0, context))
+
+            def fed(count: int = n + 1) -> bool:
+                return view.state.samples == count
+
+            await wait_for(pilot, fed)
+            app.push_screen(ProcessDetail(key, view.state, live=True))
+            await pilot.pause(0.05)
+            texts.append(detail_text(app))
+            await pilot.press("escape")
+    replaced, same = texts
+    assert f"process {os.getpid()} has exited; its PID now names another process" in replaced
+    assert "command:" not in replaced
+    assert "command:" in same and "sockets:" in same

@@ -185,7 +185,9 @@ async def test_snapshot_to_an_unwritable_place_is_an_error_not_a_crash() -> None
 
 
 async def test_enter_opens_the_process_detail_and_escape_returns(tmp_path: Path) -> None:
-    app, source = scripted_app(tmp_path)
+    # Live (a replay's detail reads no /proc): this process, as it runs now.
+    source = ScriptedSource()
+    app = NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=False)
     me = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
     async with app.run_test(size=(120, 40)) as pilot:
         source.push((me, Counters(3, 3, 3000, 3000)))

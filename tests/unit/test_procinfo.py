@@ -7,7 +7,8 @@ import socket
 
 import psutil
 
-from netwatch.host.procinfo import owners_of_ports
+from netwatch.host.procinfo import netns_of
+from netwatch.host.sockets import port_holders
 
 
 def test_owners_of_several_ports_from_one_walk() -> None:
@@ -18,6 +19,8 @@ def test_owners_of_several_ports_from_one_walk() -> None:
         free_port = freed.getsockname()[1]
         freed.close()  # bound once, held by nobody now
         port = held.getsockname()[1]
-        owners = owners_of_ports([port, free_port])
+        here = netns_of(os.getpid())
+        owners = port_holders([(here, port), (here, free_port), (0, port)])
     me = f"{psutil.Process(os.getpid()).name()}({os.getpid()})"
-    assert owners == {port: [me], free_port: []}
+    # netns 0 (a drop whose namespace is unknown): looked up in every namespace.
+    assert owners == {(here, port): [me], (here, free_port): [], (0, port): [me]}

@@ -37,6 +37,8 @@ GUEST_TESTS = (
     # Which container and netns, read through 6.1's own struct layout (task, css_set, cgroup,
     # kernfs_node, nsproxy, net).
     "'tests/live/test_context_live.py::test_each_sides_traffic_names_its_container_and_netns[btf]'",
+    # Sockets forgotten at CLOSE and checked against their namespace: curl churn (#24).
+    "'tests/live/test_namespaces_live.py::test_churning_connections_are_never_charged_to_another_namespaces_device[btf]'",
     # The exporter on 6.1's probe builds, scraped by a real Prometheus: TCP bytes against the
     # veth counters, every probe up with what stood in for what 6.1 lacks.
     "'tests/live/test_export_live.py::test_receive_and_transmit_bytes_match_the_veth_counters'",

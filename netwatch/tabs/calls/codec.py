@@ -1,6 +1,6 @@
 """The Calls tab's items in a recording: each one a JSON list
 [ts, pid, tid, comm, kind, name, [[arg, value], ...], ret, dur_us]
-under "events", and where processes first seen in it run, [pid, cgroup, netns] under
+under "events", and where processes first seen in it run, [pid, cgroup, netns, started] under
 "context" (absent in older recordings), read back with every field checked."""
 
 from __future__ import annotations

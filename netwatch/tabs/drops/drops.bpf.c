@@ -101,11 +101,16 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
         __builtin_memset(v->dev, 0, IFNAMSIZ_);
         if (dev)
             bpf_probe_read_kernel_str(v->dev, IFNAMSIZ_, (const u8 *)dev + NETDEV_NAME_OFF);
-        /* dev->nd_net, else skb->sk->sk_net: possible_net_t, one pointer either way. */
+        /* dev->nd_net, else skb->sk->sk_net, else rx_sk->sk_net (the socket a received packet
+         * was for, 6.12+): possible_net_t, one pointer each. */
         u64 holder = dev ? dev + NETDEV_ND_NET_OFF : 0, net = 0;
         if (!dev) {
             u64 sk = 0;
             bpf_probe_read_kernel(&sk, sizeof(sk), skb + SKB_SK_OFF);
+#ifdef HAS_RX_SK
+            if (!sk)
+                sk = (u64)ctx->args[3];
+#endif
             holder = sk ? sk + SKC_NET_OFF : 0;
         }
         if (holder)

@@ -75,7 +75,8 @@ class GroupStats:
     protocols: dict[str, int] = field(default_factory=dict)
     functions: dict[str, int] = field(default_factory=dict)
     devices: dict[str, int] = field(default_factory=dict)
-    ports: dict[int, int] = field(default_factory=dict)
+    # (netns inode, local port) -> drops sampled: a port means something in one namespace only.
+    ports: dict[tuple[int, int], int] = field(default_factory=dict)
     namespaces: dict[int, int] = field(default_factory=dict)  # netns inode -> drops sampled
     first_seen: float = 0.0
     last_seen: float = 0.0
@@ -124,7 +125,8 @@ class DropsState:
                 if row.dev:
                     g.devices[row.dev] = g.devices.get(row.dev, 0) + row.count
                 if row.port:
-                    g.ports[row.port] = g.ports.get(row.port, 0) + row.count
+                    place = (row.netns, row.port)
+                    g.ports[place] = g.ports.get(place, 0) + row.count
                 if row.netns:
                     g.namespaces[row.netns] = g.namespaces.get(row.netns, 0) + row.count
             for name, g in table.items():

@@ -1,6 +1,6 @@
 """The Traffic tab's items in a recording: each one a JSON list
 [pid, uid, dev, comm, reason, xmit_pk, recv_pk, xmit_bytes, recv_bytes]
-under "rows"; where those processes run, [pid, cgroup, netns] under "context"; and their
+under "rows"; where those processes run, [pid, cgroup, netns, started] under "context"; and their
 connections, [pid, comm, proto, laddr, lport, raddr, rport, xmit_pk, recv_pk, xmit_bytes,
 recv_bytes, state, since] under "connections" (raddr "*" for an unconnected socket; state
 TCP's, else ""; since the wall-clock time it was first counted, 0 unknown). The last two are absent

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from netwatch.host.procinfo import boot_to_wall
 from netwatch.model.cdata import c_string
 from netwatch.model.containers import ProcContext
 from netwatch.probes import requirements
@@ -46,6 +47,7 @@ TRACEPOINTS = (
     "net/netif_receive_skb",
     "tcp/tcp_probe",
     "skb/skb_copy_datagram_iovec",
+    "sock/inet_sock_set_state",
 )
 # Used where the kernel has them: sk_data_ready (6.5+) for UDP receive; sock_recv_length (6.3+)
 # to learn a socket's reader, else skb_copy_datagram_iovec (above) does it.
@@ -97,6 +99,7 @@ class TrafficProbe(ProbeSkeleton):
         )
         self._conn_lost_seen = 0
         self._contexts: dict[int, ProcContext] = {}
+        self._boot_to_wall = boot_to_wall()
 
     def open(self) -> None:
         btf = kernel_btf("traffic")  # parsed once: for the offsets and the tp_btf targets
@@ -241,7 +244,8 @@ class TrafficProbe(ProbeSkeleton):
                     out[pid] = known
                 continue
             path = self._cgroups.path_or_name(int(v.cgroup_id), c_string(v.cgroup_name))
-            context = ProcContext(path, int(v.netns))
+            started = self._boot_to_wall + int(v.start_ns) / 1e9 if v.start_ns else 0.0
+            context = ProcContext(path, int(v.netns), round(started, 3))
             out[pid] = self._contexts[pid] = context
         if len(self._contexts) > MAX_PROCS * 2:
             self._contexts = dict(out)

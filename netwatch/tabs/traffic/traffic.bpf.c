@@ -14,6 +14,9 @@
  *   sock:sock_recv_length    a process finished recvmsg: it owns that socket (6.3+; before
  *                            that skb:skb_copy_datagram_iovec, the copy to the reader, instead)
  *   irq:softirq_entry/_exit  per-CPU flag: in softirq, `current` is whoever was interrupted
+ *   sock:inet_sock_set_state a TCP socket reaching CLOSE is forgotten (owner, device, parked):
+ *                            the slab hands its memory to the next socket, often another
+ *                            namespace's (an accepting server's), which must not inherit them
  * Where a tracepoint is missing (Debian 12's 6.1 has neither sk_data_ready nor sock_recv_length)
  * and the kernel allows fentry, the same BTF-typed functions are attached by fentry instead:
  *   fentry sock_def_readable          for sk_data_ready (the function that tracepoint sits in)
@@ -96,6 +99,7 @@ struct owner_t {
     u32 tgid;
     u32 uid;
     char comm[COMM_LEN];
+    u64 net; /* the socket's network namespace (struct net *) when its owner was learned */
 };
 
 struct traffic_key_t {
@@ -183,6 +187,7 @@ struct dev_memo_t {
 BPF_PERCPU_ARRAY(dev_memo, struct dev_memo_t, 1);
 struct learned_memo_t {
     u64 sk;
+    u64 gen; /* owner_gen when learned: a socket forgotten since must be learned again */
     u32 tgid;
 };
 BPF_PERCPU_ARRAY(learned_memo, struct learned_memo_t, 1);
@@ -205,6 +210,9 @@ struct proc_ctx_t {
     u64 cgroup_id;
     u32 netns;
     u32 pad;
+    /* When the process started (its group leader's start_boottime, ns): a PID names a process
+     * only with it, since PIDs wrap within minutes on a busy host. */
+    u64 start_ns;
     /* The cgroup's own name (its directory's), for a cgroup removed before user space could
      * find its path: "docker-<id>.scope" alone says which container. */
     char cgroup_name[CGROUP_NAME_LEN];
@@ -324,6 +332,8 @@ static __always_inline void remember_context(u32 tgid)
         if (net)
             c->netns = NW_LOAD(u32, net, NET_NS_INUM_OFF);
     }
+    const u8 *leader = (const u8 *)NW_LOAD(u64, task, TASK_GROUP_LEADER_OFF);
+    c->start_ns = leader ? NW_LOAD(u64, leader, TASK_START_BOOTTIME_OFF) : 0;
     /* current->cgroups->dfl_cgrp->kn->name: the cgroup whose id the helper gave. */
     c->cgroup_name[0] = 0;
     const u8 *cset = (const u8 *)NW_LOAD(u64, task, TASK_CGROUPS_OFF);
@@ -536,15 +546,24 @@ static __always_inline struct owner_t *owner_of(u64 sk)
     if (!gen || !memo)
         return sock_owner.lookup(&sk);
     u64 now = *gen; /* read first: a change after this leaves the memo stamped stale */
-    if (memo->sk == sk && memo->gen == now && sk)
-        return &memo->owner;
-    struct owner_t *o = sock_owner.lookup(&sk);
-    if (!o)
+    struct owner_t *o = &memo->owner;
+    if (!(memo->sk == sk && memo->gen == now && sk)) {
+        o = sock_owner.lookup(&sk);
+        if (!o)
+            return 0;
+        memo->sk = sk;
+        memo->gen = now;
+        memo->owner = *o;
+        o = &memo->owner;
+    }
+#ifdef NW_BTF_CTX
+    /* A socket TCP's CLOSE did not forget (UDP has no such tracepoint) whose memory now holds
+     * another namespace's socket: not its owner. One plain load; the raw build, where it would
+     * be a probe read per packet, relies on the CLOSE alone. */
+    if (o->net != NW_LOAD(u64, (const u8 *)sk, SKC_NET_OFF))
         return 0;
-    memo->sk = sk;
-    memo->gen = now;
-    memo->owner = *o;
-    return &memo->owner;
+#endif
+    return o;
 }
 
 /* A packet of sk's that no process owns yet: unowned until claimed, and if no process ever
@@ -588,6 +607,7 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
 /* A process was seen on sk for the first time: it becomes the owner and takes what was parked. */
 static __always_inline void learn_owner(u64 sk, struct owner_t *me)
 {
+    me->net = NW_LOAD(u64, (const u8 *)sk, SKC_NET_OFF);
     sock_owner.update(&sk, me);
     u32 zero = 0;
     u64 *gen = owner_gen.lookup(&zero);
@@ -595,6 +615,24 @@ static __always_inline void learn_owner(u64 sk, struct owner_t *me)
         __sync_fetch_and_add(gen, 1);
     claim(sk, me, 1);
     claim(sk, me, 0);
+}
+
+/* sk is done: its memory may hold another socket next (another process's, in another network
+ * namespace), which must not inherit this one's owner, device or parked traffic. What was
+ * parked stays counted as unowned. */
+static __always_inline void forget_socket(u64 sk)
+{
+    if (sock_owner.delete(&sk) == 0) {
+        u32 zero = 0;
+        u64 *gen = owner_gen.lookup(&zero);
+        if (gen) /* every CPU's memos of it are stale */
+            __sync_fetch_and_add(gen, 1);
+    }
+    sock_rx_dev.delete(&sk);
+    struct park_key_t key = {.sk = sk, .is_rx = 0};
+    parked.delete(&key);
+    key.is_rx = 1;
+    parked.delete(&key);
 }
 
 /* How many received packets a segment the backlog hands to tcp_probe stands for. While its
@@ -667,15 +705,18 @@ TRAFFIC_PROBE(net_dev_queue)
         charge(sk, &me, dev, 1, len, 0);
         u32 zero = 0;
         struct learned_memo_t *memo = learned_memo.lookup(&zero);
-        if (sk && !(memo && memo->sk == sk && memo->tgid == me.tgid)) {
+        u64 *gen = owner_gen.lookup(&zero);
+        u64 now = gen ? *gen : 0;
+        if (sk && !(memo && memo->sk == sk && memo->tgid == me.tgid && memo->gen == now)) {
             struct owner_t *known = owner_of(sk);
             if (!known || known->tgid != me.tgid) {
                 learn_owner(sk, &me);
                 remember_dev(sk, dev);
             }
-            if (memo) {
+            if (memo && gen) {
                 memo->sk = sk;
                 memo->tgid = me.tgid;
+                memo->gen = *gen; /* after learn_owner's own bump */
             }
         }
         return 0;
@@ -758,6 +799,16 @@ TRAFFIC_PROBE(tcp_probe)
     now->valid = 0;
     remember_dev(sk, now->dev);
     charge_rx_to_socket(sk, now->dev, bytes);
+    return 0;
+}
+
+/* inet_sock_set_state(const struct sock *sk, int oldstate, int newstate): a TCP socket that
+ * reaches CLOSE is done (a failed connect too; a retry on it is learned again). */
+#define TCP_CLOSE_ 7
+TRAFFIC_PROBE(inet_sock_set_state)
+{
+    if ((int)NW_ARG(2) == TCP_CLOSE_)
+        forget_socket((u64)NW_ARG(0));
     return 0;
 }
 

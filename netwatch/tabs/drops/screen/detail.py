@@ -8,11 +8,16 @@ from collections.abc import Iterable
 from textual import work
 from textual.widget import Widget
 
-from netwatch.host.procinfo import owners_of_ports
+from netwatch.host.netns import NetnsNames, shown
+from netwatch.host.sockets import port_holders
 from netwatch.probes.kernel_files import load_drop_format
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.drops.model import GroupStats
+
+
+def _netns(inode: int, names: dict[int, str]) -> str:
+    return shown(inode, names.get(inode, ""))
 
 
 def _breakdown(title: str, counts: dict[str, int] | dict[int, int]) -> list[str]:
@@ -43,6 +48,15 @@ class DropDetail(DetailScreen):
         self.live = live
 
     def details(self) -> Iterable[Widget]:
+        busiest = sorted(self.group.ports, key=lambda p: -self.group.ports[p])[:OWNERS_SHOWN]
+        pending = [f"  port {port}: looking up who holds it..." for _, port in busiest]
+        if self.live:
+            # Names and port holders are a walk of /proc (every process's namespace and
+            # sockets): not on the UI thread. The lines say so until it is done.
+            self._look_up(busiest)
+        yield PlainStatic(self._text({}, pending if self.live else []), id="drop-detail")
+
+    def _text(self, names: dict[int, str], holders: list[str]) -> list[str]:
         g = self.group
         when = "%Y-%m-%d %H:%M:%S"
         lines = [
@@ -59,9 +73,8 @@ class DropDetail(DetailScreen):
             lines += _breakdown("functions", g.functions)
         lines += _breakdown("devices (skb->dev where the kernel still had it)", g.devices)
         lines += _breakdown(
-            "network namespaces (the device's, else the socket's; `ip netns identify` or "
-            "`lsns -t net` name them)",
-            g.namespaces,
+            "network namespaces (the device's, else the socket's)",
+            {_netns(n, names): c for n, c in g.namespaces.items()},
         )
         if self.live and not _kernel_has_rx_sk():
             lines.append(
@@ -69,25 +82,23 @@ class DropDetail(DetailScreen):
                 "skb:kfree_skb has no rx_sk field; Linux 6.12 added it)"
             )
         else:
-            lines += _breakdown("local ports of the socket the packet was for (rx_sk)", g.ports)
-        self._lines = lines
-        busiest = sorted(g.ports, key=lambda p: -g.ports[p])[:OWNERS_SHOWN]
-        if self.live and busiest:
-            # Which processes hold a port is a walk of every socket on the host: not on the
-            # UI thread. The lines say so until it is done.
-            lines = [*lines, *(f"  port {port}: looking up who holds it..." for port in busiest)]
-            self._look_up_owners(busiest)
-        yield PlainStatic(lines, id="drop-detail")
+            lines += _breakdown(
+                "local ports of the socket the packet was for (rx_sk), in their namespace",
+                {f"{port} in netns {_netns(n, names)}": c for (n, port), c in g.ports.items()},
+            )
+        return lines + holders
 
     @work(thread=True, exit_on_error=False, group="port-owners")
-    def _look_up_owners(self, ports: list[int]) -> None:
-        owners = owners_of_ports(ports)
+    def _look_up(self, busiest: list[tuple[int, int]]) -> None:
+        names = NetnsNames().names()
+        holders = port_holders(busiest)
         found = [
-            f"  port {port}: " + (", ".join(owners[port]) or "no process holds it now")
-            for port in ports
+            f"  port {port} in netns {_netns(netns, names)}: "
+            + (", ".join(holders[(netns, port)]) or "no process there holds it now")
+            for netns, port in busiest
         ]
-        self.app.call_from_thread(self._show_owners, found)
+        self.app.call_from_thread(self._show_owners, self._text(names, found))
 
-    def _show_owners(self, found: list[str]) -> None:
+    def _show_owners(self, lines: list[str]) -> None:
         if self.is_attached:
-            self.query_one("#drop-detail", PlainStatic).update([*self._lines, *found])
+            self.query_one("#drop-detail", PlainStatic).update(lines)

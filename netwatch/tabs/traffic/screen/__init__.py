@@ -248,7 +248,7 @@ class TrafficView(TabView[TrafficState]):
         if not key.attributed:
             self.notify("unattributed traffic has no process to show")
             return
-        self.app.push_screen(ProcessDetail(key, self.state))
+        self.app.push_screen(ProcessDetail(key, self.state, live=self.live))
 
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot_contents(self) -> dict[str, str]:

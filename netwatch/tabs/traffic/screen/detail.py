@@ -3,6 +3,7 @@ this interval, the window kept (by the clock, idle intervals included) and since
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -10,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Sparkline
 
-from netwatch.host.procinfo import ProcessGone, process_info
+from netwatch.host.procinfo import ProcessGone, process_info, same_process
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
@@ -56,8 +57,9 @@ class ProcessDetail(DetailScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("b", "bits", "Bits/bytes")]  # as iftop's
 
-    def __init__(self, key: TrafficKey, state: TrafficState) -> None:
+    def __init__(self, key: TrafficKey, state: TrafficState, live: bool = True) -> None:
         super().__init__()
+        self.live = live  # False: a replay, which never reads this machine's /proc
         self.key = key
         self.state = state
         self.bits = False
@@ -145,18 +147,27 @@ class ProcessDetail(DetailScreen):
         return lines
 
     def _process_text(self) -> list[str]:
+        pid = self.key.pid
+        seen = self.state.context_of(pid)
+        # Where it ran, as the kernel saw it while its traffic was counted.
+        recorded = [
+            f"container: {seen.container or '-'}   netns: {seen.netns or '-'}",
+            f"cgroup:  {seen.cgroup or '-'}",
+        ]
+        if seen.started:
+            recorded.append(f"started: {_when(seen.started)} (as the kernel saw it)")
+        if not self.live:
+            return ["a recorded process: not looked up on this machine", *recorded]
+        if not same_process(pid, seen.started):
+            # PIDs wrap within minutes: whatever runs as this PID now is another process.
+            return [f"process {pid} has exited; its PID now names another process", *recorded]
         try:
-            info = process_info(self.key.pid)
+            info = process_info(pid)
         except ProcessGone as exc:
-            # Where it ran, as the kernel saw it while its traffic was counted.
-            seen = self.state.context_of(self.key.pid)
-            if seen == NO_CONTEXT:
-                return [str(exc)]
-            return [
-                str(exc),
-                f"container: {seen.container or '-'}   netns: {seen.netns or '-'}",
-                f"cgroup:  {seen.cgroup or '-'}",
-            ]
+            return [str(exc), *recorded] if seen != NO_CONTEXT else [str(exc)]
+        if not seen.started and info.comm != self.key.comm:
+            # No start time to go by (an older recording's, a context not seen yet): the name.
+            return [f"process {pid} has exited; its PID now names another process", *recorded]
         lines = [
             f"command: {info.cmdline}",
             f"user:    {info.user}",
@@ -170,3 +181,7 @@ class ProcessDetail(DetailScreen):
         if len(info.sockets) > 50:
             lines.append(f"  ... {len(info.sockets) - 50} more")
         return lines
+
+
+def _when(wall: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))

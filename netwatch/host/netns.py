@@ -1,0 +1,88 @@
+"""Network namespaces by name: what an operator calls a namespace, instead of its inode.
+
+In order: the name `ip netns add` gave it (a bind mount under /run/netns), "host" for PID 1's,
+else the container of its first process (model/containers.py reads the cgroup), else that
+process's command and PID. Read from /run/netns and /proc, never by entering a namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from netwatch.host.procinfo import cgroup_of
+from netwatch.host.sockets import PROC, comm_of, pids_by_netns
+from netwatch.model.containers import container_name
+
+NAMED_DIRS = (Path("/run/netns"), Path("/var/run/netns"))
+# Names are looked up again at most this often: a walk of /proc per lookup would cost a busy
+# host more than the names are worth, and namespaces rarely come and go within it.
+REFRESH_S = 5.0
+
+
+def named_namespaces(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, str]:
+    """`ip netns` names by inode (a namespace mounted under two names keeps the first)."""
+    names: dict[int, str] = {}
+    for d in dirs:
+        try:
+            entries = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for name in entries:
+            try:
+                names.setdefault(os.stat(d / name).st_ino, name)
+            except OSError:
+                continue
+    return names
+
+
+def host_netns() -> int:
+    try:
+        return os.stat(PROC / "1" / "ns" / "net").st_ino
+    except OSError:
+        return 0
+
+
+def label_of(first_pid: int) -> str:
+    """A namespace no name was given: its first process's container, else its command."""
+    container = container_name(cgroup_of(first_pid))
+    return container or f"{comm_of(first_pid)}({first_pid})"
+
+
+class NetnsNames:
+    """Namespace inode -> the name shown, refreshed at most every REFRESH_S."""
+
+    def __init__(self, refresh_s: float = REFRESH_S) -> None:
+        self._refresh_s = refresh_s
+        self._names: dict[int, str] = {}
+        self._read_at = -refresh_s
+
+    def names(self) -> dict[int, str]:
+        now = time.monotonic()
+        if now - self._read_at >= self._refresh_s:
+            self._read_at = now
+            self._names = self._read()
+        return self._names
+
+    def name(self, inode: int) -> str:
+        """Its name, or "" (unknown here: gone, or a recording's from another host)."""
+        return self.names().get(inode, "") if inode else ""
+
+    @staticmethod
+    def _read() -> dict[int, str]:
+        names = {host_netns(): "host"}
+        names.update(named_namespaces())
+        for inode, pids in pids_by_netns().items():
+            if inode not in names:
+                names[inode] = label_of(min(pids))
+        names.pop(0, None)
+        return names
+
+
+def shown(inode: int, name: str) -> str:
+    """How a namespace is written where there is room for both: `name (inode)`."""
+    if not inode:
+        return "-"
+    return f"{name} ({inode})" if name else str(inode)
