@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,7 +91,11 @@ class NetwatchApp(App[None]):
         unavailable: dict[str, str] | None = None,
         replay_clock: ReplayClock | None = None,
     ) -> None:
-        super().__init__()
+        # NO_COLOR: Textual's answer is greys (its Monochrome filter, 256-colour codes) unless
+        # the app paints in the terminal's own ANSI colours, which it then strips entirely
+        # (its NoColor filter). no-color.org asks for no colour at all; the cursor row and the
+        # heatmap's levels are reverse, bold and glyphs, so nothing is lost.
+        super().__init__(ansi_color=True if os.environ.get("NO_COLOR") is not None else None)
         self.replay_clock = replay_clock
         # In the tab bar's order; a tab without a source shows why in its pane.
         self.sources: dict[str, Source[Any]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,3 +145,29 @@ def test_calls_probe_is_attached_only_while_its_tab_is_shown(session: str) -> No
     assert "NETWATCH-EXIT=0" in text
     assert calls_links() == baseline_links
     assert wait_released(baseline) == set()
+
+
+# Any SGR that sets a colour: 30-37/90-97 and 40-47/100-107, or 38;/48; (256 and truecolor).
+COLOUR_SGR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[0-9;]+)m")
+
+
+def test_no_color_means_no_colour_codes_at_all(tmp_path: Path) -> None:
+    # no-color.org: with NO_COLOR set, no colour; emphasis by bold, reverse, underline only.
+    # Textual's own answer to NO_COLOR turns colours into greys (256-colour codes): #24.
+    name = f"nwnocolor{os.getpid()}"
+    netwatch = str(Path(sys.executable).parent / "netwatch")
+    demo = ROOT / "tests" / "data" / "traffic-demo.nwrec"
+    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "30",
+         f"NO_COLOR=1 {netwatch} replay {demo}; sleep 60")  # fmt: skip
+    try:
+        wait_screen(name, lambda s: "backup-agent" in s)
+        for key in ("", "4"):  # the Traffic tab, then Drops (its heatmap's levels)
+            if key:
+                tmux("send-keys", "-t", name, key)
+                wait_screen(name, lambda s: "LOCATION" in s)
+            time.sleep(0.5)
+            painted = tmux("capture-pane", "-e", "-p", "-t", name)
+            assert "\x1b[" in painted  # emphasis is still there (bold, reverse)
+            assert COLOUR_SGR.findall(painted) == [], COLOUR_SGR.findall(painted)[:5]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
