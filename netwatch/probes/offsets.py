@@ -39,6 +39,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "SKC_V6_RCV_SADDR_OFF": ("sock_common", "skc_v6_rcv_saddr"),
     "SKC_STATE_OFF": ("sock_common", "skc_state"),
     "SKC_NET_OFF": ("sock_common", "skc_net"),
+    "SK_ERR_OFF": ("sock", "sk_err"),  # why a connect failed, as the kernel set it
     # A packet: its socket, device, length, headers and GSO segments.
     "SKB_SK_OFF": ("sk_buff", "sk"),
     "SKB_DEV_OFF": ("sk_buff", "dev"),

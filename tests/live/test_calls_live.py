@@ -4,6 +4,8 @@ fds and byte counts, each nested event under the call it fired in, and nothing o
 
 from __future__ import annotations
 
+import errno
+import shutil
 import socket
 import subprocess
 import sys
@@ -214,3 +216,59 @@ def test_a_blocked_accept_shows_as_running_then_returns_once() -> None:
     assert names.count("accept4") == 1 and state.orphans == 0
     accept = thread.calls[4]
     assert accept.exit is not None and accept.exit.ret >= 0 and accept.exit.dur_us > 500_000
+
+
+def test_curls_non_blocking_connects_show_how_each_ended(link: Link) -> None:
+    # #24: every curl that got HTTP 200 showed `connect ... ERRORS 3`: its non-blocking
+    # connect's -EINPROGRESS counted as an error, the handshake's end never tied to it. Here
+    # curl connects to a server (established), to a closed port (refused: a reset), and to a
+    # port whose SYNs a firewall drops (timeout, with one SYN retry in its namespace).
+    assert shutil.which("curl"), "curl is a test dependency: ./setup.sh test installs it"
+    subprocess.run(link.a.exec_argv("sysctl", "-qw", "net.ipv4.tcp_syn_retries=1"), check=True)
+    rules = (
+        "add table inet nwsyn\n"
+        "add chain inet nwsyn input { type filter hook input priority 0 ; }\n"
+        "add rule inet nwsyn input tcp dport 7403 drop\n"
+    )
+    subprocess.run(link.b.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+    server = subprocess.Popen(
+        link.b.exec_argv(sys.executable, "-m", "http.server", "--bind", link.b.addr, "7402"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    probe = CallsProbe(interval=1.0, comms=["curl"])
+    probe.open()
+    state = CallsState()
+    try:
+        time.sleep(0.5)  # listening
+        codes = []
+        for port in (7402, 7402, 7409, 7403):
+            curl = subprocess.run(
+                link.a.exec_argv("curl", "-s", "-o", "/dev/null", "--connect-timeout", "15",
+                                 f"http://{link.b.addr}:{port}/"),
+                timeout=30,
+            )  # fmt: skip
+            codes.append(curl.returncode)
+        time.sleep(0.3)
+        sample = probe.read()
+        assert sample is not None and sample.lost == 0
+        state.apply(sample)
+    finally:
+        probe.close()
+        server.kill()
+        server.wait()
+    assert codes == [0, 0, 7, 28]  # curl's own: ok, ok, couldn't connect, timed out
+    inet = [
+        c for t in state.threads.values() for c in t.calls
+        if c.name == "connect" and c.exit is not None and c.exit.ret == -errno.EINPROGRESS
+    ]  # fmt: skip
+    outcomes = [c.outcome.arg("outcome") if c.outcome else None for c in inet]
+    assert outcomes == ["established", "established", "refused", "timeout"]
+    timed_out = inet[-1].outcome
+    assert timed_out is not None and 2.0 < timed_out.dur_us / 1e6 < 6.0  # SYN, one retry, gone
+    folds = [t.fold["connect"] for t in state.threads.values() if "connect" in t.fold]
+    # The two that reached the server: no error at all. glibc's looks for nscd's unix socket
+    # (absent here: ENOENT) are said apart, not counted as errors.
+    assert [f.errors for f in folds[:2]] == [0, 0], [f.errors_text() for f in folds]
+    assert folds[2].by_errno == {"-ECONNREFUSED": 1}
+    assert folds[3].by_errno == {"-ETIMEDOUT": 1}

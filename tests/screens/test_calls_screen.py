@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import stat
@@ -19,6 +20,7 @@ from netwatch.tabs.calls.model import (
     EXIT,
     FUNC_ENTER,
     FUNC_EXIT,
+    OUTCOME,
     CallEvent,
     CallsSample,
     result_text,
@@ -297,3 +299,34 @@ async def test_thread_headers_name_their_container_and_filter_by_it(tmp_path: Pa
         await pilot.pause()
         assert [h for h in tree(app) if "pid " in h and "client(8)" in h] == []
         assert any("client(7)" in h for h in tree(app))
+
+
+async def test_a_connects_outcome_shows_on_it_and_the_summary_breaks_errors_down(
+    tmp_path: Path,
+) -> None:
+    app, src = calls_app(tmp_path)
+    async with app.run_test(size=(160, 30)) as pilot:
+        refused = CallEvent(3.5, 7, 7, "client", OUTCOME, "connect", (("outcome", "refused"),),
+                            -errno.ECONNREFUSED, 500_000)  # fmt: skip
+        pending = -errno.EINPROGRESS
+        calls = [*call("connect", 2.0, ret=pending), *call("connect", 3.0, ret=pending)]
+        await feed(pilot, app, src, *calls, *call("read", 4.0, ret=-errno.EAGAIN))
+        await feed(pilot, app, src, refused)
+        table = view(app).table
+        results = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert "refused" in results  # the second connect's result: how it ended
+        assert "-EINPROGRESS" in results  # the first: still waiting, not red, not an error
+        await pilot.press("v")
+        rows = [[str(c).strip("│ ") for c in table.get_row_at(i)] for i in range(table.row_count)]
+        at = [r[0] for r in rows].index("connect")
+        not_yet = "not yet (EINPROGRESS, EAGAIN, ...): not errors"
+        # connect: 2 calls, 1 error (the refusal), listed by errno; both returns were "not yet"
+        assert [r[0] for r in rows[at : at + 3]] == ["connect", "-ECONNREFUSED", not_yet]
+        assert (rows[at][1], rows[at][-1], rows[at + 1][-1], rows[at + 2][1]) == (
+            "2",
+            "1",
+            "1",
+            "2",
+        )
+        read = [r[0] for r in rows].index("read")
+        assert rows[read][-1] == "0" and rows[read + 1][:2] == [not_yet, "1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 import struct
@@ -14,13 +15,14 @@ from netwatch.tabs.calls.decode import (
     INFLIGHT,
     KIND_CALL,
     KIND_EVENT,
+    KIND_OUTCOME,
     MAX_INLINE,
     RECORD,
     Decoder,
     function_result,
 )
 from netwatch.tabs.calls.decode.args import F_ADDR, F_OTHER_SOCK, F_PEER, msg_flags
-from netwatch.tabs.calls.model import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, CallEvent
+from netwatch.tabs.calls.model import ENTER, EVENT, EXIT, FUNC_ENTER, FUNC_EXIT, OUTCOME, CallEvent
 from tests.helpers.paths import bpf_source
 
 BPF_C = bpf_source("calls")
@@ -271,3 +273,18 @@ def test_function_results_by_return_type() -> None:
     assert function_result(0x1_0000_0005, "number", 4) == (5, "5")
     assert function_result(0xFF, "number", 1) == (-1, "-EPERM")
     assert function_result(-104, "number", 8) == (-104, "-ECONNRESET")
+
+
+def test_a_connects_outcome_record_becomes_its_outcome_event() -> None:
+    # calls.bpf.c's KIND_OUTCOME: ts the connect's start, dur to the handshake's end, a0 the
+    # state it went to (1 ESTABLISHED, 7 CLOSE), ret -sk_err on CLOSE.
+    assert "#define KIND_OUTCOME 4" in BPF_C
+    ok, refused, closed = decode(
+        record("connect", kind=KIND_OUTCOME, args=(1, 0, 0), dur=300_000),
+        record("connect", kind=KIND_OUTCOME, args=(7, 0, 0), ret=-errno.ECONNREFUSED),
+        record("connect", kind=KIND_OUTCOME, args=(7, 0, 0), ret=0),
+    )
+    assert (ok.kind, ok.name, ok.arg("outcome"), ok.ret) == (OUTCOME, "connect", "established", 0)
+    assert ok.ts == pytest.approx(1_300_000 / 1e9) and ok.dur_us == pytest.approx(300)
+    assert (refused.arg("outcome"), refused.ret) == ("refused", -errno.ECONNREFUSED)
+    assert closed.arg("outcome") == "aborted"  # closed by the process while connecting

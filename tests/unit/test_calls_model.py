@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 
@@ -15,6 +16,7 @@ from netwatch.tabs.calls.model import (
     FUNC_ENTER,
     FUNC_EXIT,
     MAX_EVENTS_PER_CALL,
+    OUTCOME,
     CallEvent,
     CallsSample,
     CallsState,
@@ -66,7 +68,8 @@ def test_calls_hold_their_events_and_fold_by_name() -> None:
     assert t.total_us == pytest.approx(120)
     sendto = t.fold["sendto"]
     assert (sendto.count, sendto.total_us, sendto.max_us, sendto.errors) == (2, 60, 40, 0)
-    assert t.fold["recvfrom"].errors == 1
+    recvfrom = t.fold["recvfrom"]  # EAGAIN: "not yet", not a failure (#24)
+    assert (recvfrom.errors, recvfrom.pending, recvfrom.by_errno) == (0, 1, {})
 
 
 def test_per_thread_and_thread_bounds_drop_the_oldest_and_count_them() -> None:
@@ -266,3 +269,46 @@ def test_functions_hang_under_their_call_and_a_full_call_still_keeps_their_retur
     kinds = [e.kind for e in node.events]
     assert kinds == [FUNC_ENTER] * MAX_EVENTS_PER_CALL + [FUNC_EXIT] * MAX_EVENTS_PER_CALL
     assert node.events_dropped == 10 and node.functions_open == 0
+
+
+def test_a_non_blocking_connects_outcome_is_tied_to_it_and_only_failures_are_errors() -> None:
+    # #24: curl's connects returned -EINPROGRESS and were counted as errors; the handshake's
+    # end (a record of its own, later) says how each went.
+    inprogress = -errno.EINPROGRESS
+    events = [
+        *call("connect", 1.0, 50, ret=inprogress),
+        *call("connect", 2.0, 50, ret=inprogress),
+        *call("connect", 3.0, 50, ret=inprogress),
+        *call("connect", 4.0, 50, ret=-errno.ENOENT),  # not a unix socket: failed
+        *call("connect", 5.0, 50, ret=-errno.ENOENT, addr="unix"),  # glibc looking for nscd
+        ev(OUTCOME, "connect", 1.0012, dur_us=1200, outcome="established"),
+        ev(OUTCOME, "connect", 2.5, ret=-errno.ECONNREFUSED, dur_us=500_000, outcome="refused"),
+        ev(OUTCOME, "connect", 3.001, dur_us=1000, outcome="aborted"),
+        ev(OUTCOME, "connect", 9.0, dur_us=1000, outcome="established"),  # no connect began then
+    ]
+    s = state_of(*events)
+    t = s.threads[7]
+    assert [c.outcome.arg("outcome") if c.outcome else None for c in t.calls] == [
+        "established",
+        "refused",
+        "aborted",
+        None,
+        None,
+    ]
+    assert t.calls[0].events[-1].kind == OUTCOME  # drawn under its connect
+    connect = t.fold["connect"]
+    assert (connect.count, connect.pending, connect.absent) == (5, 3, 1)
+    assert connect.errors == 2
+    assert connect.errors_text() == "1 ECONNREFUSED, 1 ENOENT, 1 unix socket absent"
+
+    indent = ThreadIndent()
+    refused = ev(OUTCOME, "connect", 2.5, ret=-errno.ECONNREFUSED, dur_us=500_000,
+                 outcome="refused")  # fmt: skip
+    assert indent.line(refused) == "0 nc(7): = connect refused -ECONNREFUSED (500.0 ms)"
+    obj = indent.record(refused)
+    assert (obj["kind"], obj["result"], obj["dur_us"], obj["args"]) == (
+        "outcome",
+        "-ECONNREFUSED",
+        500_000,
+        {"outcome": "refused"},
+    )

@@ -30,7 +30,15 @@ FOLDED = "folded"
 # "result" argument, none for a void function).
 FUNC_ENTER = "func_enter"
 FUNC_EXIT = "func_exit"
-KINDS = frozenset({ENTER, EXIT, EVENT, FOLDED, FUNC_ENTER, FUNC_EXIT})
+# How a connect that returned -EINPROGRESS ended, when its handshake did: ret 0 (established)
+# or the -errno the kernel gave (refused, timed out, unreachable), dur_us the time from the
+# connect's start, ts when it ended. It belongs to the thread's connect that began at
+# ts - dur_us; the tree shows it under that connect and the summary counts it there.
+OUTCOME = "outcome"
+KINDS = frozenset({ENTER, EXIT, EVENT, FOLDED, FUNC_ENTER, FUNC_EXIT, OUTCOME})
+# A call's return that says "not yet", not "failed": a non-blocking connect under way, a
+# non-blocking read with nothing to read, a call a signal interrupted (to be restarted).
+NOT_ERRORS = frozenset({-errno.EINPROGRESS, -errno.EAGAIN, -errno.EALREADY, -errno.EINTR})
 
 DEFAULT_MAX_CALLS = 500  # per thread
 DEFAULT_MAX_THREADS = 200
@@ -47,7 +55,7 @@ class CallEvent(NamedTuple):
     pid: int
     tid: int
     comm: str
-    kind: str  # ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT or FOLDED
+    kind: str  # ENTER, EXIT, EVENT, FUNC_ENTER, FUNC_EXIT, FOLDED or OUTCOME
     name: str  # the syscall, the tracepoint of a nested event, or the function
     args: tuple[tuple[str, str], ...] = ()
     ret: int = 0  # exits: the return value (negative: -errno)
@@ -68,6 +76,22 @@ def result_text(ret: int) -> str:
     if ret < 0 and -ret in errno.errorcode:
         return f"-{errno.errorcode[-ret]}"
     return str(ret)
+
+
+# How a connect's handshake ended, by the errno the kernel left (0: no error).
+OUTCOMES = {
+    0: "aborted",  # the process closed it while connecting
+    -errno.ECONNREFUSED: "refused",
+    -errno.ETIMEDOUT: "timeout",
+    -errno.EHOSTUNREACH: "unreachable",
+    -errno.ENETUNREACH: "unreachable",
+    -errno.EHOSTDOWN: "unreachable",
+    -errno.ENETDOWN: "unreachable",
+}
+
+
+def outcome_name(established: bool, ret: int) -> str:
+    return "established" if established else OUTCOMES.get(ret, "failed")
 
 
 def duration_text(us: float) -> str:
@@ -93,6 +117,7 @@ class CallNode:
     exit: CallEvent | None = None
     events: list[CallEvent] = field(default_factory=list)
     events_dropped: int = 0
+    outcome: CallEvent | None = None  # a non-blocking connect's, when its handshake ended
     functions_open: int = 0  # function entries kept whose return has not come
     functions_unkept: int = 0  # entries not kept (past the bound) whose return has not come
 
@@ -126,7 +151,25 @@ class OpStats:
     count: int = 0
     total_us: float = 0.0
     max_us: float = 0.0
-    errors: int = 0
+    errors: int = 0  # returns that failed, and connects whose handshake did
+    by_errno: dict[str, int] = field(default_factory=dict)  # "-ECONNREFUSED" -> how many
+    pending: int = 0  # returns that said "not yet" (NOT_ERRORS), not counted as errors
+    # connects to a unix socket path with no socket there (ENOENT): a library looking for an
+    # optional service (glibc's nscd, systemd's notify socket), not a failure of the network
+    absent: int = 0
+
+    def failed(self, ret: int) -> None:
+        self.errors += 1
+        name = result_text(ret)
+        self.by_errno[name] = self.by_errno.get(name, 0) + 1
+
+    def errors_text(self) -> str:
+        """`2 ENOENT, 1 ECONNREFUSED`: the errors by errno, most first; then what is not one."""
+        ranked = sorted(self.by_errno.items(), key=lambda kv: (-kv[1], kv[0]))
+        parts = [f"{n} {name.lstrip('-')}" for name, n in ranked]
+        if self.absent:
+            parts.append(f"{self.absent} unix socket absent")
+        return ", ".join(parts)
 
 
 @dataclass(slots=True)
@@ -200,6 +243,8 @@ class CallsState:
             self.total_calls += 1
             self.calls_dropped += 1
             self._fold(thread, ev)
+        elif ev.kind == OUTCOME:
+            self._outcome(thread, ev)
         elif thread.open is None or (ev.kind == EXIT and thread.open.name != ev.name):
             self.orphans += 1
         elif ev.kind == EXIT:
@@ -230,17 +275,40 @@ class CallsState:
     def _exit(self, thread: ThreadCalls, node: CallNode, ev: CallEvent) -> None:
         node.exit = ev
         thread.open = None
-        self._fold(thread, ev)
+        unix = (node.enter.arg("addr") or "").startswith(("unix", "/", "@"))
+        self._fold(thread, ev, absent=ev.ret == -errno.ENOENT and unix)
+
+    def _outcome(self, thread: ThreadCalls, ev: CallEvent) -> None:
+        """Put a connect's outcome under the connect it ends (the one that began at
+        ts - dur_us); a connect already dropped from the tree is still counted."""
+        began = ev.ts - ev.dur_us / 1e6
+        node = next(
+            (
+                n
+                for n in reversed(thread.calls)
+                if n.name == ev.name and n.outcome is None and abs(n.enter.ts - began) < 1e-5
+            ),
+            None,
+        )
+        if node is not None:
+            node.outcome = ev
+            node.keep(ev)
+        if ev.ret < 0:
+            thread.fold.setdefault(ev.name, OpStats()).failed(ev.ret)
 
     @staticmethod
-    def _fold(thread: ThreadCalls, ev: CallEvent) -> None:
+    def _fold(thread: ThreadCalls, ev: CallEvent, absent: bool = False) -> None:
         thread.total_us += ev.dur_us
         stats = thread.fold.setdefault(ev.name, OpStats())
         stats.count += 1
         stats.total_us += ev.dur_us
         stats.max_us = max(stats.max_us, ev.dur_us)
-        if ev.ret < 0:
-            stats.errors += 1
+        if ev.ret in NOT_ERRORS:
+            stats.pending += 1
+        elif absent:
+            stats.absent += 1
+        elif ev.ret < 0:
+            stats.failed(ev.ret)
 
     def _trim_threads(self) -> None:
         excess = len(self.threads) - self.max_threads
@@ -264,6 +332,8 @@ class ThreadIndent:
         """(microseconds, depth) of an event, in the order the events happened. A thread is
         remembered only while it is inside a call, so a long run over short-lived threads
         does not grow."""
+        if ev.kind == OUTCOME:  # comes after its connect returned: outside any call
+            return 0, 1
         if ev.kind == ENTER:  # syscalls do not nest: an enter always starts the clock again
             self._start[ev.tid] = ev.ts
             self._functions.pop(ev.tid, None)
@@ -302,6 +372,9 @@ class ThreadIndent:
             return f"{head}<- {ev.name} = {result_text(ev.ret)}{tail} ({duration_text(ev.dur_us)})"
         if ev.kind == FUNC_ENTER:
             return f"{head}-> {ev.name}"
+        if ev.kind == OUTCOME:  # `= connect refused -ECONNREFUSED (3.0 s)`: since it began
+            error = f" {result_text(ev.ret)}" if ev.ret < 0 else ""
+            return f"{head}= {ev.name} {ev.arg('outcome')}{error} ({duration_text(ev.dur_us)})"
         if ev.kind == FUNC_EXIT:
             result = ev.arg("result")
             shown = f" = {result}" if result else ""
@@ -325,7 +398,7 @@ class ThreadIndent:
             "name": ev.name,
             "args": dict(ev.args) if ev.kind != FUNC_EXIT else {},
         }
-        if ev.kind == EXIT:
+        if ev.kind in (EXIT, OUTCOME):
             obj["ret"] = ev.ret
             obj["result"] = result_text(ev.ret)
             obj["dur_us"] = round(ev.dur_us, 3)
@@ -336,4 +409,10 @@ class ThreadIndent:
         return obj
 
 
-_LAYERS = {ENTER: "syscall", EXIT: "syscall", FUNC_ENTER: "function", FUNC_EXIT: "function"}
+_LAYERS = {
+    ENTER: "syscall",
+    EXIT: "syscall",
+    OUTCOME: "syscall",
+    FUNC_ENTER: "function",
+    FUNC_EXIT: "function",
+}

@@ -27,7 +27,9 @@ from netwatch.tabs.calls.model import (
     FOLDED,
     FUNC_ENTER,
     FUNC_EXIT,
+    OUTCOME,
     CallEvent,
+    outcome_name,
     result_text,
 )
 
@@ -62,6 +64,8 @@ MAX_THREADS_REMEMBERED = 16384  # as many as the probe has per-thread slots
 MAX_INLINE = 4  # calls.bpf.c's events carried inside a call's record
 KIND_CALL = 1
 KIND_EVENT = 3
+KIND_OUTCOME = 4
+TCP_ESTABLISHED = 1
 # calls.bpf.c's struct call_record_t: header, socket as the call began and as it returned,
 # then MAX_INLINE events (struct nested_t).
 _HEADER = "QQQQqQII16sHHHH"  # ts a0 a1 a2 ret dur pid tid comm kind op n_inline n_overflow
@@ -143,11 +147,16 @@ class Decoder:
         head = _HEAD.unpack_from
         to_fold = self._calls_to_fold(blob, usable, keep_last) if keep_last else {}
         for off in range(0, usable, RECORD.size):
-            ts, _, _, _, ret, dur, pid, tid, comm_raw, kind, op, n_inline, _ = head(blob, off)
-            if not 0 < op < len(CALL_NAMES) or kind not in (KIND_CALL, KIND_EVENT):
+            ts, a0, _, _, ret, dur, pid, tid, comm_raw, kind, op, n_inline, _ = head(blob, off)
+            if not 0 < op < len(CALL_NAMES) or kind not in (KIND_CALL, KIND_EVENT, KIND_OUTCOME):
                 self.undecodable += 1
                 continue
             comm = self._comm(comm_raw)
+            if kind == KIND_OUTCOME:  # a0: the state it went to
+                outcome = (("outcome", outcome_name(a0 == TCP_ESTABLISHED, ret)),)
+                yield _event(((ts + dur) / 1e9 + self.wall_offset, pid, tid, comm, OUTCOME,
+                              CALL_NAMES[op], outcome, ret, dur / 1000))  # fmt: skip
+                continue
             if kind == KIND_CALL and to_fold.get(tid, 0) > 0:
                 to_fold[tid] -= 1
                 self._announced.pop(tid, None)

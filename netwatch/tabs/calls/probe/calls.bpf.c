@@ -11,7 +11,8 @@
  *   tcp:tcp_send_reset, tcp:tcp_receive_reset, tcp:tcp_destroy_sock, tcp:tcp_rcv_space_adjust
  *       nested events: recorded only while the current thread is inside a traced call. A
  *       softirq that runs while that thread is on the CPU is inside the call too, so each
- *       event says whether it concerns the call's own socket.
+ *       event says whether it concerns the call's own socket. inet_sock_set_state also ends a
+ *       traced non-blocking connect's wait, in any context: its outcome (KIND_OUTCOME).
  *
  * Function depth (socket-trace.stp's own level, optional): the functions of net/socket.c that
  * this kernel lets netwatch attach to, on call and return, nested under the call they ran in.
@@ -48,6 +49,10 @@
 
 #define KIND_CALL 1   /* a call that returned, with the events inside it */
 #define KIND_EVENT 3  /* an event beyond a call's MAX_INLINE, sent as it happens */
+/* How a connect that returned -EINPROGRESS ended, when the handshake did: ts_ns is the
+ * connect's start, dur_ns the time to the outcome, a0 the new state (ESTABLISHED or CLOSE),
+ * ret -sk_err on CLOSE (refused, timed out, unreachable; 0: the process closed it first). */
+#define KIND_OUTCOME 4
 #define MAX_INLINE 4  /* a power of two */
 
 /* The order is the Python side's CALL_NAMES (tests/unit checks they agree). */
@@ -83,6 +88,10 @@ enum event_op {
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define AF_UNIX_ 1
+#define EINPROGRESS_ 115
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_SENT_ 2
+#define TCP_CLOSE_ 7
 
 /* A socket as a record shows it: the descriptor, its address (an argument, or its peer),
  * local port and protocol. */
@@ -181,6 +190,17 @@ BPF_TABLE("lru_hash", u32, struct inflight_t, inflight, 16384);
  * once instead of looking the current thread up (an array read is inlined; a hash lookup is a
  * call). A thread killed inside a call leaves it high, which only costs those lookups. */
 BPF_ARRAY(active_calls, s64, 1);
+/* Non-blocking connects of traced threads still in their handshake, by socket: the outcome
+ * arrives in softirq or in another call (inet_sock_set_state leaving SYN_SENT) and is tied back
+ * to the connect here. LRU: a socket freed in SYN_SENT without passing CLOSE ages out. */
+struct pending_t {
+    u64 ts_ns; /* the connect's start */
+    u32 pid;
+    u32 tid;
+    char comm[16];
+};
+BPF_TABLE("lru_hash", u64, struct pending_t, pending_connects, 4096);
+
 /* A zeroed value for a thread's first call (too big for the BPF stack). */
 BPF_PERCPU_ARRAY(blank, struct inflight_t, 1);
 
@@ -460,6 +480,33 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     return 0;
 }
 
+/* The outcome of the connect `p` describes: its socket went to `newstate`. */
+static __always_inline void send_outcome(const struct pending_t *p, u64 sk, int newstate)
+{
+    struct call_record_t *rec = events.ringbuf_reserve(sizeof(struct call_record_t));
+    if (!rec) {
+        count_lost();
+        return;
+    }
+    __builtin_memset(rec, 0, sizeof(*rec));
+    rec->ts_ns = p->ts_ns;
+    rec->dur_ns = bpf_ktime_get_ns() - p->ts_ns;
+    rec->pid = p->pid;
+    rec->tid = p->tid;
+    __builtin_memcpy(rec->comm, p->comm, sizeof(rec->comm));
+    rec->kind = KIND_OUTCOME;
+    rec->op = OP_CONNECT;
+    rec->enter.fd = -1;
+    rec->exit.fd = -1;
+    rec->a0 = newstate;
+    if (newstate != TCP_ESTABLISHED_) {
+        int err = 0; /* set before tcp_done(): ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH... */
+        bpf_probe_read_kernel(&err, sizeof(err), (const u8 *)sk + SK_ERR_OFF);
+        rec->ret = -(s64)err;
+    }
+    events.ringbuf_submit(rec, 0); /* rare, and waited for: wake the reader */
+}
+
 RAW_TRACEPOINT_PROBE(sys_exit)
 {
     u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -499,6 +546,18 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         view_sock(&rec->exit, file_sock(fd_file(rec->ret)));
     } else if (op == OP_CONNECT || op == OP_BIND) {
         view_sock(&rec->exit, call->sk); /* a local port was chosen */
+    }
+    if (op == OP_CONNECT && rec->ret == -EINPROGRESS_ && call->sk) {
+        /* The handshake may be over already (a softirq on this CPU, within the call): the
+         * state after the entry is in place says; whoever removes the entry reports it. */
+        u64 sk = call->sk;
+        struct pending_t p = {.ts_ns = rec->ts_ns, .pid = rec->pid, .tid = rec->tid};
+        __builtin_memcpy(p.comm, rec->comm, sizeof(p.comm));
+        pending_connects.update(&sk, &p);
+        u8 state = 0;
+        bpf_probe_read_kernel(&state, sizeof(state), (const u8 *)sk + SKC_STATE_OFF);
+        if (state != TCP_SYN_SENT_ && pending_connects.delete(&sk) == 0)
+            send_outcome(&p, sk, state == TCP_ESTABLISHED_ ? TCP_ESTABLISHED_ : TCP_CLOSE_);
     }
     events.ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
     return 0;
@@ -633,9 +692,25 @@ RAW_TRACEPOINT_PROBE(skb_copy_datagram_iovec)
     return nested(EV_COPY_DATAGRAM, skb_sock(ctx->args[0]), (s32)ctx->args[1], 0, 0);
 }
 
+/* A traced thread's non-blocking connect leaving SYN_SENT: its outcome, as a record of its own
+ * (any context: the handshake ends in softirq). One hash lookup per SYN_SENT socket's change.
+ * Whoever deletes the pending entry sends the outcome, so it is sent once. */
+static __always_inline void connect_outcome(u64 sk, int oldstate, int newstate)
+{
+    if (oldstate != TCP_SYN_SENT_ || (newstate != TCP_ESTABLISHED_ && newstate != TCP_CLOSE_))
+        return;
+    struct pending_t *found = pending_connects.lookup(&sk);
+    if (!found)
+        return;
+    struct pending_t p = *found;
+    if (pending_connects.delete(&sk) == 0)
+        send_outcome(&p, sk, newstate);
+}
+
 RAW_TRACEPOINT_PROBE(inet_sock_set_state)
 {
     /* (const struct sock *sk, const int oldstate, const int newstate) */
+    connect_outcome(ctx->args[0], (int)ctx->args[1], (int)ctx->args[2]);
     return nested(EV_SET_STATE, ctx->args[0], 0, (u32)ctx->args[1], (u32)ctx->args[2]);
 }
 

@@ -15,7 +15,10 @@ from netwatch.screens.table import RankedCell
 from netwatch.tabs.calls.model import (
     FUNC_ENTER,
     FUNC_EXIT,
+    NOT_ERRORS,
+    OUTCOME,
     CallNode,
+    OpStats,
     ThreadCalls,
     duration_text,
     result_text,
@@ -108,10 +111,16 @@ def call_rows(
     if node.exit is None:
         result = Text("running", style="italic", justify="right")
         dur = Text("…", justify="right")
+    elif node.outcome is not None:  # a non-blocking connect: how its handshake ended
+        failed = node.outcome.ret < 0
+        result = shown(node.outcome.arg("outcome") or "", style="red" if failed else "",
+                       justify="right")  # fmt: skip
+        dur = Text(duration_text(node.exit.dur_us), justify="right")
     else:
         ret = node.exit.ret
         outcome = result_text(ret) + (f" {node.exit.args_text()}" if node.exit.args else "")
-        result = shown(outcome, style="red" if ret < 0 else "", justify="right")
+        failed = ret < 0 and ret not in NOT_ERRORS  # EINPROGRESS, EAGAIN: not yet, not failed
+        result = shown(outcome, style="red" if failed else "", justify="right")
         dur = Text(duration_text(node.exit.dur_us), justify="right")
     rows: list[tuple[str, dict[str, object]]] = [
         (
@@ -141,6 +150,11 @@ def call_rows(
             line = f"{indent}<- {ev.name}"
             outcome = ev.arg("result") or ""
             result = shown(outcome, style="red" if ev.ret < 0 else "", justify="right")
+            dur = Text(duration_text(ev.dur_us), justify="right")
+        elif ev.kind == OUTCOME:  # after the call returned; its time is from the call's start
+            line = f"{indent}= {ev.name} {ev.arg('outcome')}"
+            shown_ret = result_text(ev.ret) if ev.ret < 0 else ""
+            result = shown(shown_ret, style="red", justify="right")
             dur = Text(duration_text(ev.dur_us), justify="right")
         else:
             line = f"{indent}* {ev.name} {ev.args_text()}"
@@ -209,4 +223,29 @@ def fold_rows(
                 },
             )
         )
+        rows += breakdown_rows(t.tid, name, stats, start + len(rows))
     return rows
+
+
+def breakdown_rows(tid: int, name: str, stats: OpStats, start: int) -> list[Row]:
+    """Under a call's summary: its errors by errno, then the returns that are not errors (a
+    non-blocking call's "not yet", a unix socket absent), each with how many."""
+    lines = [(f"-{err.lstrip('-')}", "", str(n)) for err, n in sorted(
+        stats.by_errno.items(), key=lambda kv: (-kv[1], kv[0]))]  # fmt: skip
+    if stats.pending:
+        lines.append(("not yet (EINPROGRESS, EAGAIN, ...): not errors", str(stats.pending), ""))
+    if stats.absent:
+        lines.append(("unix socket absent (ENOENT): not errors", str(stats.absent), ""))
+    return [
+        (
+            f"f{tid}.{name}.{i}",
+            {
+                "tree": RankedCell(f"{PAD}{PAD}{label}", start + i, justify="left"),
+                "count": Text(count, justify="right"),
+                "total": Text(""),
+                "max": Text(""),
+                "errors": Text(errors, style="red" if errors else "", justify="right"),
+            },
+        )
+        for i, (label, count, errors) in enumerate(lines)
+    ]
