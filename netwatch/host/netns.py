@@ -39,10 +39,14 @@ def named_namespaces(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, str]:
 
 
 def host_netns() -> int:
-    try:
-        return os.stat(PROC / "1" / "ns" / "net").st_ino
-    except OSError:
-        return 0
+    """PID 1's namespace; netwatch's own where PID 1's cannot be read (a container's view of
+    /proc), which is where netwatch runs: the host's, for its operator."""
+    for pid in ("1", "self"):
+        try:
+            return os.stat(PROC / pid / "ns" / "net").st_ino
+        except OSError:
+            continue
+    return 0
 
 
 def label_of(first_pid: int) -> str:

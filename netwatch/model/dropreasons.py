@@ -29,10 +29,18 @@ class KfreeSkbFormat:
         return self.reasons.get(number, f"REASON_{number}")
 
 
+def symbolic_names(text: str, field: str) -> dict[int, str]:
+    """A tracepoint format's `__print_symbolic(REC->FIELD, { 2, "NAME" }, ...)` as a table;
+    empty where the format has none. Each kernel numbers its enums its own way: read them here,
+    never from headers."""
+    marker = text.find(f"__print_symbolic(REC->{field},")
+    if marker < 0:
+        return {}
+    end = text.find(")", marker)  # the pairs hold no parenthesis
+    return {int(n): name for n, name in _PAIR.findall(text[marker : end if end > 0 else None])}
+
+
 def parse_format(text: str) -> KfreeSkbFormat:
     fields = set(re.findall(r"field:[^;]*?\b(\w+)(?:\[\d*\])?;", text))
-    reasons: dict[int, str] = {}
-    marker = text.find("__print_symbolic(REC->reason")
-    if marker >= 0:
-        reasons = {int(n): name for n, name in _PAIR.findall(text[marker:])}
+    reasons = symbolic_names(text, "reason")
     return KfreeSkbFormat("reason" in fields, "rx_sk" in fields, "protocol" in fields, reasons)

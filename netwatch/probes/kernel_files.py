@@ -1,22 +1,33 @@
 """The running kernel's own tables, read from its files: skb:kfree_skb's format (which drop
-reasons, numbered how, and which arguments this kernel's tracepoint has) and /proc/kallsyms
-(addresses to function names). The model parses the text; reading the kernel happens here."""
+reasons, numbered how, and which arguments this kernel's tracepoint has), tcp:tcp_send_reset's
+reasons, and /proc/kallsyms (addresses to function names). The model parses the text; reading
+the kernel happens here."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from netwatch.model.dropreasons import KfreeSkbFormat, parse_format
+from netwatch.model.dropreasons import KfreeSkbFormat, parse_format, symbolic_names
 from netwatch.model.symbols import SymbolTable
 
 KFREE_SKB_FORMAT = Path("/sys/kernel/tracing/events/skb/kfree_skb/format")
+TCP_SEND_RESET_FORMAT = Path("/sys/kernel/tracing/events/tcp/tcp_send_reset/format")
 KALLSYMS = Path("/proc/kallsyms")
 
 
 def load_drop_format(path: Path = KFREE_SKB_FORMAT) -> KfreeSkbFormat:
     """This kernel's kfree_skb format; OSError where tracefs or the tracepoint is missing."""
     return parse_format(path.read_text())
+
+
+def load_reset_reasons(path: Path = TCP_SEND_RESET_FORMAT) -> dict[int, str]:
+    """Why the kernel sent a reset (tcp:tcp_send_reset's reason, 6.10+), by number; empty where
+    the tracepoint or its reason is missing."""
+    try:
+        return symbolic_names(path.read_text(), "reason")
+    except OSError:
+        return {}
 
 
 _symbols: dict[Path, SymbolTable] = {}

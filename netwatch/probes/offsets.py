@@ -30,6 +30,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     # A sock's family, protocol, ports, addresses, state and namespace.
     "SKC_FAMILY_OFF": ("sock_common", "skc_family"),
     "SK_PROTOCOL_OFF": ("sock", "sk_protocol"),
+    "SK_TYPE_OFF": ("sock", "sk_type"),  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
     "SKC_NUM_OFF": ("sock_common", "skc_num"),
     "SKC_DPORT_OFF": ("sock_common", "skc_dport"),
     "SKC_PORTPAIR_OFF": ("sock_common", "skc_portpair"),

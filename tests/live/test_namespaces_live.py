@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.host.netns import NetnsNames, shown
 from netwatch.host.procinfo import process_info, started_at
 from netwatch.host.sockets import port_holders
 from netwatch.tabs.traffic.probe import TrafficProbe
@@ -166,3 +167,22 @@ def test_a_port_is_held_by_the_process_in_the_namespace_asked_for(link: Link) ->
         (ns_b, 8081): [f"{comm}({held_b.pid})"],
         (ns_b, 8082): [],
     }
+
+
+def test_namespaces_are_named_as_the_operator_knows_them(link: Link) -> None:
+    # #24: namespaces showed as inode numbers only; `ip netns identify` by hand.
+    unnamed = subprocess.Popen(["unshare", "--net", "sleep", "30"])
+    try:
+        for _ in range(100):  # unshare execs sleep once the namespace is made
+            if Path(f"/proc/{unnamed.pid}/comm").read_text().strip() == "sleep":
+                break
+            time.sleep(0.02)
+        names = NetnsNames(refresh_s=0).names()
+        own = os.stat(f"/proc/{unnamed.pid}/ns/net").st_ino
+    finally:
+        unnamed.kill()
+        unnamed.wait()
+    assert names[netns_inode(link.a.ns)] == link.a.ns  # its `ip netns` name
+    assert names[os.stat("/proc/self/ns/net").st_ino] == "host"  # where netwatch runs
+    assert names[own] == f"sleep({unnamed.pid})"  # no name: its first process
+    assert shown(own, names[own]) == f"sleep({unnamed.pid}) ({own})"

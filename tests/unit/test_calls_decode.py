@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from netwatch.model.dropreasons import symbolic_names
 from netwatch.tabs.calls.decode import (
     CALL_NAMES,
     EVENT_NAMES,
@@ -288,3 +289,33 @@ def test_a_connects_outcome_record_becomes_its_outcome_event() -> None:
     assert ok.ts == pytest.approx(1_300_000 / 1e9) and ok.dur_us == pytest.approx(300)
     assert (refused.arg("outcome"), refused.ret) == ("refused", -errno.ECONNREFUSED)
     assert closed.arg("outcome") == "aborted"  # closed by the process while connecting
+
+
+def test_enums_print_by_name_socket_options_and_this_kernels_reset_reasons() -> None:
+    # #24: setsockopt's option and a reset's reason printed as bare numbers.
+    (tcp,) = [e for e in decode(record("setsockopt", args=(3, 6, 1))) if e.kind == ENTER]
+    assert (dict(tcp.args)["level"], dict(tcp.args)["optname"]) == ("IPPROTO_TCP", "TCP_NODELAY")
+    (so,) = [e for e in decode(record("setsockopt", args=(3, 1, 15))) if e.kind == ENTER]
+    assert dict(so.args)["optname"] == "SO_REUSEPORT"
+    (odd,) = [e for e in decode(record("setsockopt", args=(3, 6, 999))) if e.kind == ENTER]
+    assert dict(odd.args)["optname"] == "999"  # not in the table: its number
+    # The names come from the running kernel's format file, numbered its own way.
+    fmt = ('print fmt: "reason=%s", REC->state ? __print_symbolic(REC->state, { TCP_CLOSE, '
+           '"TCP_CLOSE" }) : "", __print_symbolic(REC->reason, { 0, "NOT_SPECIFIED" }, '
+           '{ 1, "NO_SOCKET" }, { 11, "TCP_ABORT_ON_CLOSE" })')  # fmt: skip
+    reasons = symbolic_names(fmt, "reason")
+    assert reasons == {0: "NOT_SPECIFIED", 1: "NO_SOCKET", 11: "TCP_ABORT_ON_CLOSE"}
+    rst = record("connect", events=[event(1_001_000, "tcp_send_reset", a0=1)])
+    (reset,) = [e for e in Decoder(0.0, reset_reasons=reasons).decode_many(rst) if e.kind == EVENT]
+    assert dict(reset.args)["reason"] == "NO_SOCKET"
+
+
+def test_option_names_agree_with_pythons_socket_module() -> None:
+    import socket
+
+    from netwatch.tabs.calls.decode.args import _OPTNAMES
+
+    known = [(n, name) for table in _OPTNAMES.values() for n, name in table.items()
+             if hasattr(socket, name)]  # fmt: skip
+    assert len(known) > 30
+    assert [(n, name) for n, name in known if getattr(socket, name) != n] == []

@@ -7,7 +7,7 @@ records at a time, and they are unpacked here in one pass.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from netwatch.model.cdata import c_string
@@ -121,11 +121,13 @@ class Decoder:
         symbolize: Symbolize = hex,
         reason_name: ReasonName = str,
         function_of: FunctionOf = _unnamed_function,
+        reset_reasons: Mapping[int, str] | None = None,
     ) -> None:
         self.wall_offset = wall_offset
         self.symbolize = symbolize
         self.reason_name = reason_name
         self.function_of = function_of
+        self.reset_reasons = reset_reasons or {}  # tcp_send_reset's, this kernel's numbering
         self._functions: dict[int, tuple[str, str, int]] = {}
         self.undecodable = 0
         self._args: dict[bytes, tuple[tuple[str, str], ...]] = {}
@@ -330,7 +332,7 @@ class Decoder:
         elif name == "tcp_retransmit_skb":
             out.append(("err", str(value)))
         elif name == "tcp_send_reset" and a[0]:
-            out.append(("reason", str(a[0])))
+            out.append(("reason", self.reset_reasons.get(a[0], str(a[0]))))
         out += sock.describe(with_fd=False)
         if sock.flags & F_OTHER_SOCK:
             out.append(("socket", "other"))

@@ -15,7 +15,7 @@ from netwatch.model.containers import ProcContext
 from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.symbols import SymbolTable
 from netwatch.probes import BCC_LOCK
-from netwatch.probes.kernel_files import load_drop_format, load_symbols
+from netwatch.probes.kernel_files import load_drop_format, load_reset_reasons, load_symbols
 from netwatch.probes.loader import (
     as_defines,
     compile_probe,
@@ -167,6 +167,7 @@ class CallsProbe(ProbeSkeleton):
                 symbols.describe,
                 drop_format.reason_name if drop_format is not None else str,
                 self._function_namer(symbols),
+                load_reset_reasons(),
             )
             if self._suspended:
                 self._set_attached(False)

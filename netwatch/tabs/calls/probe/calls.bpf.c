@@ -89,6 +89,7 @@ enum event_op {
 #define AF_INET6_ 10
 #define AF_UNIX_ 1
 #define EINPROGRESS_ 115
+#define SOCK_RAW_ 3
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
 #define TCP_CLOSE_ 7
@@ -342,13 +343,20 @@ static __always_inline void sock_fields(u16 *family_out, u16 *port, u16 *lport, 
     const u8 *skc = (const u8 *)sk;
     /* sock_common's first bytes hold the IPv4 peer, both ports and the family: one read. */
     u8 head[SKC_HEAD_LEN] = {};
-    u16 protocol = 0;
+    u16 type_proto[2] = {}; /* sk_type, sk_protocol */
     bpf_probe_read_kernel(head, sizeof(head), skc);
-    bpf_probe_read_kernel(&protocol, sizeof(protocol), skc + SK_PROTOCOL_OFF);
+#if SK_PROTOCOL_OFF == SK_TYPE_OFF + 2
+    bpf_probe_read_kernel(type_proto, sizeof(type_proto), skc + SK_TYPE_OFF);
+#else
+    bpf_probe_read_kernel(&type_proto[0], sizeof(u16), skc + SK_TYPE_OFF);
+    bpf_probe_read_kernel(&type_proto[1], sizeof(u16), skc + SK_PROTOCOL_OFF);
+#endif
     u16 family = *(u16 *)(head + SKC_FAMILY_OFF);
     int inet = family == AF_INET_ || family == AF_INET6_;
-    *lport = inet ? *(u16 *)(head + SKC_NUM_OFF) : 0;
-    *proto = protocol;
+    /* A raw socket's skc_num is its protocol, not a port: the kernel's per-namespace TCP
+     * control socket, which sends the resets no socket answers for, would show "lport=6". */
+    *lport = inet && type_proto[0] != SOCK_RAW_ ? *(u16 *)(head + SKC_NUM_OFF) : 0;
+    *proto = type_proto[1];
     if (*flags & F_ADDR)
         return;
     *family_out = family;

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Sparkline
 
+from netwatch.host.netns import NetnsNames, shown
 from netwatch.host.procinfo import ProcessGone, process_info, same_process
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.screens.detail import DetailScreen
@@ -172,7 +173,7 @@ class ProcessDetail(DetailScreen):
             f"command: {info.cmdline}",
             f"user:    {info.user}",
             f"started: {info.started}",
-            f"container: {info.container or '-'}   netns: {info.netns or '-'}",
+            f"container: {info.container or '-'}   netns: {_netns_shown(info.netns)}",
             f"cgroup:  {info.cgroup or '-'}",
             f"sockets: {len(info.sockets)}",
         ]
@@ -185,3 +186,9 @@ class ProcessDetail(DetailScreen):
 
 def _when(wall: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))
+
+
+def _netns_shown(inode: int) -> str:
+    """`web-b (4026532239)`: its `ip netns` name, "host", or its first process's container or
+    command, beside the inode (a walk of /proc: the detail does it once, when it opens)."""
+    return shown(inode, NetnsNames().name(inode))
