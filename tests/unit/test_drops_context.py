@@ -25,10 +25,37 @@ def test_each_row_counts_its_drops_per_network_namespace() -> None:
                                                netns=4026532002),)))  # fmt: skip
     (nf,) = [g for g in state.rows("location") if g.symbol.startswith("nf_hook")]
     assert nf.namespaces == {4026532001: 5, 4026532002: 2}
-    assert [g.name for g in state.rows("reason")
-            if parse_drops_filter("netns:4026532002").matches(g)] == ["NETFILTER_DROP"]  # fmt: skip
-    assert [g.name for g in state.rows("reason")
-            if parse_drops_filter("!netns:4026532002").matches(g)] == ["NO_SOCKET"]  # fmt: skip
+    assert filtered(state, "netns:4026532002") == {"NETFILTER_DROP": 2}
+    assert filtered(state, "!netns:4026532002") == {"NETFILTER_DROP": 5, "NO_SOCKET": 3}
+
+
+def filtered(state: DropsState, text: str, grouping: str = "reason") -> dict[str, int]:
+    """Each group's total with the filter set: only the drops it matches count."""
+    state.set_filter(parse_drops_filter(text).matches_row)
+    return {g.name: g.total for g in state.rows(grouping) if g.total}
+
+
+def test_a_namespace_filter_counts_only_that_namespaces_drops_everywhere() -> None:
+    # #24: a row showed 1,092 drops when 33 were in the chosen namespace; its heatmap too.
+    state = DropsState(columns=4)
+    for t in range(1, 7):
+        state.apply(DropsSample(float(t), 1.0, (
+            DropRow(NF, "nf_hook_slow+0x9a", 100 + t, "veth0", 53, netns=4026532001),
+            DropRow(NF, "nf_hook_slow+0x9a", t, "veth1", 80, netns=4026532002),
+        )))  # fmt: skip
+    assert filtered(state, "netns:4026532002", "location") == {f"0x{NF.location:x}": 21}
+    (g,) = [g for g in state.rows("location") if g.total]
+    assert (g.last, list(g.history)) == (6, [3, 4, 5, 6])  # the heatmap's last 4 intervals
+    assert g.namespaces == {4026532002: 21} and g.devices == {"veth1": 21}
+    assert g.ports == {(4026532002, 80): 21}  # the detail's ports: that namespace's only
+    # A new sample counts under the filter as it comes; clearing it counts everything again.
+    state.apply(DropsSample(7.0, 1.0, (DropRow(NF, "nf_hook_slow+0x9a", 9, "veth1", 0,
+                                               netns=4026532002),)))  # fmt: skip
+    assert g.total == 30 and g.last == 9
+    state.set_filter(None)
+    (everything,) = state.rows("location")
+    assert everything.total == 30 + sum(100 + t for t in range(1, 7))
+    assert list(everything.history) == [108, 110, 112, 9]
 
 
 def test_recordings_carry_the_namespace_and_old_rows_still_read() -> None:

@@ -94,8 +94,9 @@ def test_levels_scale_and_filters() -> None:
         DropsSample(1.0, 1.0, (row(1, "NO_SOCKET", 5), row(2, "NETFILTER_DROP", 9, 0x86DD)))
     )
     groups = state.rows("location")
-    assert [g.name for g in groups if parse_drops_filter("reason:netfilter").matches(g)] == ["0x2"]
-    assert [g.name for g in groups if parse_drops_filter("proto:ipv4").matches(g)] == ["0x1"]
     assert [g.name for g in sort_groups(groups, "total", True)] == ["0x2", "0x1"]
+    for text, kept in (("reason:netfilter", ["0x2"]), ("proto:ipv4", ["0x1"])):
+        state.set_filter(parse_drops_filter(text).matches_row)
+        assert [g.name for g in state.rows("location") if g.total] == kept
     with pytest.raises(FilterError, match="unknown filter key 'pid:'"):
         parse_drops_filter("pid:1")

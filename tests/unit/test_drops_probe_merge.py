@@ -18,8 +18,11 @@ def val(
     )
 
 
-def key(location: int, reason: int = 2, protocol: int = 0x800) -> Any:
-    return SimpleNamespace(location=location, reason=reason, protocol=protocol)
+DEV = 0xFFFF8880_0ABC0000  # the kernel's device pointer: part of a row's identity
+
+
+def key(location: int, reason: int = 2, protocol: int = 0x800, where: int = DEV) -> Any:
+    return SimpleNamespace(location=location, reason=reason, protocol=protocol, where=where)
 
 
 def test_a_key_in_slots_on_two_cpus_and_in_the_hash_is_one_row() -> None:
@@ -29,11 +32,14 @@ def test_a_key_in_slots_on_two_cpus_and_in_the_hash_is_one_row() -> None:
     counted = [
         (key(0xA, reason=3), [val(1, 70, 950, b"eth2", 80, 4026532001), val(0)]),
         (key(0xB), [val(2, 10, 20)]),
+        (key(0xB, where=DEV + 0x1000), [val(4, 10, 20, b"veth9", 0, 4026532002)]),
         *((h.key, [h.val]) for _, slots in hot for h in slots),
     ]
     reasons = KfreeSkbFormat(True, True, True, {2: "NO_SOCKET", 3: "NO_SOCKET"})
     rows = merge_drop_counts(counted, reasons.reason_name)
-    a = rows[DropKey(0xA, "NO_SOCKET", 0x800)]
+    a = rows[(DropKey(0xA, "NO_SOCKET", 0x800), DEV)]
     # Summed, earliest first, newest device, port and network namespace.
     assert a == (13, 50, 950, "eth2", 80, 4026532001)
-    assert rows[DropKey(0xB, "NO_SOCKET", 0x800)][0] == 2
+    # The same place on another device (or namespace): a row of its own, counted apart (#24).
+    assert rows[(DropKey(0xB, "NO_SOCKET", 0x800), DEV)][0] == 2
+    assert rows[(DropKey(0xB, "NO_SOCKET", 0x800), DEV + 0x1000)][:4] == (4, 10, 20, "veth9")

@@ -3,8 +3,6 @@ matches rows without raising (issue #10: filters validated, then crashed when ma
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +12,7 @@ from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.tabs.accepts.view_model import parse_accepts_filter
 from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, CallNode, ThreadCalls
 from netwatch.tabs.calls.view_model import parse_calls_filter
-from netwatch.tabs.drops.model import GroupStats
+from netwatch.tabs.drops.model import DropKey, DropRow
 from netwatch.tabs.drops.view_model import parse_drops_filter
 from netwatch.tabs.traffic.model import TrafficKey
 from netwatch.tabs.traffic.view_model import parse_traffic_filter
@@ -27,7 +25,7 @@ CALL = CallNode(
     CallEvent(1.0, 4242, 4243, "curl", ENTER, "connect", (("fd", "3"),)),
     CallEvent(1.1, 4242, 4243, "curl", EXIT, "connect", (), 0, 3.0),
 )
-GROUP = GroupStats("tcp_v4_rcv", "tcp_v4_rcv+0x1", 1, deque([1]), 1, 1, {"NO_SOCKET": 1})
+DROP = DropRow(DropKey(1, "NO_SOCKET", 0x800), "tcp_v4_rcv+0x1", 1, "eth0", 80, netns=1)
 
 
 def user_of(uid: int) -> str:
@@ -43,7 +41,7 @@ def apply_every_filter(text: str) -> None:
             parse_calls_filter,
             lambda f: (f.matches_thread(THREAD), f.matches_call(THREAD, CALL), f.kernel_threads()),
         ),
-        (parse_drops_filter, lambda f: f.matches(GROUP)),
+        (parse_drops_filter, lambda f: f.matches_row(DROP)),
     ):
         try:
             parsed = parse(text)

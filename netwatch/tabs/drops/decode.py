@@ -1,5 +1,5 @@
-"""Drops: the per-CPU counts drops.bpf.c keeps for a (location, reason, protocol), from its hash
-and its hot slots, added up into one row per key."""
+"""Drops: the per-CPU counts drops.bpf.c keeps for a (location, reason, protocol, device or
+namespace), from its hash and its hot slots, added up into one row per key."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from netwatch.tabs.drops.model import DropKey
 
 # count, first seen (ns), last seen (ns), the newest device, local port and network namespace
 DropCounts = tuple[int, int, int, str, int, int]
+# A row's identity: its key, and where (the kernel's device or namespace pointer, never shown)
+RowId = tuple[DropKey, int]
 
 
 def merge_drop_counts(
     counted: Iterable[tuple[Any, list[Any]]], reason_name: Callable[[int], str]
-) -> dict[DropKey, DropCounts]:
+) -> dict[RowId, DropCounts]:
     """(key, its value on each CPU) pairs to one row per key. A key may come more than once:
     in another CPU's hot slot, or under another reason number with the same name."""
-    out: dict[DropKey, DropCounts] = {}
+    out: dict[RowId, DropCounts] = {}
     for k, per_cpu in counted:
-        key = DropKey(int(k.location), reason_name(int(k.reason)), int(k.protocol))
+        key = (DropKey(int(k.location), reason_name(int(k.reason)), int(k.protocol)), int(k.where))
         count = sum(int(v.count) for v in per_cpu)
         seen = [v for v in per_cpu if v.count]
         first = min((int(v.first_ns) for v in seen), default=0)

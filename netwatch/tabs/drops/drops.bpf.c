@@ -1,5 +1,6 @@
 /*
- * netwatch Drops probe: packet drops counted in the kernel by (location, reason, protocol).
+ * netwatch Drops probe: packet drops counted in the kernel by (location, reason, protocol,
+ * device or network namespace).
  *
  * Attach point: raw tracepoint kfree_skb(skb, location[, reason[, rx_sk]]). Raw, because a
  * classic tracepoint fills its record before BPF runs, which at 200k drops/s costs more than the
@@ -12,7 +13,8 @@
  * socket's) network namespace, sampled with the device. Reasons need 5.17+, rx_sk
  * 6.12+.
  *
- * Expected overhead: one short program per drop and one per-CPU array update (a hash update
+ * Expected overhead: one short program per drop, two or three probe reads (protocol, device;
+ * without a device, the socket and its namespace) and one per-CPU array update (a hash update
  * for keys past the hot slots); nothing per drop reaches user space. Counts are cumulative per CPU; user space differences them each interval.
  */
 #include <uapi/linux/ptrace.h>
@@ -21,6 +23,10 @@
 
 struct drop_key_t {
     u64 location;
+    /* Where it was dropped: skb->dev, else (low bit set) the network namespace (struct net *)
+     * of the socket it had or was for. One row per device or namespace, so a filter on either
+     * counts exactly the drops it names (issue #24). */
+    u64 where;
     u32 reason;
     u16 protocol;
     u16 pad;
@@ -63,6 +69,21 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
     u16 proto_be = 0;
     bpf_probe_read_kernel(&proto_be, sizeof(proto_be), skb + SKB_PROTOCOL_OFF);
     key.protocol = (u16)((proto_be >> 8) | (proto_be << 8)); /* __be16 ethertype */
+    u64 dev = 0;
+    bpf_probe_read_kernel(&dev, sizeof(dev), skb + SKB_DEV_OFF);
+    key.where = dev;
+    if (!dev) {
+        /* skb->sk, else rx_sk (the socket a received packet was for, 6.12+): its namespace. */
+        u64 sk = 0, net = 0;
+        bpf_probe_read_kernel(&sk, sizeof(sk), skb + SKB_SK_OFF);
+#ifdef HAS_RX_SK
+        if (!sk)
+            sk = (u64)ctx->args[3];
+#endif
+        if (sk)
+            bpf_probe_read_kernel(&net, sizeof(net), (const u8 *)sk + SKC_NET_OFF);
+        key.where = net ? net | 1 : 0;
+    }
     struct drop_val_t *v = 0;
 #pragma unroll
     for (u32 i = 0; i < HOT_SLOTS; i++) {
@@ -76,8 +97,8 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
             v = &h->val;
             break;
         }
-        if (h->key.location == key.location && h->key.reason == key.reason &&
-            h->key.protocol == key.protocol) {
+        if (h->key.location == key.location && h->key.where == key.where &&
+            h->key.reason == key.reason && h->key.protocol == key.protocol) {
             v = &h->val;
             break;
         }
@@ -96,25 +117,16 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
     /* When and whom, where the kernel still says: once per 64 drops is enough. */
     if ((v->count & 63) == 1) {
         v->last_ns = bpf_ktime_get_ns();
-        u64 dev = 0;
-        bpf_probe_read_kernel(&dev, sizeof(dev), skb + SKB_DEV_OFF);
+        /* The key's device and namespace, by name and inode: fixed for the key but for a
+         * device renamed or moved, which the next sample shows. */
         __builtin_memset(v->dev, 0, IFNAMSIZ_);
-        if (dev)
+        u64 net = 0;
+        if (dev) {
             bpf_probe_read_kernel_str(v->dev, IFNAMSIZ_, (const u8 *)dev + NETDEV_NAME_OFF);
-        /* dev->nd_net, else skb->sk->sk_net, else rx_sk->sk_net (the socket a received packet
-         * was for, 6.12+): possible_net_t, one pointer each. */
-        u64 holder = dev ? dev + NETDEV_ND_NET_OFF : 0, net = 0;
-        if (!dev) {
-            u64 sk = 0;
-            bpf_probe_read_kernel(&sk, sizeof(sk), skb + SKB_SK_OFF);
-#ifdef HAS_RX_SK
-            if (!sk)
-                sk = (u64)ctx->args[3];
-#endif
-            holder = sk ? sk + SKC_NET_OFF : 0;
+            bpf_probe_read_kernel(&net, sizeof(net), (const u8 *)dev + NETDEV_ND_NET_OFF);
+        } else {
+            net = key.where & ~1ULL;
         }
-        if (holder)
-            bpf_probe_read_kernel(&net, sizeof(net), (const void *)holder);
         v->netns = 0;
         if (net)
             bpf_probe_read_kernel(&v->netns, sizeof(v->netns), (const u8 *)net + NET_NS_INUM_OFF);

@@ -17,8 +17,8 @@ from netwatch.probes.loader import (
 )
 from netwatch.probes.skeleton import ProbeSkeleton
 from netwatch.sources.base import Health, SourceError
-from netwatch.tabs.drops.decode import DropCounts, merge_drop_counts
-from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
+from netwatch.tabs.drops.decode import DropCounts, RowId, merge_drop_counts
+from netwatch.tabs.drops.model import DropRow, DropsSample
 
 BPF_SOURCE = Path(__file__).with_name("drops.bpf.c")
 TRACEPOINTS = ("skb/kfree_skb",)
@@ -35,7 +35,7 @@ class DropsProbe(ProbeSkeleton):
         self._format: KfreeSkbFormat | None = None
         self._symbols = SymbolTable("")
         self._modules_seen = ""
-        self._prev: dict[DropKey, int] = {}
+        self._prev: dict[RowId, int] = {}
 
     def open(self) -> None:
         try:
@@ -79,8 +79,9 @@ class DropsProbe(ProbeSkeleton):
             interval = self._book.interval()
             current = self._read()
             rows = []
-            for key, (count, first_ns, last_ns, dev, port, netns) in current.items():
-                delta = count - self._prev.get(key, 0)
+            for row_id, (count, first_ns, last_ns, dev, port, netns) in current.items():
+                delta = count - self._prev.get(row_id, 0)
+                key = row_id[0]
                 if delta > 0:
                     rows.append(
                         DropRow(
@@ -99,7 +100,7 @@ class DropsProbe(ProbeSkeleton):
             lost = self._book.lost_since(lost_total)
         return DropsSample(time.time(), interval, tuple(rows), lost)
 
-    def _read(self) -> dict[DropKey, DropCounts]:
+    def _read(self) -> dict[RowId, DropCounts]:
         assert self._format is not None
         return merge_drop_counts(self._counted(), self._format.reason_name)
 

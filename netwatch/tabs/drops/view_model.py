@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from netwatch.model.filter import ID_MAX, FilterError, Term, parse_terms
-from netwatch.tabs.drops.model import GroupStats
+from netwatch.tabs.drops.model import DropRow, GroupStats, protocol_name
 
 DROP_FILTER_KEYS = ("reason", "func", "proto", "dev", "netns")
 SORTS = ("total", "last", "name")
@@ -18,11 +18,14 @@ LEVELS = len(GLYPHS) - 1
 
 @dataclass(frozen=True, slots=True)
 class DropsFilter:
+    """Which drops count: terms over each row (location, reason, protocol, device, namespace),
+    so a row of several namespaces counts only the drops of the ones asked for (#24)."""
+
     text: str
     terms: tuple[Term, ...]
 
-    def matches(self, g: GroupStats) -> bool:
-        return all(_matches(t, g) != t.negate for t in self.terms)
+    def matches_row(self, row: DropRow) -> bool:
+        return all(_matches(t, row) != t.negate for t in self.terms)
 
 
 def parse_drops_filter(text: str) -> DropsFilter:
@@ -30,22 +33,20 @@ def parse_drops_filter(text: str) -> DropsFilter:
     return DropsFilter(text.strip(), terms)
 
 
-def _matches(term: Term, g: GroupStats) -> bool:
+def _matches(term: Term, row: DropRow) -> bool:
     if term.key == "reason":
-        return any(v in r.lower() for v in term.values for r in g.reasons)
+        return any(v in row.key.reason.lower() for v in term.values)
     if term.key == "func":
-        return any(v in f.lower() for v in term.values for f in g.functions)
+        return any(v in row.function.lower() for v in term.values)
     if term.key == "proto":
-        return any(v == p.lower() for v in term.values for p in g.protocols)
+        return protocol_name(row.key.protocol).lower() in term.values
     if term.key == "dev":
         return any(
-            d.startswith(v[:-1]) if v.endswith("*") else d == v
-            for v in term.values
-            for d in g.devices
+            row.dev.startswith(v[:-1]) if v.endswith("*") else row.dev == v for v in term.values
         )
     if term.key == "netns":
-        return any(int(v) in g.namespaces for v in term.values)
-    haystack = " ".join([g.name, g.symbol, *g.reasons, *g.functions]).lower()
+        return any(int(v) == row.netns for v in term.values)
+    haystack = f"0x{row.key.location:x} {row.symbol} {row.key.reason}".lower()
     return term.values[0] in haystack
 
 

@@ -162,9 +162,8 @@ class DropsView(TabView[DropsState]):
 
     # ---- drawing ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        groups = self.state.rows(self.spec.grouping)
-        if self.spec.filter is not None:
-            groups = [g for g in groups if self.spec.filter.matches(g)]
+        # The state counts only the drops the filter matches: a group with none is not there.
+        groups = [g for g in self.state.rows(self.spec.grouping) if g.total]
         groups = sort_groups(groups, self.spec.sort, self.spec.descending)
         self.total_matching = len(groups)
         self.shown = groups[:MAX_DRAWN_ROWS]
@@ -239,6 +238,7 @@ class DropsView(TabView[DropsState]):
         self.spec = DropsSpec(
             self.spec.grouping, self.spec.sort, self.spec.descending, self.spec.log_scale, new
         )
+        self.state.set_filter(new.matches_row if new is not None else None)
 
     def on_data_table_row_selected(self, event: FilterableTable.RowSelected) -> None:
         event.stop()
