@@ -30,9 +30,8 @@ def ui_options(p: argparse.ArgumentParser) -> None:
 
 
 def interval_options(p: argparse.ArgumentParser, interval_help: str) -> None:
-    """The report interval (5 s by default, as the seed scripts) and how many reports."""
+    """The report interval (5 s by default, as the seed scripts)."""
     p.add_argument("--interval", type=positive, default=5.0, help=interval_help)
-    p.add_argument("--count", type=count, help="stop after N intervals")
 
 
 def batch_parser(
@@ -69,6 +68,18 @@ def batch_parser(
         "--timestamps",
         action="store_true",
         help="start each text line with the local time (HH:MM:SS.mmm) of its interval or event",
+    )
+    # One grammar for every batch command (#24): how long, what, and how it prints.
+    p.add_argument("--count", type=count, help="stop after N intervals (reads)")
+    p.add_argument("--duration", type=positive, help="stop after S seconds")
+    p.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="only what the full-screen UI's filter EXPR shows (the same language: press / on "
+        "the tab, or see its keys in the README)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="one JSON object per line (fields: docs/tabs.md)"
     )
     return p
 

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from netwatch.cli.types import EXIT_FAILED, CliError
+from netwatch.model.filter import FilterError
 from netwatch.model.untrusted import printable
 from netwatch.recording.checks import MAX_ITEMS_PER_RECORD
 from netwatch.recording.file import RecordingFile, open_recording
@@ -93,6 +94,23 @@ def intervals_in(duration: float | None, source: Source[Any]) -> int | None:
     if duration is None or not source.interval:
         return None
     return max(1, round(duration / source.interval))
+
+
+def stop_after(args: argparse.Namespace, source: Source[Any]) -> int | None:
+    """How many reads a batch command takes: --count, or --duration's worth, whichever is
+    fewer; None for no limit."""
+    limits = [n for n in (args.count, intervals_in(args.duration, source)) if n is not None]
+    return min(limits, default=None)
+
+
+def parsed_filter(args: argparse.Namespace, parse: Callable[[str], T]) -> T | None:
+    """--filter EXPR by the tab's own parser (the UI's); a bad one is a one-line error."""
+    if not args.filter:
+        return None
+    try:
+        return parse(args.filter)
+    except FilterError as exc:
+        raise CliError(f"netwatch: bad --filter: {exc}") from exc
 
 
 def batch_command(

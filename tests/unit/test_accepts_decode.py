@@ -83,6 +83,9 @@ def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
     line = json.loads(out.getvalue())
     assert tuple(line) == FIELD_NAMES == tuple(e.fields("root"))
     assert line == {"ts": 1000.5, "uid": 0, "user": "root", "comm": "nginx", "pid": 4000,
-                    "tid": 4001, "port": 8080, "ip_source": "2001:db8::7", "src_port": 50123,
-                    "family": "ipv6", "local_addr": "::1", "cgroup": None, "container": None,
-                    "netns": None}  # fmt: skip
+                    "tid": 4001, "family": "ipv6", "laddr": "::1", "lport": 8080,
+                    "raddr": "2001:db8::7", "rport": 50123, "cgroup": None, "container": None,
+                    "netns": None,
+                    # one release more, under the old names (#24)
+                    "port": 8080, "ip_source": "2001:db8::7", "src_port": 50123,
+                    "local_addr": "::1"}  # fmt: skip

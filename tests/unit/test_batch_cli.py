@@ -108,3 +108,44 @@ def test_record_takes_calls_only_when_asked_for() -> None:
     one_line_error(run("record", "-o", "x.nwrec", "--calls", "--no-calls"), "not allowed with")
     helped = run("record", "--help").stdout
     assert "MB a minute" in helped and "examples:" in helped
+
+
+@pytest.mark.parametrize(
+    ("command", "recording", "shown", "hidden"),
+    [
+        ("top", DEMO, "comm:backup-agent", "metrics-feed"),
+        ("drops", DEMO, "reason:netfilter", "NO_SOCKET"),
+        ("accepts", DEMO, "port:2222", "web-frontend"),
+        ("calls", CALLS_DEMO, "comm:dns-client call:sendto", "web-client"),
+    ],
+)
+def test_every_batch_command_takes_the_same_grammar(
+    command: str, recording: object, shown: str, hidden: str
+) -> None:
+    # #24: top/drops stopped with --count, accepts/calls with --duration; the UI's filter
+    # language had no batch equivalent.
+    everything = run(command, "-b", "--replay", str(recording), "--json")
+    assert everything.returncode == 0 and hidden in everything.stdout
+    kept = run(command, "-b", "--replay", str(recording), "--json", "--filter", shown)
+    assert kept.returncode == 0, kept.stderr
+    lines = [json.loads(line) for line in kept.stdout.splitlines()]
+    assert lines and hidden not in kept.stdout and len(lines) < len(everything.stdout.splitlines())
+    assert all(type(line["ts"]) is float for line in lines)
+    # --count N: the first N intervals, exactly: what `everything` printed up to the Nth's end.
+    tab = next(t for t in TABS if t.command == command).name
+    samples = load_recording(recording, codecs())[tab]  # type: ignore[arg-type]
+    busy = [i for i, sample in enumerate(samples) if sample.items]
+    half = busy[len(busy) // 2]  # intervals before it, at least one of them with something
+    first = run(command, "-b", "--replay", str(recording), "--json", "--count", str(half))
+    expected = [
+        line
+        for line in everything.stdout.splitlines()
+        if json.loads(line)["ts"] <= samples[half - 1].ts
+    ]
+    assert first.returncode == 0 and first.stdout.splitlines() == expected
+    assert 0 < len(expected) < len(everything.stdout.splitlines())
+    assert run(command, "-b", "--replay", str(recording), "--duration", "5").returncode == 0
+    one_line_error(
+        run(command, "-b", "--replay", str(recording), "--filter", "nosuchkey:1"),
+        r"netwatch: bad --filter: unknown filter key 'nosuchkey:'",
+    )

@@ -135,7 +135,9 @@ def test_thread_indent_json_has_the_issue_fields() -> None:
         assert {"ts_us", "pid", "tid", "comm", "depth", "kind", "name"} <= set(o)
     assert [o["kind"] for o in objs] == ["enter", "event", "exit"]
     assert [o["depth"] for o in objs] == [1, 2, 1]
-    assert objs[-1]["ret"] == 9 and objs[-1]["dur_us"] == 12 and objs[0]["args"] == {"fd": "3"}
+    assert (
+        objs[-1]["ret"] == 9 and objs[-1]["dur_us"] == 12 and objs[0]["args"] == {"fd": 3}
+    )  # a number (#24)
 
 
 def test_result_and_duration_text() -> None:

@@ -49,19 +49,27 @@ class AcceptEvent:
             "comm": self.comm,
             "pid": self.pid,
             "tid": self.tid,
-            "port": self.lport,
-            "ip_source": self.raddr,
-            "src_port": self.rport,
             "family": self.family,
-            "local_addr": self.laddr,
+            "laddr": self.laddr,
+            "lport": self.lport,
+            "raddr": self.raddr,
+            "rport": self.rport,
             "cgroup": self.cgroup or None,
             "container": self.container or None,
             "netns": self.netns or None,
+            # The names before one grammar (#24), kept one release for scripts (README).
+            "port": self.lport,
+            "ip_source": self.raddr,
+            "src_port": self.rport,
+            "local_addr": self.laddr,
         }
 
 
-FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "port", "ip_source", "src_port",
-               "family", "local_addr", "cgroup", "container", "netns")  # fmt: skip
+FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "family", "laddr", "lport", "raddr",
+               "rport", "cgroup", "container", "netns",
+               "port", "ip_source", "src_port", "local_addr")  # fmt: skip
+# The names before one grammar (#24): kept one release beside laddr/lport/raddr/rport.
+OLD_FIELD_NAMES = ("port", "ip_source", "src_port", "local_addr")
 
 
 def address(raw: bytes, family: int) -> tuple[str, str]:

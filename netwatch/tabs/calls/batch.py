@@ -9,16 +9,34 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from netwatch.cli.args import batch_parser
-from netwatch.cli.batch import Output, batch_command, intervals_in, read_recording, warn_lost
-from netwatch.cli.types import CliError, Parser, positive, whole_number
+from netwatch.cli.batch import (
+    Output,
+    batch_command,
+    parsed_filter,
+    read_recording,
+    stop_after,
+    warn_lost,
+)
+from netwatch.cli.types import CliError, Parser, whole_number
+from netwatch.model.containers import Contexts
 from netwatch.sources.live import available, require_live
 from netwatch.tabs.calls.live import live_source
-from netwatch.tabs.calls.model import CallsSample, ThreadIndent
+from netwatch.tabs.calls.model import (
+    ENTER,
+    EVENT,
+    EXIT,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    CallEvent,
+    CallsSample,
+    ThreadCalls,
+    ThreadIndent,
+)
 from netwatch.tabs.calls.options import functions_option, thread_options
 from netwatch.tabs.calls.probe import DEFAULT_RINGBUF_MB
 from netwatch.tabs.calls.replay import ReplayCallsSource
 from netwatch.tabs.calls.source import CallsSource
-from netwatch.tabs.calls.view_model import MAX_KERNEL_IDS
+from netwatch.tabs.calls.view_model import MAX_KERNEL_IDS, CallsFilter, parse_calls_filter
 
 MAX_RINGBUF_MB = 256  # the buffer and its mapping: about twice this in RSS
 
@@ -42,8 +60,6 @@ def parser() -> Parser:
         EXAMPLES,
     )
     thread_options(calls)
-    calls.add_argument("--duration", type=positive, help="stop after S seconds")
-    calls.add_argument("--json", action="store_true", help="one JSON object per line printed")
     functions_option(calls)
     calls.add_argument(
         "--buffer-mb",
@@ -54,13 +70,51 @@ def parser() -> Parser:
     return calls
 
 
-def printer(how: Output, out: TextIO = sys.stdout) -> Callable[[CallsSample], None]:
+class EventFilter:
+    """--filter over events as they stream: a call is shown when its thread matches (pid:,
+    tid:, comm:, container:, cgroup:, netns:) and its name and enter line do (call:, free
+    text); what happens inside it and its return go with it."""
+
+    def __init__(self, shown: CallsFilter) -> None:
+        self.shown = shown
+        self.contexts = Contexts()
+        self._open: dict[int, bool] = {}  # tid -> whether its call in progress is shown
+
+    def __call__(self, ev: CallEvent) -> bool:
+        if ev.kind in (EXIT, EVENT, FUNC_ENTER, FUNC_EXIT) and ev.tid in self._open:
+            decided = self._open[ev.tid]
+            if ev.kind == EXIT:
+                del self._open[ev.tid]
+            return decided
+        thread = ThreadCalls(ev.pid, ev.tid, ev.comm)
+        decided = self.shown.matches_thread(thread, self.contexts.of(ev.pid)) and all(
+            (term.values[0] in f"{ev.comm}({ev.tid}) {ev.name} {ev.args_text()}".lower())
+            != term.negate
+            for term in self.shown.terms
+            if not term.key
+        )
+        decided = decided and self.shown.matches_name(ev.name)
+        if ev.kind == ENTER:
+            if len(self._open) >= MAX_OPEN_CALLS:  # threads that died in a call
+                self._open.pop(next(iter(self._open)))
+            self._open[ev.tid] = decided
+        return decided
+
+
+MAX_OPEN_CALLS = 65536
+
+
+def printer(
+    how: Output, out: TextIO = sys.stdout, keep: EventFilter | None = None
+) -> Callable[[CallsSample], None]:
     """socket-trace.stp's lines (`thread_indent` style), or one JSON object per line."""
     indent = ThreadIndent()
 
     def emit(sample: CallsSample) -> None:
+        if keep is not None:
+            keep.contexts.update(sample.context)
         for ev in sample.events:
-            if not how.wants(ev.pid):
+            if not how.wants(ev.pid) or (keep is not None and not keep(ev)):
                 continue
             if how.json:
                 out.write(json.dumps(indent.record(ev), separators=(",", ":")) + "\n")
@@ -100,6 +154,7 @@ class _ThreadsOf(Sequence[CallsSample]):
 
 
 def command(args: argparse.Namespace) -> int:
+    shown = parsed_filter(args, parse_calls_filter)
     source: CallsSource | None
     if args.replay is not None:
         if args.buffer_mb is not None:
@@ -126,7 +181,7 @@ def command(args: argparse.Namespace) -> int:
                 functions=args.functions,
             )
         )
-    count = intervals_in(args.duration, source)
+    count = stop_after(args, source)
     live = source
     scope = ", ".join([f"pid {p}" for p in args.pid] + [f"tid {t}" for t in args.tid] + args.comm)
 
@@ -137,4 +192,5 @@ def command(args: argparse.Namespace) -> int:
         return f"netwatch: tracing {scope or 'all threads'}; {live.coverage()} (Ctrl-C stops)"
 
     # -p and the others chose the threads already: in the kernel, or in _ThreadsOf.
-    return batch_command(source, count, printer(Output.of(args)), announce)
+    keep = None if shown is None else EventFilter(shown)
+    return batch_command(source, count, printer(Output.of(args), keep=keep), announce)

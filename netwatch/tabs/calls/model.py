@@ -10,6 +10,7 @@ below the innermost open function: the depth socket-trace.stp's `thread_indent` 
 from __future__ import annotations
 
 import errno
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -387,8 +388,8 @@ class ThreadIndent:
         # A function is an enter and an exit like a call, one level deeper; "layer" says which.
         kind = {FUNC_ENTER: ENTER, FUNC_EXIT: EXIT}.get(ev.kind, ev.kind)
         obj: dict[str, object] = {
-            "ts_us": us,
-            "time": round(ev.ts, 6),
+            "ts": round(ev.ts, 6),  # Unix seconds, as every batch command's JSON has it
+            "offset_us": us,  # the seed's: since the thread's outermost call began
             "pid": ev.pid,
             "tid": ev.tid,
             "comm": ev.comm,
@@ -396,7 +397,10 @@ class ThreadIndent:
             "kind": kind,
             "layer": _LAYERS.get(ev.kind, "event"),
             "name": ev.name,
-            "args": dict(ev.args) if ev.kind != FUNC_EXIT else {},
+            "args": typed_args(ev.args) if ev.kind != FUNC_EXIT else {},
+            # The names before one grammar (#24), kept one release for scripts (README).
+            "ts_us": us,
+            "time": round(ev.ts, 6),
         }
         if ev.kind in (EXIT, OUTCOME):
             obj["ret"] = ev.ret
@@ -407,6 +411,15 @@ class ThreadIndent:
             obj["result"] = ev.arg("result") or ""
             obj["dur_us"] = round(ev.dur_us, 3)
         return obj
+
+
+def typed_args(args: tuple[tuple[str, str], ...]) -> dict[str, object]:
+    """A call's arguments for JSON: numbers as numbers (fd, size, lport, bytes...), the rest
+    (names, addresses, flags) as text."""
+    return {k: int(v) if _INTEGER.fullmatch(v) else v for k, v in args}
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 _LAYERS = {

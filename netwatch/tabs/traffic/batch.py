@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
 
+from netwatch.cli import batch as shared  # what every batch command shares
 from netwatch.cli.args import batch_parser, interval_options, pid_option
-from netwatch.cli.batch import Output, batch_command, replayed_or_live, warn_lost
 from netwatch.cli.types import Parser
 from netwatch.host.users import user_name
-from netwatch.model.containers import NO_CONTEXT
+from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.tabs.traffic.formats import (
     CONN_HEADER,
     conn_line,
@@ -23,8 +23,14 @@ from netwatch.tabs.traffic.formats import (
     row_json,
 )
 from netwatch.tabs.traffic.live import live_source
-from netwatch.tabs.traffic.model import ConnRow, Counters, TrafficRow, TrafficSample
-from netwatch.tabs.traffic.view_model import GROUPINGS, ViewRow, grouped, sort_rows
+from netwatch.tabs.traffic.model import ConnRow, Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.tabs.traffic.view_model import (
+    GROUPINGS,
+    ViewRow,
+    grouped,
+    parse_traffic_filter,
+    sort_rows,
+)
 
 MAX_CONNECTION_LINES = 300  # connections printed per interval, the busiest
 
@@ -44,7 +50,6 @@ def parser() -> Parser:
     top = batch_parser("top", "Per-process traffic, printed like top -b.", "traffic", EXAMPLES)
     interval_options(top, "seconds per table (default 5, as nettop.stp)")
     pid_option(top, "the rows")
-    top.add_argument("--json", action="store_true", help="one JSON object per row per interval")
     top.add_argument(
         "--by",
         choices=GROUPINGS,
@@ -56,21 +61,25 @@ def parser() -> Parser:
     return top
 
 
+Keep = Callable[[TrafficKey, ProcContext], bool]
+
+
+def keep_all(key: TrafficKey, context: ProcContext) -> bool:
+    return True
+
+
 def seed_order(
-    sample: TrafficSample, by: str = "process", wants: Callable[[int], bool] = lambda pid: True
+    sample: TrafficSample,
+    by: str = "process",
+    wants: Callable[[int], bool] = lambda pid: True,
+    keep: Keep = keep_all,
 ) -> list[ViewRow]:
-    """nettop.stp's order: total packets, most first. `wants`: the processes kept (before
-    they are grouped)."""
+    """nettop.stp's order: total packets, most first. `wants`: the processes kept, `keep` the
+    rows --filter shows (both before they are grouped)."""
     view = [
-        ViewRow(
-            r.key,
-            r.counts,
-            Counters(),
-            user_name(r.key.uid),
-            context=sample.context.get(r.key.pid, NO_CONTEXT),
-        )
+        ViewRow(r.key, r.counts, Counters(), user_name(r.key.uid), context=place)
         for r in sample.rows
-        if wants(r.key.pid)
+        if wants(r.key.pid) and keep(r.key, place := sample.context.get(r.key.pid, NO_CONTEXT))
     ]
     if by != "process":
         view = grouped(view, by)
@@ -89,15 +98,23 @@ def busiest_connections(
     return conns[:MAX_CONNECTION_LINES], max(0, len(conns) - MAX_CONNECTION_LINES)
 
 
-def print_connections(how: Output, out: TextIO, sample: TrafficSample) -> None:
-    conns, more = busiest_connections(sample, how.wants)
+def print_connections(
+    how: shared.Output, out: TextIO, sample: TrafficSample, keep: Keep = keep_all
+) -> None:
+    # --filter keeps a connection when its process has a row the filter shows.
+    shown = {
+        r.key.pid for r in sample.rows if keep(r.key, sample.context.get(r.key.pid, NO_CONTEXT))
+    }
+    conns, more = busiest_connections(
+        sample, lambda pid: how.wants(pid) and (keep is keep_all or pid in shown)
+    )
     if how.json:
         for c in conns:
             place = sample.context.get(c.key.pid, NO_CONTEXT)
             obj = conn_object(c, sample.ts, sample.interval, place)
             out.write(json.dumps(obj, separators=(",", ":")) + "\n")
         if more:
-            warn_lost(more, "more connections this interval, not printed (the busiest are)")
+            shared.warn_lost(more, "more connections this interval, not printed (the busiest are)")
         return
     lines = [CONN_HEADER, *(conn_line(c) for c in conns)]
     if more:
@@ -106,15 +123,17 @@ def print_connections(how: Output, out: TextIO, sample: TrafficSample) -> None:
 
 
 def printer(
-    how: Output, out: TextIO = sys.stdout, by: str = "process"
+    how: shared.Output, out: TextIO = sys.stdout, by: str = "process", keep: Keep = keep_all
 ) -> Callable[[TrafficSample], None]:
     def emit(sample: TrafficSample) -> None:
         if by == "connection":
-            print_connections(how, out, sample)
-            warn_lost(sample.connections_lost, "packets not counted per connection (map full)")
+            print_connections(how, out, sample, keep)
+            shared.warn_lost(
+                sample.connections_lost, "packets not counted per connection (map full)"
+            )
             out.flush()
             return
-        rows = seed_order(sample, by, how.wants)
+        rows = seed_order(sample, by, how.wants, keep)
         if how.json:
             for r in rows:
                 out.write(row_json(r, sample.ts, sample.interval) + "\n")
@@ -126,12 +145,19 @@ def printer(
             )
             heading = [] if by == "process" else [f"# by {by}: PID = processes"]
             out.write(how.text(sample.ts, "\n".join([*heading, *table]) + "\n\n"))
-        warn_lost(sample.lost, "packets not counted (map full)")
+        shared.warn_lost(sample.lost, "packets not counted (map full)")
         out.flush()
 
     return emit
 
 
 def command(args: argparse.Namespace) -> int:
-    source = replayed_or_live(args, "traffic", lambda: live_source(args.interval))
-    return batch_command(source, args.count, printer(Output.of(args, pids=args.pid), by=args.by))
+    shown = shared.parsed_filter(args, parse_traffic_filter)
+    keep: Keep = keep_all
+    if shown is not None:
+        keep = lambda key, place: shown.matches(key, user_name, place)  # noqa: E731
+    source = shared.replayed_or_live(args, "traffic", lambda: live_source(args.interval))
+    how = shared.Output.of(args, pids=args.pid)
+    return shared.batch_command(
+        source, shared.stop_after(args, source), printer(how, by=args.by, keep=keep)
+    )

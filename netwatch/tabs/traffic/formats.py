@@ -70,7 +70,8 @@ def row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
         "uid": k.uid if k.attributed else None,
         "user": row.user if k.attributed else None,
         "dev": k.dev,
-        "comm": k.comm,
+        # As the table and the exporter name it: "[rx-not-delivered]", not "[unattributed]".
+        "comm": k.comm if k.attributed else f"[{k.reason}]",
         "cgroup": place.cgroup or None,
         "container": place.container or None,
         "netns": place.netns or None,
