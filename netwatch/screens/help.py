@@ -35,12 +35,16 @@ Replay (netwatch replay FILE)
 """
 
 
-def help_text(tabs: list[tuple[str, str, str]]) -> str:
-    """The help screen's text for the tabs given as (key, title, their HELP), in order."""
+def help_text(tabs: list[tuple[str, str, str]], shown: str = "") -> str:
+    """The help screen's text for the tabs given as (key, title, their HELP), in order; the
+    tab titled `shown` (the one on screen) first, above the keys every tab shares, since its
+    keys are the ones the reader is looking for."""
     keys = " ".join(key for key, _, _ in tabs)
     titles = ", ".join(title for _, title, _ in tabs)
     text = GENERAL.replace("{tab_keys}", f"  {keys:<12}{titles} tab")
-    return "\n".join([text, *(section for _, _, section in tabs)])
+    first = [section for _, title, section in tabs if title == shown]
+    rest = [section for _, title, section in tabs if title != shown]
+    return "\n".join([*first, text, *rest])
 
 
 class HelpScreen(ModalScreen[None]):

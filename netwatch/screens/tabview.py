@@ -193,8 +193,13 @@ class TabView(Vertical, Generic[StateT]):
     def action_sort_prev(self) -> None:
         self._step_sort(-1)
 
+    def cycle_choices(self) -> list[tuple[str, str]]:
+        """What `>` and `<` step through: the sort choices, unless a tab offers fewer (only
+        what is on screen, where F6 also offers what the width hides)."""
+        return self.sort_choices()
+
     def _step_sort(self, step: int) -> None:
-        keys = [key for key, _ in self.sort_choices()]
+        keys = [key for key, _ in self.cycle_choices()]
         here = keys.index(self.current_sort()) if self.current_sort() in keys else -1
         self.apply_sort(keys[(here + step) % len(keys)])
 

@@ -357,7 +357,9 @@ class NetwatchApp(App[None]):
         self._update_status()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_text([(t.key, t.title, t.help()) for t in TABS])))
+        active = self.query_one(TabbedContent).active.removeprefix("tab-")
+        shown = next((t.title for t in TABS if t.name == active), "")
+        self.push_screen(HelpScreen(help_text([(t.key, t.title, t.help()) for t in TABS], shown)))
 
     def on_tab_view_snapshot_requested(self, message: TabView.SnapshotRequested) -> None:
         view = message.view

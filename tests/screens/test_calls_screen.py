@@ -330,3 +330,21 @@ async def test_a_connects_outcome_shows_on_it_and_the_summary_breaks_errors_down
         )
         read = [r[0] for r in rows].index("read")
         assert rows[read][-1] == "0" and rows[read + 1][:2] == [not_yet, "1"]
+
+
+async def test_i_shows_the_whole_call_at_80_columns(tmp_path: Path) -> None:
+    # #24: a tree line is cut near 30 characters of arguments at 80 columns: a connect's peer
+    # address was lost. `i` shows the call under the cursor with every argument in full.
+    app, src = calls_app(tmp_path)
+    peer = "[2001:db8:1234:5678:9abc:def0:1234:5678]:443"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, src, *call("connect", 1.0, ret=-errno.EINPROGRESS, fd="5",
+                                          proto="tcp", lport="40000", addr=peer))  # fmt: skip
+        assert peer not in app.export_screenshot()  # the line is cut at the screen's edge
+        table = view(app).table
+        table.move_cursor(row=[str(k) for k in keys(app)].index(keys(app)[1]))
+        await pilot.press("i")
+        await wait_for(pilot, lambda: bool(app.screen.query("#call-detail")))
+        text = str(app.screen.query_one("#call-detail", Static).render())
+        await pilot.press("escape")
+    assert f"addr = {peer}" in text and "-EINPROGRESS" in text and "sock_send_length" in text

@@ -255,3 +255,23 @@ async def test_a_recorded_hundred_million_drops_replay_and_quit_at_once(tmp_path
         assert legend.endswith(f"-{10**8}")
         await pilot.press("q")
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize(("width", "whole"), [(160, True), (100, False)])
+async def test_a_long_reason_is_whole_where_the_heatmap_can_spare_the_room(
+    tmp_path: Path, width: int, whole: bool
+) -> None:
+    # #24: REASON cut TCP_LISTEN_OVERFLOW to TCP_LISTEN_OVERF at 160 columns beside 70 cells
+    # of heatmap. Narrow, the heatmap keeps what it has (minutes of history at 80 columns).
+    app, src = drops_app(tmp_path)
+    overflow = DropKey(0xFFFFFFFF81C00300, "TCP_LISTEN_OVERFLOW", 0x0800)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+        src.push_sample(DropsSample(1.0, 1.0, (DropRow(overflow, "tcp_v4_syn_recv_sock+0x1", 3,
+                                                       "eth0", 0),)))  # fmt: skip
+        await wait_for(pilot, lambda: app.query_one(DropsView).state.samples == 1)
+        await pilot.pause()
+        view = app.query_one(DropsView)
+        drawn = app.export_screenshot()
+    assert ("TCP_LISTEN_OVERFLOW" in drawn) == whole
+    assert view.heat_width >= (60 if whole else 12)

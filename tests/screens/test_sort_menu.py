@@ -14,6 +14,7 @@ from netwatch.screens.sort_menu import SortMenu
 from netwatch.screens.tabview import TabView
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.screen import TrafficView
+from netwatch.tabs.traffic.view_model import WIDE_COLUMNS
 from netwatch.ui.app import NetwatchApp
 from tests.helpers.screens import (
     CURL,
@@ -44,7 +45,10 @@ async def test_f6_lists_the_columns_shown_with_the_current_sort_highlighted(
     async with traffic_shown(tmp_path, (120, 30)) as (app, pilot, _, view):
         await pilot.press("f6")
         assert isinstance(app.screen, SortMenu)
-        assert menu_labels(app) == [c.label for c in view.columns]
+        shown = {c.id for c in view.columns}
+        hidden = " (not shown at this width)"
+        assert menu_labels(app) == [c.label + ("" if c.id in shown else hidden)
+                                    for c in WIDE_COLUMNS]  # fmt: skip
         assert highlighted(app) == "TOT_KB"
         await pilot.press("down", "down", "enter")  # TX/s, RX/s
         assert not isinstance(app.screen, SortMenu)
@@ -56,8 +60,18 @@ async def test_f6_lists_the_columns_shown_with_the_current_sort_highlighted(
 async def test_escape_leaves_the_sort_as_it_was(tmp_path: Path) -> None:
     async with traffic_shown(tmp_path, (80, 30)) as (app, pilot, _, _):
         await pilot.press("f6")
-        # At 80 columns only the narrow layout's columns are offered.
-        assert menu_labels(app) == ["PID", "DEV", "XMIT_KB", "RECV_KB", "TOT_KB", "COMMAND"]
+        # At 80 columns the narrow layout's columns, then the hidden ones, marked (#24: the
+        # rates could not be sorted by at all).
+        labels = menu_labels(app)
+        assert [x for x in labels if "not shown" not in x] == [
+            "PID",
+            "DEV",
+            "XMIT_KB",
+            "RECV_KB",
+            "TOT_KB",
+            "COMMAND",
+        ]
+        assert "RX/s (not shown at this width)" in labels
         await pilot.press("up", "escape")
         assert not isinstance(app.screen, SortMenu)
         assert "sort TOT_KB desc" in banner(app) and shown_pids(app) == [200, 100, 300]
@@ -150,3 +164,14 @@ async def test_the_cursor_row_is_reverse_and_bold_focused_or_not(
         source.push((CURL, Counters(50, 50, 20000, 20000)), (NGINX, Counters(10, 0, 9000, 0)))
         await wait_for(pilot, lambda: view.state.samples == 2)
         assert view.shown[table.cursor_row].key in (CURL, NGINX)
+
+
+async def test_a_column_the_width_hides_can_still_be_sorted_by(tmp_path: Path) -> None:
+    async with traffic_shown(tmp_path, (80, 30)) as (app, pilot, _, view):
+        assert "rx_rate" not in {c.id for c in view.columns}
+        await pilot.press("f6")
+        labels = menu_labels(app)
+        await pilot.press(*["down"] * (labels.index("RX/s (not shown at this width)")
+                                       - labels.index(highlighted(app))), "enter")  # fmt: skip
+        assert "sort RX/s desc" in banner(app)
+        assert view.spec.sort == "rx_rate"

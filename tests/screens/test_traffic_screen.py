@@ -25,6 +25,7 @@ from tests.helpers.screens import (
     scripted_app,
     shown_pids,
     status,
+    traffic_shown,
     wait_for,
 )
 from tests.screens.scripted import ScriptedSource
@@ -257,3 +258,29 @@ async def test_no_color_keeps_state_readable(
         assert "PAUSED" in banner(app) and status(app).startswith("PAUSED")
         label = app.query_one(TrafficView).table.columns["total_kb"].label  # type: ignore[index]
         assert "underline" in str(label.style)
+
+
+async def test_help_lists_the_shown_tabs_keys_first(tmp_path: Path) -> None:
+    # #24: the help screen began with the keys every tab shares, the shown tab's far below.
+    async with traffic_shown(tmp_path, (100, 40)) as (app, pilot, _, _):
+        texts = []
+        for tab in ("1", "4"):
+            await pilot.press(tab, "question_mark")
+            texts.append(str(app.screen.query_one(Static).render()))
+            await pilot.press("escape")
+    traffic, drops = texts
+    assert traffic.startswith("Traffic tab") and drops.startswith("Drops tab")
+    assert "netwatch keys" in drops and drops.index("Traffic tab") > drops.index("netwatch keys")
+
+
+async def test_b_shows_the_tables_rates_in_bits_as_the_detail_does(tmp_path: Path) -> None:
+    async with traffic_shown(tmp_path, (140, 24)) as (_, pilot, _, view):
+
+        def rates() -> list[str]:
+            at = [c.id for c in view.columns].index("tx_rate")
+            return [str(view.table.get_row_at(i)[at]) for i in range(view.table.row_count)]
+
+        assert all(r.endswith("iB") for r in rates())  # each with its unit
+        await pilot.press("b")
+        await pilot.pause()
+        assert all(r.endswith(("kb", "Mb", "Gb")) for r in rates()), rates()

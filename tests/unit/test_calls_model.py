@@ -9,6 +9,7 @@ import re
 import pytest
 
 from netwatch.model.filter import FilterError
+from netwatch.tabs.calls.formats import ThreadIndent
 from netwatch.tabs.calls.model import (
     ENTER,
     EVENT,
@@ -20,7 +21,6 @@ from netwatch.tabs.calls.model import (
     CallEvent,
     CallsSample,
     CallsState,
-    ThreadIndent,
     duration_text,
     result_text,
 )

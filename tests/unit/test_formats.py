@@ -86,6 +86,12 @@ def test_json_row_of_a_process_whose_place_is_unknown_has_nulls() -> None:
 
 
 def test_human_rate() -> None:
-    assert human_rate(0) == "0.0K"
-    assert human_rate(2560) == "2.5K"
-    assert human_rate(5 * 1024 * 1024) == "5.0M"
+    # Each with its unit (#24: a bare "23.9M" beside whole KiB), in the column's 7 cells.
+    assert human_rate(0) == "0.0KiB"
+    assert human_rate(2560) == "2.5KiB"
+    assert human_rate(5 * 1024 * 1024) == "5.0MiB"
+    assert human_rate(25_000_000, bits=True) == "200Mb" and human_rate(1250, bits=True) == "10.0kb"
+    assert (
+        max(len(human_rate(n, b)) for n in range(0, 2**40, 2**29 + 12345) for b in (False, True))
+        <= 7
+    )

@@ -81,7 +81,8 @@ def test_escaped_text_has_nothing_hidden_so_a_last_check_leaves_it_alone(text: s
 
 def test_every_batch_text_format_shows_hostile_names_escaped() -> None:
     from netwatch.tabs.accepts.model import AcceptEvent
-    from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent, ThreadIndent
+    from netwatch.tabs.calls.formats import ThreadIndent
+    from netwatch.tabs.calls.model import ENTER, EXIT, CallEvent
     from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample, dropwatch_lines
     from netwatch.tabs.traffic.formats import nettop_line
     from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow

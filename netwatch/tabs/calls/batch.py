@@ -20,6 +20,7 @@ from netwatch.cli.batch import (
 from netwatch.cli.types import CliError, Parser, whole_number
 from netwatch.model.containers import Contexts
 from netwatch.sources.live import available, require_live
+from netwatch.tabs.calls.formats import ThreadIndent
 from netwatch.tabs.calls.live import live_source
 from netwatch.tabs.calls.model import (
     ENTER,
@@ -30,7 +31,6 @@ from netwatch.tabs.calls.model import (
     CallEvent,
     CallsSample,
     ThreadCalls,
-    ThreadIndent,
 )
 from netwatch.tabs.calls.options import functions_option, thread_options
 from netwatch.tabs.calls.probe import DEFAULT_RINGBUF_MB

@@ -92,13 +92,19 @@ def row_json(row: ViewRow, ts: float, interval: float) -> str:
     return json.dumps(row_object(row, ts, interval), separators=(",", ":"))
 
 
-def human_rate(bytes_per_s: int) -> str:
-    value = float(bytes_per_s) / 1024
-    for unit in ("K", "M", "G"):
+def human_rate(bytes_per_s: int, bits: bool = False) -> str:
+    """A rate with its unit, in 7 columns: `23.9MiB` (1024-based bytes), or with `bits`
+    `191Mb` (1000-based bits, as link speeds are given)."""
+    value, base, units = (
+        (float(bytes_per_s) * 8 / 1000, 1000, ("kb", "Mb", "Gb", "Tb"))
+        if bits
+        else (float(bytes_per_s) / 1024, 1024, ("KiB", "MiB", "GiB", "TiB"))
+    )
+    for unit in units[:-1]:
         if value < 1000:
             return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
-        value /= 1024
-    return f"{value:.0f}T"
+        value /= base
+    return f"{value:.0f}{units[-1]}"
 
 
 _IEC = ("B", "KiB", "MiB", "GiB", "TiB")

@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from netwatch.model.filter import PLACE_HINT
 from netwatch.screens.following import FollowingView
 from netwatch.screens.table import FilterableTable, sync_rows
+from netwatch.tabs.calls.formats import ThreadIndent
 from netwatch.tabs.calls.model import (
     DEFAULT_MAX_CALLS,
     DEFAULT_MAX_THREADS,
@@ -24,8 +25,8 @@ from netwatch.tabs.calls.model import (
     CallsSample,
     CallsState,
     ThreadCalls,
-    ThreadIndent,
 )
+from netwatch.tabs.calls.screen.detail import CallDetail
 from netwatch.tabs.calls.screen.rows import (
     PAD,
     call_key,
@@ -69,6 +70,7 @@ class CallsView(FollowingView[CallsState]):
         Binding("plus", "expand_all", "Expand all"),
         Binding("minus", "collapse_all", "Collapse all"),
         Binding("r", "reverse", "Reverse"),
+        Binding("i", "inspect", "Whole call"),
     ]
     # In the tree the newest call can be anywhere: any move away from it stops following.
     leave_keys = ("up", "down", "pageup", "pagedown", "home", "ctrl+home")
@@ -226,6 +228,18 @@ class CallsView(FollowingView[CallsState]):
         self.toggled ^= {key}
         self.follow = False  # the user is looking at this node: keep it where it is
         self.redraw()
+
+    def action_inspect(self) -> None:
+        """The call under the cursor (or the call of the line under it), in full."""
+        if not self.table.row_count:
+            return
+        key = self.table.coordinate_to_cell_key(self.table.cursor_coordinate).row_key.value
+        call = (key or "").split(".", 1)[0]
+        for thread in self.state.threads.values():
+            for node in thread.calls:
+                if call_key(node) == call:
+                    self.app.push_screen(CallDetail(thread, node))
+                    return
 
     def action_fold(self) -> None:
         self.folded = not self.folded

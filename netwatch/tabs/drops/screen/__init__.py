@@ -23,6 +23,7 @@ from netwatch.tabs.drops.model import GROUPINGS, DropsSample, DropsState, GroupS
 from netwatch.tabs.drops.screen.detail import DropDetail
 from netwatch.tabs.drops.view_model import (
     GLYPHS,
+    ONE_PER_CELL_MIN,
     SORT_LABELS,
     SORTS,
     DropsSpec,
@@ -44,10 +45,11 @@ MIN_HEAT = 12
 FIXED_COLUMNS = (
     ("last", "LAST", 5),
     ("total", "TOTAL", 7),
-    ("reason", "REASON", 16),
+    ("reason", "REASON", 16),  # REASON_MIN; wider where the heatmap can spare it
     ("symbol", "LOCATION", 30),
 )
 ADDRESS_COLUMN = ("address", "ADDRESS", 18)
+REASON_MIN, REASON_MAX = 16, 26  # the longest reasons (TCP_INVALID_ACK_SEQUENCE) are 24
 ADDRESS_MIN_WIDTH = 150
 
 
@@ -59,10 +61,15 @@ SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (110, 22))
 
 
 def layout(width: int) -> tuple[int, tuple[tuple[str, str, int], ...]]:
-    """Heatmap width and the other columns for a terminal `width` columns wide."""
+    """Heatmap width and the other columns for a terminal `width` columns wide. REASON takes
+    what the heatmap can spare above one interval per cell (ONE_PER_CELL_MIN), up to
+    REASON_MAX: 16 cut TCP_LISTEN_OVERFLOW at 160 columns beside 70 cells of heatmap."""
     columns = FIXED_COLUMNS + ((ADDRESS_COLUMN,) if width >= ADDRESS_MIN_WIDTH else ())
     used = sum(w for _, _, w in columns) + 2 * (len(columns) + 1) + 2  # cell padding, scrollbar
-    return max(MIN_HEAT, min(MAX_HEAT, width - used)), columns
+    free = width - used
+    spare = min(REASON_MAX - REASON_MIN, max(0, free - ONE_PER_CELL_MIN))
+    columns = tuple((c, label, w + spare if c == "reason" else w) for c, label, w in columns)
+    return max(MIN_HEAT, min(MAX_HEAT, free - spare)), columns
 
 
 _STYLES = tuple(Style.parse(name) if name else Style() for name in LEVEL_STYLES)

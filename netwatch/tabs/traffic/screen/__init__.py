@@ -34,6 +34,7 @@ from netwatch.tabs.traffic.view_model import (
     COLUMNS,
     GROUPINGS,
     SORT_LABELS,
+    WIDE_COLUMNS,
     Column,
     ViewRow,
     ViewSpec,
@@ -58,7 +59,7 @@ def _num(value: int) -> Text:
     return Text(str(value), justify="right")
 
 
-def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
+def cells_for(row: ViewRow, rank: int, bits: bool = False) -> dict[str, object]:
     """Cells as Text, never str: DataTable parses str as markup, and a process may be named
     "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
     k, c = row.key, row.shown
@@ -74,8 +75,8 @@ def cells_for(row: ViewRow, rank: int) -> dict[str, object]:
         "xmit_kb": _num(kb(c.xmit_bytes, c.xmit_pk)),
         "recv_kb": _num(kb(c.recv_bytes, c.recv_pk)),
         "total_kb": _num(kb(c.xmit_bytes + c.recv_bytes, c.total_pk)),
-        "tx_rate": Text(human_rate(row.rate.xmit_bytes), justify="right"),
-        "rx_rate": Text(human_rate(row.rate.recv_bytes), justify="right"),
+        "tx_rate": Text(human_rate(row.rate.xmit_bytes, bits), justify="right"),
+        "rx_rate": Text(human_rate(row.rate.recv_bytes, bits), justify="right"),
         "comm": Text(name_text(k.comm) if attributed else reason_text(k.reason)),
         "container": shown(str(row.value("container")) or "-" if attributed else "-"),
     }
@@ -88,6 +89,7 @@ class TrafficView(TabView[TrafficState]):
         Binding("r", "reverse", "Reverse"),
         Binding("c", "cumulative", "Totals"),
         Binding("g", "group", "Group"),
+        Binding("b", "bits", "Bits/bytes"),  # as the detail's, and iftop's
     ]
     tab_name = "traffic"
     filter_placeholder = (
@@ -101,6 +103,7 @@ class TrafficView(TabView[TrafficState]):
         self.shown: list[ViewRow] = []
         self.total_matching = 0
         self.columns: tuple[Column, ...] = COLUMNS
+        self.bits = False  # b: the rates in bits per second
 
     def add_columns(self, table: FilterableTable) -> None:
         for col in self.columns:
@@ -152,7 +155,10 @@ class TrafficView(TabView[TrafficState]):
             sync_rows(
                 self.table,
                 [c.id for c in self.columns],
-                [(row_id(r.key), cells_for(r, rank)) for rank, r in enumerate(self.shown)],
+                [
+                    (row_id(r.key), cells_for(r, rank, self.bits))
+                    for rank, r in enumerate(self.shown)
+                ],
                 rank_column="pid",
             )
             self._relabel_columns()
@@ -189,8 +195,16 @@ class TrafficView(TabView[TrafficState]):
 
     # ---- keys ---------------------------------------------------------------------------------
     def sort_choices(self) -> list[tuple[str, str]]:
-        # Only columns on screen: sorting by a hidden one would puzzle.
-        return [(c.id, c.label) for c in self.columns]
+        # Every column, those the width hides too (#24: at 80 columns the rates could not be
+        # sorted by at all), marked so that the order on screen is not a puzzle.
+        shown = {c.id for c in self.columns}
+        return [
+            (c.id, c.label if c.id in shown else f"{c.label} (not shown at this width)")
+            for c in WIDE_COLUMNS
+        ]
+
+    def cycle_choices(self) -> list[tuple[str, str]]:
+        return [(c.id, c.label) for c in self.columns]  # > and <: the columns on screen
 
     def current_sort(self) -> str:
         return self.spec.sort
@@ -199,6 +213,11 @@ class TrafficView(TabView[TrafficState]):
         # Names read best A-Z; numbers most first.
         descending = key not in ("user", "dev", "comm", "container")
         self.spec = replace(self.spec, sort=key, descending=descending)
+        self.redraw()
+
+    def action_bits(self) -> None:
+        """TX/s and RX/s in bits per second, or back in bytes."""
+        self.bits = not self.bits
         self.redraw()
 
     def action_group(self) -> None:
