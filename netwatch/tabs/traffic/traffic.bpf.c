@@ -546,21 +546,28 @@ static __always_inline struct owner_t *owner_of(u64 sk)
     if (!gen || !memo)
         return sock_owner.lookup(&sk);
     u64 now = *gen; /* read first: a change after this leaves the memo stamped stale */
-    struct owner_t *o = &memo->owner;
-    if (!(memo->sk == sk && memo->gen == now && sk)) {
-        o = sock_owner.lookup(&sk);
-        if (!o)
-            return 0;
-        memo->sk = sk;
-        memo->gen = now;
-        memo->owner = *o;
-        o = &memo->owner;
-    }
+    if (memo->sk == sk && memo->gen == now && sk)
+        return &memo->owner;
+    struct owner_t *o = sock_owner.lookup(&sk);
+    if (!o)
+        return 0;
+    memo->sk = sk;
+    memo->gen = now;
+    memo->owner = *o;
+    return &memo->owner;
+}
+
+/* owner_of(sk) for a socket a tracepoint passed typed (sk_data_ready's, tcp_probe's): a socket
+ * TCP's CLOSE did not forget (UDP has no such tracepoint) whose memory now holds another
+ * namespace's socket has no owner yet. One plain load in the BTF build, which may only load
+ * through a typed pointer (a socket read out of an skb is not one on every kernel: 6.1's
+ * sk_buff.sk is in a union); the raw build, where it would be a probe read per packet, relies
+ * on the CLOSE alone. */
+static __always_inline struct owner_t *owner_in_its_netns(u64 sk)
+{
+    struct owner_t *o = owner_of(sk);
 #ifdef NW_BTF_CTX
-    /* A socket TCP's CLOSE did not forget (UDP has no such tracepoint) whose memory now holds
-     * another namespace's socket: not its owner. One plain load; the raw build, where it would
-     * be a probe read per packet, relies on the CLOSE alone. */
-    if (o->net != NW_LOAD(u64, (const u8 *)sk, SKC_NET_OFF))
+    if (o && o->net != NW_LOAD(u64, (const u8 *)sk, SKC_NET_OFF))
         return 0;
 #endif
     return o;
@@ -596,7 +603,7 @@ static __always_inline void claim(u64 sk, const struct owner_t *me, int is_rx)
 /* Charge received traffic to the socket's owner, or park it until a reader shows up. */
 static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 bytes)
 {
-    struct owner_t *o = owner_of(sk);
+    struct owner_t *o = owner_in_its_netns(sk);
     if (o) {
         charge(sk, o, dev, 1, bytes, 1);
         return;
@@ -607,7 +614,8 @@ static __always_inline void charge_rx_to_socket(u64 sk, const char *dev, u64 byt
 /* A process was seen on sk for the first time: it becomes the owner and takes what was parked. */
 static __always_inline void learn_owner(u64 sk, struct owner_t *me)
 {
-    me->net = NW_LOAD(u64, (const u8 *)sk, SKC_NET_OFF);
+    me->net = 0; /* a probe read: sk may come out of an skb, untyped (rare: learning only) */
+    bpf_probe_read_kernel(&me->net, sizeof(me->net), (const u8 *)sk + SKC_NET_OFF);
     sock_owner.update(&sk, me);
     u32 zero = 0;
     u64 *gen = owner_gen.lookup(&zero);

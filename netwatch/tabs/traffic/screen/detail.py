@@ -166,10 +166,10 @@ class ProcessDetail(DetailScreen):
             info = process_info(pid)
         except ProcessGone as exc:
             return [str(exc), *recorded] if seen != NO_CONTEXT else [str(exc)]
-        if not seen.started and info.comm != self.key.comm:
-            # No start time to go by (an older recording's, a context not seen yet): the name.
-            return [f"process {pid} has exited; its PID now names another process", *recorded]
-        lines = [
+        lines = []
+        if not seen.started:  # no start to check it by (the kernel's context not seen yet)
+            lines.append("(its start is unknown: a later process may have taken this PID)")
+        lines += [
             f"command: {info.cmdline}",
             f"user:    {info.user}",
             f"started: {info.started}",
