@@ -56,9 +56,12 @@ def label_of(first_pid: int) -> str:
 
 
 class NetnsNames:
-    """Namespace inode -> the name shown, refreshed at most every REFRESH_S."""
+    """Namespace inode -> the name shown, refreshed at most every REFRESH_S. `walk=False`: only
+    the `ip netns` names and "host" (a few stats, cheap enough for a redraw); the others, which
+    take a walk of /proc, are left to details that open on request."""
 
-    def __init__(self, refresh_s: float = REFRESH_S) -> None:
+    def __init__(self, refresh_s: float = REFRESH_S, walk: bool = True) -> None:
+        self._walk = walk
         self._refresh_s = refresh_s
         self._names: dict[int, str] = {}
         self._read_at = -refresh_s
@@ -67,7 +70,7 @@ class NetnsNames:
         now = time.monotonic()
         if now - self._read_at >= self._refresh_s:
             self._read_at = now
-            self._names = self._read()
+            self._names = self._read(self._walk)
         return self._names
 
     def name(self, inode: int) -> str:
@@ -75,10 +78,10 @@ class NetnsNames:
         return self.names().get(inode, "") if inode else ""
 
     @staticmethod
-    def _read() -> dict[int, str]:
+    def _read(walk: bool) -> dict[int, str]:
         names = {host_netns(): "host"}
         names.update(named_namespaces())
-        for inode, pids in pids_by_netns().items():
+        for inode, pids in (pids_by_netns() if walk else {}).items():
             if inode not in names:
                 names[inode] = label_of(min(pids))
         names.pop(0, None)

@@ -348,3 +348,28 @@ async def test_i_shows_the_whole_call_at_80_columns(tmp_path: Path) -> None:
         text = str(app.screen.query_one("#call-detail", Static).render())
         await pilot.press("escape")
     assert f"addr = {peer}" in text and "-EINPROGRESS" in text and "sock_send_length" in text
+
+
+async def test_a_threads_namespace_shows_by_name_live_and_by_inode_in_a_replay(
+    tmp_path: Path,
+) -> None:
+    # #24: namespaces were inode numbers only. Live, this machine's names apply ("host": the
+    # namespace netwatch runs in); a replay's namespaces are another machine's: their inodes.
+    import os
+
+    from netwatch.model.containers import ProcContext
+
+    here = os.stat("/proc/self/ns/net").st_ino
+    heads = []
+    for replaying in (False, True):
+        src = ScriptedCalls()
+        app = NetwatchApp({"traffic": ScriptedSource(), "calls": src}, initial_tab="calls",
+                          snapshot_dir=tmp_path, replay=replaying)  # fmt: skip
+        async with app.run_test(size=(140, 30)) as pilot:
+            v = view(app)
+            src.push_sample(CallsSample(2000.0, 1.0, tuple(call("read", 1.0)),
+                                        context={7: ProcContext("", here)}))  # fmt: skip
+            await wait_for(pilot, lambda: v.drawn_samples == 1)  # noqa: B023
+            heads.append(tree(app)[0])
+    live, replayed = heads
+    assert "netns host" in live and f"netns {here}" in replayed

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable
 
+from netwatch.host.netns import NetnsNames
 from netwatch.model.filter import PLACE_HINT
 from netwatch.screens.following import FollowingView
 from netwatch.screens.table import FilterableTable, sync_rows
@@ -88,6 +89,7 @@ class CallsView(FollowingView[CallsState]):
         id: str | None = None,
     ) -> None:
         super().__init__(live=live, id=id)
+        self.netns_names = NetnsNames(walk=False)  # ip netns names, "host": a few stats
         self.state = CallsState(max_calls=max_calls, max_threads=max_threads)
         self.filter: CallsFilter | None = None
         self.folded = False
@@ -187,8 +189,12 @@ class CallsView(FollowingView[CallsState]):
             if self.folded:
                 rows += fold_rows(t, len(rows), self.filter)
             else:
+                place = self.state.context_of(t.pid)
+                # Live, a namespace `ip netns` named shows by that name (a replay's are another
+                # machine's: by inode).
+                name = self.netns_names.name(place.netns) if self.live else ""
                 rows += tree_rows(t, calls, len(rows), self.expanded, PAD if grouped else "",
-                                  self.state.context_of(t.pid))  # fmt: skip
+                                  place, name)  # fmt: skip
         table = self.table
         column_ids = [c[0] for c in self._columns()]
         with self.app.batch_update():

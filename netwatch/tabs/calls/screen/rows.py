@@ -68,6 +68,7 @@ def tree_rows(
     expanded: Expanded,
     pad: str = "",
     place: ProcContext = NO_CONTEXT,
+    netns_name: str = "",
 ) -> list[tuple[str, dict[str, object]]]:
     """A thread's header (with the container and network namespace its process runs in,
     where known) and, open, its calls."""
@@ -77,7 +78,7 @@ def tree_rows(
     if place.container:
         head += f"  container {place.container}"
     if place.netns:
-        head += f"  netns {place.netns}"
+        head += f"  netns {netns_name or place.netns}"
     if t.dropped:
         head += f"  ({t.dropped} older dropped)"
     rows: list[tuple[str, dict[str, object]]] = [
