@@ -57,7 +57,7 @@ def test_json_row_has_the_documented_keys() -> None:
         Counters(1, 2, 3, 4),
         Counters(),
         "alice",
-        context=ProcContext(docker, 4026532177),
+        context=ProcContext(docker, 4026532177, 1699999000.25),
     )
     obj = json.loads(row_json(row, 1700000000.5, 1.0))
     assert obj == {
@@ -71,6 +71,7 @@ def test_json_row_has_the_documented_keys() -> None:
         "cgroup": docker,
         "container": "abababababab",
         "netns": 4026532177,
+        "started": 1699999000.25,  # a PID names a process only with its start (#24)
         "xmit_pk": 1,
         "recv_pk": 2,
         "xmit_bytes": 3,

@@ -75,6 +75,8 @@ def row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
         "cgroup": place.cgroup or None,
         "container": place.container or None,
         "netns": place.netns or None,
+        # When the process started (Unix seconds): a PID names a process only with it (#24).
+        "started": place.started or None,
         "xmit_pk": c.xmit_pk,
         "recv_pk": c.recv_pk,
         "xmit_bytes": c.xmit_bytes,
