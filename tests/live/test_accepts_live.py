@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from netwatch.host.procinfo import started_at
 from netwatch.tabs.accepts.model import AcceptEvent
 from netwatch.tabs.accepts.probe import AcceptsProbe
 from tests.helpers.paths import GEN
@@ -114,6 +115,7 @@ def test_each_accept_once_with_server_pid_uid_port_and_exact_peer(
     addr = link.b.addr if family == "ipv4" else link.b.addr6
     extra = ["--api", api] + (["--uid", str(uid)] if uid is not None else [])
     server = serve(link.b, addr, 7300, 5, *extra)
+    server_started = started_at(server.pid)  # as /proc says, while it runs
     client = connect(link.a, addr, 7300, 5)
     served = finish(server)
     events = [e for e in collect(probe) if e.lport == 7300]
@@ -123,6 +125,7 @@ def test_each_accept_once_with_server_pid_uid_port_and_exact_peer(
     for e in events:
         assert e.pid == served["pid"] and e.uid == (uid if uid is not None else 0)
         assert e.family == family and e.laddr == addr and e.comm.startswith("python")
+        assert abs(e.started - server_started) < 0.05  # the kernel's start pairs the PID (#24)
 
 
 def test_ipv4_mapped_peer_on_an_ipv6_socket(link: Link, probe: AcceptsProbe) -> None:

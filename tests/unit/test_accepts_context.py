@@ -3,6 +3,8 @@ files have ten fields)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from netwatch.recording.checks import BadRecord
@@ -37,9 +39,12 @@ def test_filter_keys_of_where_an_accept_happened(typed: str, pids: list[int]) ->
 
 def test_recordings_carry_the_place_and_old_ten_field_accepts_still_read() -> None:
     assert accept_in(accept_out(IN_DOCKER)) == IN_DOCKER
-    assert len(accept_out(IN_DOCKER)) == 12
+    assert len(accept_out(IN_DOCKER)) == 13
     old = accept_out(UNKNOWN)[:10]
     assert accept_in(old) == UNKNOWN
+    assert accept_in(accept_out(IN_DOCKER)[:12]) == IN_DOCKER  # before the start was kept
+    started = replace(IN_DOCKER, started=1_700_000_000.5)
+    assert accept_in(accept_out(started)) == started
     with pytest.raises(BadRecord, match="netns"):
         accept_in([*old, DOCKER, -1])
     with pytest.raises(BadRecord, match="an accept"):

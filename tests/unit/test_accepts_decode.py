@@ -10,7 +10,7 @@ from netwatch.tabs.accepts.decode import RECORD_SIZE, AcceptRecord, decode
 
 # u64 ts; u32 pid, tid, uid; s32 fd; char comm[16]; u16 family, lport, rport, pad;
 # u8 laddr[16], raddr[16]; u64 cgroup_id; u32 netns, pad2; char cgroup_name[96]
-LAYOUT = struct.Struct("<QIIIi16sHHHH16s16sQII96s")
+LAYOUT = struct.Struct("<QIIIi16sHHHH16s16sQII96sQ")
 DOCKER = "docker-" + "3f" * 32 + ".scope"
 
 
@@ -20,15 +20,25 @@ def packed(
     raddr: bytes,
     comm: bytes = b"nginx",
     place: tuple[int, int, bytes] = (0, 0, b""),
+    start_ns: int = 0,
 ) -> bytes:
     return LAYOUT.pack(
         2_000_000_000, 40, 41, 33, 7, comm, family, 443, 51000, 0, laddr, raddr,
-        place[0], place[1], 0, place[2],
+        place[0], place[1], 0, place[2], start_ns,
     )  # fmt: skip
 
 
 def test_record_size_matches_the_c_struct() -> None:
-    assert RECORD_SIZE == LAYOUT.size == 192
+    assert RECORD_SIZE == LAYOUT.size == 200
+
+
+def test_the_acceptors_start_pairs_its_pid_with_it() -> None:
+    # #24: the kernel's start_boottime (ns since boot) to wall time by the boot clock's offset.
+    v4 = socket.inet_aton("10.0.0.1") + bytes(12), socket.inet_aton("10.0.0.2") + bytes(12)
+    raw = packed(2, *v4, start_ns=5_250_000_000)
+    ev = decode(AcceptRecord.from_buffer_copy(raw), 0.0, boot_offset=1_700_000_000.0)
+    assert ev.started == 1_700_000_005.25
+    assert decode(AcceptRecord.from_buffer_copy(packed(2, *v4)), 0.0).started == 0.0
 
 
 def test_where_the_accept_happened_decodes_through_the_cgroup_lookup() -> None:
@@ -85,7 +95,7 @@ def test_batch_json_and_the_snapshot_export_one_set_of_fields() -> None:
     assert line == {"ts": 1000.5, "uid": 0, "user": "root", "comm": "nginx", "pid": 4000,
                     "tid": 4001, "family": "ipv6", "laddr": "::1", "lport": 8080,
                     "raddr": "2001:db8::7", "rport": 50123, "cgroup": None, "container": None,
-                    "netns": None,
+                    "netns": None, "started": None,
                     # one release more, under the old names (#24)
                     "port": 8080, "ip_source": "2001:db8::7", "src_port": 50123,
                     "local_addr": "::1"}  # fmt: skip

@@ -47,6 +47,8 @@ struct accept_event_t {
     u32 netns;
     u32 pad2;
     char cgroup_name[CGROUP_NAME_LEN];
+    u64 start_ns; /* the acceptor's start (group leader's start_boottime): a PID names a
+                   * process only with it */
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -139,6 +141,11 @@ static __always_inline int accepted(long ret)
     ev->cgroup_name[0] = 0;
     if (name)
         bpf_probe_read_kernel_str(ev->cgroup_name, CGROUP_NAME_LEN, (const void *)name);
+    ev->start_ns = 0;
+    u64 leader = read_ptr(bpf_get_current_task(), TASK_GROUP_LEADER_OFF);
+    if (leader)
+        bpf_probe_read_kernel(&ev->start_ns, sizeof(ev->start_ns),
+                              (const u8 *)leader + TASK_START_BOOTTIME_OFF);
     events.ringbuf_submit(ev, 0);
     return 0;
 }

@@ -1,7 +1,8 @@
 """The Accepts tab's items in a recording: each one a JSON list
-[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns]
+[ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns, started]
 under "events", read back with every field checked. Lists of the first ten (recordings made
-before netwatch knew where an accept happened) read too."""
+before netwatch knew where an accept happened) and of twelve (before it knew when the acceptor
+started: 0, unknown) read too."""
 
 from __future__ import annotations
 
@@ -20,15 +21,15 @@ def accept_out(e: AcceptEvent) -> list[Any]:
         round(e.ts, 6),
         *(e.pid, e.tid, e.uid, e.comm, e.family),
         *(e.laddr, e.lport, e.raddr, e.rport),
-        *(e.cgroup, e.netns),
+        *(e.cgroup, e.netns, e.started),
     ]
 
 
 def accept_in(item: Any) -> AcceptEvent:
-    if type(item) is list and len(item) == 10:
-        item = [*item, "", 0]
-    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns = checks.fields(
-        item, 12, "an accept"
+    if type(item) is list and len(item) in (10, 12):  # recorded before the place, the start
+        item = [*item, *["", 0, 0][len(item) - 10 :]]
+    ts, pid, tid, uid, comm, family, laddr, lport, raddr, rport, cgroup, netns, started = (
+        checks.fields(item, 13, "an accept")
     )
     if family not in FAMILIES:
         raise checks.BadRecord("family is not one of " + ", ".join(sorted(FAMILIES)))
@@ -45,6 +46,7 @@ def accept_in(item: Any) -> AcceptEvent:
         checks.port(rport, "source port"),
         checks.cgroup(cgroup),
         checks.netns(netns),
+        checks.time(started, "started"),
     )
 
 

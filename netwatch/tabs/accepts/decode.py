@@ -33,6 +33,7 @@ class AcceptRecord(ctypes.Structure):
         ("netns", ctypes.c_uint32),
         ("pad2", ctypes.c_uint32),
         ("cgroup_name", ctypes.c_char * CGROUP_NAME_LEN),
+        ("start_ns", ctypes.c_uint64),
     )
 
 
@@ -41,8 +42,13 @@ def _no_paths(cgroup_id: int, name: str) -> str:
 
 
 def decode(
-    ev: AcceptRecord, wall_offset: float, cgroup_path_of: CgroupPathOf = _no_paths
+    ev: AcceptRecord,
+    wall_offset: float,
+    cgroup_path_of: CgroupPathOf = _no_paths,
+    boot_offset: float = 0.0,
 ) -> AcceptEvent:
+    """`wall_offset` turns the kernel's monotonic clock into wall time, `boot_offset` its boot
+    clock (a process's start)."""
     laddr, _ = address(bytes(ev.laddr), int(ev.family))
     raddr, family = address(bytes(ev.raddr), int(ev.family))
     return AcceptEvent(
@@ -58,6 +64,7 @@ def decode(
         rport=int(ev.rport),
         cgroup=cgroup_path_of(int(ev.cgroup_id), c_string(bytes(ev.cgroup_name))),
         netns=int(ev.netns),
+        started=round(boot_offset + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0,
     )
 
 

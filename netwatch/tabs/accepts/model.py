@@ -29,6 +29,7 @@ class AcceptEvent:
     rport: int
     cgroup: str = ""  # the acceptor's cgroup v2 path ("" unknown)
     netns: int = 0  # the accepted socket's network namespace inode (0 unknown)
+    started: float = 0.0  # when the acceptor started, wall seconds (0 unknown): PIDs wrap
 
     @property
     def container(self) -> str:
@@ -57,6 +58,7 @@ class AcceptEvent:
             "cgroup": self.cgroup or None,
             "container": self.container or None,
             "netns": self.netns or None,
+            "started": self.started or None,
             # The names before one grammar (#24), kept one release for scripts (README).
             "port": self.lport,
             "ip_source": self.raddr,
@@ -66,7 +68,7 @@ class AcceptEvent:
 
 
 FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "family", "laddr", "lport", "raddr",
-               "rport", "cgroup", "container", "netns",
+               "rport", "cgroup", "container", "netns", "started",
                "port", "ip_source", "src_port", "local_addr")  # fmt: skip
 # The names before one grammar (#24): kept one release beside laddr/lport/raddr/rport.
 OLD_FIELD_NAMES = ("port", "ip_source", "src_port", "local_addr")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from netwatch.host.procinfo import boot_to_wall
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
     compile_probe,
@@ -40,6 +41,7 @@ class AcceptsProbe(ProbeSkeleton):
         super().__init__(interval)
         # bpf_ktime_get_ns is CLOCK_MONOTONIC; events are shown in wall-clock time.
         self._wall_offset = time.time() - time.monotonic()
+        self._boot_offset = boot_to_wall()  # a process's start, in wall time
         self._cgroups = CgroupPaths()
 
     def open(self) -> None:
@@ -68,6 +70,7 @@ class AcceptsProbe(ProbeSkeleton):
                 AcceptRecord.from_buffer_copy(raw, off),
                 self._wall_offset,
                 self._cgroups.path_or_name,
+                self._boot_offset,
             )
             for off in range(0, len(raw), RECORD_SIZE)
         ]
