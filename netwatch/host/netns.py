@@ -15,6 +15,7 @@ from pathlib import Path
 from netwatch.host.procinfo import cgroup_of
 from netwatch.host.sockets import PROC, comm_of, pids_by_netns
 from netwatch.model.containers import container_name
+from netwatch.model.filter import FilterError
 
 NAMED_DIRS = (Path("/run/netns"), Path("/var/run/netns"))
 # Names are looked up again at most this often: a walk of /proc per lookup would cost a busy
@@ -93,3 +94,26 @@ def shown(inode: int, name: str) -> str:
     if not inode:
         return "-"
     return f"{name} ({inode})" if name else str(inode)
+
+
+def with_inodes(text: str, names: dict[int, str]) -> str:
+    """A filter's `netns:NAME` terms as the inodes of the namespaces of that name (`ip netns`
+    names, "host", containers, `comm(pid)`), so that every tab's filter, which compares inodes,
+    takes names too. A name no namespace has is a FilterError."""
+    words = []
+    for word in text.split():
+        negate, key, values = word.startswith("!"), *word.lstrip("!").partition(":")[::2]
+        if key.lower() != "netns" or not values:
+            words.append(word)
+            continue
+        inodes: list[str] = []
+        for value in values.split(","):
+            if value.isdigit() or not value:
+                inodes.append(value)
+                continue
+            found = [str(inode) for inode, name in names.items() if name == value]
+            if not found:
+                raise FilterError(f"no network namespace is named {value!r} here")
+            inodes += found
+        words.append(("!" if negate else "") + "netns:" + ",".join(inodes))
+    return " ".join(words)

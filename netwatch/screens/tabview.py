@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
+from netwatch.host.netns import NetnsNames, with_inodes
 from netwatch.model.filter import FilterError
 from netwatch.model.sample import Catchup
 from netwatch.screens.plain import PlainStatic, notify_plain
@@ -225,7 +226,10 @@ class TabView(Vertical, Generic[StateT]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            self.set_filter(event.value.strip())
+            text = event.value.strip()
+            if self.live and "netns:" in text.lower():  # names are this machine's
+                text = with_inodes(text, NetnsNames().names())
+            self.set_filter(text)
         except FilterError as exc:
             notify_plain(self.app, f"bad filter: {exc} (previous filter kept)", severity="error")
             return

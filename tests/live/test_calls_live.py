@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.host.procinfo import started_at
 from netwatch.tabs.calls.model import ENTER, EXIT, CallsState
 from netwatch.tabs.calls.probe import CallsProbe
 from tests.helpers.calls_live import (
@@ -203,6 +204,8 @@ def test_a_blocked_accept_shows_as_running_then_returns_once() -> None:
                                                   "accept4"]  # fmt: skip
         assert thread.open is not None and thread.open.name == "accept4"
         assert thread.open.exit is None  # running
+        # Where it runs, and since when: its start pairs the PID with this process (#24).
+        assert abs(state.context_of(server.pid).started - started_at(server.pid)) < 0.05
         with socket.create_connection(("127.0.0.1", port)):
             pass
         server.wait(timeout=30)

@@ -284,3 +284,25 @@ async def test_b_shows_the_tables_rates_in_bits_as_the_detail_does(tmp_path: Pat
         await pilot.press("b")
         await pilot.pause()
         assert all(r.endswith(("kb", "Mb", "Gb")) for r in rates()), rates()
+
+
+async def test_a_live_filter_takes_a_namespace_by_name(tmp_path: Path) -> None:
+    # #24: netns: took inodes only, which an operator had to look up by hand.
+    from netwatch.model.containers import ProcContext
+    from netwatch.tabs.traffic.model import TrafficRow, TrafficSample
+
+    here = os.stat("/proc/self/ns/net").st_ino
+    source = ScriptedSource()
+    app = NetwatchApp({"traffic": source}, snapshot_dir=tmp_path, replay=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        rows = (TrafficRow(CURL, Counters(1, 1, 100, 100)), TrafficRow(NGINX, Counters(5, 5, 9, 9)))
+        context = {CURL.pid: ProcContext("", here), NGINX.pid: ProcContext("", here + 1)}
+        source.push_sample(TrafficSample(100.0, 1.0, rows, 0, context))
+        view = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.table.row_count == 2)
+        await pilot.press("slash", *"netns:host", "enter")
+        await wait_for(pilot, lambda: view.table.row_count == 1)
+        assert shown_pids(app) == [CURL.pid]
+        await pilot.press("slash", "ctrl+u", *"netns:nosuchname", "enter")
+        await pilot.pause()
+        assert shown_pids(app) == [CURL.pid]  # refused: the previous filter stays

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from netwatch.host.procinfo import cgroup_of, netns_of
+from netwatch.host.procinfo import cgroup_of, netns_of, started_at
 from netwatch.model.containers import ProcContext
 from netwatch.model.dropreasons import KfreeSkbFormat
 from netwatch.model.symbols import SymbolTable
@@ -317,7 +317,8 @@ class CallsProbe(ProbeSkeleton):
             self._placed = {p: t for p, t in self._placed.items() if now - t < PLACE_TTL_S}
         for pid in due:
             self._placed[pid] = now
-        return {pid: ProcContext(cgroup_of(pid), netns_of(pid)) for pid in due}
+        # Read when first seen, while it runs: its start pairs the PID with this process (#24).
+        return {pid: ProcContext(cgroup_of(pid), netns_of(pid), started_at(pid)) for pid in due}
 
     def _running(self) -> list[CallEvent]:
         """Calls in progress, from the per-thread slots: a call's record is only sent when it
