@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from netwatch.cli.types import EXIT_FAILED, CliError
-from netwatch.host.netns import NetnsNames, with_inodes
+from netwatch.host.netns import this_machines_netns
 from netwatch.model.filter import FilterError
 from netwatch.model.untrusted import printable
 from netwatch.recording.checks import MAX_ITEMS_PER_RECORD
@@ -109,10 +109,8 @@ def parsed_filter(args: argparse.Namespace, parse: Callable[[str], T]) -> T | No
     if not args.filter:
         return None
     try:
-        text = args.filter
-        if args.replay is None and "netns:" in text.lower():  # names are this machine's
-            text = with_inodes(text, NetnsNames().names())
-        return parse(text)
+        # Names are this machine's: a replay's namespaces are another's, by inode.
+        return parse(args.filter if args.replay is not None else this_machines_netns(args.filter))
     except FilterError as exc:
         raise CliError(f"netwatch: bad --filter: {exc}") from exc
 

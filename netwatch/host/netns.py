@@ -117,3 +117,11 @@ def with_inodes(text: str, names: dict[int, str]) -> str:
             inodes += found
         words.append(("!" if negate else "") + "netns:" + ",".join(inodes))
     return " ".join(words)
+
+
+def this_machines_netns(text: str) -> str:
+    """A live filter's `netns:NAME` terms as inodes, by this machine's names; the walk of
+    /proc that names take only when a term names one."""
+    if "netns:" not in text.lower():
+        return text
+    return with_inodes(text, NetnsNames().names())

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
-from netwatch.host.netns import NetnsNames, with_inodes
+from netwatch.host.netns import this_machines_netns
 from netwatch.model.filter import FilterError
 from netwatch.model.sample import Catchup
 from netwatch.screens.plain import PlainStatic, notify_plain
@@ -227,9 +227,7 @@ class TabView(Vertical, Generic[StateT]):
         event.stop()
         try:
             text = event.value.strip()
-            if self.live and "netns:" in text.lower():  # names are this machine's
-                text = with_inodes(text, NetnsNames().names())
-            self.set_filter(text)
+            self.set_filter(this_machines_netns(text) if self.live else text)
         except FilterError as exc:
             notify_plain(self.app, f"bad filter: {exc} (previous filter kept)", severity="error")
             return

@@ -87,13 +87,11 @@ class EventFilter:
                 del self._open[ev.tid]
             return decided
         thread = ThreadCalls(ev.pid, ev.tid, ev.comm)
-        decided = self.shown.matches_thread(thread, self.contexts.of(ev.pid)) and all(
-            (term.values[0] in f"{ev.comm}({ev.tid}) {ev.name} {ev.args_text()}".lower())
-            != term.negate
-            for term in self.shown.terms
-            if not term.key
+        decided = (
+            self.shown.matches_thread(thread, self.contexts.of(ev.pid))
+            and self.shown.matches_name(ev.name)
+            and self.shown.matches_text(f"{thread.label} {ev.name} {ev.args_text()}")
         )
-        decided = decided and self.shown.matches_name(ev.name)
         if ev.kind == ENTER:
             if len(self._open) >= MAX_OPEN_CALLS:  # threads that died in a call
                 self._open.pop(next(iter(self._open)))

@@ -58,13 +58,14 @@ class CallsFilter:
     def matches_call(self, t: ThreadCalls, c: CallNode) -> bool:
         if not self.matches_name(c.name):
             return False
-        for term in self.terms:
-            if not term.key:
-                hay = f"{t.label} {c.name} {c.enter.args_text()}"
-                hay += f" {c.exit.args_text()}" if c.exit else ""
-                if (term.values[0] in hay.lower()) == term.negate:
-                    return False
-        return True
+        hay = f"{t.label} {c.name} {c.enter.args_text()}"
+        return self.matches_text(hay + (f" {c.exit.args_text()}" if c.exit else ""))
+
+    def matches_text(self, hay: str) -> bool:
+        """The free-text terms against a call's text (the tree's whole call, or a streamed
+        line's own)."""
+        hay = hay.lower()
+        return all((t.values[0] in hay) != t.negate for t in self.terms if not t.key)
 
     @staticmethod
     def _thread_term(term: Term, t: ThreadCalls, place: ProcContext) -> bool:
