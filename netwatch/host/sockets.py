@@ -88,11 +88,17 @@ def _lines(path: Path) -> Iterator[list[str]]:
         return
 
 
-def namespace_sockets(pid: int) -> dict[int, SocketInfo]:
-    """Every inet and unix socket of PID's network namespace, by inode (fd left 0)."""
+INET_TABLES = tuple(t for t in TABLES if t[2])
+
+
+def namespace_sockets(
+    pid: int, tables: tuple[tuple[str, str, int], ...] = TABLES
+) -> dict[int, SocketInfo]:
+    """Every socket of PID's network namespace in `tables` (inet and unix by default), by
+    inode (fd left 0)."""
     found: dict[int, SocketInfo] = {}
     net = PROC / str(pid) / "net"
-    for name, kind, family in TABLES:
+    for name, kind, family in tables:
         for words in _lines(net / name):
             try:
                 if family == 0:  # Num RefCount Protocol Flags Type St Inode [Path]
@@ -172,13 +178,9 @@ def port_holders(ports: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list
         ports_here = {port for _, port in keys}
         bound: dict[int, int] = {}  # socket inode -> port
         for pid in pids:  # any process of the namespace shows its tables
-            sockets = namespace_sockets(pid)
-            if sockets:
-                bound = {
-                    s.inode: s.lport
-                    for s in sockets.values()
-                    if s.kind != "unix" and s.lport in ports_here
-                }
+            sockets = namespace_sockets(pid, INET_TABLES)  # a port is an inet socket's
+            bound = {s.inode: s.lport for s in sockets.values() if s.lport in ports_here}
+            if sockets or (PROC / str(pid)).exists():  # read (else it exited: the next one)
                 break
         if not bound:
             continue

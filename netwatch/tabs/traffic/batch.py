@@ -101,13 +101,12 @@ def busiest_connections(
 def print_connections(
     how: shared.Output, out: TextIO, sample: TrafficSample, keep: Keep = keep_all
 ) -> None:
-    # --filter keeps a connection when its process has a row the filter shows.
-    shown = {
-        r.key.pid for r in sample.rows if keep(r.key, sample.context.get(r.key.pid, NO_CONTEXT))
-    }
-    conns, more = busiest_connections(
-        sample, lambda pid: how.wants(pid) and (keep is keep_all or pid in shown)
-    )
+    wants = how.wants
+    if keep is not keep_all:  # --filter: a connection whose process has a row it shows
+        context = sample.context
+        shown = {r.key.pid for r in sample.rows if keep(r.key, context.get(r.key.pid, NO_CONTEXT))}
+        wants = lambda pid: how.wants(pid) and pid in shown  # noqa: E731
+    conns, more = busiest_connections(sample, wants)
     if how.json:
         for c in conns:
             place = sample.context.get(c.key.pid, NO_CONTEXT)
