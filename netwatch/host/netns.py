@@ -23,9 +23,9 @@ NAMED_DIRS = (Path("/run/netns"), Path("/var/run/netns"))
 REFRESH_S = 5.0
 
 
-def named_namespaces(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, str]:
-    """`ip netns` names by inode (a namespace mounted under two names keeps the first)."""
-    names: dict[int, str] = {}
+def named_paths(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, Path]:
+    """The `ip netns` mounts by inode (a namespace mounted under two names keeps the first)."""
+    paths: dict[int, Path] = {}
     for d in dirs:
         try:
             entries = sorted(os.listdir(d))
@@ -33,10 +33,15 @@ def named_namespaces(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, str]:
             continue
         for name in entries:
             try:
-                names.setdefault(os.stat(d / name).st_ino, name)
+                paths.setdefault(os.stat(d / name).st_ino, d / name)
             except OSError:
                 continue
-    return names
+    return paths
+
+
+def named_namespaces(dirs: Iterable[Path] = NAMED_DIRS) -> dict[int, str]:
+    """`ip netns` names by inode."""
+    return {inode: path.name for inode, path in named_paths(dirs).items()}
 
 
 def host_netns() -> int:

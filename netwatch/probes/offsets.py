@@ -41,6 +41,18 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "SKC_STATE_OFF": ("sock_common", "skc_state"),
     "SKC_NET_OFF": ("sock_common", "skc_net"),
     "SK_ERR_OFF": ("sock", "sk_err"),  # why a connect failed, as the kernel set it
+    # A TCP socket's own accounting, as tcp_info reports it (conns.bpf.c reads it at CLOSE).
+    "TCP_SRTT_US_OFF": ("tcp_sock", "srtt_us"),
+    "TCP_MDEV_US_OFF": ("tcp_sock", "mdev_us"),
+    "TCP_RTT_MIN_OFF": ("tcp_sock", "rtt_min"),
+    "MINMAX_SAMPLE_V_OFF": ("minmax_sample", "v"),
+    "TCP_TOTAL_RETRANS_OFF": ("tcp_sock", "total_retrans"),
+    "TCP_BYTES_ACKED_OFF": ("tcp_sock", "bytes_acked"),
+    "TCP_BYTES_RECEIVED_OFF": ("tcp_sock", "bytes_received"),
+    "TCP_BYTES_SENT_OFF": ("tcp_sock", "bytes_sent"),
+    "TCP_CHRONO_STAT_OFF": ("tcp_sock", "chrono_stat"),
+    "TCP_SND_CWND_OFF": ("tcp_sock", "snd_cwnd"),
+    "TCP_SEGS_OUT_OFF": ("tcp_sock", "segs_out"),
     # A packet: its socket, device, length, headers and GSO segments.
     "SKB_SK_OFF": ("sk_buff", "sk"),
     "SKB_DEV_OFF": ("sk_buff", "dev"),

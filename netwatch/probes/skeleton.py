@@ -10,7 +10,7 @@ from typing import Any
 from netwatch.probes.loader import detach, percpu_counter
 from netwatch.probes.pacing import ReadBook
 from netwatch.probes.ringbuf import RingDrain
-from netwatch.sources.base import Health
+from netwatch.sources.base import Health, SourceError
 
 
 class ProbeSkeleton:
@@ -37,6 +37,21 @@ class ProbeSkeleton:
             if bpf is not None:
                 detach(bpf)
             self._health = Health("detached")
+
+    def _start_ring(self, bpf: Any, probe: str, record_size: int, max_pending: int,
+                    drain_s: float) -> None:  # fmt: skip
+        """A streaming probe's start: its ring buffer `events` drained in a thread of its own
+        from now on (the BPF object detached if that cannot be), then it counts as attached."""
+        try:
+            ring = RingDrain(f"netwatch-{probe}-drain", bpf[b"events"], record_size,
+                             max_pending, drain_s, woken=True)  # fmt: skip
+        except Exception as exc:
+            detach(bpf)
+            raise SourceError(f"{probe} probe: cannot open its ring buffer: {exc}") from exc
+        self._bpf = bpf
+        self._ring = ring
+        self._book.start()
+        ring.start()
 
     def _drain(self) -> tuple[float, bytes, int]:
         """A streaming probe's read: the seconds since the last, the records waiting in its

@@ -17,6 +17,7 @@ TABS: tuple[Tab, ...] = (
     Tab("calls", "Calls", key="2", command="calls", on_request=True),
     Tab("accepts", "Accepts", key="3", command="accepts"),
     Tab("drops", "Drops", key="4", command="drops"),
+    Tab("conns", "Connections", key="5", command="conns"),
 )
 TAB_NAMES = tuple(t.name for t in TABS)
 BY_NAME = {t.name: t for t in TABS}

@@ -223,7 +223,7 @@ def test_the_default_address_is_loopback_on_a_port_outside_the_exporters_range()
     assert args.listen == ("127.0.0.1", DEFAULT_PORT)
     assert not 9100 <= DEFAULT_PORT <= 9999
     # Every tab but Calls, which the registry marks as exported only on request (it costs most).
-    assert sorted(args.tabs) == ["accepts", "drops", "traffic"]
+    assert sorted(args.tabs) == ["accepts", "conns", "drops", "traffic"]
     assert export_parser().parse_args(["--listen", "[::1]:9"]).listen == ("::1", 9)
 
 

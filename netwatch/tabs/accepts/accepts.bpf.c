@@ -29,6 +29,7 @@
 #define CGROUP_NAME_LEN 96 /* "cri-containerd-<64 hex>.scope" is 85 */
 
 #include "sock_endpoints.bpf.h"
+#include "task_sock.bpf.h"
 
 struct accept_event_t {
     u64 ts_ns;
@@ -57,26 +58,6 @@ BPF_PERCPU_ARRAY(lost, u64, 1);
 
 /* thread id -> the local port of the socket it is accepting on, from the syscall's entry. */
 BPF_HASH(listen_port, u32, u16, 4096);
-
-static __always_inline u64 read_ptr(u64 base, u64 off)
-{
-    u64 value = 0;
-    if (base)
-        bpf_probe_read_kernel(&value, sizeof(value), (const u8 *)base + off);
-    return value;
-}
-
-/* The sock behind descriptor `fd` of the current task, or 0. */
-static __always_inline u64 fd_sock(long fd)
-{
-    u64 task = bpf_get_current_task();
-    u64 files = read_ptr(task, TASK_FILES_OFF);
-    u64 fdt = read_ptr(files, FILES_FDT_OFF);
-    u64 fd_array = read_ptr(fdt, FDT_FD_OFF);
-    u64 file = read_ptr(fd_array, (u64)fd * sizeof(u64));
-    u64 socket = read_ptr(file, FILE_PRIVATE_DATA_OFF);
-    return read_ptr(socket, SOCKET_SK_OFF);
-}
 
 static __always_inline int accepting(long fd)
 {

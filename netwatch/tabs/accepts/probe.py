@@ -12,12 +12,10 @@ from netwatch.host.procinfo import boot_to_wall
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
     compile_probe,
-    detach,
     offset_defines,
 )
-from netwatch.probes.ringbuf import RingDrain
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.sources.base import Health, SourceError
+from netwatch.sources.base import Health
 from netwatch.tabs.accepts.decode import RECORD_SIZE, AcceptRecord, decode
 from netwatch.tabs.accepts.model import AcceptsSample
 
@@ -49,16 +47,7 @@ class AcceptsProbe(ProbeSkeleton):
         defines = offset_defines("accepts", text)
         defines.append(f"-DRINGBUF_PAGES={RINGBUF_PAGES}")
         bpf = compile_probe("accepts", text.encode(), defines)
-        try:
-            ring = RingDrain("netwatch-accepts-drain", bpf[b"events"], RECORD_SIZE,
-                             MAX_PENDING_RECORDS, DRAIN_INTERVAL_S, woken=True)  # fmt: skip
-        except Exception as exc:
-            detach(bpf)
-            raise SourceError(f"accepts probe: cannot open its ring buffer: {exc}") from exc
-        self._bpf = bpf
-        self._ring = ring
-        self._book.start()
-        ring.start()
+        self._start_ring(bpf, "accepts", RECORD_SIZE, MAX_PENDING_RECORDS, DRAIN_INTERVAL_S)
         self._health = Health("attached", "accept/accept4 (io_uring accepts not seen)")
 
     def read(self) -> AcceptsSample | None:

@@ -1,0 +1,95 @@
+"""`netwatch conns --batch`: every TCP connection per interval (like `ss -ti` for every
+namespace at once), or with --ended each one as it ends (like BCC's tcplife)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from netwatch.cli import batch as shared  # what every batch command shares
+from netwatch.cli.args import batch_parser, interval_options, pid_option
+from netwatch.cli.types import Parser
+from netwatch.host.users import user_name
+from netwatch.model.untrusted import printable
+from netwatch.tabs.conns.formats import ENDED_HEADER, HEADER, ended_line, text_line
+from netwatch.tabs.conns.live import live_source
+from netwatch.tabs.conns.model import ConnRow, ConnsSample
+from netwatch.tabs.conns.view_model import parse_conns_filter
+
+EXAMPLES = (
+    ("netwatch conns -b", "every TCP connection each second: RTT, retransmits, what limits it"),
+    ("netwatch conns -b --ended", "one line per connection as it ends, and how (like tcplife)"),
+    ("netwatch conns -b --json --filter 'end:refused,timeout'", "failed connects as JSON"),
+    ('netwatch conns -b -p "$(pgrep -o nginx)" --count 10', "nginx's connections, ten times"),
+    ("netwatch conns -b --replay session.nwrec", "the connections of a recording (no root)"),
+    ("netwatch conns", "the full-screen UI on the Connections tab"),
+)
+
+
+def parser() -> Parser:
+    conns = batch_parser(
+        "conns",
+        "TCP connections in every network namespace: RTT, retransmits, resets, failed "
+        "connects, and what limits each.",
+        "connections",
+        EXAMPLES,
+    )
+    interval_options(conns, "seconds per report (default 1)")
+    conns.set_defaults(interval=1.0)
+    pid_option(conns, "the connections")
+    conns.add_argument(
+        "--ended",
+        action="store_true",
+        help="only connections as they end, one line each (how it ended, bytes, life)",
+    )
+    return conns
+
+
+def _user(row: ConnRow) -> str:
+    return user_name(row.uid) if row.uid is not None else ""
+
+
+def printer(
+    how: shared.Output,
+    ended_only: bool,
+    out: TextIO = sys.stdout,
+    keep: Callable[[ConnRow], bool] | None = None,
+) -> Callable[[ConnsSample], None]:
+    def emit(sample: ConnsSample) -> None:
+        lines = []
+        for row in sample.rows:
+            if ended_only and row.end is None:
+                continue
+            if not how.wants(row.pid) or (keep is not None and not keep(row)):
+                continue
+            if how.json:
+                fields = row.fields(_user(row), sample.ts, sample.interval)
+                lines.append(json.dumps(fields, separators=(",", ":")))
+            else:
+                lines.append(
+                    printable(ended_line(row) if ended_only else text_line(row, sample.interval))
+                )
+        if lines:
+            text = "".join(line + "\n" for line in lines)
+            out.write(text if how.json else how.text(sample.ts, text))
+        shared.warn_lost(sample.lost, "connection records lost (ring buffer or table full)")
+        if sample.more:
+            print(f"netwatch: {sample.more} connections past the cap not reported", file=sys.stderr)
+        out.flush()
+
+    return emit
+
+
+def command(args: argparse.Namespace) -> int:
+    shown = shared.parsed_filter(args, parse_conns_filter)
+    source = shared.replayed_or_live(args, "conns", lambda: live_source(args.interval))
+    count = shared.stop_after(args, source)
+    how = shared.Output.of(args, pids=args.pid)
+    if not how.json:
+        print(how.header(ENDED_HEADER if args.ended else HEADER), flush=True)
+    announce = "" if args.replay else "netwatch: watching TCP connections (Ctrl-C stops)"
+    keep = None if shown is None else lambda r: shown.matches(r, user_name)
+    return shared.batch_command(source, count, printer(how, args.ended, keep=keep), announce)

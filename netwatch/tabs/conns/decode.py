@@ -1,0 +1,183 @@
+"""Connections: one ring buffer record (conns.bpf.c) to a ConnEvent, and how a connection
+ended from what the kernel said at its CLOSE."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import ipaddress
+from dataclasses import dataclass
+
+from netwatch.model.cdata import c_string
+
+CGROUP_NAME_LEN = 96  # conns.bpf.c's
+KIND_ESTABLISHED, KIND_ACCEPTED, KIND_CLOSED, KIND_RESET_SENT = 2, 3, 4, 5
+SIDE_NAMES = {1: "out", 2: "in"}
+FLAG_RESET_RECEIVED, FLAG_ESTABLISHED = 1, 2
+TCP_SYN_SENT, TCP_SYN_RECV = 2, 3
+AF_INET6 = 10
+UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN,
+                         errno.ENETDOWN, errno.EPROTO, errno.EACCES, errno.EPERM})  # fmt: skip
+
+
+class ConnRecord(ctypes.Structure):
+    """conns.bpf.c's struct conn_event_t, as the ring buffer holds it."""
+
+    _fields_ = (
+        ("ts_ns", ctypes.c_uint64),
+        ("sk", ctypes.c_uint64),
+        ("opened_ns", ctypes.c_uint64),
+        ("established_ns", ctypes.c_uint64),
+        ("start_ns", ctypes.c_uint64),
+        ("cgroup_id", ctypes.c_uint64),
+        ("bytes_acked", ctypes.c_uint64),
+        ("bytes_received", ctypes.c_uint64),
+        ("bytes_sent", ctypes.c_uint64),
+        ("pid", ctypes.c_uint32),
+        ("uid", ctypes.c_uint32),
+        ("netns", ctypes.c_uint32),
+        ("err", ctypes.c_int32),
+        ("srtt_us", ctypes.c_uint32),
+        ("mdev_us", ctypes.c_uint32),
+        ("min_rtt_us", ctypes.c_uint32),
+        ("total_retrans", ctypes.c_uint32),
+        ("chrono", ctypes.c_uint32 * 3),
+        ("handshake_us", ctypes.c_uint32),
+        ("resets_sent", ctypes.c_uint32),
+        ("snd_cwnd", ctypes.c_uint32),
+        ("segs_out", ctypes.c_uint32),
+        ("family", ctypes.c_uint16),
+        ("lport", ctypes.c_uint16),
+        ("rport", ctypes.c_uint16),
+        ("kind", ctypes.c_uint8),
+        ("side", ctypes.c_uint8),
+        ("oldstate", ctypes.c_uint8),
+        ("state", ctypes.c_uint8),
+        ("flags", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8),
+        ("laddr", ctypes.c_uint8 * 16),
+        ("raddr", ctypes.c_uint8 * 16),
+        ("comm", ctypes.c_char * 16),
+        ("cgroup_name", ctypes.c_char * CGROUP_NAME_LEN),
+    )
+
+
+RECORD_SIZE = ctypes.sizeof(ConnRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnEvent:
+    """What the kernel said of one connection at one step of its life. Times are monotonic
+    nanoseconds (bpf_ktime_get_ns), 0 where not known."""
+
+    kind: int
+    sk: int
+    ts_ns: int
+    opened_ns: int
+    established_ns: int
+    netns: int
+    family: int
+    laddr: str
+    lport: int
+    raddr: str
+    rport: int
+    pid: int
+    uid: int
+    comm: str
+    start_ns: int
+    cgroup_id: int
+    cgroup_name: str
+    side: str
+    flags: int
+    oldstate: int
+    err: int
+    handshake_us: int
+    resets_sent: int
+    # At CLOSE, tcp_sock's last counters:
+    srtt_us: int
+    mdev_us: int
+    min_rtt_us: int
+    total_retrans: int
+    bytes_acked: int
+    bytes_received: int
+    bytes_sent: int
+    chrono_jiffies: tuple[int, int, int]  # busy, rwnd-limited, sndbuf-limited
+    snd_cwnd: int
+    segs_out: int
+
+    def ending(self) -> str:
+        """How a connection that reached CLOSE ended (model.ENDS); a reset it sent right after
+        (an abortive close) is told by a record of its own."""
+        if self.oldstate == TCP_SYN_SENT:  # a connect that never established
+            if self.err == errno.ECONNREFUSED:
+                return "refused"
+            if self.err == errno.ETIMEDOUT:
+                return "timeout"
+            if self.err in UNREACHABLE:
+                return "unreachable"
+            return "aborted"  # its process closed it (sk_err 0) or gave up
+        if self.flags & FLAG_RESET_RECEIVED or self.err in (errno.ECONNRESET, errno.EPIPE):
+            return "reset_received"
+        return "closed"
+
+    @property
+    def established(self) -> bool:
+        return bool(self.flags & FLAG_ESTABLISHED) or self.established_ns > 0
+
+
+def address_text(raw: bytes, family: int) -> str:
+    """As sock_diag's addresses are written (diag.py), so the two name a connection alike:
+    dotted IPv4, compressed IPv6, `::ffff:a.b.c.d` for an IPv4 peer on an IPv6 socket."""
+    if family == AF_INET6:
+        return v6_text(ipaddress.IPv6Address(raw[:16]))
+    return str(ipaddress.IPv4Address(raw[:4]))
+
+
+def v6_text(address: ipaddress.IPv6Address) -> str:
+    mapped = address.ipv4_mapped
+    return f"::ffff:{mapped}" if mapped is not None else str(address)
+
+
+def family_name(family: int, raddr: str) -> str:
+    if family != AF_INET6:
+        return "ipv4"
+    return "ipv4-mapped" if raddr.startswith("::ffff:") and "." in raddr else "ipv6"
+
+
+def decode(ev: ConnRecord) -> ConnEvent:
+    family = int(ev.family)
+    return ConnEvent(
+        kind=int(ev.kind),
+        sk=int(ev.sk),
+        ts_ns=int(ev.ts_ns),
+        opened_ns=int(ev.opened_ns),
+        established_ns=int(ev.established_ns),
+        netns=int(ev.netns),
+        family=family,
+        laddr=address_text(bytes(ev.laddr), family),
+        lport=int(ev.lport),
+        raddr=address_text(bytes(ev.raddr), family),
+        rport=int(ev.rport),
+        pid=int(ev.pid),
+        uid=int(ev.uid),
+        comm=c_string(ev.comm),
+        start_ns=int(ev.start_ns),
+        cgroup_id=int(ev.cgroup_id),
+        cgroup_name=c_string(bytes(ev.cgroup_name)),
+        side=SIDE_NAMES.get(int(ev.side), ""),
+        flags=int(ev.flags),
+        oldstate=int(ev.oldstate),
+        err=int(ev.err),
+        handshake_us=int(ev.handshake_us),
+        resets_sent=int(ev.resets_sent),
+        srtt_us=int(ev.srtt_us),
+        mdev_us=int(ev.mdev_us),
+        min_rtt_us=int(ev.min_rtt_us),
+        total_retrans=int(ev.total_retrans),
+        bytes_acked=int(ev.bytes_acked),
+        bytes_received=int(ev.bytes_received),
+        bytes_sent=int(ev.bytes_sent),
+        chrono_jiffies=(int(ev.chrono[0]), int(ev.chrono[1]), int(ev.chrono[2])),
+        snd_cwnd=int(ev.snd_cwnd),
+        segs_out=int(ev.segs_out),
+    )

@@ -1,0 +1,77 @@
+"""The Connections probe: conns.bpf.c's records (drained in a thread of their own, as the
+Accepts probe drains its own) and, each interval, every namespace's tcp_info through sock_diag,
+joined by the tracker into one row per connection.
+
+Why both: the kernel's tracepoints see every connection open and end, however short (a refused
+connect lives microseconds), but say nothing of a live one between; tcp_info has its RTT,
+retransmits and limited-by times now, for the connections alive now. Reading tcp_info from the
+socket in BPF would need a program on the packet path (tcp_probe) or an iterator BCC does not
+offer; sock_diag costs nothing between reads (docs/benchmarks.md has its price per socket)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from netwatch.host.procinfo import boot_to_wall
+from netwatch.probes.cgroups import CgroupPaths
+from netwatch.probes.loader import compile_probe, offset_defines, percpu_counter
+from netwatch.probes.skeleton import ProbeSkeleton
+from netwatch.sources.base import Health
+from netwatch.tabs.conns.decode import RECORD_SIZE, ConnRecord, decode
+from netwatch.tabs.conns.model import ConnsSample
+from netwatch.tabs.conns.probe.diag import Namespaces
+from netwatch.tabs.conns.probe.tracker import Tracker
+
+BPF_SOURCE = Path(__file__).with_name("conns.bpf.c")
+TRACEPOINTS = (
+    "sock/inet_sock_set_state",
+    "tcp/tcp_send_reset",
+    "tcp/tcp_receive_reset",
+    "syscalls/sys_exit_accept",
+    "syscalls/sys_exit_accept4",
+)
+RINGBUF_PAGES = 2048  # 8 MiB: about 29,000 records of slack if the drain thread stalls
+MAX_CONNS = 65536  # connections the kernel follows at once; more are counted as lost
+MAX_PENDING_RECORDS = 500_000
+DRAIN_INTERVAL_S = 0.02
+MECHANISM = (
+    "sock:inet_sock_set_state, tcp:tcp_send_reset/tcp_receive_reset, accept exits; "
+    "tcp_info via sock_diag"
+)
+
+
+class ConnsProbe(ProbeSkeleton):
+    def __init__(self, interval: float) -> None:
+        super().__init__(interval)
+        self._wall_offset = time.time() - time.monotonic()
+        self._cgroups = CgroupPaths()
+        self._tracker = Tracker(self._wall_offset, boot_to_wall(), self._cgroups.path_or_name)
+        self._namespaces = Namespaces()
+
+    def open(self) -> None:
+        text = BPF_SOURCE.read_text()
+        defines = offset_defines("conns", text)
+        defines += [f"-DRINGBUF_PAGES={RINGBUF_PAGES}", f"-DMAX_CONNS={MAX_CONNS}"]
+        bpf = compile_probe("conns", text.encode(), defines)
+        self._start_ring(bpf, "conns", RECORD_SIZE, MAX_PENDING_RECORDS, DRAIN_INTERVAL_S)
+        self._health = Health("attached", MECHANISM)
+
+    def read(self) -> ConnsSample | None:
+        with self._lock:
+            if self._bpf is None:
+                return None
+            interval, raw, lost_total = self._drain()
+            lost_total += percpu_counter(self._bpf, b"lost", 1)  # no room in the table
+        events = [
+            decode(ConnRecord.from_buffer_copy(raw, off)) for off in range(0, len(raw), RECORD_SIZE)
+        ]
+        socks = self._namespaces.read({ev.netns for ev in events if ev.netns})
+        rows, more = self._tracker.step(events, socks, time.monotonic_ns(), interval)
+        spaces = self._namespaces.count()
+        self._health = Health("attached", f"{MECHANISM} in {spaces} namespaces")
+        lost = self._book.lost_since(lost_total)
+        return ConnsSample(time.time(), interval, tuple(rows), lost, more=more)
+
+    def _release(self) -> None:
+        self._namespaces.close()

@@ -1,0 +1,341 @@
+/*
+ * netwatch Connections probe: the life of every TCP connection, in every network namespace,
+ * streamed to user space as a few records per connection (never per packet).
+ *
+ * Attach points:
+ *   sock:inet_sock_set_state   TCP only. SYN_SENT: a connect begins, in the connecting task
+ *                              (its owner). SYN_RECV: a listener made a child socket.
+ *                              ESTABLISHED: the handshake is done (connect latency; on a child,
+ *                              the SYN-ACK's round trip). CLOSE: how it ended (the sock's
+ *                              sk_err, a reset seen) and its last counters, read from tcp_sock.
+ *   tcp:tcp_send_reset (raw)   a reset sent by a tracked socket, or by one just closed (the
+ *   tcp:tcp_receive_reset (raw) kernel moves a socket to CLOSE before it sends the reset that an
+ *                              abortive close or SO_LINGER 0 makes): counted per connection.
+ *   syscalls:sys_exit_accept, sys_exit_accept4: the process that accepted an inbound connection
+ *                              (its descriptor's sock, as accepts.bpf.c reads it).
+ *
+ * Kernel features: tracepoint programs, BPF ring buffer (5.8+), BTF offsets for tcp_sock's
+ * srtt_us, mdev_us, rtt_min, total_retrans, bytes_*, chrono_stat and sock's sk_err (passed by the
+ * loader, probes/offsets.py). The same on 6.1 and 6.18: these tracepoints exist on both.
+ *
+ * Expected overhead: per connection, one hash update at SYN_SENT or SYN_RECV, one lookup at
+ * ESTABLISHED and at accept(), one delete at CLOSE, and two ring buffer records of 288 bytes
+ * (established or accepted, then closed). Nothing on the packet path. Records that cannot be reserved (buffer full) and
+ * connections the table had no room for are counted in `lost` and shown, never dropped silently.
+ */
+#include <uapi/linux/ptrace.h>
+
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define IPPROTO_TCP_ 6
+#define CGROUP_NAME_LEN 96
+
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_SENT_ 2
+#define TCP_SYN_RECV_ 3
+#define TCP_CLOSE_ 7
+#define TCP_LISTEN_ 10
+
+#define KIND_ESTABLISHED 2 /* a connect's handshake finished */
+#define KIND_ACCEPTED 3    /* accept() handed it to a process: its owner */
+#define KIND_CLOSED 4      /* it reached CLOSE: the last counters, how it ended */
+#define KIND_RESET_SENT 5  /* a reset sent by a socket that had just closed */
+
+#define SIDE_OUT 1
+#define SIDE_IN 2
+
+#define FLAG_RESET_RECEIVED 1
+#define FLAG_ESTABLISHED 2
+
+#include "sock_endpoints.bpf.h"
+#include "task_sock.bpf.h"
+
+/* What the kernel knows of one connection while it lives, keyed by its sock. */
+struct conn_t {
+    u64 opened_ns;
+    u64 established_ns;
+    u64 start_ns; /* its owner's start: a PID names a process only with it */
+    u64 cgroup_id;
+    u32 pid;
+    u32 uid;
+    char comm[16];
+    u32 handshake_us; /* a child's SYN-ACK round trip, the kernel's first RTT sample */
+    u32 resets_sent;
+    u8 side;
+    u8 flags;
+    u16 pad;
+    u32 pad2;
+};
+
+struct conn_event_t {
+    u64 ts_ns;
+    u64 sk;
+    u64 opened_ns;
+    u64 established_ns;
+    u64 start_ns;
+    u64 cgroup_id;
+    u64 bytes_acked;
+    u64 bytes_received;
+    u64 bytes_sent;
+    u32 pid;
+    u32 uid;
+    u32 netns;
+    s32 err;
+    u32 srtt_us;   /* smoothed RTT, us (tcp_sock keeps it <<3; shifted here) */
+    u32 mdev_us;   /* its variation, us (<<2 in tcp_sock; shifted here) */
+    u32 min_rtt_us;
+    u32 total_retrans;
+    u32 chrono[3]; /* busy, rwnd-limited, sndbuf-limited, in jiffies (tcp_sock's chrono_stat) */
+    u32 handshake_us;
+    u32 resets_sent;
+    u32 snd_cwnd;
+    u32 segs_out;
+    u16 family;
+    u16 lport;
+    u16 rport;
+    u8 kind;
+    u8 side;
+    u8 oldstate;
+    u8 state;
+    u8 flags;
+    u8 pad;
+    u8 laddr[16];
+    u8 raddr[16];
+    char comm[16];
+    char cgroup_name[CGROUP_NAME_LEN];
+};
+
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+/* [0]: records that could not be handed to user space (ring buffer full); [1]: connections the
+ * table had no room for (their owner and open time unknown). */
+BPF_PERCPU_ARRAY(lost, u64, 2);
+BPF_HASH(conns, u64, struct conn_t, MAX_CONNS);
+/* Socks that reached CLOSE lately: a reset they send after it is theirs (abortive close). */
+BPF_TABLE("lru_hash", u64, u8, just_closed, 4096);
+
+static __always_inline void count_lost(u32 index)
+{
+    lost.increment(index);
+}
+
+static __always_inline u32 read_u32(u64 base, u64 off)
+{
+    u32 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), (const u8 *)base + off);
+    return value;
+}
+
+static __always_inline u64 read_u64(u64 base, u64 off)
+{
+    u64 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), (const u8 *)base + off);
+    return value;
+}
+
+/* The current task as a connection's owner. */
+static __always_inline void own(struct conn_t *c)
+{
+    u64 pid_tgid = bpf_get_current_pid_tgid();
+    c->pid = pid_tgid >> 32;
+    c->uid = (u32)bpf_get_current_uid_gid();
+    bpf_get_current_comm(c->comm, sizeof(c->comm));
+    c->cgroup_id = bpf_get_current_cgroup_id();
+    c->start_ns = 0;
+    u64 leader = read_ptr(bpf_get_current_task(), TASK_GROUP_LEADER_OFF);
+    if (leader)
+        c->start_ns = read_u64(leader, TASK_START_BOOTTIME_OFF);
+}
+
+static __always_inline void current_cgroup_name(char *out)
+{
+    u64 cset = read_ptr(bpf_get_current_task(), TASK_CGROUPS_OFF);
+    u64 kn = read_ptr(read_ptr(cset, CSS_SET_DFL_CGRP_OFF), CGROUP_KN_OFF);
+    u64 name = read_ptr(kn, KERNFS_NODE_NAME_OFF);
+    out[0] = 0;
+    if (name)
+        bpf_probe_read_kernel_str(out, CGROUP_NAME_LEN, (const void *)name);
+}
+
+/* A zeroed record of `kind` about sock `sk`, or 0 (counted) when the buffer is full. */
+static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk)
+{
+    struct conn_event_t *ev = events.ringbuf_reserve(sizeof(struct conn_event_t));
+    if (!ev) {
+        count_lost(0);
+        return 0;
+    }
+    __builtin_memset(ev, 0, sizeof(*ev));
+    ev->ts_ns = bpf_ktime_get_ns();
+    ev->sk = sk;
+    ev->kind = kind;
+    return ev;
+}
+
+/* A record of `kind` about sock `sk`, with what the table knows of it (`c` may be 0). */
+static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_t *c)
+{
+    struct conn_event_t *ev = reserve(kind, sk);
+    if (!ev)
+        return 0;
+    if (c) {
+        ev->opened_ns = c->opened_ns;
+        ev->established_ns = c->established_ns;
+        ev->start_ns = c->start_ns;
+        ev->cgroup_id = c->cgroup_id;
+        ev->pid = c->pid;
+        ev->uid = c->uid;
+        __builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
+        ev->handshake_us = c->handshake_us;
+        ev->resets_sent = c->resets_sent;
+        ev->side = c->side;
+        ev->flags = c->flags;
+    }
+    const u8 *skc = (const u8 *)sk;
+    u16 family = 0;
+    bpf_probe_read_kernel(&family, sizeof(family), skc + SKC_FAMILY_OFF);
+    ev->family = family;
+    sock_endpoints(skc, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
+    u64 net = read_ptr(sk, SKC_NET_OFF);
+    if (net)
+        ev->netns = read_u32(net, NET_NS_INUM_OFF);
+    return ev;
+}
+
+/* tcp_sock's own accounting, as tcp_info reports it (tcp_get_info). */
+static __always_inline void last_counters(struct conn_event_t *ev, u64 sk)
+{
+    ev->srtt_us = read_u32(sk, TCP_SRTT_US_OFF) >> 3;
+    ev->mdev_us = read_u32(sk, TCP_MDEV_US_OFF) >> 2;
+    u32 min_rtt = read_u32(sk, TCP_RTT_MIN_OFF + MINMAX_SAMPLE_V_OFF);
+    ev->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt;
+    ev->total_retrans = read_u32(sk, TCP_TOTAL_RETRANS_OFF);
+    ev->bytes_acked = read_u64(sk, TCP_BYTES_ACKED_OFF);
+    ev->bytes_received = read_u64(sk, TCP_BYTES_RECEIVED_OFF);
+    ev->bytes_sent = read_u64(sk, TCP_BYTES_SENT_OFF);
+    bpf_probe_read_kernel(ev->chrono, sizeof(ev->chrono), (const u8 *)sk + TCP_CHRONO_STAT_OFF);
+    ev->snd_cwnd = read_u32(sk, TCP_SND_CWND_OFF);
+    ev->segs_out = read_u32(sk, TCP_SEGS_OUT_OFF);
+    ev->err = (s32)read_u32(sk, SK_ERR_OFF);
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+    if (args->protocol != IPPROTO_TCP_)
+        return 0;
+    u64 sk = (u64)args->skaddr;
+    int state = args->newstate;
+    u64 now = bpf_ktime_get_ns();
+
+    if (state == TCP_SYN_SENT_ || state == TCP_SYN_RECV_) {
+        struct conn_t fresh = {};
+        fresh.opened_ns = now;
+        if (state == TCP_SYN_SENT_) {
+            fresh.side = SIDE_OUT;
+            own(&fresh); /* connect() runs in its caller */
+        } else {
+            fresh.side = SIDE_IN; /* made in softirq: accept() names its owner */
+        }
+        if (conns.update(&sk, &fresh) != 0)
+            count_lost(1);
+        just_closed.delete(&sk);
+        return 0; /* told with its first record: established, accepted or closed */
+    }
+
+    struct conn_t *c = conns.lookup(&sk);
+    if (state == TCP_ESTABLISHED_) {
+        if (!c)
+            return 0; /* opened before the probe: user space finds it through sock_diag */
+        c->established_ns = now;
+        c->flags |= FLAG_ESTABLISHED;
+        if (c->side == SIDE_IN) {
+            c->handshake_us = read_u32(sk, TCP_SRTT_US_OFF) >> 3;
+            return 0; /* told when accepted (or closed) */
+        }
+        struct conn_event_t *ev = record(KIND_ESTABLISHED, sk, c);
+        if (!ev)
+            return 0;
+        ev->oldstate = args->oldstate;
+        ev->state = state;
+        events.ringbuf_submit(ev, 0);
+        return 0;
+    }
+    if (state != TCP_CLOSE_ || args->oldstate == TCP_LISTEN_)
+        return 0; /* a listener is not a connection */
+    /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). */
+    struct conn_event_t *ev = record(KIND_CLOSED, sk, c);
+    if (ev) {
+        /* A connect that failed has given its port back by now (inet_num 0): the tracepoint
+         * has it still. */
+        if (args->sport)
+            ev->lport = args->sport;
+        ev->oldstate = args->oldstate;
+        ev->state = state;
+        last_counters(ev, sk);
+        events.ringbuf_submit(ev, 0);
+    }
+    if (c)
+        conns.delete(&sk);
+    u8 one = 1;
+    just_closed.update(&sk, &one);
+    return 0;
+}
+
+/* tcp_receive_reset(struct sock *sk): raw, as tcp_send_reset must be (below). */
+RAW_TRACEPOINT_PROBE(tcp_receive_reset)
+{
+    u64 sk = ctx->args[0];
+    struct conn_t *c = conns.lookup(&sk);
+    if (c)
+        c->flags |= FLAG_RESET_RECEIVED; /* tcp_reset() runs before tcp_done() */
+    return 0;
+}
+
+/* tcp_send_reset(const struct sock *sk, const struct sk_buff *skb[, enum sk_rst_reason]): raw,
+ * since 6.10's format names an enum that older kernels' headers lack. */
+RAW_TRACEPOINT_PROBE(tcp_send_reset)
+{
+    u64 sk = ctx->args[0];
+    if (!sk)
+        return 0; /* an answer to a segment no socket wanted: no connection of ours */
+    struct conn_t *c = conns.lookup(&sk);
+    if (c) {
+        c->resets_sent += 1;
+        return 0;
+    }
+    if (!just_closed.lookup(&sk))
+        return 0;
+    just_closed.delete(&sk); /* one reset per abortive close */
+    struct conn_event_t *ev = reserve(KIND_RESET_SENT, sk);
+    if (ev)
+        events.ringbuf_submit(ev, 0);
+    return 0;
+}
+
+static __always_inline int accepted(long ret)
+{
+    if (ret < 0)
+        return 0;
+    u64 sk = fd_sock(ret);
+    if (!sk)
+        return 0;
+    struct conn_t *c = conns.lookup(&sk);
+    if (!c || c->side != SIDE_IN || c->pid)
+        return 0; /* not TCP, opened before the probe, or already owned */
+    own(c);
+    struct conn_event_t *ev = record(KIND_ACCEPTED, sk, c);
+    if (!ev)
+        return 0;
+    current_cgroup_name(ev->cgroup_name);
+    events.ringbuf_submit(ev, 0);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept)
+{
+    return accepted(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept4)
+{
+    return accepted(args->ret);
+}

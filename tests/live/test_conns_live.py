@@ -1,0 +1,292 @@
+"""Live Connections probe against the kernel's own ground truth, in namespaces the tests make:
+failed connects and resets counted exactly, retransmits against the namespace's RetransSegs,
+RTT against `ss -tin`, the receive-window-limited share against `ss -ti`'s."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from netwatch.host.netns import named_namespaces
+from netwatch.tabs.conns.model import ConnRow
+from netwatch.tabs.conns.probe import ConnsProbe
+from tests.helpers.paths import GEN, ROOT
+from tests.netns import Host, Link, veth_pair
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
+TCP_GEN = str(ROOT / "tests" / "tcp_gen.py")
+
+
+@pytest.fixture
+def link() -> Iterator[Link]:
+    with veth_pair("c") as pair:
+        yield pair
+
+
+@pytest.fixture
+def probe() -> Iterator[ConnsProbe]:
+    p = ConnsProbe(interval=0.5)
+    p.open()
+    p.read()  # what was open before the test
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+class Seen:
+    """Every row the probe gave while a scenario ran, by connection, in order; and a hook run
+    right after each read (to ask `ss` about the same moment)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, list[ConnRow]] = {}
+        self.after_read: Callable[[list[ConnRow]], None] | None = None
+
+    def ended(self, **match: object) -> list[ConnRow]:
+        return [rows[-1] for rows in self.rows.values()
+                if rows[-1].end is not None and _matches(rows[-1], match)]  # fmt: skip
+
+    def of(self, **match: object) -> list[list[ConnRow]]:
+        return [rows for rows in self.rows.values() if _matches(rows[-1], match)]
+
+
+def _matches(row: ConnRow, match: dict[str, object]) -> bool:
+    return all(getattr(row, k) == v for k, v in match.items())
+
+
+@contextmanager
+def watching(probe: ConnsProbe, period: float = 0.5) -> Iterator[Seen]:
+    seen = Seen()
+    stop = threading.Event()
+
+    def read_once() -> None:
+        sample = probe.read()
+        assert sample is not None
+        assert sample.lost == 0
+        for row in sample.rows:
+            seen.rows.setdefault(row.cid, []).append(row)
+        if seen.after_read is not None:
+            seen.after_read(list(sample.rows))
+
+    def loop() -> None:
+        while not stop.wait(period):
+            read_once()
+
+    reader = threading.Thread(target=loop, daemon=True)
+    reader.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        reader.join()
+    time.sleep(0.2)  # ended connections are held 50 ms for a reset that follows
+    read_once()
+
+
+def netns_inode(host: Host) -> int:
+    return next(inode for inode, name in named_namespaces().items() if name == host.ns)
+
+
+def gen(host: Host, *words: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(host.exec_argv(sys.executable, TCP_GEN, *words),
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def ready(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["ready"] == proc.pid
+
+
+def result(proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, object]:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out
+    done: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return done
+
+
+def receiver(host: Host, port: int) -> subprocess.Popen[str]:
+    """traffic_gen's tcp-recv: reads one connection to its end, as fast as it can."""
+    argv = [sys.executable, GEN, "tcp-recv", host.addr, str(port), "--max-seconds", "30"]
+    return subprocess.Popen(host.exec_argv(*argv), stdout=subprocess.PIPE, text=True)
+
+
+def nft(host: Host, table: str, rule: str) -> None:
+    rules = (
+        f"add table inet {table}\n"
+        f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
+        f"add rule inet {table} input {rule}\n"
+    )
+    subprocess.run(host.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+
+
+def retrans_segs(host: Host) -> int:
+    """The namespace's TcpRetransSegs (what nstat reports), from its /proc/net/snmp."""
+    snmp = subprocess.run(host.exec_argv("cat", "/proc/net/snmp"), capture_output=True,
+                          text=True, check=True).stdout.splitlines()  # fmt: skip
+    names, values = (line.split() for line in snmp if line.startswith("Tcp:"))
+    return int(values[names.index("RetransSegs")])
+
+
+# ---- failed connects ------------------------------------------------------------------------
+def test_connects_to_a_closed_port_are_each_one_row_ending_refused(
+    probe: ConnsProbe, link: Link
+) -> None:
+    n = 40
+    with watching(probe) as seen:
+        client = gen(link.a, "connect-fail", link.b.addr, "7101", "--count", str(n))
+        done = result(client)
+    assert done["outcomes"] == {"refused": n}
+    rows = seen.ended(rport=7101, raddr=link.b.addr)
+    assert len(rows) == n
+    assert {r.end for r in rows} == {"refused"}
+    assert {r.pid for r in rows} == {client.pid}
+    assert {r.side for r in rows} == {"out"}
+    assert {r.netns for r in rows} == {netns_inode(link.a)}
+    ports = done["ports"]
+    assert isinstance(ports, list)
+    assert sorted(r.lport for r in rows) == sorted(ports)
+    assert all(r.resets_received == 1 for r in rows)
+
+
+def test_connects_whose_syns_are_dropped_end_timeout_or_aborted(
+    probe: ConnsProbe, link: Link
+) -> None:
+    subprocess.run(link.a.exec_argv("sysctl", "-qw", "net.ipv4.tcp_syn_retries=1"), check=True)
+    nft(link.b, "nwtsyn", "tcp dport { 7102, 7103 } drop")
+    with watching(probe) as seen:
+        waited = gen(link.a, "connect-fail", link.b.addr, "7102", "--count", "2")
+        gave_up = gen(link.a, "connect-fail", link.b.addr, "7103", "--count", "3",
+                      "--give-up", "0.3")  # fmt: skip
+        assert result(waited)["outcomes"] == {"timeout": 2}
+        assert result(gave_up)["outcomes"] == {"given_up": 3}
+    timed_out = seen.ended(rport=7102)
+    assert [r.end for r in timed_out] == ["timeout", "timeout"]
+    assert {r.pid for r in timed_out} == {waited.pid}
+    for r in timed_out:  # SYN, one retry a second later, given up two seconds after that
+        assert r.since is not None and r.ended_at is not None
+        assert 2.5 < r.ended_at - r.since < 4.5
+    aborted = seen.ended(rport=7103)
+    assert [r.end for r in aborted] == ["aborted"] * 3
+    assert {r.pid for r in aborted} == {gave_up.pid}
+
+
+# ---- resets -----------------------------------------------------------------------------------
+def test_an_abortive_close_is_reset_sent_on_one_side_and_reset_received_on_the_other(
+    probe: ConnsProbe, link: Link
+) -> None:
+    n = 25
+    with watching(probe) as seen:
+        server = gen(link.b, "reset-server", link.b.addr, "7104", "--count", str(n))
+        ready(server)
+        client = gen(link.a, "reset-client", link.b.addr, "7104", "--count", str(n))
+        assert result(client)["resets"] == n
+        assert result(server)["reset"] == n
+    sent = seen.ended(lport=7104, netns=netns_inode(link.b))
+    received = seen.ended(rport=7104, netns=netns_inode(link.a))
+    assert len(sent) == n and {r.end for r in sent} == {"reset_sent"}, [
+        (r.cid, r.side, r.state, r.end, r.pid, r.rport) for r in sent
+    ]
+    assert {r.pid for r in sent} == {server.pid} and {r.side for r in sent} == {"in"}
+    assert all(r.resets_sent == 1 for r in sent)
+    assert len(received) == n and {r.end for r in received} == {"reset_received"}
+    assert {r.pid for r in received} == {client.pid}
+    assert all(r.resets_received == 1 and r.connect_ms is not None for r in received)
+    # The server's rows know when each was accepted: SYN received to accept().
+    assert all(r.connect_ms is not None and 0 <= r.connect_ms < 1000 for r in sent)
+
+
+# ---- retransmits, RTT, limited-by -----------------------------------------------------------
+def test_retransmits_of_a_lossy_stream_are_the_namespaces_retrans_segs(
+    probe: ConnsProbe, link: Link
+) -> None:
+    nft(link.b, "nwtloss", "tcp dport 7105 numgen random mod 100 < 2 drop")
+    before = retrans_segs(link.a)
+    with watching(probe) as seen:
+        server = receiver(link.b, 7105)
+        ready(server)
+        sender = gen(link.a, "bulk-send", link.b.addr, "7105", "--seconds", "3")
+        sent = result(sender)
+        result(server)
+    kernel = retrans_segs(link.a) - before
+    (rows,) = seen.of(rport=7105, netns=netns_inode(link.a))
+    assert rows[-1].end == "closed" and rows[-1].pid == sender.pid
+    counted = sum(r.retrans or 0 for r in rows)
+    assert kernel > 100, "the nft rule made too little loss to measure"
+    assert abs(counted - kernel) <= 0.02 * kernel, (counted, kernel)
+    assert rows[-1].retrans_total == counted
+    assert rows[-1].xmit_total is not None and rows[-1].xmit_total >= sent["payload"]  # type: ignore[operator]
+
+
+SS_RTT = re.compile(r"\brtt:([\d.]+)/")
+SS_LIMITED = re.compile(r"\bbusy:(\d+)ms\b.*?\brwnd_limited:(\d+)ms\(([\d.]+)%\)")
+
+
+def ss_line(host: Host, dport: int) -> str:
+    out = subprocess.run(host.exec_argv("ss", "-tinH", "dport", f"= :{dport}"),
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return " ".join(out.split())
+
+
+def test_srtt_agrees_with_ss_under_a_queue_made_by_tbf(probe: ConnsProbe, link: Link) -> None:
+    subprocess.run(link.a.exec_argv("tc", "qdisc", "add", "dev", link.a.dev, "root", "tbf",
+                                    "rate", "20mbit", "burst", "32kbit", "latency", "60ms"),
+                   check=True)  # fmt: skip
+    pairs: list[tuple[float, float]] = []
+
+    def compare(rows: list[ConnRow]) -> None:
+        ours = [r for r in rows if r.rport == 7106 and r.end is None and r.srtt_ms]
+        match = SS_RTT.search(ss_line(link.a, 7106))
+        if ours and match:
+            pairs.append((ours[0].srtt_ms or 0.0, float(match.group(1))))
+
+    with watching(probe, period=0.5) as seen:
+        seen.after_read = compare
+        server = receiver(link.b, 7106)
+        ready(server)
+        # CUBIC fills the queue (BBR, this machine's default, keeps it nearly empty).
+        result(gen(link.a, "bulk-send", link.b.addr, "7106", "--seconds", "4", "--cc", "cubic"))
+        result(server)
+    assert len(pairs) >= 4, pairs
+    queued = [(ours, ss) for ours, ss in pairs if ss > 5.0]  # the queue built up
+    assert len(queued) >= 3, pairs
+    for ours, ss in queued:
+        assert abs(ours - ss) <= 0.25 * ss, pairs
+
+
+def test_a_slow_reader_makes_the_sender_receive_window_limited(
+    probe: ConnsProbe, link: Link
+) -> None:
+    last_ss: list[str] = []
+
+    def remember(rows: list[ConnRow]) -> None:
+        line = ss_line(link.a, 7107)
+        if "rwnd_limited" in line:
+            last_ss[:] = [line]
+
+    with watching(probe) as seen:
+        seen.after_read = remember
+        server = gen(link.b, "slow-recv", link.b.addr, "7107", "--read-size", "2048",
+                     "--pause", "0.01", "--max-seconds", "30")  # fmt: skip
+        ready(server)
+        sender = gen(link.a, "bulk-send", link.b.addr, "7107", "--seconds", "4")
+        result(sender, timeout=90)
+        result(server, timeout=90)
+    (rows,) = seen.of(rport=7107, netns=netns_inode(link.a))
+    live = [r for r in rows if r.end is None and r.busy_ms]
+    busy = sum(r.busy_ms or 0 for r in live)
+    rwnd = sum(r.rwnd_limited_ms or 0 for r in live)
+    assert busy > 1000
+    assert rwnd / busy > 0.5, (rwnd, busy)
+    match = SS_LIMITED.search(last_ss[0])
+    assert match is not None, last_ss
+    ss_share = float(match.group(3))
+    assert abs(100 * rwnd / busy - ss_share) <= 10, (rwnd, busy, last_ss)
+    assert sum(1 for r in live if r.limit(0.5) == "rwnd") >= len(live) // 2
