@@ -22,13 +22,15 @@ from netwatch.tabs.tab import Demo  # noqa: E402
 from tests.netns import Host, veth_pair  # noqa: E402
 
 GEN = str(ROOT / "tests" / "traffic_gen.py")
+TCP_GEN = str(ROOT / "tests" / "tcp_gen.py")
 NETWATCH = str(ROOT / ".venv" / "bin" / "netwatch")
 RECORD_S = 7
-COMPILE_S = 3.5  # the probes compile before anything worth recording starts
+COMPILE_S = 4.5  # the probes compile before anything worth recording starts
 
 
 def start(host: Host, words: tuple[str, ...], server: Host, rounds: int) -> subprocess.Popen[str]:
-    named = {"{gen}": [sys.executable, GEN], "{server}": [server.addr], "{server6}": [server.addr6]}
+    named = {"{gen}": [sys.executable, GEN], "{tcpgen}": [sys.executable, TCP_GEN],
+             "{server}": [server.addr], "{server6}": [server.addr6]}  # fmt: skip
     argv = [part for word in words for part in named.get(word, [word])]
     stdin = subprocess.PIPE if rounds else None
     return subprocess.Popen(

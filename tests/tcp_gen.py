@@ -2,7 +2,7 @@
 Every mode is bounded in count and time, prints {"ready": PID} when a server is listening and
 one JSON line of what it did at the end.
 
-  connect-fail HOST PORT --count N [--give-up S]   N connects, one after another; each
+  connect-fail HOST PORT --count N [--give-up S] [--pace S]  N connects, one after another; each
                                                    outcome counted (refused, timeout, ...);
                                                    --give-up: close it after S s (aborted)
   reset-server HOST PORT --count N                 accept N, close each with SO_LINGER 0
@@ -20,7 +20,12 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, by path
+from tests.traffic_gen import set_comm
 
 
 def _listener(host: str, port: int, rcvbuf: int = 0) -> socket.socket:
@@ -35,7 +40,7 @@ def _listener(host: str, port: int, rcvbuf: int = 0) -> socket.socket:
 
 
 def connect_fail(
-    host: str, port: int, count: int, give_up: float, max_seconds: float
+    host: str, port: int, count: int, give_up: float, pace: float, max_seconds: float
 ) -> dict[str, object]:
     outcomes: dict[str, int] = {}
     ports: list[int] = []
@@ -60,6 +65,7 @@ def connect_fail(
                 errno.EHOSTUNREACH: "unreachable", -1: "given_up"}.get(code, str(code))  # fmt: skip
         outcomes[name] = outcomes.get(name, 0) + 1
         s.close()
+        time.sleep(pace)
     return {"pid": os.getpid(), "outcomes": outcomes, "ports": ports}
 
 
@@ -145,9 +151,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--max-seconds", type=float, default=30.0)
     p.add_argument("--cc", default="", help="bulk-send: its congestion control (cubic, bbr)")
+    p.add_argument("--pace", type=float, default=0.0, help="connect-fail: seconds between")
+    p.add_argument("--name", help="command name to show in netwatch (prctl PR_SET_NAME)")
     a = p.parse_args()
+    if a.name:
+        set_comm(a.name)
     if a.mode == "connect-fail":
-        result = connect_fail(a.host, a.port, a.count, a.give_up, a.max_seconds)
+        result = connect_fail(a.host, a.port, a.count, a.give_up, a.pace, a.max_seconds)
     elif a.mode == "reset-server":
         result = reset_server(a.host, a.port, a.count, a.max_seconds)
     elif a.mode == "reset-client":

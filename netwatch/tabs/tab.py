@@ -64,8 +64,9 @@ class Screenshot:
 class Demo:
     """A tab's share of a demo recording (scripts/make_demo_recording.py, tests/data/): what
     runs in two test namespaces while `netwatch record` records them. A command's words may
-    name "{gen}" (the traffic generator, tests/traffic_gen.py) and "{server}" or "{server6}" (the
-    listening side's IPv4 and IPv6 addresses)."""
+    name "{gen}" (the traffic generator, tests/traffic_gen.py), "{tcpgen}" (its TCP health
+    scenarios, tests/tcp_gen.py) and "{server}" or "{server6}" (the listening side's IPv4 and
+    IPv6 addresses)."""
 
     servers: tuple[tuple[str, ...], ...] = ()  # started first, in the listening namespace
     clients: tuple[tuple[str, ...], ...] = ()  # then these, in the other one

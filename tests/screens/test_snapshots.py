@@ -104,3 +104,15 @@ def test_accepts_filtered_by_family_80x30(snap_compare: Any) -> None:
         await pilot.press("slash", *"family:6", "enter")
 
     assert snap_compare(replay_app("accepts"), terminal_size=(80, 30), run_before=run_before)
+
+
+def test_conns_by_retransmits_120x30(snap_compare: Any) -> None:
+    assert snap_compare(replay_app("conns"), terminal_size=(120, 30), run_before=until_ended)
+
+
+def test_conns_grouped_by_process_80x24(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_ended(pilot)
+        await pilot.press("g")
+
+    assert snap_compare(replay_app("conns"), terminal_size=(80, 24), run_before=run_before)

@@ -13,10 +13,13 @@ from netwatch.tabs.accepts.batch import printer as accepts_printer
 from netwatch.tabs.accepts.model import AcceptEvent, AcceptsSample
 from netwatch.tabs.calls.batch import printer as calls_printer
 from netwatch.tabs.calls.model import ENTER, EXIT, OUTCOME, CallEvent, CallsSample
+from netwatch.tabs.conns.batch import printer as conns_printer
+from netwatch.tabs.conns.model import ConnsSample
 from netwatch.tabs.drops.batch import printer as drops_printer
 from netwatch.tabs.drops.model import DropKey, DropRow, DropsSample
 from netwatch.tabs.traffic import model as tm
 from netwatch.tabs.traffic.batch import printer as top_printer
+from tests.helpers.conns import row as conn_row
 from tests.helpers.paths import ROOT
 
 PID = 4242
@@ -40,7 +43,7 @@ def printed(emit: object, sample: object) -> set[str]:
 
 def test_every_batch_commands_json_fields_are_the_documented_ones() -> None:
     docs = documented()
-    assert set(docs) == {"top", "top-connection", "drops", "accepts", "calls"}
+    assert set(docs) == {"top", "top-connection", "drops", "accepts", "calls", "conns"}
     how = Output(json=True)
     mine = tm.TrafficKey(PID, 0, "eth0", "curl")
     lost = tm.TrafficKey(-1, -1, "eth0", "", "rx-not-delivered")
@@ -76,6 +79,8 @@ def test_every_batch_commands_json_fields_are_the_documented_ones() -> None:
     assert (
         printed(lambda out: calls_printer(how, out), CallsSample(1.0, 1.0, events)) == docs["calls"]
     )
+    conns = ConnsSample(1.0, 1.0, (conn_row(), conn_row(cid=2, end="refused", srtt_ms=None)))
+    assert printed(lambda out: conns_printer(how, False, out), conns) == docs["conns"]
 
 
 def test_numbers_are_numbers_and_unattributed_rows_are_named_as_the_ui_names_them() -> None:
@@ -89,3 +94,18 @@ def test_numbers_are_numbers_and_unattributed_rows_are_named_as_the_ui_names_the
         tm.TrafficSample(1.0, 1.0, (tm.TrafficRow(lost, tm.Counters(0, 1, 0, 60)),))
     )
     assert json.loads(out.getvalue())["comm"] == "[rx-not-delivered]"
+
+
+def test_conns_json_says_unknown_as_null_and_the_documented_keys_in_order() -> None:
+    out = io.StringIO()
+    pre_existing = conn_row(xmit_bytes=None, recv_bytes=None, retrans=None, since=None, pid=0)
+    conns_printer(Output(json=True), False, out)(ConnsSample(5.0, 1.0, (pre_existing,)))
+    obj = json.loads(out.getvalue())
+    assert obj["xmit_bytes"] is None and obj["retrans"] is None and obj["since"] is None
+    assert obj["pid"] is None and obj["end"] is None
+    issue_order = ["ts", "interval", "pid", "comm", "user", "container", "netns", "family",
+                   "laddr", "lport", "raddr", "rport", "side", "state", "since", "xmit_bytes",
+                   "recv_bytes", "srtt_ms", "rttvar_ms", "min_rtt_ms", "retrans",
+                   "retrans_total", "resets_sent", "resets_received", "connect_ms", "busy_ms",
+                   "rwnd_limited_ms", "sndbuf_limited_ms", "end"]  # fmt: skip
+    assert list(obj)[: len(issue_order)] == issue_order

@@ -55,6 +55,7 @@ def test_every_tab_adds_to_the_demo_recording_its_picture_is_made_from() -> None
     # (scripts/make_demo_recording.py runs them), and each command's words are
     # ones that script fills in or a program the test hosts have.
     generator = (ROOT / "tests" / "traffic_gen.py").read_text()
+    tcp_generator = (ROOT / "tests" / "tcp_gen.py").read_text()
     for tab in TABS:
         demo = tab.demo()
         if demo.clients:  # the picture of it is made from the recording it adds to
@@ -62,7 +63,9 @@ def test_every_tab_adds_to_the_demo_recording_its_picture_is_made_from() -> None
         made = {t.demo().recording for t in TABS if t.demo().clients}
         assert tab.screenshot().recording in made, tab.name
         for words in (*demo.servers, *demo.clients):
-            assert words[0] in ("{gen}", "ping"), (tab.name, words)
-            if words[0] == "{gen}":
-                assert f'"{words[1]}"' in generator, (tab.name, words)  # a mode it has
-            assert all(w in ("{gen}", "{server}", "{server6}") for w in words if "{" in w)
+            assert words[0] in ("{gen}", "{tcpgen}", "ping"), (tab.name, words)
+            if words[0] in ("{gen}", "{tcpgen}"):
+                script = generator if words[0] == "{gen}" else tcp_generator
+                assert f'"{words[1]}"' in script, (tab.name, words)  # a mode it has
+            assert all(w in ("{gen}", "{tcpgen}", "{server}", "{server6}")
+                       for w in words if "{" in w)  # fmt: skip

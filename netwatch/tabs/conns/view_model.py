@@ -233,18 +233,18 @@ def summary(state: ConnsState) -> str:
     last = state.last
     interval = last.interval if last is not None and last.interval > 0 else 1.0
     t: Totals = state.last_totals
-    parts = [f"{t.connects / interval:.1f} connects/s", f"{t.accepts / interval:.1f} accepts/s"]
+    parts = [f"{t.connects / interval:.1f} conn/s {t.accepts / interval:.1f} acc/s"]
     failed = " ".join(f"{w} {t.failed[w]}" for w in FAILED_CONNECTS if t.failed.get(w))
-    parts.append(f"failed: {failed}" if failed else "failed: 0")
-    parts.append(f"resets sent {t.resets_sent} recv {t.resets_received}")
+    parts.append(f"failed: {failed}" if failed else "failed 0")
+    parts.append(f"rst sent {t.resets_sent} recv {t.resets_received}")
     share = 100.0 * t.retrans / t.segs_out if t.segs_out else 0.0
-    parts.append(f"retrans {share:.2f}% of segs")
+    parts.append(f"retrans {share:.2f}%")
     rows = list(state.rows.values())
     rtts = [r.srtt_ms for r in rows if r.srtt_ms is not None and r.end is None]
     connects = [r.connect_ms for r in rows if r.connect_ms is not None]
     for label, values in (("connect", connects), ("rtt", rtts)):
         p50, p99 = percentile(values, 50), percentile(values, 99)
-        parts.append(f"{label} p50 {ms_text(p50)} p99 {ms_text(p99)} ms")
+        parts.append(f"{label} p50/p99 {ms_text(p50)}/{ms_text(p99)} ms")
     return " | ".join(parts)
 
 
@@ -259,7 +259,11 @@ SPARKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 SPARK_WIDTH = 60
 
 
-def sparkline(values: list[float | None] | list[int | None], width: int = SPARK_WIDTH) -> str:
+def sparkline(
+    values: list[float | None] | list[int | None],
+    width: int = SPARK_WIDTH,
+    unit: Callable[[float], str] = lambda v: f"{v:g}",
+) -> str:
     """The last `width` values as bars scaled to their largest (a space: unknown), with it."""
     tail = values[-width:]
     known = [v for v in tail if v is not None]
@@ -271,4 +275,12 @@ def sparkline(values: list[float | None] | list[int | None], width: int = SPARK_
         if peak > 0 else SPARKS[0]
         for v in tail
     )  # fmt: skip
-    return f"{bars}  max {peak:g}"
+    return f"{bars}  max {unit(peak)}"
+
+
+def bytes_text(n: float) -> str:
+    for suffix in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or suffix == "GiB":
+            return f"{n:.0f}{suffix}" if suffix == "B" else f"{n:.1f}{suffix}"
+        n /= 1024
+    return "-"

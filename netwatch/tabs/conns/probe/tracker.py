@@ -68,7 +68,7 @@ class Track:
     sk: int = 0
     base: Counters | None = None  # the counters at the last read; None: never read
     misses: int = 0
-    extra: dict[str, int | None] = field(default_factory=dict)
+    extra: dict[str, int | None] = field(default_factory=dict)  # tcp_info, as last read
 
 
 def _info_counters(info: dict[str, int]) -> Counters:
@@ -226,13 +226,16 @@ class Tracker:
         now = _info_counters(info)
         base, t.base = t.base, now
         state = STATES[s.state - 1] if 1 <= s.state <= len(STATES) else str(s.state)
+        t.extra = {
+            "cwnd": info.get("tcpi_snd_cwnd"),
+            "ssthresh": _known(info.get("tcpi_snd_ssthresh"), 0x7FFFFFFF),
+            "mss": info.get("tcpi_snd_mss"),
+            "pacing_rate": _known(info.get("tcpi_pacing_rate"), 2**63),
+            "delivery_rate": info.get("tcpi_delivery_rate"),
+        }
         return self._row(t, state, now, base, info.get("tcpi_rtt"), info.get("tcpi_rttvar"),
                          _known(info.get("tcpi_min_rtt")), None, None, 0, 0,
-                         cwnd=info.get("tcpi_snd_cwnd"),
-                         ssthresh=_known(info.get("tcpi_snd_ssthresh"), 0x7FFFFFFF),
-                         mss=info.get("tcpi_snd_mss"),
-                         pacing_rate=_known(info.get("tcpi_pacing_rate"), 2**63),
-                         delivery_rate=info.get("tcpi_delivery_rate"))  # fmt: skip
+                         **t.extra)  # fmt: skip
 
     def _row(
         self,

@@ -18,10 +18,10 @@ from netwatch.screens.tabview import TabView, rows_text
 from netwatch.tabs.conns.formats import text_line
 from netwatch.tabs.conns.model import ConnRow, ConnsSample, ConnsState
 from netwatch.tabs.conns.screen.columns import (
-    GROUP_COLUMNS,
     Column,
     cells,
     group_cells,
+    group_layout,
     layout,
 )
 from netwatch.tabs.conns.screen.detail import ConnDetail
@@ -42,7 +42,7 @@ from netwatch.tabs.tab import Screenshot, ViewOptions
 
 MAX_DRAWN_ROWS = 500
 HELP = (Path(__file__).parents[1] / "help.txt").read_text(encoding="utf-8")
-SCREENSHOT = Screenshot("conns-demo.nwrec", (), (120, 26))
+SCREENSHOT = Screenshot("traffic-demo.nwrec", (), (120, 26))
 
 
 class ConnsView(TabView[ConnsState]):
@@ -75,8 +75,13 @@ class ConnsView(TabView[ConnsState]):
         yield from super().compose()
 
     def add_columns(self, table: FilterableTable) -> None:
-        for key, label, width in GROUP_COLUMNS if self.grouping != "connection" else self.columns:
+        for key, label, width in self._shown_columns():
             table.add_column(label, key=key, width=width)
+
+    def _shown_columns(self) -> tuple[Column, ...]:
+        if self.grouping == "connection":
+            return self.columns
+        return group_layout(self.app.size.width if self.is_mounted else 80)
 
     def _relayout(self, rows: list[ConnRow]) -> None:
         need = max((len(endpoint(r.raddr, r.rport)) for r in rows), default=21)
@@ -91,6 +96,8 @@ class ConnsView(TabView[ConnsState]):
         self.add_columns(self.table)
 
     def on_resize(self) -> None:
+        if self.grouping != "connection":
+            self._rebuild_columns()
         self.redraw()
 
     # ---- data in --------------------------------------------------------------------------
@@ -128,7 +135,7 @@ class ConnsView(TabView[ConnsState]):
             self.matching = len(groups)
             drawn = [(g.name, group_cells(g, rank, interval))
                      for rank, g in enumerate(self.shown_groups)]  # fmt: skip
-            column_ids = [c for c, _, _ in GROUP_COLUMNS]
+            column_ids = [c for c, _, _ in self._shown_columns()]
         with self.app.batch_update():
             sync_rows(self.table, column_ids, drawn,
                       rank_column="pid" if self.grouping == "connection" else "group")  # fmt: skip
@@ -188,11 +195,25 @@ class ConnsView(TabView[ConnsState]):
 
     def on_data_table_row_selected(self, event: FilterableTable.RowSelected) -> None:
         event.stop()
-        if self.grouping != "connection":
-            return
         rank = self.table.get_row_index(event.row_key)
+        if self.grouping != "connection":
+            if 0 <= rank < len(self.shown_groups):
+                self.open_group(self.shown_groups[rank])
+            return
         if 0 <= rank < len(self.shown):
             self.open_detail(self.shown[rank])
+
+    def open_group(self, group: Group) -> None:
+        """Enter on a group: its connections, one row each (the filter says which)."""
+        first = group.rows[0]
+        term = {"process": f"pid:{first.pid}", "container": f"container:{first.container}",
+                "remote": f"addr:{first.raddr}"}[self.grouping]  # fmt: skip
+        if self.grouping == "container" and not first.container:
+            term = "!container:*"
+        self.filter = parse_conns_filter(term)
+        self.grouping = "connection"
+        self._rebuild_columns()
+        self.redraw()
 
     def open_detail(self, row: ConnRow) -> None:
         interval = self.state.last.interval if self.state.last else 1.0

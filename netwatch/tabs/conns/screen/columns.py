@@ -17,10 +17,10 @@ from netwatch.tabs.conns.view_model import Group, age_text, endpoint, ms_text
 
 # (id, label, width) in the order they are given up to make room (last first).
 REQUIRED = (("pid", "PID", 7), ("comm", "COMMAND", 10), ("remote", "REMOTE", 0),
-            ("state", "STATE", 9))  # fmt: skip
+            ("state", "STATE", 8))  # fmt: skip
 OPTIONAL = (
     ("rtt", "RTT ms", 6),
-    ("retr", "RETR", 5),
+    ("retr", "RETR", 4),
     ("limit", "LIMIT", 7),
     ("age", "AGE", 5),
     ("side", "SIDE", 4),
@@ -36,12 +36,12 @@ REMOTE_MIN, REMOTE_MAX = 21, 47  # "255.255.255.255:65535"; a full "[v6]:65535"
 COMM_MAX = 15
 PADDING = 2  # a DataTable cell's padding, both sides
 SCROLLBAR = 2
-GROUP_COLUMNS = (("group", "GROUP", 24), ("conns", "CONNS", 6), ("open", "OPEN", 6),
-                 ("failed", "FAILED", 6), ("resets", "RESETS", 6), ("retr", "RETR", 6),
-                 ("bytes", "BYTES/s", 9), ("rtt50", "RTT p50", 7), ("rtt99", "RTT p99", 7),
+GROUP_COLUMNS = (("group", "GROUP", 22), ("conns", "CONNS", 5), ("failed", "FAILED", 6),
+                 ("retr", "RETR", 6), ("rtt50", "RTT p50", 7), ("rtt99", "RTT p99", 7),
+                 ("open", "OPEN", 5), ("resets", "RESETS", 6), ("bytes", "BYTES/s", 8),
                  ("conn50", "CONN p50", 8), ("conn99", "CONN p99", 8))  # fmt: skip
 SHORT_STATES = {"ESTABLISHED": "ESTAB", "SYN_SENT": "SYN-SENT", "SYN_RECV": "SYN-RECV",
-                "FIN_WAIT1": "FIN-WAIT1", "FIN_WAIT2": "FIN-WAIT2", "CLOSE_WAIT": "CLOSE-WT",
+                "FIN_WAIT1": "FIN-WT1", "FIN_WAIT2": "FIN-WT2", "CLOSE_WAIT": "CLOSE-WT",
                 "LAST_ACK": "LAST-ACK", "CLOSING": "CLOSING", "CLOSE": "CLOSED"}  # fmt: skip
 SHORT_ENDS = {"reset_sent": "rst-sent", "reset_received": "rst-recv", "unreachable": "unreach"}
 
@@ -62,6 +62,14 @@ def layout(width: int, remote_need: int) -> tuple[Column, ...]:
     columns = [(c, label, remote if c == "remote" else comm if c == "comm" else w)
                for c, label, w in REQUIRED]  # fmt: skip
     return (*columns, *chosen)
+
+
+def group_layout(width: int) -> tuple[Column, ...]:
+    """The grouped table's columns that fit `width`, percentiles given up first."""
+    chosen = list(GROUP_COLUMNS)
+    while len(chosen) > 4 and sum(w + PADDING for _, _, w in chosen) + SCROLLBAR > width:
+        chosen.pop()
+    return tuple(chosen)
 
 
 def state_text(row: ConnRow) -> str:

@@ -11,7 +11,7 @@ from textual.widget import Widget
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.conns.model import LIMITS, ConnRow, History, limit_shares
-from netwatch.tabs.conns.view_model import age_text, endpoint, ms_text, sparkline
+from netwatch.tabs.conns.view_model import age_text, bytes_text, endpoint, ms_text, sparkline
 
 WHEN = "%Y-%m-%d %H:%M:%S"
 
@@ -69,9 +69,9 @@ def detail_lines(row: ConnRow, history: History | None, interval: float, user: s
         lines += [
             "",
             f"over its life here ({len(history.srtt_ms)} intervals, oldest left):",
-            f"  rtt      {sparkline(history.srtt_ms)}",
-            f"  retrans  {sparkline(history.retrans)}",
-            f"  rate     {sparkline(history.rate)}",
+            f"  rtt      {sparkline(history.srtt_ms, unit=lambda v: ms_text(v) + ' ms')}",
+            f"  retrans  {sparkline(history.retrans, unit=lambda v: f'{v:.0f} segments')}",
+            f"  rate     {sparkline(history.rate, unit=lambda v: bytes_text(v) + '/s')}",
         ]
     return lines
 
