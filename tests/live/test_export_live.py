@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import require_live_bpf
 from tests.helpers.net import free_port
-from tests.helpers.paths import NETWATCH
+from tests.helpers.paths import NETWATCH, ROOT
 from tests.live.bpf_progs import loaded_program_ids, wait_released
 from tests.netns import GEN, Link, veth_pair
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.live
 
 EXPORT_INTERVAL = 0.5
 SCRAPE_INTERVAL = "1s"
+TCP_GEN = str(ROOT / "tests" / "tcp_gen.py")
 TOLERANCE = 0.05  # of the veth counter: netwatch counts per packet what the link counts
 
 
@@ -105,7 +106,7 @@ def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "netwatch export serving every probe",
             lambda: (
                 proc.poll() is None
-                and get(url).count(b"netwatch_probe_up{probe=") == 3
+                and get(url).count(b"netwatch_probe_up{probe=") == 4
                 and b"} 0.0"
                 not in b"\n".join(
                     line for line in get(url).splitlines() if line.startswith(b"netwatch_probe_up")
@@ -148,7 +149,7 @@ def prometheus(exporter: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         wait_for("Prometheus ready", lambda: get(f"{server.url}/-/ready") != b"", 60)
         wait_for(
             "Prometheus scraping netwatch",
-            lambda: server.query('sum(netwatch_probe_up{job="netwatch"})') == 3,
+            lambda: server.query('sum(netwatch_probe_up{job="netwatch"})') == 4,
             30,
         )
         yield server
@@ -161,6 +162,13 @@ def run_gen(link: Link, side: str, *argv: str) -> subprocess.Popen[str]:
     host = link.a if side == "a" else link.b
     return subprocess.Popen(
         host.exec_argv(sys.executable, GEN, *argv), stdout=subprocess.PIPE, text=True
+    )
+
+
+def run_tcp_gen(link: Link, side: str, *argv: str) -> subprocess.Popen[str]:
+    host = link.a if side == "a" else link.b
+    return subprocess.Popen(
+        host.exec_argv(sys.executable, TCP_GEN, *argv), stdout=subprocess.PIPE, text=True
     )
 
 
@@ -235,14 +243,42 @@ def test_accepts_equal_the_servers_own_count(link: Link, prometheus: Prometheus)
     assert prometheus.settled(accepts) == len(peers) == 40  # type: ignore[arg-type]
 
 
+def test_failed_connects_resets_and_connect_latency_are_the_generators_own_counts(
+    link: Link, prometheus: Prometheus
+) -> None:
+    refused = run_tcp_gen(link, "a", "connect-fail", link.b.addr, "6103", "--count", "30",
+                          "--name", "nwx-checker")  # fmt: skip
+    assert result(refused)["outcomes"] == {"refused": 30}
+    server = run_tcp_gen(link, "b", "reset-server", link.b.addr, "6104", "--count", "20",
+                         "--name", "nwx-gateway")  # fmt: skip
+    ready(server)
+    client = run_tcp_gen(link, "a", "reset-client", link.b.addr, "6104", "--count", "20",
+                         "--name", "nwx-client")  # fmt: skip
+    assert result(client)["resets"] == 20 and result(server)["reset"] == 20
+    failures = 'sum(netwatch_tcp_connect_failures_total{comm="nwx-checker",reason="refused"})'
+    assert prometheus.settled(failures) == 30
+    sent = 'sum(netwatch_tcp_resets_total{comm="nwx-gateway",direction="sent"})'
+    received = 'sum(netwatch_tcp_resets_total{comm="nwx-client",direction="received"})'
+    assert prometheus.settled(sent) == 20
+    assert prometheus.settled(received) == 20
+    # Each of the client's 20 connects established: 20 observations of its latency, under 1 s.
+    latency = 'sum(netwatch_tcp_connect_duration_seconds_bucket{comm="nwx-client",le="1.0"})'
+    assert prometheus.settled(latency) == 20
+    assert (
+        prometheus.query('sum(netwatch_tcp_connect_duration_seconds_count{comm="nwx-client"})')
+        == 20
+    )
+
+
 def test_probes_are_up_and_say_their_mechanism(exporter: str, prometheus: Prometheus) -> None:
-    assert prometheus.query('sum(netwatch_probe_up{job="netwatch"})') == 3
+    assert prometheus.query('sum(netwatch_probe_up{job="netwatch"})') == 4
     assert prometheus.query("sum(netwatch_probe_lost_events_total)") == 0
     info = json.loads(get(f"{prometheus.url}/api/v1/query?query=netwatch_build_info"))["data"][
         "result"
     ]
     mechanisms = {r["metric"]["probe"]: r["metric"]["mechanism"] for r in info}
-    assert set(mechanisms) == {"traffic", "drops", "accepts"}
+    assert set(mechanisms) == {"traffic", "drops", "accepts", "conns"}
+    assert "inet_sock_set_state" in mechanisms["conns"] and "sock_diag" in mechanisms["conns"]
     assert "tracepoints" in mechanisms["traffic"]
     assert "kfree_skb" in mechanisms["drops"]
 

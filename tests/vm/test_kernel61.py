@@ -45,6 +45,10 @@ GUEST_TESTS = (
     # veth counters, every probe up with what stood in for what 6.1 lacks.
     "'tests/live/test_export_live.py::test_receive_and_transmit_bytes_match_the_veth_counters'",
     "'tests/live/test_export_live.py::test_probes_are_up_and_say_their_mechanism'",
+    # The Connections tab on 6.1: every connection's end, retransmits, RTT and limited-by
+    # against the kernel's own counts, and its series through the exporter (#25).
+    "tests/live/test_conns_live.py",
+    "'tests/live/test_export_live.py::test_failed_connects_resets_and_connect_latency_are_the_generators_own_counts'",
 )
 GUEST_SCRIPT = """#!/bin/sh
 cd {root}
