@@ -5,6 +5,10 @@
  *   flood tcp-recv PORT SECONDS        accepts one connection and drains it; prints bytes
  *   flood accept-loop PORT SECONDS     accepts and closes connections; prints how many
  *   flood connect-loop PORT SECONDS    connects and closes as fast as it can; prints how many
+ *   flood http-loop PORT SECONDS       one HTTP/1.1 GET per connection (Connection: close),
+ *                                      read to the server's close; prints responses
+ *   flood refuse-loop PORT SECONDS     connects to a closed port as fast as it can; prints
+ *                                      how many were refused
  *   flood echo-server PORT SECONDS     echoes UDP datagrams on 127.0.0.1:PORT
  *   flood ping-loop PORT SECONDS       prints its pid, waits for a line on stdin, then sends a
  *                                      32-byte datagram and waits for its echo, again and
@@ -112,6 +116,27 @@ int main(int argc, char **argv)
             int s = socket(AF_INET, SOCK_STREAM, 0);
             setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+                n++;
+            close(s);
+        }
+    } else if (!strcmp(mode, "http-loop")) {
+        static const char get[] = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+        while (now() < end) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                write(s, get, sizeof(get) - 1) == (ssize_t)(sizeof(get) - 1)) {
+                ssize_t r, got = 0;
+                while ((r = read(s, buf, sizeof(buf))) > 0)
+                    got += r;
+                if (got > 0)
+                    n++;
+            }
+            close(s);
+        }
+    } else if (!strcmp(mode, "refuse-loop")) {
+        while (now() < end) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0)
                 n++;
             close(s);
         }

@@ -3,6 +3,7 @@
 
 Runs, interleaved in rounds so drift hits every mode alike:
   untraced | netwatch (its Traffic probe, `netwatch top --batch --interval 1`) |
+  nw+conns (the same, with `netwatch conns --batch` beside it) |
   nw-raw (the same, forced to its raw-tracepoint fallback build) |
   bpftrace (the same tracepoints counted into maps by pid, comm and device, printed every 1 s) |
   nethogs (libpcap capture, 1 s refresh)
@@ -36,6 +37,13 @@ interval:s:1 {
   clear(@tx); clear(@rx); clear(@txb); clear(@rxb);
 }
 """
+
+
+# Traffic's probe and the Connections probe together, stopped together (bench's SIGTERM).
+BOTH = (
+    '"$0" conns -b --json >/dev/null 2>&1 & c=$!; '
+    '"$0" top --batch --interval 1 & t=$!; trap "kill $c $t; wait" TERM; wait $t'
+)
 
 
 def main() -> None:
@@ -75,6 +83,9 @@ def run(args: argparse.Namespace, others: list[tuple[str, Path]]) -> None:
             [netwatch, "top", "--batch", "--interval", "1"],
             lambda line: line.startswith("  PID"),
         ),
+        # Traffic's probe with the Connections probe beside it (#25): per-packet work must not
+        # grow with it. Both stop together when the shell is told to.
+        Tracer("nw+conns", ["sh", "-c", BOTH, netwatch], lambda line: line.startswith("  PID")),
         # The fallback build, for kernels that refuse BTF tracepoints (probe reads throughout).
         Tracer(
             "nw-raw",

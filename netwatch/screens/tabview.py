@@ -79,6 +79,16 @@ class TabView(Vertical, Generic[StateT]):
             self.view = view
             self.action = action
 
+    class ShowInTab(Message):
+        """Open another tab on what this row is (Enter on a Traffic connection row: that
+        connection on the Connections tab), as a filter that tab's language reads."""
+
+        def __init__(self, tab: str, filter_text: str, fallback: Callable[[], None]) -> None:
+            super().__init__()
+            self.tab = tab
+            self.filter_text = filter_text
+            self.fallback = fallback  # run instead when there is no such tab
+
     class SnapshotRequested(Message):
         """`s`: the app writes the files, since the SVG is of the whole screen."""
 
@@ -160,6 +170,11 @@ class TabView(Vertical, Generic[StateT]):
     def apply_sort(self, key: str) -> None:
         """Sort by `key` (one of sort_choices), in that key's natural direction, and redraw."""
         raise NotImplementedError
+
+    def show_matching(self, text: str) -> None:
+        """Another tab's ShowInTab: filter to `text` and draw (a tab may open the one match)."""
+        self.set_filter(text)
+        self.redraw()
 
     def lost_events(self) -> int:
         """Events or counts the probe could not deliver, for the status line."""

@@ -244,6 +244,14 @@ class NetwatchApp(App[None]):
     def on_tab_view_view_changed(self, message: TabView.ViewChanged) -> None:
         self._update_status()
 
+    def on_tab_view_show_in_tab(self, message: TabView.ShowInTab) -> None:
+        views = [v for v in self.query(TabView) if v.tab_name == message.tab]
+        if not views:
+            message.fallback()  # not a tab of this session (a recording without it)
+            return
+        self.action_tab(message.tab)
+        views[0].show_matching(message.filter_text)
+
     # ---- sources that cost enough to be attached only while their tab is shown ------------
     def on_tabbed_content_tab_activated(self, message: TabbedContent.TabActivated) -> None:
         self._attach_while_shown((message.pane.id or "").removeprefix("tab-"))

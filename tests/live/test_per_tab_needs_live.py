@@ -135,7 +135,7 @@ def test_record_keeps_the_tabs_that_run_and_says_which_it_left_out(
     from netwatch.recording.file import load_recording
 
     rec = load_recording(out, codecs())
-    assert rec.header["tabs"] == ["traffic", "accepts"]
+    assert rec.header["tabs"] == ["traffic", "accepts", "conns"]
     assert rec["traffic"] and not rec["drops"]
 
 

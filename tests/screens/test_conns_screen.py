@@ -144,3 +144,69 @@ async def test_at_80_columns_the_remote_end_is_whole_and_an_ipv6_one_keeps_its_p
         # Nothing drawn past the screen: the table fits its width.
         widths = sum(w + 2 for _, _, w in view._shown_columns()) + 2
         assert widths <= 80
+
+
+def traffic_with_a_connection(remote: str, lport: int) -> Any:
+    from netwatch.tabs.traffic.model import (
+        ConnKey,
+        Counters,
+        TrafficKey,
+        TrafficRow,
+        TrafficSample,
+    )
+    from netwatch.tabs.traffic.model import ConnRow as TrafficConn
+
+    owner = TrafficKey(12, 0, "eth0", "log-shipper")
+    conn = ConnKey(12, "tcp", "10.0.0.1", lport, remote, 65535)
+    counts = Counters(3, 3, 3000, 300)
+    return TrafficSample(1000.5, 1.0, (TrafficRow(owner, counts),), 0, {},
+                         (TrafficConn(conn, "log-shipper", counts),))  # fmt: skip
+
+
+async def test_enter_on_a_traffic_connection_row_opens_it_on_the_connections_tab(
+    tmp_path: Path,
+) -> None:
+    from netwatch.tabs.traffic.screen import TrafficView
+
+    traffic, conns = ScriptedSource(), ScriptedSource()
+    app = NetwatchApp({"traffic": traffic, "conns": conns}, initial_tab="traffic",
+                      snapshot_dir=tmp_path, replay=True)  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(ConnsView)
+        conns.push_sample(ConnsSample(1000.5, 1.0, ROWS))
+        traffic.push_sample(traffic_with_a_connection("255.255.255.255", 40000))
+        top = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: view.state.samples == 1 and top.state.samples == 1)
+        for _ in range(4):
+            await pilot.press("g")
+        assert top.spec.group == "connection"
+        assert str(top.table.columns[next(iter(top.table.columns))].label) == "PID"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConnDetail))
+        assert isinstance(app.screen, ConnDetail)
+        assert "process log-shipper pid 12" in app.screen.lines[1]
+        assert "pid:12" in view.filter_text() and "addr:255.255.255.255" in view.filter_text()
+
+
+async def test_traffic_connection_rows_keep_the_remote_end_whole_at_80_columns(
+    tmp_path: Path,
+) -> None:
+    from netwatch.tabs.traffic.screen import TrafficView
+
+    traffic = ScriptedSource()
+    app = NetwatchApp({"traffic": traffic}, initial_tab="traffic", snapshot_dir=tmp_path,
+                      replay=True)  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        traffic.push_sample(traffic_with_a_connection("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", 1))
+        top = app.query_one(TrafficView)
+        await wait_for(pilot, lambda: top.state.samples == 1)
+        for _ in range(4):
+            await pilot.press("g")
+        await pilot.pause()
+        table = top.table
+        comm = table.columns[next(k for k in table.columns if k.value == "comm")]
+        text = str(table.get_row_at(0)[list(table.columns).index(comm.key)])
+        assert text.startswith("log-shipper tcp [2001:db8:aaaa:bbbb:cccc:dddd:eeee:1]:65535")
+        assert comm.width >= len("log-shipper tcp [2001:db8:aaaa:bbbb:cccc:dddd:eeee:1]:65535")
+        widths = sum(c.width + 2 for c in table.columns.values()) + 2
+        assert widths <= 80

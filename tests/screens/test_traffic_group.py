@@ -158,8 +158,8 @@ async def test_g_by_connection_shows_every_connection_with_its_owner(tmp_path: P
         for _ in range(4):
             await pilot.press("g")
         assert "by connection" in banner(app)
-        assert cells(view, "comm") == ["nginx tcp 10.0.0.2:80 10.0.0.9:5000",
-                                       "curl udp 10.0.0.2:40000 10.0.0.53:53"]  # fmt: skip
+        assert cells(view, "comm") == ["nginx tcp 10.0.0.9:5000 <- 10.0.0.2:80",
+                                       "curl udp 10.0.0.53:53 <- 10.0.0.2:40000"]  # fmt: skip
         assert cells(view, "pid") == ["200", "101"] and cells(view, "user") == ["www-data", "root"]
         await pilot.press("enter")  # its process's detail, with the connection in it
         await wait_for(pilot, lambda: len(app.screen_stack) == 2)

@@ -15,9 +15,9 @@ DEMO = Demo(
          "--max-seconds", "8"),
     ),
     clients=(
-        ("{tcpgen}", "bulk-send", "{server}", "7022", "--seconds", "2", "--cc", "cubic",
+        ("{tcpgen}", "bulk-send", "{server}", "7022", "--seconds", "4", "--cc", "cubic",
          "--name", "replica-sync"),
-        ("{tcpgen}", "bulk-send", "{server}", "7023", "--seconds", "2", "--name", "log-shipper"),
+        ("{tcpgen}", "bulk-send", "{server}", "7023", "--seconds", "6", "--name", "log-shipper"),
         ("{tcpgen}", "reset-client", "{server}", "7021", "--count", "12", "--name", "api-client"),
         ("{tcpgen}", "connect-fail", "{server}", "7020", "--count", "15", "--pace", "0.25",
          "--name", "health-check"),

@@ -105,6 +105,11 @@ class ConnKey:
             f"{self.proto} {_endpoint(self.laddr, self.lport)} {_endpoint(self.raddr, self.rport)}"
         )
 
+    def remote_first(self) -> str:
+        """As the connection grouping shows it: what a narrow screen cuts is the local end."""
+        remote, local = _endpoint(self.raddr, self.rport), _endpoint(self.laddr, self.lport)
+        return f"{self.proto} {remote} <- {local}"
+
 
 def _endpoint(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"

@@ -17,6 +17,7 @@ from netwatch.model.filter import (
 )
 from netwatch.tabs.traffic.model import (
     UNATTRIBUTED_PID,
+    ConnKey,
     Counters,
     TrafficKey,
     TrafficRow,
@@ -110,6 +111,26 @@ NARROW_COLUMNS: tuple[Column, ...] = tuple(
     c for c in COMPACT_COLUMNS if c.id not in ("user", "xmit_pk", "recv_pk")
 )
 LAYOUTS = (WIDE_COLUMNS, COLUMNS, NO_UID_COLUMNS, COMPACT_COLUMNS, NARROW_COLUMNS)
+# A row per connection has no device and one owner: its COMMAND (command, protocol, remote end)
+# keeps the room, the byte columns go first, rates then totals.
+CONNECTION_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in WIDE_COLUMNS if c.id not in ("uid", "dev", "xmit_pk", "recv_pk")
+)
+CONNECTION_DROPS = ("user", "container", "tx_rate", "rx_rate", "total_kb", "xmit_kb", "recv_kb")
+
+
+def connection_layout(
+    width: int, cell_padding: int, scrollbar: int, need: int
+) -> tuple[Column, ...]:
+    """The connection grouping's columns: COMMAND at least `need` wide (its command, protocol
+    and remote end, never cut) where the screen allows, dropping CONNECTION_DROPS in order."""
+    columns = list(CONNECTION_COLUMNS)
+    for drop in ("", *CONNECTION_DROPS):
+        columns = [c for c in columns if c.id != drop]
+        others = sum(c.width + 2 * cell_padding for c in columns if c.id != "comm")
+        if width - others - 2 * cell_padding - 1 - scrollbar >= need:
+            break
+    return tuple(columns)
 
 
 def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, ...]:
@@ -144,6 +165,7 @@ class ViewRow:
     user: str
     processes: int = 1  # the processes a grouped row sums
     context: ProcContext = NO_CONTEXT  # where its process runs ("*" where a group's differ)
+    conn: ConnKey | None = None  # the connection a row of the connection grouping is
 
     @property
     def grouped(self) -> bool:
@@ -183,9 +205,10 @@ class ViewSpec:
 def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list[ViewRow]:
     last = state.last
     # The last interval's rows give the rates; the rows shown are those, or the totals.
+    conns: dict[TrafficKey, ConnKey] = {}
     if spec.group == "connection":
-        recent = connection_rows(state, cumulative=False)
-        rows = connection_rows(state, cumulative=True) if spec.cumulative else recent
+        recent = connection_rows(state, False, conns)
+        rows = connection_rows(state, True, conns) if spec.cumulative else recent
     else:
         recent = list(last.rows) if last else []
         rows = state.rows(spec.cumulative)
@@ -199,6 +222,7 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
             per_second.get(r.key, Counters()),
             user_of(r.key.uid),
             context=context,
+            conn=conns.get(r.key),
         )
         for r in rows
         for context in (state.context_of(r.key.pid),)
@@ -209,9 +233,12 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
     return sort_rows(view, spec.sort, spec.descending)
 
 
-def connection_rows(state: TrafficState, cumulative: bool) -> list[TrafficRow]:
+def connection_rows(
+    state: TrafficState, cumulative: bool, which: dict[TrafficKey, ConnKey]
+) -> list[TrafficRow]:
     """A row per connection, keyed like a process's row: its owner's PID and UID, no device,
-    and in COMMAND the owner's command with the protocol and both ends."""
+    and in COMMAND the owner's command, the protocol, the remote end, then the local one (the
+    first the screen's edge cuts); `which` learns which connection each row is."""
     owners = {key.pid: key for key in state.totals if key.attributed}
     if cumulative:
         conns = list(state.connection_totals.items())
@@ -221,8 +248,10 @@ def connection_rows(state: TrafficState, cumulative: bool) -> list[TrafficRow]:
     for key, counts in conns:
         owner = owners.get(key.pid)
         uid = owner.uid if owner else UNATTRIBUTED_PID
-        comm = f"{owner.comm if owner else '?'} {key.text()}"
-        rows.append(TrafficRow(TrafficKey(key.pid, uid, "", comm), counts))
+        comm = f"{owner.comm if owner else '?'} {key.remote_first()}"
+        row_key = TrafficKey(key.pid, uid, "", comm)
+        which[row_key] = key
+        rows.append(TrafficRow(row_key, counts))
     return rows
 
 

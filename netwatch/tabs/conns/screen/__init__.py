@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 
 from netwatch.host.users import user_name
 from netwatch.model.untrusted import printable
-from netwatch.screens.plain import PlainStatic
+from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.table import FilterableTable, sync_rows
 from netwatch.screens.tabview import TabView, rows_text
 from netwatch.tabs.conns.formats import text_line
@@ -214,6 +214,19 @@ class ConnsView(TabView[ConnsState]):
         self.grouping = "connection"
         self._rebuild_columns()
         self.redraw()
+
+    def show_matching(self, text: str) -> None:
+        """Traffic's Enter on a connection: this one, and its detail when it is the only one."""
+        self.set_filter(text)
+        if self.grouping != "connection":
+            self.grouping = "connection"
+            self._rebuild_columns()
+        self.redraw()
+        if len(self.shown) == 1:
+            self.open_detail(self.shown[0])
+        elif not self.shown:
+            notify_plain(self.app, "no such TCP connection here (yet): the filter stays",
+                         severity="warning")  # fmt: skip
 
     def open_detail(self, row: ConnRow) -> None:
         interval = self.state.last.interval if self.state.last else 1.0

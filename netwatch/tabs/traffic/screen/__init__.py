@@ -39,6 +39,7 @@ from netwatch.tabs.traffic.view_model import (
     ViewRow,
     ViewSpec,
     build_view,
+    connection_layout,
     layout_for,
     parse_traffic_filter,
     row_id,
@@ -133,11 +134,18 @@ class TrafficView(TabView[TrafficState]):
         return parts
 
     # ---- drawing ------------------------------------------------------------------------------
-    def on_resize(self) -> None:
+    def _layout(self) -> tuple[Column, ...]:
         table = self.table
-        wanted = layout_for(
-            self.app.size.width, table.cell_padding, table.styles.scrollbar_size_vertical
-        )
+        width, pad = self.app.size.width, table.cell_padding
+        scrollbar = table.styles.scrollbar_size_vertical
+        if self.spec.group != "connection":
+            return layout_for(width, pad, scrollbar)
+        # What must stay whole: the command, the protocol and the remote end (cut before " <-").
+        need = max((len(r.key.comm.split(" <- ")[0]) for r in self.shown), default=0)
+        return connection_layout(width, pad, scrollbar, need)
+
+    def on_resize(self) -> None:
+        wanted = self._layout()
         if wanted == self.columns:
             self._fit_command()
             self.table.refresh()
@@ -151,6 +159,10 @@ class TrafficView(TabView[TrafficState]):
         rows = build_view(self.state, self.spec, user_name)
         self.total_matching = len(rows)
         self.shown = rows[:MAX_DRAWN_ROWS]
+        if self.is_mounted and self.app.size.width and self._layout() != self.columns:
+            self.columns = self._layout()
+            self.table.clear(columns=True)
+            self.add_columns(self.table)
         with self.app.batch_update():
             sync_rows(
                 self.table,
@@ -171,7 +183,8 @@ class TrafficView(TabView[TrafficState]):
         for col in self.columns:
             column = self.table.columns[ColumnKey(col.id)]
             # Grouped rows count the processes they sum where a row's PID would be.
-            label = "PROCS" if col.id == "pid" and self.spec.group != "process" else col.label
+            summed = self.spec.group not in ("process", "connection")
+            label = "PROCS" if col.id == "pid" and summed else col.label
             if col.id == self.spec.sort:
                 arrow = "▼" if self.spec.descending else "▲"
                 column.label = Text(label, style="bold underline") + arrow
@@ -263,6 +276,15 @@ class TrafficView(TabView[TrafficState]):
         key = row.key
         if row.grouped:
             self.notify(f"a {self.spec.group}'s row: press g for one row per process")
+            return
+        conn = row.conn
+        if conn is not None and conn.proto == "tcp":
+            # The connection itself, on the tab that knows its RTT, retransmits and resets.
+            def detail() -> None:
+                self.app.push_screen(ProcessDetail(key, self.state, live=self.live))
+
+            wanted = f"pid:{conn.pid} port:{conn.lport} port:{conn.rport} addr:{conn.raddr}"
+            self.post_message(self.ShowInTab("conns", wanted, detail))
             return
         if not key.attributed:
             self.notify("unattributed traffic has no process to show")

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""bench/conn_churn.py: what the Connections probe costs a host that churns TCP connections, and
+whether it counts every one.
+
+Two workloads on loopback, interleaved in rounds with and without netwatch so drift hits both:
+  http     a C client making one HTTP/1.1 GET per connection (Connection: close) to nginx
+  refused  a C client connecting to a closed port as fast as it can
+Traced, `netwatch conns --batch --json --interval 1` runs beside it; its lines are counted
+after each trial: the client's connections that ended (http: `closed`; refused: `refused`)
+against what the client counted. Prints each workload's median rate as a ratio of untraced,
+netwatch's CPU share and the connections it missed. Bounded: ROUNDS x 2 x 2 x SECONDS.
+nginx comes from Debian (installed if missing; this bench starts its own on a loopback port,
+with a config of its own, and stops it). Run as root:
+  .venv/bin/python bench/conn_churn.py [--seconds 3] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import build_flood, cleanup, cpu_seconds, median
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_timeout 0;
+  client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
+  uwsgi_temp_path {dir}; scgi_temp_path {dir};
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}
+}}
+"""
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        print("bench: installing Debian's nginx", file=sys.stderr)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        argv = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"]
+        subprocess.run(argv, check=True, env=env)
+        found = "/usr/sbin/nginx"
+    return found
+
+
+def start_nginx(binary: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    conf = workdir / f"nginx-{port}.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(workdir)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if subprocess.run(["ss", "-Htln", f"sport = :{port}"], capture_output=True,
+                          text=True).stdout.strip():  # fmt: skip
+            return proc
+        time.sleep(0.05)
+    raise SystemExit("bench: nginx did not start")
+
+
+def start_netwatch(out: Path) -> subprocess.Popen[bytes]:
+    netwatch = str(Path(sys.executable).parent / "netwatch")
+    log = out.open("wb")
+    proc = subprocess.Popen([netwatch, "conns", "-b", "--json", "--interval", "1"],
+                            stdout=log, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "watching ..." once attached
+    if b"watching" not in line:
+        raise SystemExit(f"bench: netwatch did not start: {line!r}")
+    return proc
+
+
+def counted(out: Path, port: int, end: str) -> int:
+    """The client's connections to `port` that netwatch saw end as `end`, each once."""
+    seen = set()
+    for line in out.read_text().splitlines():
+        row = json.loads(line)
+        if row["rport"] == port and row["side"] == "out" and row["end"] == end:
+            seen.add(row["cid"])
+    return len(seen)
+
+
+def trial(flood: str, kind: str, port: int, seconds: float, traced: bool, workdir: Path,
+          nginx: str) -> tuple[float, float, int, int]:  # fmt: skip
+    """(connections/s, netwatch's CPU share, the client's count, netwatch's count)."""
+    server = start_nginx(nginx, port, workdir) if kind == "http" else None
+    out = workdir / f"nw-{port}.jsonl"
+    nw = start_netwatch(out) if traced else None
+    time.sleep(0.5)
+    cpu0 = cpu_seconds(nw.pid) if nw else 0.0
+    t0 = time.monotonic()
+    mode = "http-loop" if kind == "http" else "refuse-loop"
+    done = int(subprocess.run([flood, mode, str(port), str(seconds)], capture_output=True,
+                              text=True, check=True).stdout)  # fmt: skip
+    wall = time.monotonic() - t0
+    share = (cpu_seconds(nw.pid) - cpu0) / wall if nw else 0.0
+    seen = 0
+    if nw is not None:
+        time.sleep(2.5)  # the last interval read and printed
+        nw.terminate()
+        nw.wait(30)
+        seen = counted(out, port, "closed" if kind == "http" else "refused")
+    if server is not None:
+        server.terminate()
+        server.wait(10)
+    return done / wall, share, done, seen
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench: run as root (BPF)")
+    nginx = nginx_binary()
+    flood, build_dir = build_flood()
+    workdir = Path(tempfile.mkdtemp(prefix="nwchurn-"))
+    rates: dict[tuple[str, bool], list[float]] = {}
+    shares: dict[str, list[float]] = {}
+    missed: dict[str, list[tuple[int, int]]] = {}
+    port = 47300
+    try:
+        for rnd in range(args.rounds):
+            for kind in ("http", "refused"):
+                for traced in (rnd % 2 == 0, rnd % 2 != 0):
+                    port += 1
+                    rate, share, done, seen = trial(flood, kind, port, args.seconds, traced,
+                                                    workdir, nginx)  # fmt: skip
+                    rates.setdefault((kind, traced), []).append(rate)
+                    if traced:
+                        shares.setdefault(kind, []).append(share)
+                        missed.setdefault(kind, []).append((done, seen))
+                    print(f"round {rnd + 1} {kind:7s} {'netwatch' if traced else 'untraced':8s} "
+                          f"{rate:9.0f}/s" + (f"  counted {seen}/{done}" if traced else ""),
+                          file=sys.stderr)  # fmt: skip
+    finally:
+        cleanup(build_dir)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nconn_churn: {args.rounds} rounds x {args.seconds:g} s, loopback, kernel "
+          f"{os.uname().release}, {os.cpu_count()} CPUs")  # fmt: skip
+    for kind, what in (("http", "HTTP connections/s (nginx, Connection: close)"),
+                       ("refused", "refused connects/s")):  # fmt: skip
+        base, with_nw = median(rates[(kind, False)]), median(rates[(kind, True)])
+        counts = missed[kind]
+        lost = sum(done - seen for done, seen in counts)
+        print(
+            f"  {what}: untraced {base:.0f}, netwatch {with_nw:.0f}, ratio {with_nw / base:.3f}; "
+            f"netwatch CPU {100 * median(shares[kind]):.1f}% of a core; counted "
+            f"{sum(s for _, s in counts)} of {sum(d for d, _ in counts)} ({lost} missed)"
+        )
+
+
+if __name__ == "__main__":
+    main()
