@@ -5,7 +5,8 @@ whether it counts every one.
 Two workloads on loopback, interleaved in rounds with and without netwatch so drift hits both:
   http     a C client making one HTTP/1.1 GET per connection (Connection: close) to nginx
   refused  a C client connecting to a closed port as fast as it can
-Traced, `netwatch conns --batch --json --interval 1` runs beside it; its lines are counted
+Traced, `netwatch conns --batch --json --interval 1` (or --ended, with --format ended) runs
+beside it; its lines are counted
 after each trial: the client's connections that ended (http: `closed`; refused: `refused`)
 against what the client counted. Prints each workload's median rate as a ratio of untraced,
 netwatch's CPU share and the connections it missed. Bounded: ROUNDS x 2 x 2 x SECONDS.
@@ -60,6 +61,8 @@ def nginx_binary() -> str:
 def start_nginx(binary: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     conf = workdir / f"nginx-{port}.conf"
     conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    # Unpinned, as the client and netwatch: pinning nginx and netwatch to one CPU made them
+    # fight over it (0.63 of the untraced rate), the client alone on the other.
     proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(workdir)])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -70,11 +73,12 @@ def start_nginx(binary: str, port: int, workdir: Path) -> subprocess.Popen[bytes
     raise SystemExit("bench: nginx did not start")
 
 
-def start_netwatch(out: Path) -> subprocess.Popen[bytes]:
+def start_netwatch(out: Path, form: str) -> subprocess.Popen[bytes]:
     netwatch = str(Path(sys.executable).parent / "netwatch")
     log = out.open("wb")
-    proc = subprocess.Popen([netwatch, "conns", "-b", "--json", "--interval", "1"],
-                            stdout=log, stderr=subprocess.PIPE)  # fmt: skip
+    how = ["--json"] if form == "json" else ["--ended"]
+    argv = [netwatch, "conns", "-b", *how, "--interval", "1"]
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     line = proc.stderr.readline()  # "watching ..." once attached
     if b"watching" not in line:
@@ -82,8 +86,13 @@ def start_netwatch(out: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def counted(out: Path, port: int, end: str) -> int:
+def counted(out: Path, port: int, end: str, form: str) -> int:
     """The client's connections to `port` that netwatch saw end as `end`, each once."""
+    if form == "ended":  # tcplife's lines: PID COMM SIDE LOCAL REMOTE ... END
+        words = [line.split() for line in out.read_text().splitlines()[1:]]
+        return sum(1 for w in words
+                   if len(w) > 4 and w[2] == "out" and w[4].endswith(f":{port}")
+                   and w[-1] == end)  # fmt: skip
     seen = set()
     for line in out.read_text().splitlines():
         row = json.loads(line)
@@ -93,17 +102,17 @@ def counted(out: Path, port: int, end: str) -> int:
 
 
 def trial(flood: str, kind: str, port: int, seconds: float, traced: bool, workdir: Path,
-          nginx: str) -> tuple[float, float, int, int]:  # fmt: skip
+          nginx: str, form: str) -> tuple[float, float, int, int]:  # fmt: skip
     """(connections/s, netwatch's CPU share, the client's count, netwatch's count)."""
     server = start_nginx(nginx, port, workdir) if kind == "http" else None
     out = workdir / f"nw-{port}.jsonl"
-    nw = start_netwatch(out) if traced else None
+    nw = start_netwatch(out, form) if traced else None
     time.sleep(0.5)
     cpu0 = cpu_seconds(nw.pid) if nw else 0.0
     t0 = time.monotonic()
     mode = "http-loop" if kind == "http" else "refuse-loop"
-    done = int(subprocess.run([flood, mode, str(port), str(seconds)], capture_output=True,
-                              text=True, check=True).stdout)  # fmt: skip
+    client = [flood, mode, str(port), str(seconds)]
+    done = int(subprocess.run(client, capture_output=True, text=True, check=True).stdout)
     wall = time.monotonic() - t0
     share = (cpu_seconds(nw.pid) - cpu0) / wall if nw else 0.0
     seen = 0
@@ -111,7 +120,7 @@ def trial(flood: str, kind: str, port: int, seconds: float, traced: bool, workdi
         time.sleep(2.5)  # the last interval read and printed
         nw.terminate()
         nw.wait(30)
-        seen = counted(out, port, "closed" if kind == "http" else "refused")
+        seen = counted(out, port, "closed" if kind == "http" else "refused", form)
     if server is not None:
         server.terminate()
         server.wait(10)
@@ -122,6 +131,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--format", choices=("json", "ended"), default="json",
+                   help="netwatch's output: conns -b --json (a line per connection per "
+                   "interval) or --ended (a tcplife line per connection)")  # fmt: skip
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench: run as root (BPF)")
@@ -138,7 +150,7 @@ def main() -> None:
                 for traced in (rnd % 2 == 0, rnd % 2 != 0):
                     port += 1
                     rate, share, done, seen = trial(flood, kind, port, args.seconds, traced,
-                                                    workdir, nginx)  # fmt: skip
+                                                    workdir, nginx, args.format)  # fmt: skip
                     rates.setdefault((kind, traced), []).append(rate)
                     if traced:
                         shares.setdefault(kind, []).append(share)
@@ -150,7 +162,8 @@ def main() -> None:
         cleanup(build_dir)
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nconn_churn: {args.rounds} rounds x {args.seconds:g} s, loopback, kernel "
-          f"{os.uname().release}, {os.cpu_count()} CPUs")  # fmt: skip
+          f"{os.uname().release}, {os.cpu_count()} CPUs, netwatch conns -b "
+          f"--{args.format}")  # fmt: skip
     for kind, what in (("http", "HTTP connections/s (nginx, Connection: close)"),
                        ("refused", "refused connects/s")):  # fmt: skip
         base, with_nw = median(rates[(kind, False)]), median(rates[(kind, True)])

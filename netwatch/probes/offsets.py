@@ -41,6 +41,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "SKC_STATE_OFF": ("sock_common", "skc_state"),
     "SKC_NET_OFF": ("sock_common", "skc_net"),
     "SK_ERR_OFF": ("sock", "sk_err"),  # why a connect failed, as the kernel set it
+    "INET_SPORT_OFF": ("inet_sock", "inet_sport"),  # kept when a failed connect's port is not
     # A TCP socket's own accounting, as tcp_info reports it (conns.bpf.c reads it at CLOSE).
     "TCP_SRTT_US_OFF": ("tcp_sock", "srtt_us"),
     "TCP_MDEV_US_OFF": ("tcp_sock", "mdev_us"),

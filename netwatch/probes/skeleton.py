@@ -39,12 +39,13 @@ class ProbeSkeleton:
             self._health = Health("detached")
 
     def _start_ring(self, bpf: Any, probe: str, record_size: int, max_pending: int,
-                    drain_s: float) -> None:  # fmt: skip
+                    drain_s: float, woken: bool = True,
+                    max_pause: float | None = None) -> None:  # fmt: skip
         """A streaming probe's start: its ring buffer `events` drained in a thread of its own
         from now on (the BPF object detached if that cannot be), then it counts as attached."""
         try:
             ring = RingDrain(f"netwatch-{probe}-drain", bpf[b"events"], record_size,
-                             max_pending, drain_s, woken=True)  # fmt: skip
+                             max_pending, drain_s, woken=woken, max_pause=max_pause)  # fmt: skip
         except Exception as exc:
             detach(bpf)
             raise SourceError(f"{probe} probe: cannot open its ring buffer: {exc}") from exc

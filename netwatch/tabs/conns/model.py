@@ -24,7 +24,7 @@ STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME
 LIMITS = ("rwnd", "sndbuf", "network", "app")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: tens of thousands are made a second on a churning host
 class ConnRow:
     """One connection over one interval. None: unknown (never 0 for a value not measured)."""
 
@@ -257,10 +257,11 @@ class ConnsState:
             opened = row.cid not in self.rows and (
                 row.since is not None and row.since >= self.started
             )
-            self.rows.pop(row.cid, None)  # to the end: dicts keep insertion order
+            known = self.rows.pop(row.cid, None)  # to the end: dicts keep insertion order
             self.rows[row.cid] = row
             self.first_seen.setdefault(row.cid, sample.ts)
-            self.history.setdefault(row.cid, History()).add(row, sample.interval)
+            if known is not None or row.end is None:  # a life of one interval has no history
+                self.history.setdefault(row.cid, History()).add(row, sample.interval)
             now.add(row, opened)
             self.total.add(row, opened)
         self.last_totals = now

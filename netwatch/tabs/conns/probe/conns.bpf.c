@@ -3,7 +3,7 @@
  * streamed to user space as a few records per connection (never per packet).
  *
  * Attach points:
- *   sock:inet_sock_set_state   TCP only. SYN_SENT: a connect begins, in the connecting task
+ *   sock:inet_sock_set_state (raw) TCP only. SYN_SENT: a connect begins, in the connecting task
  *                              (its owner). SYN_RECV: a listener made a child socket.
  *                              ESTABLISHED: the handshake is done (connect latency; on a child,
  *                              the SYN-ACK's round trip). CLOSE: how it ended (the sock's
@@ -20,7 +20,8 @@
  *
  * Expected overhead: per connection, one hash update at SYN_SENT or SYN_RECV, one lookup at
  * ESTABLISHED and at accept(), one delete at CLOSE, and two ring buffer records of 288 bytes
- * (established or accepted, then closed). Nothing on the packet path. Records that cannot be reserved (buffer full) and
+ * (established or accepted, then closed), submitted without a wakeup: the drain looks every
+ * 20 ms while records come (a refused connect: one record, no counters read). Nothing on the packet path. Records that cannot be reserved (buffer full) and
  * connections the table had no room for are counted in `lost` and shown, never dropped silently.
  */
 #include <uapi/linux/ptrace.h>
@@ -218,12 +219,21 @@ static __always_inline void last_counters(struct conn_event_t *ev, u64 sk)
     ev->err = (s32)read_u32(sk, SK_ERR_OFF);
 }
 
-TRACEPOINT_PROBE(sock, inet_sock_set_state)
+/* inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate): raw,
+ * so the kernel does not first copy both ends into a trace record nobody reads (a churning
+ * host pays that twice per connection). */
+RAW_TRACEPOINT_PROBE(inet_sock_set_state)
 {
-    if (args->protocol != IPPROTO_TCP_)
+    u64 sk = ctx->args[0];
+    int oldstate = (int)ctx->args[1];
+    int state = (int)ctx->args[2];
+    if (state != TCP_SYN_SENT_ && state != TCP_SYN_RECV_ && state != TCP_ESTABLISHED_ &&
+        state != TCP_CLOSE_)
         return 0;
-    u64 sk = (u64)args->skaddr;
-    int state = args->newstate;
+    u16 protocol = 0;
+    bpf_probe_read_kernel(&protocol, sizeof(protocol), (const u8 *)sk + SK_PROTOCOL_OFF);
+    if (protocol != IPPROTO_TCP_)
+        return 0;
     u64 now = bpf_ktime_get_ns();
 
     if (state == TCP_SYN_SENT_ || state == TCP_SYN_RECV_) {
@@ -237,7 +247,6 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
         }
         if (conns.update(&sk, &fresh) != 0)
             count_lost(1);
-        just_closed.delete(&sk);
         return 0; /* told with its first record: established, accepted or closed */
     }
 
@@ -254,29 +263,36 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
         struct conn_event_t *ev = record(KIND_ESTABLISHED, sk, c);
         if (!ev)
             return 0;
-        ev->oldstate = args->oldstate;
+        ev->oldstate = oldstate;
         ev->state = state;
-        events.ringbuf_submit(ev, 0);
+        events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
         return 0;
     }
-    if (state != TCP_CLOSE_ || args->oldstate == TCP_LISTEN_)
+    if (state != TCP_CLOSE_ || oldstate == TCP_LISTEN_)
         return 0; /* a listener is not a connection */
     /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). */
     struct conn_event_t *ev = record(KIND_CLOSED, sk, c);
     if (ev) {
-        /* A connect that failed has given its port back by now (inet_num 0): the tracepoint
-         * has it still. */
-        if (args->sport)
-            ev->lport = args->sport;
-        ev->oldstate = args->oldstate;
+        /* A connect that failed has given its port back by now (inet_num 0): inet_sport, the
+         * port in network order, has it still. */
+        u16 sport_be = 0;
+        bpf_probe_read_kernel(&sport_be, sizeof(sport_be), (const u8 *)sk + INET_SPORT_OFF);
+        if (sport_be)
+            ev->lport = (u16)((sport_be >> 8) | (sport_be << 8));
+        ev->oldstate = oldstate;
         ev->state = state;
-        last_counters(ev, sk);
-        events.ringbuf_submit(ev, 0);
+        if (oldstate == TCP_SYN_SENT_)
+            ev->err = (s32)read_u32(sk, SK_ERR_OFF); /* never established: no counters */
+        else
+            last_counters(ev, sk);
+        events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     }
     if (c)
         conns.delete(&sk);
-    u8 one = 1;
-    just_closed.update(&sk, &one);
+    if (oldstate != TCP_SYN_SENT_) {
+        u8 one = 1; /* an abortive close sends its reset after this: see tcp_send_reset */
+        just_closed.update(&sk, &one);
+    }
     return 0;
 }
 
@@ -307,7 +323,7 @@ RAW_TRACEPOINT_PROBE(tcp_send_reset)
     just_closed.delete(&sk); /* one reset per abortive close */
     struct conn_event_t *ev = reserve(KIND_RESET_SENT, sk);
     if (ev)
-        events.ringbuf_submit(ev, 0);
+        events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     return 0;
 }
 
@@ -326,7 +342,7 @@ static __always_inline int accepted(long ret)
     if (!ev)
         return 0;
     current_cgroup_name(ev->cgroup_name);
-    events.ringbuf_submit(ev, 0);
+    events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     return 0;
 }
 

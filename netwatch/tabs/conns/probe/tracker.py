@@ -28,7 +28,9 @@ from netwatch.tabs.conns.probe.diag import TCP_LISTEN, DiagSock
 # A connection that ended is told one read later if it ended this close to the read: the reset
 # of an abortive close follows its CLOSE by microseconds, and must not miss its row.
 HOLD_NS = 50_000_000
-MAX_ROWS = 20_000  # rows per interval; past it the most active are kept, the rest counted
+# Rows per interval: every connection that ended (a host refusing 70,000 connects a second has
+# that many), then the most active open ones; past it the rest are counted, not reported.
+MAX_ROWS = 200_000
 OWNER_SCAN_S = 5.0  # unowned connections (opened before netwatch) are looked for this often
 MAX_MISSES = 3  # reads a connection may be absent from sock_diag before it is forgotten
 U32_UNKNOWN = 0xFFFFFFFF
@@ -144,7 +146,7 @@ class Tracker:
         if ev.side:
             t.side = ev.side
         if ev.opened_ns:
-            t.since = round(ev.opened_ns / 1e9 + self._wall, 6)
+            t.since = ev.opened_ns / 1e9 + self._wall
             if t.base is None:
                 t.base = ZERO  # seen from its first segment: every counter from zero
 
@@ -158,6 +160,9 @@ class Tracker:
             if found is not None:
                 found.append("reset_sent")
             return
+        if ev.kind == KIND_CLOSED:
+            self._closed(ev)
+            return
         t = self._track(self._ends(ev), ev.sk)
         self._own(t, ev)
         self._opened(t, ev)
@@ -167,14 +172,26 @@ class Tracker:
             # SYN received to accepted: the SYN-ACK's round trip (the kernel's first RTT sample)
             # before the handshake ended, then the wait in the listen queue.
             t.connect_ms = (ev.ts_ns - ev.established_ns) / 1e6 + ev.handshake_us / 1000
-        elif ev.kind == KIND_CLOSED:
+
+    def _closed(self, ev: ConnEvent) -> None:
+        """A connection's end; one that opened and ended between two reads (a refused connect,
+        a short request) is known from this record alone: no index holds it."""
+        t = self._by_sk.pop(ev.sk, None)
+        if t is not None:
             self._by_tuple.pop(t.ends, None)
-            self._by_sk.pop(ev.sk, None)
-            if ev.established_ns and ev.opened_ns and t.connect_ms is None and t.side == "out":
-                t.connect_ms = (ev.established_ns - ev.opened_ns) / 1e6
-            later: list[str] = []
-            self._ended.append((t, ev, later))
-            self._ended_by_sk[ev.sk] = later
+        else:
+            ends = self._ends(ev)
+            t = self._by_tuple.pop(ends, None)
+            if t is None:
+                t = Track(self._next_cid, ends)
+                self._next_cid += 1
+        self._own(t, ev)
+        self._opened(t, ev)
+        if ev.established_ns and ev.opened_ns and t.connect_ms is None and t.side == "out":
+            t.connect_ms = (ev.established_ns - ev.opened_ns) / 1e6
+        later: list[str] = []
+        self._ended.append((t, ev, later))
+        self._ended_by_sk[ev.sk] = later
 
     # ---- one interval ------------------------------------------------------------------------
     def step(
@@ -292,32 +309,44 @@ class Tracker:
         for t, ev, later in self._ended:
             if now_ns - ev.ts_ns < HOLD_NS:
                 held.append((t, ev, later))
-                continue
-            if self._ended_by_sk.get(ev.sk) is later:
-                del self._ended_by_sk[ev.sk]
-            end = "reset_sent" if later else ev.ending()
-            j = self._jiffy_us
-            busy = sum(ev.chrono_jiffies) * j
-            final = Counters(ev.bytes_sent, ev.bytes_received, ev.total_retrans, ev.segs_out,
-                             busy, ev.chrono_jiffies[1] * j, ev.chrono_jiffies[2] * j)  # fmt: skip
-            rows.append(
-                self._row(
-                    t,
-                    "CLOSE",
-                    final,
-                    t.base,
-                    ev.srtt_us,
-                    ev.mdev_us,
-                    ev.min_rtt_us,
-                    end,
-                    round(ev.ts_ns / 1e9 + self._wall, 6),
-                    ev.resets_sent + len(later),
-                    int(end == "reset_received" or end == "refused"),
-                    cwnd=ev.snd_cwnd or None,
-                )
-            )
+            else:
+                if self._ended_by_sk.get(ev.sk) is later:
+                    del self._ended_by_sk[ev.sk]
+                rows.append(self._ended_row(t, ev, later))
         self._ended = held
         return rows
+
+    def _ended_row(self, t: Track, ev: ConnEvent, later: list[str]) -> ConnRow:
+        """The last row of a connection, from tcp_sock's counters at its CLOSE (written out
+        rather than through _row: a churning host ends tens of thousands a second)."""
+        end = "reset_sent" if later else ev.ending()
+        j = self._jiffy_us
+        busy_j, rwnd_j, sndbuf_j = ev.chrono_jiffies
+        base = t.base
+        netns, family, laddr, lport, raddr, rport = t.ends
+        extra = t.extra
+        if base is None:
+            xmit = recv = retrans = segs = None
+            busy = rwnd = sndbuf = None
+        else:
+            xmit = max(0, ev.bytes_sent - base.bytes_sent)
+            recv = max(0, ev.bytes_received - base.bytes_received)
+            retrans = max(0, ev.total_retrans - base.retrans)
+            segs = max(0, ev.segs_out - base.segs_out)
+            busy = max(0.0, (busy_j + rwnd_j + sndbuf_j) * j - base.busy_us) / 1000
+            rwnd = max(0.0, rwnd_j * j - base.rwnd_us) / 1000
+            sndbuf = max(0.0, sndbuf_j * j - base.sndbuf_us) / 1000
+        srtt = ev.srtt_us / 1000 if ev.srtt_us else None
+        return ConnRow(
+            t.cid, netns, family_name(family, raddr), laddr, lport, raddr, rport, t.pid,
+            t.uid, t.comm, t.cgroup, t.started, t.side, "CLOSE", t.since, xmit, recv, retrans,
+            segs, ev.resets_sent + len(later), int(end in ("reset_received", "refused")), busy,
+            rwnd, sndbuf, srtt, ev.mdev_us / 1000 if srtt is not None else None,
+            ev.min_rtt_us / 1000 if ev.min_rtt_us else None, ev.total_retrans, ev.bytes_sent,
+            ev.bytes_received, t.connect_ms, end, ev.ts_ns / 1e9 + self._wall,
+            ev.snd_cwnd or extra.get("cwnd"), extra.get("ssthresh"), extra.get("mss"),
+            extra.get("pacing_rate"), extra.get("delivery_rate"),
+        )  # fmt: skip
 
     # ---- owners of connections netwatch did not see open -------------------------------------
     def _find_owners(self, rows: list[ConnRow]) -> None:
