@@ -106,6 +106,9 @@ def test_every_batch_mode_shows_hostile_names_escaped() -> None:
         runs = {
             "top": [*NETWATCH, "top", "--batch", "--interval", "1", "--count", "6"],
             "accepts": [*NETWATCH, "accepts", "--batch", "--duration", "6"],
+            # The accepted connection's row, owned by the actor (and on --ended, its end).
+            "conns": [*NETWATCH, "conns", "--batch", "--duration", "6"],
+            "conns-ended": [*NETWATCH, "conns", "--batch", "--ended", "--duration", "6"],
             "calls": [*NETWATCH, "calls", "--batch", "--duration", "6"]
             + [arg for pid in pids for arg in ("--pid", pid)],
         }

@@ -225,3 +225,12 @@ def test_ended_connections_leave_after_their_window_and_open_ones_when_not_repor
     state.apply(ConnsSample(110.0, 1.0, ()))
     assert set(state.rows) == set()
     assert state.history == {}
+
+
+def test_a_read_that_races_the_probes_close_finds_no_sockets_and_no_traceback() -> None:
+    from netwatch.tabs.conns.probe.diag import Namespaces
+
+    namespaces = Namespaces()
+    namespaces.close()
+    assert namespaces.read() == []
+    namespaces.close()  # twice: Ctrl-C and the worker's own close

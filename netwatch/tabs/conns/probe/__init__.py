@@ -70,8 +70,9 @@ class ConnsProbe(ProbeSkeleton):
         events = decode_all(raw)
         socks = self._namespaces.read({ev.netns for ev in events if ev.netns})
         rows, more = self._tracker.step(events, socks, time.monotonic_ns(), interval)
-        spaces = self._namespaces.count()
-        self._health = Health("attached", f"{MECHANISM} in {spaces} namespaces")
+        spaces, failed = self._namespaces.count(), self._namespaces.failed
+        unread = f", {failed} could not be entered" if failed else ""
+        self._health = Health("attached", f"{MECHANISM} in {spaces} namespaces{unread}")
         lost = self._book.lost_since(lost_total)
         return ConnsSample(time.time(), interval, tuple(rows), lost, more=more)
 

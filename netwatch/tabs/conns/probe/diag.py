@@ -171,14 +171,22 @@ class Namespaces:
             gone.close()
 
     def read(self, wanted: Collection[int] = ()) -> list[DiagSock]:
-        """Every namespace's TCP sockets now (read_all, in the namespaces' own thread)."""
-        return self._thread.submit(lambda: list(read_all(self, wanted))).result()
+        """Every namespace's TCP sockets now (read_all, in the namespaces' own thread); none
+        once closed (a read that raced the probe's close: Ctrl-C while it read)."""
+        try:
+            job = self._thread.submit(lambda: list(read_all(self, wanted)))
+        except RuntimeError:  # the thread is shut down
+            return []
+        return job.result()
 
     def count(self) -> int:
         return len(self._open)
 
     def close(self) -> None:
-        self._thread.submit(self._close).result()
+        try:
+            self._thread.submit(self._close).result()
+        except RuntimeError:  # closed already
+            return
         self._thread.shutdown()
 
     def _close(self) -> None:

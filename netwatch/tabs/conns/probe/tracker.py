@@ -31,6 +31,7 @@ HOLD_NS = 50_000_000
 # Rows per interval: every connection that ended (a host refusing 70,000 connects a second has
 # that many), then the most active open ones; past it the rest are counted, not reported.
 MAX_ROWS = 200_000
+MAX_PATHS = 4096  # cgroups whose path is remembered
 OWNER_SCAN_S = 5.0  # unowned connections (opened before netwatch) are looked for this often
 MAX_MISSES = 3  # reads a connection may be absent from sock_diag before it is forgotten
 U32_UNKNOWN = 0xFFFFFFFF
@@ -116,6 +117,7 @@ class Tracker:
         self._ended: list[tuple[Track, ConnEvent, list[str]]] = []
         self._ended_by_sk: dict[int, list[str]] = {}
         self._scanned_at = -OWNER_SCAN_S
+        self._paths: dict[tuple[int, str], str] = {}  # (cgroup id, its name) -> its path
         self.tracked = 0  # connections followed now
 
     # ---- the kernel's records ----------------------------------------------------------------
@@ -140,7 +142,15 @@ class Tracker:
             return
         t.pid, t.uid, t.comm = ev.pid, ev.uid, ev.comm
         t.started = round(self._boot + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0
-        t.cgroup = self._cgroup_path(ev.cgroup_id, ev.cgroup_name)
+        key = (ev.cgroup_id, ev.cgroup_name)
+        path = self._paths.get(key)
+        if path is None:  # one lookup per cgroup, not per connection
+            path = self._cgroup_path(*key)
+            if path:  # "" may be a lookup put off (CgroupPaths' budget): asked again
+                if len(self._paths) >= MAX_PATHS:
+                    self._paths.clear()
+                self._paths[key] = path
+        t.cgroup = path
 
     def _opened(self, t: Track, ev: ConnEvent) -> None:
         if ev.side:
