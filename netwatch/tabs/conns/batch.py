@@ -13,6 +13,7 @@ from netwatch.cli import batch as shared  # what every batch command shares
 from netwatch.cli.args import batch_parser, interval_options, pid_option
 from netwatch.cli.types import Parser
 from netwatch.host.users import user_name
+from netwatch.model.gcpause import cycles_not_collected
 from netwatch.model.untrusted import printable
 from netwatch.tabs.conns.formats import ENDED_HEADER, HEADER, ended_line, text_line
 from netwatch.tabs.conns.live import live_source
@@ -62,6 +63,17 @@ def printer(
     keep: Callable[[ConnRow], bool] | None = None,
 ) -> Callable[[ConnsSample], None]:
     def emit(sample: ConnsSample) -> None:
+        with cycles_not_collected():
+            lines = _lines(sample)
+        if lines:
+            text = "".join(line + "\n" for line in lines)
+            out.write(text if how.json else how.text(sample.ts, text))
+        shared.warn_lost(sample.lost, "connection records lost (ring buffer or table full)")
+        if sample.more:
+            print(f"netwatch: {sample.more} connections past the cap not reported", file=sys.stderr)
+        out.flush()
+
+    def _lines(sample: ConnsSample) -> list[str]:
         lines = []
         for row in sample.rows:
             if ended_only and row.end is None:
@@ -75,13 +87,7 @@ def printer(
                 lines.append(
                     printable(ended_line(row) if ended_only else text_line(row, sample.interval))
                 )
-        if lines:
-            text = "".join(line + "\n" for line in lines)
-            out.write(text if how.json else how.text(sample.ts, text))
-        shared.warn_lost(sample.lost, "connection records lost (ring buffer or table full)")
-        if sample.more:
-            print(f"netwatch: {sample.more} connections past the cap not reported", file=sys.stderr)
-        out.flush()
+        return lines
 
     return emit
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from netwatch.host.procinfo import boot_to_wall
+from netwatch.model.gcpause import cycles_not_collected
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import compile_probe, offset_defines, percpu_counter
 from netwatch.probes.skeleton import ProbeSkeleton
@@ -67,9 +68,10 @@ class ConnsProbe(ProbeSkeleton):
                 return None
             interval, raw, lost_total = self._drain()
             lost_total += percpu_counter(self._bpf, b"lost", 1)  # no room in the table
-        events = decode_all(raw)
-        socks = self._namespaces.read({ev.netns for ev in events if ev.netns})
-        rows, more = self._tracker.step(events, socks, time.monotonic_ns(), interval)
+        with cycles_not_collected():
+            events = decode_all(raw)
+            socks = self._namespaces.read({ev.netns for ev in events if ev.netns})
+            rows, more = self._tracker.step(events, socks, time.monotonic_ns(), interval)
         spaces, failed = self._namespaces.count(), self._namespaces.failed
         unread = f", {failed} could not be entered" if failed else ""
         self._health = Health("attached", f"{MECHANISM} in {spaces} namespaces{unread}")
