@@ -11,9 +11,11 @@ pyroute2 (maintained, in Debian and on PyPI) packs and parses the netlink messag
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ipaddress
 import os
+import resource
 import socket
 import threading
 import time
@@ -125,6 +127,12 @@ class Namespaces:
     sockets belong to the thread that made them: all of it runs in one thread of its own."""
 
     def __init__(self, rescan_s: float = RESCAN_S) -> None:
+        # Each namespace's socket costs pyroute2 two descriptors (the socket, its event loop's
+        # epoll): a host of 500 pods outgrows the usual soft limit of 1,024.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="netwatch-sock-diag")
         self._rescan_s = rescan_s
         self._scanned_at = -rescan_s
