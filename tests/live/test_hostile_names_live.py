@@ -88,6 +88,19 @@ def wait_attached(proc: subprocess.Popen[bytes], baseline: set[int]) -> None:
     time.sleep(1.0)  # every program of the probe, not only the first
 
 
+def settled(baseline: set[int], quiet_s: float = 2.0) -> None:
+    """Until no new BPF program has been loaded for `quiet_s`: every probe compiled (they
+    compile one at a time) and attached."""
+    deadline = time.monotonic() + 90
+    loaded, since = loaded_program_ids() - baseline, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, "probes never settled"
+        time.sleep(0.2)
+        now = loaded_program_ids() - baseline
+        if now != loaded:
+            loaded, since = now, time.monotonic()
+
+
 def assert_shown_escaped(output: bytes, what: str) -> None:
     for raw in RAW:
         assert raw not in output, f"{what}: the raw name {raw!r} reached the output"
@@ -103,13 +116,15 @@ def test_every_batch_mode_shows_hostile_names_escaped() -> None:
     with udp_sink() as port:
         actors = [Actor(name, port) for name in HOSTILE]
         pids = [str(a.proc.pid) for a in actors]
+        # Five probes compile one after another (BCC's compiler is not thread-safe): the first
+        # attached counts on while the last compiles, so each runs long enough to see the act.
         runs = {
-            "top": [*NETWATCH, "top", "--batch", "--interval", "1", "--count", "6"],
-            "accepts": [*NETWATCH, "accepts", "--batch", "--duration", "6"],
+            "top": [*NETWATCH, "top", "--batch", "--interval", "1", "--count", "12"],
+            "accepts": [*NETWATCH, "accepts", "--batch", "--duration", "12"],
             # The accepted connection's row, owned by the actor (and on --ended, its end).
-            "conns": [*NETWATCH, "conns", "--batch", "--duration", "6"],
-            "conns-ended": [*NETWATCH, "conns", "--batch", "--ended", "--duration", "6"],
-            "calls": [*NETWATCH, "calls", "--batch", "--duration", "6"]
+            "conns": [*NETWATCH, "conns", "--batch", "--duration", "12"],
+            "conns-ended": [*NETWATCH, "conns", "--batch", "--ended", "--duration", "12"],
+            "calls": [*NETWATCH, "calls", "--batch", "--duration", "12"]
             + [arg for pid in pids for arg in ("--pid", pid)],
         }
         procs = {
@@ -119,7 +134,7 @@ def test_every_batch_mode_shows_hostile_names_escaped() -> None:
         try:
             for p in procs.values():
                 wait_attached(p, baseline)
-            time.sleep(2.0)  # each probe's own programs: wait_attached saw the first ones
+            settled(baseline)  # every probe's programs: wait_attached saw the first ones
             for a in actors:
                 a.act()
             outputs = {mode: p.communicate(timeout=60) for mode, p in procs.items()}
