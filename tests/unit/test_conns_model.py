@@ -77,6 +77,7 @@ def test_a_connection_seen_opening_counts_from_zero_then_by_difference() -> None
     assert row.since == pytest.approx(1_000_000.0 + 9.99)
     (row2,), _ = t.step([], [sock(tcpi_bytes_sent=5000, tcpi_total_retrans=3)], 11_100 * MS, 1.0)
     assert row2.cid == row.cid
+    assert row.connect_first and not row2.connect_first  # its latency observed once
     assert (row2.xmit_bytes, row2.retrans, row2.retrans_total) == (4000, 1, 3)
 
 
@@ -175,7 +176,9 @@ def test_the_codec_reads_back_what_it_wrote_and_refuses_what_it_did_not() -> Non
         with pytest.raises(BadRecord):
             conn_in(broken)
     with pytest.raises(BadRecord):
-        conn_in(conn_out(original)[:-1])
+        conn_in(conn_out(original)[:-2])
+    # Recorded before connect_first: read, its latency not observed again.
+    assert conn_in(conn_out(original)[:-1]) == replace(original, connect_first=False)
 
 
 def test_filters_by_address_block_port_end_and_side() -> None:

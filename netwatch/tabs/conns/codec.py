@@ -34,7 +34,11 @@ def _ms(value: Any, what: str) -> float | None:
 
 
 def conn_in(item: Any) -> ConnRow:
+    if type(item) is list and len(item) == len(NAMES) - 1:  # recorded before connect_first
+        item = [*item, False]
     v = dict(zip(NAMES, checks.fields(item, len(NAMES), "a connection"), strict=True))
+    if type(v["connect_first"]) is not bool:
+        raise checks.BadRecord("connect_first is not true or false")
     if v["family"] not in FAMILIES:
         raise checks.BadRecord("family is not one of " + ", ".join(FAMILIES))
     if v["side"] not in (*SIDES, ""):
@@ -82,6 +86,7 @@ def conn_in(item: Any) -> ConnRow:
         mss=_count(v["mss"], "mss"),
         pacing_rate=_count(v["pacing_rate"], "pacing_rate"),
         delivery_rate=_count(v["delivery_rate"], "delivery_rate"),
+        connect_first=v["connect_first"],
     )
 
 

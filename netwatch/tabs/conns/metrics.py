@@ -56,18 +56,12 @@ class ConnsMetrics:
             for direction, n in (("sent", row.resets_sent), ("received", row.resets_received)):
                 if n:
                     add("conns_resets", (comm, container, direction), (n,), n)
-            if row.connect_ms is not None and _first(row, sample):
+            if row.connect_ms is not None and row.connect_first:
                 columns = histogram_columns(row.connect_ms / 1000, CONNECT_BUCKETS)
                 add("conns_connect", (comm, container), columns, 1)
             if row.srtt_ms is not None and row.end is None:
                 add("conns_srtt", (comm, container),
                     histogram_columns(row.srtt_ms / 1000, RTT_BUCKETS), 1)  # fmt: skip
-
-
-def _first(row: object, sample: ConnsSample) -> bool:
-    """Whether this interval is the connection's first (its connect observed once)."""
-    since = getattr(row, "since", None)
-    return since is not None and since >= sample.ts - sample.interval
 
 
 def metrics(options: ExportOptions) -> ConnsMetrics:

@@ -69,6 +69,8 @@ class ConnRow:
     mss: int | None = None
     pacing_rate: int | None = None  # bytes/s
     delivery_rate: int | None = None  # bytes/s
+    # The first of its rows to carry connect_ms: where a histogram observes it, once.
+    connect_first: bool = False
 
     @property
     def key(self) -> str:

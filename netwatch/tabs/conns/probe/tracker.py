@@ -71,6 +71,7 @@ class Track:
     sk: int = 0
     base: Counters | None = None  # the counters at the last read; None: never read
     misses: int = 0
+    connect_told: bool = False  # a row has carried its connect_ms
     extra: dict[str, int | None] = field(default_factory=dict)  # tcp_info, as last read
 
 
@@ -308,6 +309,7 @@ class Tracker:
             xmit_total=now.bytes_sent,
             recv_total=now.bytes_received,
             connect_ms=t.connect_ms,
+            connect_first=self._connect_first(t),
             end=end,
             ended_at=ended_at,
             **extra,
@@ -355,8 +357,16 @@ class Tracker:
             ev.min_rtt_us / 1000 if ev.min_rtt_us else None, ev.total_retrans, ev.bytes_sent,
             ev.bytes_received, t.connect_ms, end, ev.ts_ns / 1e9 + self._wall,
             ev.snd_cwnd or extra.get("cwnd"), extra.get("ssthresh"), extra.get("mss"),
-            extra.get("pacing_rate"), extra.get("delivery_rate"),
+            extra.get("pacing_rate"), extra.get("delivery_rate"), self._connect_first(t),
         )  # fmt: skip
+
+    @staticmethod
+    def _connect_first(t: Track) -> bool:
+        """Whether this row is the first to carry the connection's connect latency."""
+        if t.connect_ms is None or t.connect_told:
+            return False
+        t.connect_told = True
+        return True
 
     # ---- owners of connections netwatch did not see open -------------------------------------
     def _find_owners(self, rows: list[ConnRow]) -> None:
