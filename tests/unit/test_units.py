@@ -3,7 +3,7 @@ bit/s (1000-based, as links are quoted) when asked."""
 
 from __future__ import annotations
 
-from netwatch.tabs.traffic.formats import rate_text, size_text
+from netwatch.model.units import rate_text, size_text
 from netwatch.tabs.traffic.model import HistoryPoint
 from netwatch.tabs.traffic.screen.detail import per_interval
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
+from netwatch.model.addresses import address
 from netwatch.model.cdata import c_string
-from netwatch.tabs.accepts.model import AcceptEvent, address
+from netwatch.tabs.accepts.model import AcceptEvent
 
 CGROUP_NAME_LEN = 96  # accepts.bpf.c's
 # A cgroup's id and its own name (from the kernel) to its path (probes/cgroups.py).

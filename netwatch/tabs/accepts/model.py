@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -72,16 +71,6 @@ FIELD_NAMES = ("ts", "uid", "user", "comm", "pid", "tid", "family", "laddr", "lp
                "port", "ip_source", "src_port", "local_addr")  # fmt: skip
 # The names before one grammar (#24): kept one release beside laddr/lport/raddr/rport.
 OLD_FIELD_NAMES = ("port", "ip_source", "src_port", "local_addr")
-
-
-def address(raw: bytes, family: int) -> tuple[str, str]:
-    """Natural text for an address: dotted IPv4; IPv6 compressed; `::ffff:a.b.c.d` when mapped."""
-    if family == 2:
-        return str(ipaddress.IPv4Address(raw[:4])), "ipv4"
-    v6 = ipaddress.IPv6Address(raw[:16])
-    if v6.ipv4_mapped is not None:
-        return f"::ffff:{v6.ipv4_mapped}", "ipv4-mapped"
-    return str(v6), "ipv6"
 
 
 @dataclass(frozen=True, slots=True)

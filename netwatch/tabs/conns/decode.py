@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import ipaddress
 import struct
 from dataclasses import dataclass
 
+from netwatch.model.addresses import address
 from netwatch.model.cdata import c_string
 
 CGROUP_NAME_LEN = 96  # conns.bpf.c's
@@ -126,19 +126,6 @@ class ConnEvent:
         return bool(self.flags & FLAG_ESTABLISHED) or self.established_ns > 0
 
 
-def address_text(raw: bytes, family: int) -> str:
-    """As sock_diag's addresses are written (diag.py), so the two name a connection alike:
-    dotted IPv4, compressed IPv6, `::ffff:a.b.c.d` for an IPv4 peer on an IPv6 socket."""
-    if family == AF_INET6:
-        return v6_text(ipaddress.IPv6Address(raw[:16]))
-    return str(ipaddress.IPv4Address(raw[:4]))
-
-
-def v6_text(address: ipaddress.IPv6Address) -> str:
-    mapped = address.ipv4_mapped
-    return f"::ffff:{mapped}" if mapped is not None else str(address)
-
-
 def family_name(family: int, raddr: str) -> str:
     if family != AF_INET6:
         return "ipv4"
@@ -158,7 +145,7 @@ def _address(raw: bytes, family: int) -> str:
     if text is None:
         if len(_ADDRESSES) >= MAX_ADDRESSES:
             _ADDRESSES.clear()
-        text = _ADDRESSES[key] = address_text(raw, family)
+        text = _ADDRESSES[key] = address(raw, family)[0]
     return text
 
 

@@ -232,7 +232,6 @@ class ConnsState:
     max_kept: int = MAX_KEPT
     rows: dict[int, ConnRow] = field(default_factory=dict)  # by cid: the latest of each
     history: dict[int, History] = field(default_factory=dict)
-    first_seen: dict[int, float] = field(default_factory=dict)
     total: Totals = field(default_factory=Totals)
     last_totals: Totals = field(default_factory=Totals)
     lost: int = 0
@@ -261,7 +260,6 @@ class ConnsState:
             )
             known = self.rows.pop(row.cid, None)  # to the end: dicts keep insertion order
             self.rows[row.cid] = row
-            self.first_seen.setdefault(row.cid, sample.ts)
             if known is not None or row.end is None:  # a life of one interval has no history
                 self.history.setdefault(row.cid, History()).add(row, sample.interval)
             now.add(row, opened)
@@ -283,7 +281,6 @@ class ConnsState:
     def _drop(self, cid: int) -> None:
         self.rows.pop(cid, None)
         self.history.pop(cid, None)
-        self.first_seen.pop(cid, None)
 
     def open_count(self) -> int:
         return sum(1 for r in self.rows.values() if r.end is None)

@@ -276,11 +276,3 @@ def sparkline(
         for v in tail
     )  # fmt: skip
     return f"{bars}  max {unit(peak)}"
-
-
-def bytes_text(n: float) -> str:
-    for suffix in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or suffix == "GiB":
-            return f"{n:.0f}{suffix}" if suffix == "B" else f"{n:.1f}{suffix}"
-        n /= 1024
-    return "-"

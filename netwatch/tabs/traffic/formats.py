@@ -109,31 +109,6 @@ def human_rate(bytes_per_s: int, bits: bool = False) -> str:
     return f"{value:.0f}{units[-1]}"
 
 
-_IEC = ("B", "KiB", "MiB", "GiB", "TiB")
-_SI_BITS = ("bit", "kbit", "Mbit", "Gbit", "Tbit")
-
-
-def size_text(n_bytes: float) -> str:
-    """A byte count with its unit, 1024-based: `512 B`, `80.1 MiB`."""
-    return _scaled(float(n_bytes), 1024, _IEC)
-
-
-def rate_text(bytes_per_s: float, bits: bool = False) -> str:
-    """A rate with its unit: bytes/s 1024-based (`38.2 MiB/s`), or bits/s 1000-based as
-    network links are quoted (`320 Mbit/s`)."""
-    if bits:
-        return _scaled(bytes_per_s * 8, 1000, _SI_BITS) + "/s"
-    return _scaled(bytes_per_s, 1024, _IEC) + "/s"
-
-
-def _scaled(value: float, base: int, units: tuple[str, ...]) -> str:
-    for unit in units[:-1]:
-        if abs(value) < base:
-            return f"{value:.0f} {unit}" if unit == units[0] else f"{value:.1f} {unit}"
-        value /= base
-    return f"{value:.1f} {units[-1]}"
-
-
 CONN_COLUMNS = ("PROTO", "LOCAL", "REMOTE", "STATE", "PID", "XMIT_PK", "RECV_PK", "XMIT_KB",
                 "RECV_KB", "COMMAND")  # fmt: skip
 CONN_HEADER = "%-5s %-28s %-28s %-11s %7s %7s %7s %7s %7s %-15s" % CONN_COLUMNS

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ipaddress
 import os
 import resource
 import socket
@@ -32,8 +31,8 @@ from pyroute2.netlink.diag import (  # type: ignore[import-untyped]
 from pyroute2.netlink.nlsocket import NetlinkSocket  # type: ignore[import-untyped]
 
 from netwatch.host.netns import named_paths
-from netwatch.host.sockets import PROC
-from netwatch.tabs.conns.decode import v6_text
+from netwatch.host.sockets import PROC, pids_by_netns
+from netwatch.model.addresses import v6_text
 
 CLONE_NEWNET = 0x40000000
 INET_DIAG_INFO = 2  # the extension that carries tcp_info
@@ -111,14 +110,8 @@ def namespace_paths() -> dict[int, str]:
     """A path that opens each network namespace, by its inode: `ip netns` names, then the
     first process found in each."""
     paths = {inode: str(path) for inode, path in named_paths().items()}
-    for entry in os.listdir(PROC):
-        if not entry.isdigit():
-            continue
-        path = f"{PROC}/{entry}/ns/net"
-        try:
-            paths.setdefault(os.stat(path).st_ino, path)
-        except OSError:
-            continue
+    for inode, pids in pids_by_netns().items():
+        paths.setdefault(inode, f"{PROC}/{pids[0]}/ns/net")
     return paths
 
 
@@ -206,7 +199,7 @@ class Namespaces:
 def _text(family: int, address: str) -> str:
     if family != socket.AF_INET6:
         return address
-    return v6_text(ipaddress.IPv6Address(address))  # as decode writes the probe's
+    return v6_text(address)  # as the probe's records are written
 
 
 def _parsed(netns: int, msg: Any) -> DiagSock | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from netwatch.host.procinfo import cgroup_of, started_at
-from netwatch.host.sockets import PROC, comm_of
+from netwatch.host.sockets import PROC, comm_of, socket_fds
 from netwatch.tabs.conns.decode import (
     KIND_ACCEPTED,
     KIND_CLOSED,
@@ -119,7 +119,6 @@ class Tracker:
         self._ended_by_sk: dict[int, list[str]] = {}
         self._scanned_at = -OWNER_SCAN_S
         self._paths: dict[tuple[int, str], str] = {}  # (cgroup id, its name) -> its path
-        self.tracked = 0  # connections followed now
 
     # ---- the kernel's records ----------------------------------------------------------------
     def _track(self, ends: Tuple, sk: int = 0) -> Track:
@@ -235,10 +234,8 @@ class Tracker:
                 if t.misses > MAX_MISSES:
                     del self._by_tuple[ends]
                     self._by_sk.pop(t.sk, None)
-        self._find_owners(rows)
-        ended = self._ended_rows(now_ns)
-        self.tracked = len(self._by_tuple)
-        return self._capped(ended, rows)
+        self._find_owners()
+        return self._capped(self._ended_rows(now_ns), rows)
 
     def _capped(self, ended: list[ConnRow], live: list[ConnRow]) -> tuple[list[ConnRow], int]:
         room = self._max_rows - len(ended)
@@ -369,9 +366,11 @@ class Tracker:
         return True
 
     # ---- owners of connections netwatch did not see open -------------------------------------
-    def _find_owners(self, rows: list[ConnRow]) -> None:
+    def _find_owners(self) -> None:
+        if time.monotonic() - self._scanned_at < OWNER_SCAN_S:
+            return  # before the walk over every connection, which most reads need not make
         wanted = {t.inode: t for t in self._by_tuple.values() if not t.pid and t.inode}
-        if not wanted or time.monotonic() - self._scanned_at < OWNER_SCAN_S:
+        if not wanted:
             return
         self._scanned_at = time.monotonic()
         for inode, pid in owners_of(wanted.keys()).items():
@@ -386,21 +385,10 @@ def owners_of(inodes: Iterable[int]) -> dict[int, int]:
     wanted = set(inodes)
     found: dict[int, int] = {}
     for entry in os.listdir(PROC):
-        if not entry.isdigit() or not wanted:
-            continue
-        fd_dir = f"{PROC}/{entry}/fd"
-        try:
-            names = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for name in names:
-            try:
-                target = os.readlink(f"{fd_dir}/{name}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inode = int(target[8:-1])
-                if inode in wanted:
-                    found[inode] = int(entry)
-                    wanted.discard(inode)
+        if not wanted:
+            break
+        if entry.isdigit():
+            for inode in socket_fds(int(entry)).keys() & wanted:
+                found[inode] = int(entry)
+                wanted.discard(inode)
     return found

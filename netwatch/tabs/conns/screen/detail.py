@@ -8,10 +8,11 @@ from collections.abc import Iterable
 
 from textual.widget import Widget
 
+from netwatch.model.units import rate_text
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
 from netwatch.tabs.conns.model import LIMITS, ConnRow, History, limit_shares
-from netwatch.tabs.conns.view_model import age_text, bytes_text, endpoint, ms_text, sparkline
+from netwatch.tabs.conns.view_model import age_text, endpoint, ms_text, sparkline
 
 WHEN = "%Y-%m-%d %H:%M:%S"
 
@@ -71,7 +72,7 @@ def detail_lines(row: ConnRow, history: History | None, interval: float, user: s
             f"over its life here ({len(history.srtt_ms)} intervals, oldest left):",
             f"  rtt      {sparkline(history.srtt_ms, unit=lambda v: ms_text(v) + ' ms')}",
             f"  retrans  {sparkline(history.retrans, unit=lambda v: f'{v:.0f} segments')}",
-            f"  rate     {sparkline(history.rate, unit=lambda v: bytes_text(v) + '/s')}",
+            f"  rate     {sparkline(history.rate, unit=rate_text)}",
         ]
     return lines
 

@@ -159,8 +159,9 @@ class TrafficView(TabView[TrafficState]):
         rows = build_view(self.state, self.spec, user_name)
         self.total_matching = len(rows)
         self.shown = rows[:MAX_DRAWN_ROWS]
-        if self.is_mounted and self.app.size.width and self._layout() != self.columns:
-            self.columns = self._layout()
+        wanted = self._layout() if self.is_mounted and self.app.size.width else self.columns
+        if wanted != self.columns:
+            self.columns = wanted
             self.table.clear(columns=True)
             self.add_columns(self.table)
         with self.app.batch_update():

@@ -14,9 +14,9 @@ from textual.widgets import Sparkline
 from netwatch.host.netns import NetnsNames, shown
 from netwatch.host.procinfo import ProcessGone, process_info, same_process
 from netwatch.model.containers import NO_CONTEXT
+from netwatch.model.units import rate_text, size_text
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
-from netwatch.tabs.traffic.formats import rate_text, size_text
 from netwatch.tabs.traffic.model import Counters, HistoryPoint, TrafficKey, TrafficState
 
 REFRESH_S = 1.0  # the screen reads the tab's state this often; samples arrive on their own
