@@ -14,7 +14,7 @@ from netwatch.model.cdata import c_string
 CGROUP_NAME_LEN = 96  # conns.bpf.c's
 KIND_ESTABLISHED, KIND_ACCEPTED, KIND_CLOSED, KIND_RESET_SENT = 2, 3, 4, 5
 SIDE_NAMES = {1: "out", 2: "in"}
-FLAG_RESET_RECEIVED, FLAG_ESTABLISHED = 1, 2
+FLAG_ESTABLISHED = 2
 TCP_SYN_SENT, TCP_SYN_RECV = 2, 3
 AF_INET6 = 10
 UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN,
@@ -117,7 +117,8 @@ class ConnEvent:
             if self.err in UNREACHABLE:
                 return "unreachable"
             return "aborted"  # its process closed it (sk_err 0) or gave up
-        if self.flags & FLAG_RESET_RECEIVED or self.err in (errno.ECONNRESET, errno.EPIPE):
+        # tcp_reset() sets these before it closes the sock: ECONNRESET, or EPIPE in CLOSE_WAIT.
+        if self.err in (errno.ECONNRESET, errno.EPIPE):
             return "reset_received"
         return "closed"
 

@@ -25,24 +25,23 @@ from netwatch.tabs.conns.probe.diag import Namespaces
 from netwatch.tabs.conns.probe.tracker import Tracker
 
 BPF_SOURCE = Path(__file__).with_name("conns.bpf.c")
-TRACEPOINTS = (  # the first three attached raw (their arguments only), checked here by name
+TRACEPOINTS = (  # the first two attached raw (their arguments only), checked here by name
     "sock/inet_sock_set_state",
     "tcp/tcp_send_reset",
-    "tcp/tcp_receive_reset",
     "syscalls/sys_exit_accept",
     "syscalls/sys_exit_accept4",
 )
 RINGBUF_PAGES = 2048  # 8 MiB: about 29,000 records of slack if the drain thread stalls
-MAX_CONNS = 65536  # connections the kernel follows at once; more are counted as lost
+# Connections the kernel follows at once: a slot each in an array of 2**CONN_SLOT_BITS, those
+# whose slot is taken in a hash map of MAX_OVERFLOW; more are counted as lost.
+CONN_SLOT_BITS = 16
+MAX_OVERFLOW = 32768
 MAX_PENDING_RECORDS = 500_000
 DRAIN_INTERVAL_S = 0.02
 # Records come without a wakeup (one per record cost a churning host 5% of its connects): the
 # drain looks every DRAIN_INTERVAL_S while they come, up to DRAIN_IDLE_S apart while none do.
 DRAIN_IDLE_S = 0.2
-MECHANISM = (
-    "sock:inet_sock_set_state, tcp:tcp_send_reset/tcp_receive_reset, accept exits; "
-    "tcp_info via sock_diag"
-)
+MECHANISM = "sock:inet_sock_set_state, tcp:tcp_send_reset, accept exits; tcp_info via sock_diag"
 
 
 class ConnsProbe(ProbeSkeleton):
@@ -56,7 +55,11 @@ class ConnsProbe(ProbeSkeleton):
     def open(self) -> None:
         text = BPF_SOURCE.read_text()
         defines = offset_defines("conns", text)
-        defines += [f"-DRINGBUF_PAGES={RINGBUF_PAGES}", f"-DMAX_CONNS={MAX_CONNS}"]
+        defines += [
+            f"-DRINGBUF_PAGES={RINGBUF_PAGES}",
+            f"-DCONN_SLOT_BITS={CONN_SLOT_BITS}",
+            f"-DMAX_OVERFLOW={MAX_OVERFLOW}",
+        ]
         bpf = compile_probe("conns", text.encode(), defines)
         self._start_ring(bpf, "conns", RECORD_SIZE, MAX_PENDING_RECORDS, DRAIN_INTERVAL_S,
                          woken=False, max_pause=DRAIN_IDLE_S)  # fmt: skip

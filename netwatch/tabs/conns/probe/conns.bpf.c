@@ -9,20 +9,26 @@
  *                              the SYN-ACK's round trip). CLOSE: how it ended (the sock's
  *                              sk_err, a reset seen) and its last counters, read from tcp_sock.
  *   tcp:tcp_send_reset (raw)   a reset sent by a tracked socket, or by one just closed (the
- *   tcp:tcp_receive_reset (raw) kernel moves a socket to CLOSE before it sends the reset that an
+ *                              kernel moves a socket to CLOSE before it sends the reset that an
  *                              abortive close or SO_LINGER 0 makes): counted per connection.
+ *                              A reset received needs no probe: it sets sk_err, read at CLOSE.
  *   syscalls:sys_exit_accept, sys_exit_accept4: the process that accepted an inbound connection
  *                              (its descriptor's sock, as accepts.bpf.c reads it).
  *
- * Kernel features: tracepoint programs, BPF ring buffer (5.8+), BTF offsets for tcp_sock's
- * srtt_us, mdev_us, rtt_min, total_retrans, bytes_*, chrono_stat and sock's sk_err (passed by the
- * loader, probes/offsets.py). The same on 6.1 and 6.18: these tracepoints exist on both.
+ * Kernel features: tracepoint programs, BPF ring buffer (5.8+), atomic compare-and-exchange
+ * (5.12+), BTF offsets for tcp_sock's srtt_us, mdev_us, rtt_min, total_retrans, bytes_*,
+ * chrono_stat and sock's sk_err (passed by the loader, probes/offsets.py). The same on 6.1 and
+ * 6.18: these tracepoints exist on both.
  *
- * Expected overhead: per connection, one hash update at SYN_SENT or SYN_RECV, one lookup at
- * ESTABLISHED and at accept(), one delete at CLOSE, and two ring buffer records of 288 bytes
- * (established or accepted, then closed), submitted without a wakeup: the drain looks every
- * 20 ms while records come (a refused connect: one record, no counters read). Nothing on the packet path. Records that cannot be reserved (buffer full) and
- * connections the table had no room for are counted in `lost` and shown, never dropped silently.
+ * Expected overhead: per connection, a slot claimed at SYN_SENT or SYN_RECV and freed at CLOSE
+ * (an array indexed by a hash of the sock's address: the verifier inlines its lookup, where a
+ * hash map costs a locked helper call each way; a sock whose slot is taken uses a hash map),
+ * and two ring buffer records of 288 bytes (established or accepted, then closed), submitted
+ * without a wakeup: the drain looks every 20 ms while records come. A refused connect costs
+ * one record and about 17 helper calls in all, most of them kernel reads: on a VM each call
+ * costs tens of nanoseconds, so fields that sit together are read in one go. Nothing on the
+ * packet path. Records that cannot be reserved (buffer full) and connections the table had no
+ * room for are counted in `lost` and shown, never dropped silently.
  */
 #include <uapi/linux/ptrace.h>
 
@@ -45,7 +51,6 @@
 #define SIDE_OUT 1
 #define SIDE_IN 2
 
-#define FLAG_RESET_RECEIVED 1
 #define FLAG_ESTABLISHED 2
 
 #include "sock_endpoints.bpf.h"
@@ -110,7 +115,13 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 /* [0]: records that could not be handed to user space (ring buffer full); [1]: connections the
  * table had no room for (their owner and open time unknown). */
 BPF_PERCPU_ARRAY(lost, u64, 2);
-BPF_HASH(conns, u64, struct conn_t, MAX_CONNS);
+/* Followed connections: a slot per hash of the sock's address (sk 0: free), and the rest. */
+struct slot_t {
+    u64 sk;
+    struct conn_t c;
+};
+BPF_ARRAY(slots, struct slot_t, 1 << CONN_SLOT_BITS);
+BPF_HASH(overflow, u64, struct conn_t, MAX_OVERFLOW);
 /* Socks that reached CLOSE lately: a reset they send after it is theirs (abortive close). */
 BPF_TABLE("lru_hash", u64, u8, just_closed, 4096);
 
@@ -141,10 +152,10 @@ static __always_inline void own(struct conn_t *c)
     c->uid = (u32)bpf_get_current_uid_gid();
     bpf_get_current_comm(c->comm, sizeof(c->comm));
     c->cgroup_id = bpf_get_current_cgroup_id();
-    c->start_ns = 0;
-    u64 leader = read_ptr(bpf_get_current_task(), TASK_GROUP_LEADER_OFF);
-    if (leader)
-        c->start_ns = read_u64(leader, TASK_START_BOOTTIME_OFF);
+    /* A process's main thread is its group leader: one read fewer where most connects run. */
+    u64 task = bpf_get_current_task();
+    u64 leader = (u32)pid_tgid == c->pid ? task : read_ptr(task, TASK_GROUP_LEADER_OFF);
+    c->start_ns = leader ? read_u64(leader, TASK_START_BOOTTIME_OFF) : 0;
 }
 
 static __always_inline void current_cgroup_name(char *out)
@@ -157,8 +168,55 @@ static __always_inline void current_cgroup_name(char *out)
         bpf_probe_read_kernel_str(out, CGROUP_NAME_LEN, (const void *)name);
 }
 
+/* ---- the table ---------------------------------------------------------------------------- */
+
+/* Fibonacci hashing: sock addresses share their low bits (slab objects), not their high ones. */
+static __always_inline struct slot_t *slot_of(u64 sk)
+{
+    u32 index = (u32)((sk * 0x9E3779B97F4A7C15ULL) >> (64 - CONN_SLOT_BITS));
+    return slots.lookup(&index);
+}
+
+/* What the table holds of `sk`, or 0. */
+static __always_inline struct conn_t *find(u64 sk)
+{
+    struct slot_t *s = slot_of(sk);
+    if (s && s->sk == sk)
+        return &s->c;
+    return overflow.lookup(&sk);
+}
+
+/* Follow `sk` from now. Its slot is claimed atomically (two CPUs may open two socks whose
+ * hashes meet); a slot that still names `sk` is one whose CLOSE the probe never saw (the
+ * sock's memory is reused), taken back. */
+static __always_inline void follow(u64 sk, struct conn_t *fresh)
+{
+    struct slot_t *s = slot_of(sk);
+    if (s) {
+        u64 was = s->sk;
+        if (was == sk || (was == 0 && __sync_val_compare_and_swap(&s->sk, 0, sk) == 0)) {
+            __builtin_memcpy(&s->c, fresh, sizeof(s->c));
+            return;
+        }
+    }
+    if (overflow.update(&sk, fresh) != 0)
+        count_lost(1);
+}
+
+/* Stop following `sk` (after its last record has copied what the table held). */
+static __always_inline void forget(u64 sk)
+{
+    struct slot_t *s = slot_of(sk);
+    if (s && s->sk == sk)
+        s->sk = 0;
+    else
+        overflow.delete(&sk);
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
 /* A zeroed record of `kind` about sock `sk`, or 0 (counted) when the buffer is full. */
-static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk)
+static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk, u64 now)
 {
     struct conn_event_t *ev = events.ringbuf_reserve(sizeof(struct conn_event_t));
     if (!ev) {
@@ -166,16 +224,16 @@ static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk)
         return 0;
     }
     __builtin_memset(ev, 0, sizeof(*ev));
-    ev->ts_ns = bpf_ktime_get_ns();
+    ev->ts_ns = now;
     ev->sk = sk;
     ev->kind = kind;
     return ev;
 }
 
 /* A record of `kind` about sock `sk`, with what the table knows of it (`c` may be 0). */
-static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_t *c)
+static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_t *c, u64 now)
 {
-    struct conn_event_t *ev = reserve(kind, sk);
+    struct conn_event_t *ev = reserve(kind, sk, now);
     if (!ev)
         return 0;
     if (c) {
@@ -191,32 +249,75 @@ static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_
         ev->side = c->side;
         ev->flags = c->flags;
     }
-    const u8 *skc = (const u8 *)sk;
-    u16 family = 0;
-    bpf_probe_read_kernel(&family, sizeof(family), skc + SKC_FAMILY_OFF);
+    struct sock_ends_t ends;
+    sock_ends_read((const u8 *)sk, &ends);
+    u16 family = sock_ends_family(&ends);
     ev->family = family;
-    sock_endpoints(skc, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
-    u64 net = read_ptr(sk, SKC_NET_OFF);
+    sock_ends_copy(&ends, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
+    u64 net = sock_ends_net(&ends);
     if (net)
         ev->netns = read_u32(net, NET_NS_INUM_OFF);
     return ev;
 }
 
+/* tcp_sock's counters that a closed connection's record carries: from the first to the last
+ * byte of them (about 760 on our kernels), read at once into a per-CPU buffer, since eleven
+ * helper calls cost more than the copy. */
+#define NW_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define TCP_RTT_MIN_VALUE_AT (TCP_RTT_MIN_OFF + MINMAX_SAMPLE_V_OFF)
+#define TCP_SPAN_FIRST                                                                            \
+    (NW_MIN(NW_MIN(NW_MIN(TCP_SRTT_US_OFF, TCP_MDEV_US_OFF),                                      \
+                   NW_MIN(TCP_RTT_MIN_VALUE_AT, TCP_TOTAL_RETRANS_OFF)),                             \
+            NW_MIN(NW_MIN(NW_MIN(TCP_BYTES_ACKED_OFF, TCP_BYTES_RECEIVED_OFF),                    \
+                          NW_MIN(TCP_BYTES_SENT_OFF, TCP_CHRONO_STAT_OFF)),                       \
+                   NW_MIN(TCP_SND_CWND_OFF, TCP_SEGS_OUT_OFF))) & ~7)
+#define TCP_SPAN_END                                                                              \
+    NW_MAX(NW_MAX(NW_MAX(TCP_SRTT_US_OFF, TCP_MDEV_US_OFF) + 4,                                   \
+                  NW_MAX(TCP_RTT_MIN_VALUE_AT, TCP_TOTAL_RETRANS_OFF) + 4),                          \
+           NW_MAX(NW_MAX(NW_MAX(TCP_BYTES_ACKED_OFF, TCP_BYTES_RECEIVED_OFF),                     \
+                         TCP_BYTES_SENT_OFF) + 8,                                                 \
+                  NW_MAX(TCP_CHRONO_STAT_OFF + 12, NW_MAX(TCP_SND_CWND_OFF, TCP_SEGS_OUT_OFF) + 4)))
+#define TCP_SPAN_LEN (TCP_SPAN_END - TCP_SPAN_FIRST)
+
+struct tcp_span_t {
+    u8 b[TCP_SPAN_LEN];
+};
+BPF_PERCPU_ARRAY(tcp_span, struct tcp_span_t, 1);
+
+#define SPAN_U32(span, off) (*(const u32 *)((span)->b + (off) - TCP_SPAN_FIRST))
+#define SPAN_U64(span, off) (*(const u64 *)((span)->b + (off) - TCP_SPAN_FIRST))
+
 /* tcp_sock's own accounting, as tcp_info reports it (tcp_get_info). */
 static __always_inline void last_counters(struct conn_event_t *ev, u64 sk)
 {
-    ev->srtt_us = read_u32(sk, TCP_SRTT_US_OFF) >> 3;
-    ev->mdev_us = read_u32(sk, TCP_MDEV_US_OFF) >> 2;
-    u32 min_rtt = read_u32(sk, TCP_RTT_MIN_OFF + MINMAX_SAMPLE_V_OFF);
-    ev->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt;
-    ev->total_retrans = read_u32(sk, TCP_TOTAL_RETRANS_OFF);
-    ev->bytes_acked = read_u64(sk, TCP_BYTES_ACKED_OFF);
-    ev->bytes_received = read_u64(sk, TCP_BYTES_RECEIVED_OFF);
-    ev->bytes_sent = read_u64(sk, TCP_BYTES_SENT_OFF);
-    bpf_probe_read_kernel(ev->chrono, sizeof(ev->chrono), (const u8 *)sk + TCP_CHRONO_STAT_OFF);
-    ev->snd_cwnd = read_u32(sk, TCP_SND_CWND_OFF);
-    ev->segs_out = read_u32(sk, TCP_SEGS_OUT_OFF);
     ev->err = (s32)read_u32(sk, SK_ERR_OFF);
+    u32 zero = 0;
+    struct tcp_span_t *span = tcp_span.lookup(&zero);
+    if (!span)
+        return;
+    if (bpf_probe_read_kernel(span->b, sizeof(span->b), (const u8 *)sk + TCP_SPAN_FIRST) != 0)
+        return;
+    ev->srtt_us = SPAN_U32(span, TCP_SRTT_US_OFF) >> 3;
+    ev->mdev_us = SPAN_U32(span, TCP_MDEV_US_OFF) >> 2;
+    u32 min_rtt = SPAN_U32(span, TCP_RTT_MIN_VALUE_AT);
+    ev->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt;
+    ev->total_retrans = SPAN_U32(span, TCP_TOTAL_RETRANS_OFF);
+    ev->bytes_acked = SPAN_U64(span, TCP_BYTES_ACKED_OFF);
+    ev->bytes_received = SPAN_U64(span, TCP_BYTES_RECEIVED_OFF);
+    ev->bytes_sent = SPAN_U64(span, TCP_BYTES_SENT_OFF);
+    __builtin_memcpy(ev->chrono, span->b + TCP_CHRONO_STAT_OFF - TCP_SPAN_FIRST,
+                     sizeof(ev->chrono));
+    ev->snd_cwnd = SPAN_U32(span, TCP_SND_CWND_OFF);
+    ev->segs_out = SPAN_U32(span, TCP_SEGS_OUT_OFF);
+}
+
+/* ---- the attach points -------------------------------------------------------------------- */
+
+static __always_inline int is_tcp(u64 sk)
+{
+    u16 protocol = 0;
+    bpf_probe_read_kernel(&protocol, sizeof(protocol), (const u8 *)sk + SK_PROTOCOL_OFF);
+    return protocol == IPPROTO_TCP_;
 }
 
 /* inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate): raw,
@@ -227,40 +328,37 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
     u64 sk = ctx->args[0];
     int oldstate = (int)ctx->args[1];
     int state = (int)ctx->args[2];
-    if (state != TCP_SYN_SENT_ && state != TCP_SYN_RECV_ && state != TCP_ESTABLISHED_ &&
-        state != TCP_CLOSE_)
-        return 0;
-    u16 protocol = 0;
-    bpf_probe_read_kernel(&protocol, sizeof(protocol), (const u8 *)sk + SK_PROTOCOL_OFF);
-    if (protocol != IPPROTO_TCP_)
-        return 0;
-    u64 now = bpf_ktime_get_ns();
 
     if (state == TCP_SYN_SENT_ || state == TCP_SYN_RECV_) {
+        if (!is_tcp(sk))
+            return 0; /* an MPTCP socket, say: its subflows are TCP and followed */
         struct conn_t fresh = {};
-        fresh.opened_ns = now;
+        fresh.opened_ns = bpf_ktime_get_ns();
         if (state == TCP_SYN_SENT_) {
             fresh.side = SIDE_OUT;
             own(&fresh); /* connect() runs in its caller */
         } else {
             fresh.side = SIDE_IN; /* made in softirq: accept() names its owner */
         }
-        if (conns.update(&sk, &fresh) != 0)
-            count_lost(1);
+        follow(sk, &fresh);
         return 0; /* told with its first record: established, accepted or closed */
     }
+    if (state != TCP_ESTABLISHED_ && state != TCP_CLOSE_)
+        return 0;
 
-    struct conn_t *c = conns.lookup(&sk);
+    /* Only TCP socks are followed: one found needs no look at its protocol. */
+    struct conn_t *c = find(sk);
     if (state == TCP_ESTABLISHED_) {
         if (!c)
             return 0; /* opened before the probe: user space finds it through sock_diag */
+        u64 now = bpf_ktime_get_ns();
         c->established_ns = now;
         c->flags |= FLAG_ESTABLISHED;
         if (c->side == SIDE_IN) {
             c->handshake_us = read_u32(sk, TCP_SRTT_US_OFF) >> 3;
             return 0; /* told when accepted (or closed) */
         }
-        struct conn_event_t *ev = record(KIND_ESTABLISHED, sk, c);
+        struct conn_event_t *ev = record(KIND_ESTABLISHED, sk, c, now);
         if (!ev)
             return 0;
         ev->oldstate = oldstate;
@@ -268,10 +366,13 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
         return 0;
     }
-    if (state != TCP_CLOSE_ || oldstate == TCP_LISTEN_)
+    if (oldstate == TCP_LISTEN_ || (!c && !is_tcp(sk)))
         return 0; /* a listener is not a connection */
-    /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). */
-    struct conn_event_t *ev = record(KIND_CLOSED, sk, c);
+    /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). How:
+     * tcp_reset() sets sk_err before tcp_done() moves the sock here (ECONNREFUSED in SYN_SENT,
+     * EPIPE in CLOSE_WAIT, ECONNRESET otherwise), so a reset received needs no probe of its
+     * own. */
+    struct conn_event_t *ev = record(KIND_CLOSED, sk, c, bpf_ktime_get_ns());
     if (ev) {
         /* A connect that failed has given its port back by now (inet_num 0): inet_sport, the
          * port in network order, has it still. */
@@ -288,21 +389,11 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     }
     if (c)
-        conns.delete(&sk);
+        forget(sk);
     if (oldstate != TCP_SYN_SENT_) {
         u8 one = 1; /* an abortive close sends its reset after this: see tcp_send_reset */
         just_closed.update(&sk, &one);
     }
-    return 0;
-}
-
-/* tcp_receive_reset(struct sock *sk): raw, as tcp_send_reset must be (below). */
-RAW_TRACEPOINT_PROBE(tcp_receive_reset)
-{
-    u64 sk = ctx->args[0];
-    struct conn_t *c = conns.lookup(&sk);
-    if (c)
-        c->flags |= FLAG_RESET_RECEIVED; /* tcp_reset() runs before tcp_done() */
     return 0;
 }
 
@@ -313,7 +404,7 @@ RAW_TRACEPOINT_PROBE(tcp_send_reset)
     u64 sk = ctx->args[0];
     if (!sk)
         return 0; /* an answer to a segment no socket wanted: no connection of ours */
-    struct conn_t *c = conns.lookup(&sk);
+    struct conn_t *c = find(sk);
     if (c) {
         c->resets_sent += 1;
         return 0;
@@ -321,7 +412,7 @@ RAW_TRACEPOINT_PROBE(tcp_send_reset)
     if (!just_closed.lookup(&sk))
         return 0;
     just_closed.delete(&sk); /* one reset per abortive close */
-    struct conn_event_t *ev = reserve(KIND_RESET_SENT, sk);
+    struct conn_event_t *ev = reserve(KIND_RESET_SENT, sk, bpf_ktime_get_ns());
     if (ev)
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     return 0;
@@ -334,11 +425,11 @@ static __always_inline int accepted(long ret)
     u64 sk = fd_sock(ret);
     if (!sk)
         return 0;
-    struct conn_t *c = conns.lookup(&sk);
+    struct conn_t *c = find(sk);
     if (!c || c->side != SIDE_IN || c->pid)
         return 0; /* not TCP, opened before the probe, or already owned */
     own(c);
-    struct conn_event_t *ev = record(KIND_ACCEPTED, sk, c);
+    struct conn_event_t *ev = record(KIND_ACCEPTED, sk, c, bpf_ktime_get_ns());
     if (!ev)
         return 0;
     current_cgroup_name(ev->cgroup_name);
