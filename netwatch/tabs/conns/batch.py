@@ -4,7 +4,6 @@ namespace at once), or with --ended each one as it ends (like BCC's tcplife)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -16,6 +15,7 @@ from netwatch.host.users import user_name
 from netwatch.model.gcpause import cycles_not_collected
 from netwatch.model.untrusted import printable
 from netwatch.tabs.conns.formats import ENDED_HEADER, HEADER, ended_line, text_line
+from netwatch.tabs.conns.formats.json_lines import json_lines
 from netwatch.tabs.conns.live import live_source
 from netwatch.tabs.conns.model import ConnRow, ConnsSample
 from netwatch.tabs.conns.view_model import parse_conns_filter
@@ -49,9 +49,6 @@ def parser() -> Parser:
     return conns
 
 
-_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: a churning host prints 60,000/s
-
-
 def _user(row: ConnRow) -> str:
     return user_name(row.uid) if row.uid is not None else ""
 
@@ -74,20 +71,18 @@ def printer(
         out.flush()
 
     def _lines(sample: ConnsSample) -> list[str]:
-        lines = []
-        for row in sample.rows:
-            if ended_only and row.end is None:
-                continue
-            if not how.wants(row.pid) or (keep is not None and not keep(row)):
-                continue
-            if how.json:
-                fields = row.fields(_user(row), sample.ts, sample.interval)
-                lines.append(_JSON.encode(fields))
-            else:
-                lines.append(
-                    printable(ended_line(row) if ended_only else text_line(row, sample.interval))
-                )
-        return lines
+        rows = [
+            row
+            for row in sample.rows
+            if (row.end is not None or not ended_only)
+            and how.wants(row.pid)
+            and (keep is None or keep(row))
+        ]
+        if how.json:
+            return json_lines(rows, _user, sample.ts, sample.interval)
+        if ended_only:
+            return [printable(ended_line(row)) for row in rows]
+        return [printable(text_line(row, sample.interval)) for row in rows]
 
     return emit
 

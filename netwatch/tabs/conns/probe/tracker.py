@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from netwatch.host.procinfo import cgroup_of, started_at
 from netwatch.host.sockets import PROC, comm_of, socket_fds
@@ -19,6 +19,7 @@ from netwatch.tabs.conns.decode import (
     KIND_CLOSED,
     KIND_ESTABLISHED,
     KIND_RESET_SENT,
+    TCP_SYN_SENT,
     ConnEvent,
     family_name,
 )
@@ -72,7 +73,7 @@ class Track:
     base: Counters | None = None  # the counters at the last read; None: never read
     misses: int = 0
     connect_told: bool = False  # a row has carried its connect_ms
-    extra: dict[str, int | None] = field(default_factory=dict)  # tcp_info, as last read
+    extra: Mapping[str, int | None] | None = None  # tcp_info, as last read (None: never)
 
 
 def _info_counters(info: dict[str, int]) -> Counters:
@@ -330,14 +331,19 @@ class Tracker:
         rather than through _row: a churning host ends tens of thousands a second)."""
         end = "reset_sent" if later else ev.ending()
         j = self._jiffy_us
-        busy_j, rwnd_j, sndbuf_j = ev.chrono_jiffies
         base = t.base
         netns, family, laddr, lport, raddr, rport = t.ends
         extra = t.extra
         if base is None:
             xmit = recv = retrans = segs = None
             busy = rwnd = sndbuf = None
+        elif ev.oldstate == TCP_SYN_SENT and base is ZERO:
+            # A connect that never established, seen from its start: it moved nothing (the
+            # probe reads no counters for it). Most rows of a host refusing connects.
+            xmit = recv = retrans = segs = 0
+            busy = rwnd = sndbuf = 0.0
         else:
+            busy_j, rwnd_j, sndbuf_j = ev.chrono_jiffies
             xmit = max(0, ev.bytes_sent - base.bytes_sent)
             recv = max(0, ev.bytes_received - base.bytes_received)
             retrans = max(0, ev.total_retrans - base.retrans)
@@ -345,6 +351,15 @@ class Tracker:
             busy = max(0.0, (busy_j + rwnd_j + sndbuf_j) * j - base.busy_us) / 1000
             rwnd = max(0.0, rwnd_j * j - base.rwnd_us) / 1000
             sndbuf = max(0.0, sndbuf_j * j - base.sndbuf_us) / 1000
+        if extra:
+            cwnd, ssthresh, mss = (
+                ev.snd_cwnd or extra.get("cwnd"),
+                extra.get("ssthresh"),
+                extra.get("mss"),
+            )
+            pacing, delivery = extra.get("pacing_rate"), extra.get("delivery_rate")
+        else:  # never read through sock_diag
+            cwnd, ssthresh, mss, pacing, delivery = ev.snd_cwnd or None, None, None, None, None
         srtt = ev.srtt_us / 1000 if ev.srtt_us else None
         return ConnRow(
             t.cid, netns, family_name(family, raddr), laddr, lport, raddr, rport, t.pid,
@@ -352,9 +367,8 @@ class Tracker:
             segs, ev.resets_sent + len(later), int(end in ("reset_received", "refused")), busy,
             rwnd, sndbuf, srtt, ev.mdev_us / 1000 if srtt is not None else None,
             ev.min_rtt_us / 1000 if ev.min_rtt_us else None, ev.total_retrans, ev.bytes_sent,
-            ev.bytes_received, t.connect_ms, end, ev.ts_ns / 1e9 + self._wall,
-            ev.snd_cwnd or extra.get("cwnd"), extra.get("ssthresh"), extra.get("mss"),
-            extra.get("pacing_rate"), extra.get("delivery_rate"), self._connect_first(t),
+            ev.bytes_received, t.connect_ms, end, ev.ts_ns / 1e9 + self._wall, cwnd, ssthresh,
+            mss, pacing, delivery, self._connect_first(t),
         )  # fmt: skip
 
     @staticmethod
