@@ -20,18 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-from harness import cpu_seconds, pane, tmux, trees_to_compare
+from harness import cpu_seconds, pane, rss_mib, tmux, trees_to_compare
 
 ROOT = Path(__file__).resolve().parents[1]
 
 GEN = ROOT / "tests" / "traffic_gen.py"
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def soak(tree: Path, seconds: float, every: float, loops: int) -> dict[str, float]:

@@ -8,9 +8,18 @@ import argparse
 from pathlib import Path
 
 from netwatch import __version__
-from netwatch.cli.types import Parser, count, pid_number, positive, speed
+from netwatch.cli.types import (
+    Parser,
+    count,
+    duration_in,
+    pid_number,
+    positive,
+    speed,
+    whole_number,
+)
 from netwatch.export.args import export_parser
-from netwatch.tabs import TAB_NAMES
+from netwatch.recording.triggers import help_text
+from netwatch.tabs import TAB_NAMES, trigger_measures
 from netwatch.tabs import TABS as REGISTRY
 
 TABS = TAB_NAMES
@@ -125,6 +134,10 @@ def record_epilog() -> str:
         ("netwatch record -o session.nwrec --duration 600", "10 minutes of every default tab"),
         *(e for tab in REGISTRY for e in tab.examples("record")),
         ("netwatch replay session.nwrec", "play it back, anywhere, no root"),
+        (
+            "netwatch record --ring 5m -o /var/tmp/nw/flight.nwrec --trigger 'drops>1k/s'",
+            "a flight recorder: the last 5 minutes, written on the trigger or on SIGUSR1",
+        ),
     ]
     width = max(len(command) for command, _ in examples)
     return (
@@ -152,6 +165,34 @@ def record_parser() -> Parser:
         "--duration", type=positive, help="seconds to record (default: until Ctrl-C)"
     )
     record.add_argument("--interval", type=positive, default=1.0, help="seconds per sample")
+    flight = record.add_argument_group(
+        "flight recorder",
+        "With --ring, keep only the last DURATION in memory (however long it runs) and write\n"
+        "it as a recording, named FILE with the time added, on SIGUSR1 (kill -USR1 PID) or\n"
+        "when a trigger fires. Each file's header names what made it; replay shows it.",
+    )
+    flight.add_argument(
+        "--ring", type=duration_in(5, 86400), metavar="DURATION",
+        help="seconds (or 90s, 10m, 1h) the ring keeps",
+    )  # fmt: skip
+    flight.add_argument(
+        "--trigger", action="append", default=[], metavar="EXPR",
+        help="write when EXPR holds over one interval; repeatable. EXPR: NAME>N/s or "
+        f"NAME:DETAIL>N/s (k, M, G allowed: 5M/s), NAME one of: {help_text(trigger_measures())}",
+    )  # fmt: skip
+    flight.add_argument(
+        "--after", type=duration_in(0, 3600), default=10.0, metavar="S",
+        help="seconds to go on recording after a trigger before writing (default 10)",
+    )  # fmt: skip
+    flight.add_argument(
+        "--cooldown", type=duration_in(0, 86400), default=60.0, metavar="S",
+        help="seconds after a triggered file before a trigger may fire again (default 60); "
+        "SIGUSR1 always writes",
+    )  # fmt: skip
+    flight.add_argument(
+        "--keep", type=whole_number(1, 100_000), metavar="N",
+        help="files this run leaves, its oldest removed first (default: all)",
+    )  # fmt: skip
     for tab in REGISTRY:
         tab.add_options("record", record)
     return record

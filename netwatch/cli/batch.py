@@ -21,6 +21,7 @@ from netwatch.model.filter import FilterError
 from netwatch.model.untrusted import printable
 from netwatch.recording.checks import MAX_ITEMS_PER_RECORD
 from netwatch.recording.file import RecordingFile, open_recording
+from netwatch.recording.flight import flight_note
 from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import available, require_live
 from netwatch.sources.opening import open_sources
@@ -31,21 +32,27 @@ T = TypeVar("T")
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[Callable[[], bool]]:
-    """Ctrl-C, SIGTERM and SIGHUP (an SSH drop) end the loop cleanly instead of killing us."""
-    stopped = False
+def counting_signals(*sigs: signal.Signals) -> Iterator[Callable[[], int]]:
+    """How many times the signals came, for the read loop to look at (a handler does no more)."""
+    raised = 0
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopped
-        stopped = True
+        nonlocal raised
+        raised += 1
 
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {s: signal.signal(s, handler) for s in sigs}
     try:
-        yield lambda: stopped
+        yield lambda: raised
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C, SIGTERM and SIGHUP (an SSH drop) end the loop cleanly instead of killing us."""
+    with counting_signals(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as count:
+        yield lambda: count() > 0
 
 
 def run_batch(
@@ -75,6 +82,9 @@ def read_recording(path: Path) -> RecordingFile:
         raise CliError(f"netwatch: {exc}") from exc
     for warning in recording.warnings:
         print(f"netwatch: warning: {printable(warning)}", file=sys.stderr)
+    note = flight_note(recording.header)
+    if note:
+        print(f"netwatch: {note}", file=sys.stderr)
     return recording
 
 

@@ -16,6 +16,7 @@ from netwatch.cli.types import EXIT_FAILED, CliError
 from netwatch.model.untrusted import printable
 from netwatch.probes.loader import compiling, stop_compiling
 from netwatch.recording.clock import ReplayClock
+from netwatch.recording.flight import flight_note
 from netwatch.sources.base import Source, SourceError
 from netwatch.sources.live import require_live
 from netwatch.sources.opening import Stopped
@@ -40,6 +41,7 @@ def cmd_ui(
     replay: bool,
     unavailable: dict[str, str] | None = None,
     replay_clock: ReplayClock | None = None,
+    notes: tuple[str, ...] = (),
 ) -> int:
     from netwatch.ui.app import NetwatchApp
 
@@ -54,6 +56,7 @@ def cmd_ui(
         view_options=ViewOptions(settings=vars(args)),
         unavailable=unavailable,
         replay_clock=replay_clock,
+        notes=notes,
     )
     app.exit_guard = ExitGuard(2)
     probes = list(sources.values())
@@ -149,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                 for tab in TABS
                 if tab is TABS[0] or rec.count(tab.name)
             }
-            return cmd_ui(args.tab, replayed, args, replay=True, replay_clock=clock)
+            note = flight_note(rec.header)
+            return cmd_ui(args.tab, replayed, args, replay=True, replay_clock=clock,
+                          notes=(note,) if note else ())  # fmt: skip
         args = parsers["ui"].parse_args(argv)
         require_live()
         tabs: dict[str, Source[Any] | str] = {tab.name: tab.live(args) for tab in TABS}

@@ -37,6 +37,27 @@ def number_in(low: float, high: float, unit: str = "") -> Callable[[str], float]
 
 
 positive = number_in(0.05, 3600, " seconds")
+
+_TIME_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: seconds, or minutes or hours with m or h after (90, 90s, 5m, 1h)."""
+    number = number_in(low, high, " seconds")
+
+    def parse(text: str) -> float:
+        unit = text[-1:] if text[-1:] in ("s", "m", "h") else ""
+        try:
+            value = float(text[: len(text) - len(unit)]) * _TIME_UNITS[unit]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text[:24]}' is not a duration (seconds, or with s, m or h after: 90, 5m)"
+            ) from None
+        return number(repr(value))
+
+    return parse
+
+
 speed = number_in(0.01, 1000)
 
 

@@ -22,7 +22,7 @@ import platform
 import stat
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar, overload
@@ -57,7 +57,13 @@ class RecordingWriter:
     run keeps every record before it; if the disk fills, the part written is cut off again, so
     the file ends on a complete record."""
 
-    def __init__(self, stream: IO[str], codecs: Codecs, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        stream: IO[str],
+        codecs: Codecs,
+        path: Path | None = None,
+        header: Mapping[str, Any] | None = None,
+    ) -> None:
         self._codecs = codecs
         self._stream = stream
         self._fd = stream.fileno()
@@ -70,14 +76,19 @@ class RecordingWriter:
             "host": platform.node(),
             "kernel": platform.release(),
             "tabs": list(codecs),
+            **(header or {}),  # a flight recording's trigger (record --ring)
         }
-        self._write(header)
+        self._write(encoded(header))
 
     def write(self, tab: str, sample: Sample[Any]) -> None:
-        self._write(record_out(self._codecs[tab], tab, sample))
+        self._write(encode_record(self._codecs, tab, sample))
 
-    def _write(self, obj: dict[str, Any]) -> None:
-        data = memoryview((json.dumps(obj, separators=(",", ":")) + "\n").encode())
+    def write_encoded(self, line: bytes) -> None:
+        """A record encode_record() made earlier (a flight recorder's ring holds them)."""
+        self._write(line)
+
+    def _write(self, line: bytes) -> None:
+        data = memoryview(line)
         try:
             while data:
                 data = data[os.write(self._fd, data) :]
@@ -92,6 +103,15 @@ class RecordingWriter:
 
     def close(self) -> None:
         self._stream.close()
+
+
+def encoded(obj: Mapping[str, Any]) -> bytes:
+    return (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+
+
+def encode_record(codecs: Codecs, tab: str, sample: Sample[Any]) -> bytes:
+    """One line of a recording: `tab`'s sample as its codec writes it."""
+    return encoded(record_out(codecs[tab], tab, sample))
 
 
 # ---- reading: the file is indexed once, and each record is parsed when it is played ---------

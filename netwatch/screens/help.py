@@ -24,6 +24,7 @@ Everywhere
   F6          sort: choose from the tab's sort keys (Enter; Escape keeps the sort)
   > <         sort by the next / previous of those keys
   s           snapshot the view to files (.txt in the script's format, .json, .svg, ...)
+  W           save the last 5 minutes of every tab as a recording (netwatch replay it)
   ?           this help (Escape closes)
   q  Ctrl-C   quit (probes are detached)
 

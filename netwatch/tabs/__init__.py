@@ -9,6 +9,7 @@ from typing import Any
 from netwatch.recording.clock import ReplayClock
 from netwatch.recording.codec import Codec
 from netwatch.recording.file import open_recording
+from netwatch.recording.triggers import Measure
 from netwatch.sources.base import Source
 from netwatch.tabs.tab import Tab, ViewOptions
 
@@ -29,6 +30,11 @@ def codecs(*names: str) -> dict[str, Codec]:
     return {t.name: t.codec() for t in TABS if not names or t.name in names}
 
 
+def trigger_measures() -> dict[str, Measure]:
+    """Every tab's flight-recorder triggers, by name."""
+    return {name: m for t in TABS for name, m in t.triggers().items()}
+
+
 def replay(
     tab: str, samples: Any, path: Path, speed: float = 1.0, clock: ReplayClock | None = None
 ) -> Source[Any]:
@@ -43,4 +49,14 @@ def replay_file(
     return replay(tab, open_recording(path, codecs()).samples(tab), path, speed, clock)
 
 
-__all__ = ["BY_NAME", "TABS", "TAB_NAMES", "Tab", "ViewOptions", "codecs", "replay", "replay_file"]
+__all__ = [
+    "BY_NAME",
+    "TABS",
+    "TAB_NAMES",
+    "Tab",
+    "ViewOptions",
+    "codecs",
+    "replay",
+    "replay_file",
+    "trigger_measures",
+]

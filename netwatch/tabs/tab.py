@@ -20,6 +20,8 @@ The parts each tab folder offers (tests/unit/test_tabs.py checks every folder ha
   metrics.py metrics(ExportOptions) -> TabMetrics    its tables of Prometheus counters for
                                                      `netwatch export`
   demo.py    DEMO: Demo                              its share of the demo recording (optional)
+  triggers.py MEASURES: {name: Measure}              what `record --ring --trigger` may name
+                                                     of it (optional)
 and, by convention, model.py (rows or events, its Sample), view_model.py (sorting and filtering),
 decode.py (bytes to model values), probe.py and NAME.bpf.c. Parts are imported when first
 asked for, so a batch command never loads Textual and the UI never loads a batch printer.
@@ -29,13 +31,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from netwatch.export.spec import ExportOptions, TabMetrics
     from netwatch.recording.codec import Codec
+    from netwatch.recording.triggers import Measure
     from netwatch.screens.tabview import TabView
     from netwatch.sources.base import Source
 
@@ -151,6 +154,11 @@ class Tab:
             "live", "for_export", self.part("live", "for_ui")
         )(args)
         return made
+
+    def triggers(self) -> dict[str, Measure]:
+        """What a flight recorder's --trigger may name of this tab (its triggers.py)."""
+        offered: Mapping[str, Measure] = self.optional_part("triggers", "MEASURES", {})
+        return {name: replace(m, tab=self.name) for name, m in offered.items()}
 
     def batch_parser(self) -> argparse.ArgumentParser:
         made: argparse.ArgumentParser = self.part("batch", "parser")()

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,9 +17,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from netwatch.model.sample import Sample
+from netwatch.model.sample import Catchup, Sample
 from netwatch.probes.requirements import degraded_features
 from netwatch.recording.clock import ReplayClock
+from netwatch.recording.flight import save_samples
+from netwatch.recording.ring import RecordRing
 from netwatch.screens.help import HelpScreen, help_text
 from netwatch.screens.messages import HealthChanged, SampleArrived
 from netwatch.screens.plain import PlainStatic, notify_plain
@@ -26,7 +29,7 @@ from netwatch.screens.replay_bar import ReplayBar
 from netwatch.screens.table import FilterableTable
 from netwatch.screens.tabview import TabView
 from netwatch.sources.base import AttachedWhileShown, Health, Source
-from netwatch.tabs import TABS, ViewOptions
+from netwatch.tabs import TABS, ViewOptions, codecs
 from netwatch.ui.probe_workers import ProbeWorkers
 from netwatch.ui.snapshot import SnapshotError, write_snapshot
 from netwatch.ui.terminal import ExitGuard, close_within
@@ -50,6 +53,10 @@ UNMOUNT_CLOSE_S = 0.2
 DEFAULT_VIEW_OPTIONS = ViewOptions()
 
 
+WINDOW_S = 300.0  # what `W` saves: the last 5 minutes,
+WINDOW_MAX_ITEMS = 1_000_000  # or fewer where the tabs brought more rows and events than this
+
+
 class NetwatchApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "netwatch"
@@ -57,6 +64,7 @@ class NetwatchApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
+        Binding("W", "save_window", "Save window", show=False),
         *(Binding(t.key, f"tab('{t.name}')", t.title, show=False) for t in TABS),
         # Tab moves between tabs, as the number keys do, instead of moving the focus off the
         # table (where the view's keys stop working and the footer loses them).
@@ -90,6 +98,7 @@ class NetwatchApp(App[None]):
         replay: bool = False,
         unavailable: dict[str, str] | None = None,
         replay_clock: ReplayClock | None = None,
+        notes: Sequence[str] = (),
     ) -> None:
         # NO_COLOR: Textual's answer is greys (its Monochrome filter, 256-colour codes) unless
         # the app paints in the terminal's own ANSI colours, which it then strips entirely
@@ -111,6 +120,7 @@ class NetwatchApp(App[None]):
         self.replay = replay
         self.fatal_error: str | None = None
         self.last_snapshot: list[Path] = []
+        self.last_window: Path | None = None
         self.health: dict[str, Health] = {
             tab: Health("attaching", "compiling BPF") for tab in self.sources
         }
@@ -127,9 +137,16 @@ class NetwatchApp(App[None]):
         self.exit_guard: ExitGuard | None = None
         self._exit_loop: asyncio.AbstractEventLoop | None = None
         self._exit_asked = False
-        self._kernel_notes = [] if replay else degraded_features()
+        # What the status line says beside the tabs: what this kernel lacks, or what made the
+        # recording replayed (a flight recorder's trigger).
+        self._kernel_notes = [*notes, *([] if replay else degraded_features())]
         self._views: dict[str, TabView[Any]] = {}
         self._status: PlainStatic | None = None
+        # Every tab's samples of the last minutes, kept as they came (encoded only if saved):
+        # `W` writes them as a recording, so what was just seen can be kept.
+        self.window: RecordRing[Sample[Any]] = RecordRing(
+            WINDOW_S, lambda s: len(s.items) + 1, WINDOW_MAX_ITEMS
+        )
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -213,6 +230,7 @@ class NetwatchApp(App[None]):
 
     def _show_sample(self, message: SampleArrived) -> None:
         sample = message.sample
+        self._keep(message.tab, sample)
         if isinstance(sample, Sample):
             self._last_interval[message.tab] = sample.interval
         # view() is None for a tab without a source, and for all of them while tearing down.
@@ -368,6 +386,40 @@ class NetwatchApp(App[None]):
         active = self.query_one(TabbedContent).active.removeprefix("tab-")
         shown = next((t.title for t in TABS if t.name == active), "")
         self.push_screen(HelpScreen(help_text([(t.key, t.title, t.help()) for t in TABS], shown)))
+
+    # ---- the window kept, saved as a recording ------------------------------------------------
+    def _keep(self, tab: str, sample: object) -> None:
+        now = time.monotonic()
+        if isinstance(sample, Catchup):  # a replay's seek: what it hands over is now the past
+            if sample.reset:
+                self.window.clear()
+            for s in sample.samples:
+                self.window.add(tab, s, now)
+        elif isinstance(sample, Sample):
+            self.window.add(tab, sample, now)
+
+    def action_save_window(self) -> None:
+        held = list(self.window.items())
+        if not held:
+            notify_plain(self, "save window: nothing has arrived yet", severity="warning")
+            return
+        tabs = list(dict.fromkeys(h.tab for h in held))
+        output = self.snapshot_dir / "netwatch-window.nwrec"
+
+        def save() -> None:
+            try:
+                written = save_samples(output, codecs(*tabs), held, "the W key", WINDOW_S)
+            except OSError as exc:
+                text = f"save window: cannot write in {self.snapshot_dir}: {exc.strerror or exc}"
+                self.call_from_thread(notify_plain, self, text, severity="error", timeout=8)
+                return
+            self.last_window = written.path
+            text = (f"saved the last {written.seconds:.0f} s ({written.records} samples) to "
+                    f"{written.path}")  # fmt: skip
+            self.call_from_thread(notify_plain, self, text, timeout=8)
+
+        # Encoding minutes of samples takes a moment: never on the screen's thread.
+        self.run_worker(save, thread=True, group="save-window")
 
     def on_tab_view_snapshot_requested(self, message: TabView.SnapshotRequested) -> None:
         view = message.view

@@ -44,6 +44,17 @@ NETTOP_ROW = re.compile(
         (["calls", "--batch", "--buffer-mb", "3"], "not a power of two"),
         (["calls", "--batch", *[a for i in range(1, 18) for a in ("--pid", str(i))]], "at most 16"),
         (["record", "-o", "/tmp/x.nwrec", "--calls-comm", ""], "not a command name"),
+        (["record", "-o", "/tmp/x.nwrec", "--trigger", "drops>1/s"], "--trigger needs --ring"),
+        (
+            ["record", "-o", "/tmp/x.nwrec", "--ring", "1m", "--trigger", "drps>1/s"],
+            "unknown trigger 'drps': one of",
+        ),
+        (["record", "-o", "/tmp/x.nwrec", "--ring", "2"], "2.0 is out of range"),
+        (["record", "-o", "/tmp/x.nwrec", "--ring", "ten"], "'ten' is not a duration"),
+        (
+            ["record", "-o", "/nonexistent/x.nwrec", "--ring", "30"],
+            "/nonexistent is not a directory",
+        ),
         (["--max-calls", "0"], "not a whole number from 1 to"),
         (["--max-threads", "x"], "not a whole number from 1 to"),
     ],

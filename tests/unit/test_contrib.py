@@ -25,6 +25,7 @@ RULES = CONTRIB / "prometheus" / "netwatch-rules.yml"
 DASHBOARD = CONTRIB / "grafana" / "netwatch-dashboard.json"
 UNIT = CONTRIB / "systemd" / "netwatch-export.service"
 SOCKET = CONTRIB / "systemd" / "netwatch-export.socket"
+FLIGHT = CONTRIB / "systemd" / "netwatch-flight.service"
 
 
 def tool(name: str, package: str) -> str:
@@ -70,8 +71,8 @@ def test_the_dashboard_and_rules_ask_only_for_exported_metrics() -> None:
         assert wanted in text
 
 
-def exec_start() -> list[str]:
-    line = next(x for x in UNIT.read_text().splitlines() if x.startswith("ExecStart="))
+def exec_start(unit: Path = UNIT) -> list[str]:
+    line = next(x for x in unit.read_text().splitlines() if x.startswith("ExecStart="))
     return shlex.split(line.removeprefix("ExecStart="))
 
 
@@ -123,3 +124,30 @@ def test_systemd_rates_the_service_sandbox_ok(tmp_path: Path) -> None:
     assert found, done
     # Measured 4.9 "OK" (10 is unconfined). What is left open is what BPF needs.
     assert float(found.group(1)) <= 5.0, found.group(0)
+
+
+def test_the_flight_recorder_unit_runs_record_ring_with_options_it_takes(tmp_path: Path) -> None:
+    from netwatch.cli.args import record_parser
+    from netwatch.cli.record import _flight_options
+
+    argv = exec_start(FLIGHT)
+    assert argv[0].endswith("/netwatch") and argv[1] == "record"
+    args = record_parser().parse_args(argv[2:])
+    assert args.ring == 300 and args.keep == 50 and len(args.trigger) == 3
+    service = settings(FLIGHT)
+    folder = str(args.output.parent)
+    assert folder == "/var/lib/" + service["StateDirectory"] == service["ReadWritePaths"]
+    args.output = tmp_path / args.output.name  # the folder exists only where it is installed
+    options = _flight_options(args)
+    assert options is not None and {t.text for t in options.triggers} == {
+        "drops>5000/s",
+        "retrans>1000/s",
+        "refused>200/s",
+    }
+    netwatch = Path(sys.executable).parent / "netwatch"
+    unit = tmp_path / FLIGHT.name
+    unit.write_text(FLIGHT.read_text().replace(argv[0], str(netwatch)))
+    done = subprocess.run([tool("systemd-analyze", "systemd"), "verify", str(unit)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "", done
+    assert service["UMask"] == "0077" and service["NoNewPrivileges"] == "yes"
