@@ -210,3 +210,21 @@ async def test_traffic_connection_rows_keep_the_remote_end_whole_at_80_columns(
         assert comm.width >= len("log-shipper tcp [2001:db8:aaaa:bbbb:cccc:dddd:eeee:1]:65535")
         widths = sum(c.width + 2 for c in table.columns.values()) + 2
         assert widths <= 80
+
+
+async def test_history_shows_a_connections_rate_over_its_intervals_from_180_columns(
+    tmp_path: Path,
+) -> None:
+    app, src = conns_app(tmp_path)
+    async with app.run_test(size=(260, 30)) as pilot:
+        view = app.query_one(ConnsView)
+        for i in range(6):  # connection 1 moves 0, 1, ..., 5 KB an interval
+            src.push_sample(ConnsSample(1000.0 + i, 1.0, (
+                row(cid=1, pid=10, comm="replica-sync", xmit_bytes=1000 * i, recv_bytes=0),
+            )))  # fmt: skip
+        await wait_for(pilot, lambda: view.state.samples == 6)
+        assert "history" in [c for c, _, _ in view.columns]
+        (cell,) = column(view, "history")
+        assert cell.endswith(" ▂▄▅▇█") and len(cell.strip()) == 5
+        await pilot.resize_terminal(160, 30)
+        await wait_for(pilot, lambda: "history" not in [c for c, _, _ in view.columns])

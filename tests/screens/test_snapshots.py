@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from netwatch.tabs import replay_file
@@ -20,6 +21,15 @@ def test_traffic_totals_100x30(snap_compare: Any) -> None:
         await pilot.press("c")
 
     assert snap_compare(replay_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+def test_traffic_history_column_200x30(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # From 180 columns each row's rate over its last intervals (#26); the locale fixed, so the
+    # picture has the block glyphs wherever it is taken.
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_CTYPE", raising=False)
+    assert snap_compare(replay_app(), terminal_size=(200, 30), run_before=until_ended)
 
 
 def test_traffic_sorted_by_recv_kb_80x24(snap_compare: Any) -> None:

@@ -306,3 +306,63 @@ async def test_a_live_filter_takes_a_namespace_by_name(tmp_path: Path) -> None:
         await pilot.press("slash", "ctrl+u", *"netns:nosuchname", "enter")
         await pilot.pause()
         assert shown_pids(app) == [CURL.pid]  # refused: the previous filter stays
+
+
+def history_cell(view: TrafficView, key: TrafficKey) -> str:
+    from netwatch.tabs.traffic.view_model import row_id
+
+    return str(view.table.get_cell(row_id(key), "history"))
+
+
+async def push_rates(pilot: object, source: ScriptedSource, view: TrafficView) -> None:
+    """Eight intervals: curl's bytes 0, 100, ..., 700 a second; nginx a burst in the third."""
+    for i in range(8):
+        source.push((CURL, Counters(1, 0, i * 100, 0)),
+                    (NGINX, Counters(1, 0, 5000 if i == 2 else 10, 0)), ts=1.0 + i)  # fmt: skip
+    await wait_for(pilot, lambda: view.state.samples == 8)  # type: ignore[arg-type]
+
+
+async def test_history_shows_each_rows_rates_as_glyphs_from_180_columns(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(200, 30)) as pilot:
+        view = app.query_one(TrafficView)
+        await push_rates(pilot, source, view)
+        width = view.table.columns["history"].width  # type: ignore[index]
+        assert 20 <= width <= 60
+        # Idle before it was first seen: blanks, then its rates scaled to its own peak.
+        assert history_cell(view, CURL).endswith(" ▂▃▄▅▆▇█")
+        assert history_cell(view, CURL) == " " * (width - 7) + "▂▃▄▅▆▇█"
+        assert history_cell(view, NGINX).endswith("▁▁█▁▁▁▁▁")
+        await pilot.resize_terminal(179, 30)  # narrower than HISTORY_FROM: no column
+        await wait_for(pilot, lambda: "history" not in [c.id for c in view.columns])
+        assert "history" not in [str(c.value) for c in view.table.columns]
+
+
+async def test_history_falls_back_to_ascii_without_a_utf8_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_ALL", "C")
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(200, 30)) as pilot:
+        view = app.query_one(TrafficView)
+        await push_rates(pilot, source, view)
+        assert history_cell(view, CURL).endswith(" :-=+*#@")
+        assert all(ord(c) < 128 for c in history_cell(view, NGINX))
+
+
+async def test_a_grouped_rows_history_sums_its_processes(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    other_curl = TrafficKey(101, 0, "eth0", "curl")
+    async with app.run_test(size=(200, 30)) as pilot:
+        view = app.query_one(TrafficView)
+        for i in range(4):  # pid 100 sends in the first two intervals, pid 101 in the last two
+            rows = [(CURL if i < 2 else other_curl, Counters(1, 0, 700, 0))]
+            source.push(*rows, ts=1.0 + i)
+        await wait_for(pilot, lambda: view.state.samples == 4)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: "by program" in banner(app))
+        (row,) = [r for r in view.shown if r.key.comm == "curl"]
+        from netwatch.tabs.traffic.view_model import row_id
+
+        cell = str(view.table.get_cell(row_id(row.key), "history"))
+        assert cell.endswith("████")  # two processes, one line: busy all four intervals

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from netwatch.model.containers import Contexts, ProcContext
 from netwatch.model.sample import RowsSample
+from netwatch.model.sparkline import RecentRates
 
 # PID shown for traffic no process can be charged with; the reason goes in `TrafficKey.reason`.
 UNATTRIBUTED_PID = -1
@@ -198,6 +199,10 @@ class TrafficState:
     connections_lost: int = 0
     folded: int = 0  # rows whose totals went into a [folded] row
     lost: int = 0
+    # Each row's and each connection's bytes/s (both ways) over the last intervals: the table's
+    # HISTORY column (a key idle that long is forgotten).
+    rates: RecentRates[TrafficKey] = field(default_factory=RecentRates)
+    conn_rates: RecentRates[ConnKey] = field(default_factory=RecentRates)
     samples: int = 0
 
     def emptied(self) -> TrafficState:
@@ -219,6 +224,10 @@ class TrafficState:
             self.connections_dropped += len(totals) - len(busiest)
             self.connection_totals = {k: totals[k] for k in busiest}
             self.connection_last = {k: self.connection_last[k] for k in busiest}
+        if sample.interval > 0:
+            per_s = 1.0 / sample.interval
+            self.rates.add({r.key: _bytes(r.counts) * per_s for r in sample.rows})
+            self.conn_rates.add({c.key: _bytes(c.counts) * per_s for c in sample.connections})
         per_pid: dict[int, HistoryPoint] = {}
         for row in sample.rows:
             self.totals[row.key] = self.totals.get(row.key, Counters()) + row.counts

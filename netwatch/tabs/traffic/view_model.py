@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.model.filter import (
@@ -15,6 +15,7 @@ from netwatch.model.filter import (
     parse_terms,
     place_matches,
 )
+from netwatch.model.sparkline import HISTORY_FROM, HISTORY_POINTS, MIN_HISTORY, summed
 from netwatch.tabs.traffic.model import (
     UNATTRIBUTED_PID,
     ConnKey,
@@ -77,6 +78,7 @@ class Column:
     label: str
     width: int
     numeric: bool
+    sortable: bool = True
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -130,7 +132,13 @@ def connection_layout(
         others = sum(c.width + 2 * cell_padding for c in columns if c.id != "comm")
         if width - others - 2 * cell_padding - 1 - scrollbar >= need:
             break
-    return tuple(columns)
+    # HISTORY only beside a COMMAND that keeps what it must show.
+    comm = next(c for c in columns if c.id == "comm")
+    wide_comm = tuple(replace(c, width=max(c.width, need)) if c is comm else c for c in columns)
+    with_it = with_history(wide_comm, width, cell_padding, scrollbar)
+    if with_it == wide_comm:
+        return tuple(columns)
+    return (*columns[:-1], with_it[-2], columns[-1])
 
 
 def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, ...]:
@@ -138,8 +146,26 @@ def layout_for(width: int, cell_padding: int, scrollbar: int) -> tuple[Column, .
     arrow) fit in `width` cells beside a vertical scrollbar; the narrowest if none does."""
     for columns in LAYOUTS:
         if sum(c.width + 2 * cell_padding for c in columns) + 1 + scrollbar <= width:
-            return columns
+            return with_history(columns, width, cell_padding, scrollbar)
     return LAYOUTS[-1]
+
+
+# HISTORY: each row's rate over its last intervals as glyphs (model/sparkline.py), COMMAND
+# keeping its own width at least.
+
+
+def with_history(
+    columns: tuple[Column, ...], width: int, cell_padding: int, scrollbar: int
+) -> tuple[Column, ...]:
+    """`columns` with HISTORY before COMMAND where the screen is wide enough for it."""
+    if width < HISTORY_FROM:
+        return columns
+    used = sum(c.width + 2 * cell_padding for c in columns) + 1 + scrollbar
+    room = min(HISTORY_POINTS, width - used - 2 * cell_padding)
+    if room < MIN_HISTORY:
+        return columns
+    history = Column("history", "HISTORY", room, False, sortable=False)
+    return (*columns[:-1], history, columns[-1])
 
 
 # The seed's order (nettop.stp), total packets, has no column: `top --batch` keeps it, and the
@@ -321,3 +347,35 @@ def _scale(c: Counters, factor: float) -> Counters:
 def row_id(key: TrafficKey) -> str:
     """A stable identity for a row, used as the table's row key."""
     return f"{key.pid}|{key.uid}|{key.dev}|{key.comm}|{key.reason}"
+
+
+def histories(
+    rows: list[ViewRow], state: TrafficState, spec: ViewSpec, user_of: UserLookup, points: int
+) -> dict[TrafficKey, list[float]]:
+    """Each row's bytes/s over the last `points` intervals, by its key: its connection's, or
+    its own; a grouped row's sums every process of its group seen in those intervals that
+    the filter keeps, not only those of the last one."""
+    out: dict[TrafficKey, list[float]] = {}
+    groups: dict[str | int, TrafficKey] = {}
+    for row in rows:
+        if row.conn is not None:
+            out[row.key] = state.conn_rates.series(row.conn, points)
+        elif row.grouped:
+            groups[_group_of(row, spec.group)] = row.key
+        else:
+            out[row.key] = state.rates.series(row.key, points)
+    if groups:
+        members: dict[TrafficKey, list[list[float]]] = {key: [] for key in groups.values()}
+        for key in state.rates.keys():
+            if not key.attributed:
+                continue
+            context = state.context_of(key.pid)
+            if spec.filter is not None and not spec.filter.matches(key, user_of, context):
+                continue
+            probe = ViewRow(key, Counters(), Counters(), "", context=context)
+            group = groups.get(_group_of(probe, spec.group))
+            if group is not None:
+                members[group].append(state.rates.series(key, points))
+        for key, series in members.items():
+            out[key] = summed(series, points)
+    return out

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
 from netwatch.host.users import user_name
+from netwatch.model.sparkline import spark, utf8_terminal
 from netwatch.model.untrusted import printable
 from netwatch.screens.plain import PlainStatic, notify_plain
 from netwatch.screens.table import FilterableTable, sync_rows
@@ -69,6 +70,7 @@ class ConnsView(TabView[ConnsState]):
         self.shown_groups: list[Group] = []
         self.matching = 0
         self.columns: tuple[Column, ...] = layout(80, 21)
+        self.utf8 = utf8_terminal()  # HISTORY's glyphs: blocks, or ASCII where it is not UTF-8
 
     def compose(self) -> ComposeResult:
         yield PlainStatic("", id="conns-summary", fixed_height=True)
@@ -124,7 +126,16 @@ class ConnsView(TabView[ConnsState]):
             self.shown = sorted_rows(rows, self.sort, self.descending, now)[:MAX_DRAWN_ROWS]
             self._relayout(self.shown)
             remote = next(w for c, _, w in self.columns if c == "remote")
-            drawn = [(r.key, cells(r, rank, interval, now, remote))
+            points = next((w for c, _, w in self.columns if c == "history"), 0)
+
+            def glyphs(row: ConnRow) -> str:
+                kept = self.state.history.get(row.cid) if points else None
+                if kept is None:
+                    return ""
+                rates = [v or 0.0 for v in kept.rate[-points:]]
+                return spark([0.0] * (points - len(rates)) + rates, ascii_only=not self.utf8)
+
+            drawn = [(r.key, cells(r, rank, interval, now, remote, glyphs(r)))
                      for rank, r in enumerate(self.shown)]  # fmt: skip
             column_ids = [c for c, _, _ in self.columns]
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from netwatch.host.users import user_name
+from netwatch.model.sparkline import HISTORY_FROM, HISTORY_POINTS, MIN_HISTORY
 from netwatch.screens.plain import shown
 from netwatch.screens.table import RankedCell
 from netwatch.tabs.conns.model import ConnRow
@@ -59,8 +60,13 @@ def layout(width: int, remote_need: int) -> tuple[Column, ...]:
         chosen.pop()
     spare = free - sum(w + PADDING for _, _, w in chosen)
     comm = min(COMM_MAX, 10 + spare)
+    spare -= comm - 10
     columns = [(c, label, remote if c == "remote" else comm if c == "comm" else w)
                for c, label, w in REQUIRED]  # fmt: skip
+    # HISTORY (its rate over its last intervals) where every other column fits beside it.
+    history = min(HISTORY_POINTS, spare - PADDING)
+    if width >= HISTORY_FROM and len(chosen) == len(OPTIONAL) and history >= MIN_HISTORY:
+        chosen.append(("history", "HISTORY", history))
     return (*columns, *chosen)
 
 
@@ -93,9 +99,12 @@ def right(text: str) -> Text:
     return Text(text, justify="right")
 
 
-def cells(row: ConnRow, rank: int, interval: float, now: float, remote: int) -> dict[str, object]:
+def cells(
+    row: ConnRow, rank: int, interval: float, now: float, remote: int, history: str = ""
+) -> dict[str, object]:
     """The row's cells by column id; PID's carries its rank (sync_rows orders by it)."""
     return {
+        "history": Text(history, no_wrap=True),
         "pid": RankedCell(str(row.pid) if row.pid else "-", rank),
         "comm": shown(row.comm or "?"),
         "remote": Text(endpoint(row.raddr, row.rport, remote)),

@@ -14,6 +14,7 @@ from textual.widgets.data_table import ColumnKey
 
 from netwatch.host.users import user_name
 from netwatch.model.filter import PLACE_HINT
+from netwatch.model.sparkline import spark, utf8_terminal
 from netwatch.model.untrusted import name_text
 from netwatch.screens.plain import shown
 from netwatch.screens.table import FilterableTable, RankedCell, sync_rows
@@ -40,6 +41,7 @@ from netwatch.tabs.traffic.view_model import (
     ViewSpec,
     build_view,
     connection_layout,
+    histories,
     layout_for,
     parse_traffic_filter,
     row_id,
@@ -60,7 +62,7 @@ def _num(value: int) -> Text:
     return Text(str(value), justify="right")
 
 
-def cells_for(row: ViewRow, rank: int, bits: bool = False) -> dict[str, object]:
+def cells_for(row: ViewRow, rank: int, bits: bool = False, history: str = "") -> dict[str, object]:
     """Cells as Text, never str: DataTable parses str as markup, and a process may be named
     "[red]" or, like our own unattributed rows, "[tx-no-owner]"."""
     k, c = row.key, row.shown
@@ -80,6 +82,7 @@ def cells_for(row: ViewRow, rank: int, bits: bool = False) -> dict[str, object]:
         "rx_rate": Text(human_rate(row.rate.recv_bytes, bits), justify="right"),
         "comm": Text(name_text(k.comm) if attributed else reason_text(k.reason)),
         "container": shown(str(row.value("container")) or "-" if attributed else "-"),
+        "history": Text(history, no_wrap=True),
     }
 
 
@@ -105,6 +108,7 @@ class TrafficView(TabView[TrafficState]):
         self.total_matching = 0
         self.columns: tuple[Column, ...] = COLUMNS
         self.bits = False  # b: the rates in bits per second
+        self.utf8 = utf8_terminal()  # HISTORY's glyphs: blocks, or ASCII where it is not UTF-8
 
     def add_columns(self, table: FilterableTable) -> None:
         for col in self.columns:
@@ -164,12 +168,19 @@ class TrafficView(TabView[TrafficState]):
             self.columns = wanted
             self.table.clear(columns=True)
             self.add_columns(self.table)
+        points = next((c.width for c in self.columns if c.id == "history"), 0)
+        series = histories(self.shown, self.state, self.spec, user_name, points) if points else {}
+
+        def glyphs(row: ViewRow) -> str:
+            values = series.get(row.key)
+            return "" if values is None else spark(values, ascii_only=not self.utf8)
+
         with self.app.batch_update():
             sync_rows(
                 self.table,
                 [c.id for c in self.columns],
                 [
-                    (row_id(r.key), cells_for(r, rank, self.bits))
+                    (row_id(r.key), cells_for(r, rank, self.bits, glyphs(r)))
                     for rank, r in enumerate(self.shown)
                 ],
                 rank_column="pid",
@@ -218,7 +229,8 @@ class TrafficView(TabView[TrafficState]):
         ]
 
     def cycle_choices(self) -> list[tuple[str, str]]:
-        return [(c.id, c.label) for c in self.columns]  # > and <: the columns on screen
+        # > and <: the columns on screen that sort (HISTORY is a picture, not a number).
+        return [(c.id, c.label) for c in self.columns if c.sortable]
 
     def current_sort(self) -> str:
         return self.spec.sort
@@ -245,6 +257,8 @@ class TrafficView(TabView[TrafficState]):
         """A click on a header sorts by that column; on the sorted one, reverses it."""
         event.stop()
         column = str(event.column_key.value)
+        if column not in SORT_LABELS:
+            return  # HISTORY
         if column == self.spec.sort:
             self.action_reverse()
         else:
