@@ -123,3 +123,29 @@ async def test_a_live_pid_now_naming_another_process_is_said_to_have_exited(
     assert f"process {os.getpid()} has exited; its PID now names another process" in replaced
     assert "command:" not in replaced
     assert "command:" in same and "sockets:" in same
+
+
+async def test_the_detail_has_iftops_averages_and_a_plot_with_a_time_axis(tmp_path: Path) -> None:
+    app, source = scripted_app(tmp_path)
+    me = TrafficKey(os.getpid(), os.getuid(), "lo", "pytest")
+    async with app.run_test(size=(140, 50)) as pilot:
+        view = app.query_one(TrafficView)
+        # 50 one-second intervals: 1 KiB/s sent, the last 2 at 41 KiB/s; 2 KiB/s received.
+        for i in range(50):
+            sent = 41 * 1024 if i >= 48 else 1024
+            source.push((me, Counters(1, 1, sent, 2048)), ts=100.0 + i)
+        await wait_for(pilot, lambda: view.state.samples == 50)
+        await pilot.press("enter")
+        text = rates(app)
+        lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+        assert lines["averages"].split() == ["averages", "2", "s", "10", "s", "40", "s"]
+        sent_lines = [line for line in text.splitlines() if line.startswith("sent")]
+        # 2 s: (41+41)/2; 10 s: (8*1+2*41)/10 = 9; 40 s: (38*1+2*41)/40 = 3 KiB/s.
+        assert sent_lines[-1].split() == ["sent", "41.0", "KiB/s", "9.0", "KiB/s", "3.0", "KiB/s"]
+        received = [line for line in text.splitlines() if line.startswith("received")][-1]
+        assert received.split()[1:] == ["2.0", "KiB/s"] * 3
+        screen = app.screen
+        heading = str(screen.query_one("#detail-tx-heading", Static).render())
+        assert heading == "Sent per second, last 50 s: 0 to 41.0 KiB/s"
+        tx_axis = str(screen.query_one("#detail-tx-axis", Static).render())
+        assert tx_axis.startswith("-50s") and "-25s" in tx_axis and tx_axis.endswith("now")

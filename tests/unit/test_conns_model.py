@@ -238,3 +238,18 @@ def test_a_read_that_races_the_probes_close_finds_no_sockets_and_no_traceback() 
     namespaces.close()
     assert namespaces.read() == []
     namespaces.close()  # twice: Ctrl-C and the worker's own close
+
+
+def test_the_connection_detail_has_iftops_averages_each_way() -> None:
+    from netwatch.tabs.conns.model import History
+    from netwatch.tabs.conns.screen.detail import detail_lines
+
+    history = History()
+    for i in range(12):  # 1 KiB/s sent, 3 KiB/s in the last 2 s; 2 KiB/s received
+        history.add(row(xmit_bytes=3072 if i >= 10 else 1024, recv_bytes=2048), 1.0)
+    lines = detail_lines(row(), history, 1.0, "root")
+    at = lines.index(next(line for line in lines if line.startswith("averages")))
+    assert lines[at].split() == ["averages", "2", "s", "10", "s", "40", "s"]
+    # 10 s: (8 * 1 + 2 * 3) / 10 = 1.4 KiB/s; 40 s: the 12 there are, (10 + 6) / 12.
+    assert lines[at + 1].split() == ["sent", "3.0", "KiB/s", "1.4", "KiB/s", "1.3", "KiB/s"]
+    assert lines[at + 2].split()[1:] == ["2.0", "KiB/s"] * 3

@@ -87,3 +87,15 @@ def test_the_connections_table_shows_history_once_every_other_column_fits() -> N
     assert history(HISTORY_FROM - 1) == 0
     assert history(260) == HISTORY_POINTS
     assert [c for c, _, _ in conns_layout(260, 21)][-1] == "history"
+
+
+def test_iftops_averages_over_the_newest_intervals_that_span_them() -> None:
+    from netwatch.model.averages import averages, axis, span_average
+
+    amounts = [10.0] * 38 + [100.0, 100.0]
+    assert averages(amounts, 1.0) == [100.0, (8 * 10 + 200) / 10, (38 * 10 + 200) / 40]
+    assert span_average(amounts, 0.5, 2) == (10 + 10 + 100 + 100) / 2  # 4 half-second intervals
+    assert span_average(amounts[:3], 1.0, 40) == 10.0  # fewer than asked: what there is
+    assert span_average([], 1.0, 2) is None and span_average([1.0], 0, 2) is None
+    assert axis(30, 60) == "-60s" + " " * 9 + "-30s" + " " * 10 + "now"
+    assert len(axis(30, 60)) == 30 and axis(5, 60) == ""

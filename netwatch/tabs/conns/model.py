@@ -185,13 +185,17 @@ class History:
     srtt_ms: list[float | None] = field(default_factory=list)
     retrans: list[int | None] = field(default_factory=list)
     rate: list[float | None] = field(default_factory=list)  # bytes/s both ways
+    xmit: list[float | None] = field(default_factory=list)  # bytes/s sent
+    recv: list[float | None] = field(default_factory=list)  # bytes/s received
 
     def add(self, row: ConnRow, interval: float) -> None:
-        moved = None
+        moved = xmit = recv = None
         if row.xmit_bytes is not None and row.recv_bytes is not None and interval > 0:
-            moved = (row.xmit_bytes + row.recv_bytes) / interval
+            xmit, recv = row.xmit_bytes / interval, row.recv_bytes / interval
+            moved = xmit + recv
         for series, value in ((self.srtt_ms, row.srtt_ms), (self.retrans, row.retrans),
-                              (self.rate, moved)):  # fmt: skip
+                              (self.rate, moved), (self.xmit, xmit),
+                              (self.recv, recv)):  # fmt: skip
             series.append(value)  # type: ignore[arg-type]
             if len(series) > HISTORY_POINTS:
                 del series[0]

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from textual.widget import Widget
 
+from netwatch.model.averages import SPANS_S, averages
 from netwatch.model.units import rate_text
 from netwatch.screens.detail import DetailScreen
 from netwatch.screens.plain import PlainStatic
@@ -73,7 +74,15 @@ def detail_lines(row: ConnRow, history: History | None, interval: float, user: s
             f"  rtt      {sparkline(history.srtt_ms, unit=lambda v: ms_text(v) + ' ms')}",
             f"  retrans  {sparkline(history.retrans, unit=lambda v: f'{v:.0f} segments')}",
             f"  rate     {sparkline(history.rate, unit=rate_text)}",
+            "",
+            "averages " + "".join(f"{seconds:>12} s" for seconds in SPANS_S),
         ]
+        for name, series in (("sent", history.xmit), ("received", history.recv)):
+            amounts = [(v or 0.0) * interval for v in series]
+            spans = averages(amounts, interval)
+            lines.append(f"{name:9}" + "".join(
+                f"{'-' if v is None else rate_text(v):>14}" for v in spans
+            ))  # fmt: skip
     return lines
 
 

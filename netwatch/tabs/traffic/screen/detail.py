@@ -13,6 +13,7 @@ from textual.widgets import Sparkline
 
 from netwatch.host.netns import NetnsNames, shown
 from netwatch.host.procinfo import ProcessGone, process_info, same_process
+from netwatch.model.averages import SPANS_S, averages, axis
 from netwatch.model.containers import NO_CONTEXT
 from netwatch.model.units import rate_text, size_text
 from netwatch.screens.detail import DetailScreen
@@ -53,7 +54,8 @@ def _age_text(seconds: float) -> str:
 
 class ProcessDetail(DetailScreen):
     DEFAULT_CSS = """
-    ProcessDetail Sparkline { height: 3; margin: 0 0 1 0; }
+    ProcessDetail Sparkline { height: 3; }
+    ProcessDetail .axis { color: $text-muted; margin: 0 0 1 0; }
     ProcessDetail .heading { text-style: bold; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("b", "bits", "Bits/bytes")]  # as iftop's
@@ -72,8 +74,10 @@ class ProcessDetail(DetailScreen):
         yield PlainStatic("", id="detail-rates")
         yield PlainStatic("", classes="heading", id="detail-tx-heading")
         yield Sparkline([0], id="detail-tx")
+        yield PlainStatic("", classes="axis", id="detail-tx-axis")
         yield PlainStatic("", classes="heading", id="detail-rx-heading")
         yield Sparkline([0], id="detail-rx")
+        yield PlainStatic("", classes="axis", id="detail-rx-axis")
         yield PlainStatic("Connections", classes="heading")
         yield PlainStatic("", id="detail-connections")
 
@@ -93,14 +97,17 @@ class ProcessDetail(DetailScreen):
         points = per_interval(kept, now, interval, self.state.history_len)
         window = len(points) * interval
         self.query_one("#detail-rates", PlainStatic).update(self._rates_text(points, interval))
-        self.query_one("#detail-tx-heading", PlainStatic).update(
-            f"Sent per interval, last {window:.0f} s"
-        )
-        self.query_one("#detail-rx-heading", PlainStatic).update(
-            f"Received per interval, last {window:.0f} s"
-        )
-        self.query_one("#detail-tx", Sparkline).data = [p.xmit_bytes for p in points] or [0]
-        self.query_one("#detail-rx", Sparkline).data = [p.recv_bytes for p in points] or [0]
+        for way, amounts in (("tx", [p.xmit_bytes for p in points]),
+                             ("rx", [p.recv_bytes for p in points])):  # fmt: skip
+            peak = max(amounts, default=0) / interval
+            what = "Sent" if way == "tx" else "Received"
+            self.query_one(f"#detail-{way}-heading", PlainStatic).update(
+                f"{what} per second, last {window:.0f} s: 0 to {rate_text(peak, self.bits)}"
+            )
+            plot = self.query_one(f"#detail-{way}", Sparkline)
+            plot.data = amounts or [0]
+            width = plot.size.width or self.size.width
+            self.query_one(f"#detail-{way}-axis", PlainStatic).update(axis(width, window))
         self.query_one("#detail-connections", PlainStatic).update(self._connections_text())
 
     def _connections_text(self) -> list[str]:
@@ -144,6 +151,13 @@ class ProcessDetail(DetailScreen):
                 f"{rate_text(peak, self.bits):>16}{size_text(sum(series)):>16}"
                 f"{size_text(total):>14}"
             )
+        # iftop's: the last 2, 10 and 40 seconds, each way.
+        lines.append(f"{'averages':10}" + "".join(f"{f'{s} s':>16}" for s in SPANS_S))
+        for name, series, _ in rows:
+            spans = averages(series, interval)
+            lines.append(f"{name:10}" + "".join(
+                f"{'-' if v is None else rate_text(v, self.bits):>16}" for v in spans
+            ))  # fmt: skip
         lines.append("b: bits/s or bytes/s; the window is the last intervals kept, idle ones too")
         return lines
 
