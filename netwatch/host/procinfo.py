@@ -76,6 +76,27 @@ def started_at(pid: int) -> float:
     return boot_to_wall() + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def running(pid: int, started: float) -> bool:
+    """Whether the process that started at `started` (0: unknown, any) still runs as PID: not
+    gone, not a zombie waiting for its parent (it has exited: it sends nothing more), and not
+    a later process that took its PID."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    after = stat[stat.rfind(b")") + 2 :].split()
+    if not after or after[0] in (b"Z", b"X"):
+        return False
+    if not started:
+        return True
+    try:
+        now = boot_to_wall() + int(after[19]) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError):
+        return False
+    return abs(now - started) <= START_TOLERANCE_S
+
+
 def same_process(pid: int, started: float) -> bool:
     """Whether PID still names the process that started at `started` (0: unknown, assumed)."""
     if not started:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 OURS = (
     "tracepoint__net__net_dev_queue",
@@ -39,4 +40,13 @@ def wait_released(baseline: set[int], timeout: float = 10.0) -> set[int]:
         extra = loaded_program_ids() - baseline
         if not extra or time.monotonic() > deadline:
             return extra
+        time.sleep(0.1)
+
+
+def wait_attached(proc: subprocess.Popen[str], baseline: set[int], timeout: float = 60) -> None:
+    """Until `proc` has loaded a Traffic program of its own (one not in `baseline`)."""
+    deadline = time.monotonic() + timeout
+    while not (loaded_program_ids() - baseline):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "probe never attached"
         time.sleep(0.1)

@@ -17,7 +17,7 @@ import pytest
 
 from netwatch.tabs import codecs
 from tests.helpers.paths import GEN
-from tests.live.bpf_progs import loaded_program_ids, wait_released
+from tests.live.bpf_progs import loaded_program_ids, wait_attached, wait_released
 from tests.netns import veth_pair
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("live_bpf")]
@@ -27,14 +27,6 @@ SEED_ROW = re.compile(
     r"^( {0,4}\d{1,5}|\d{6,}| {4}-) ( {0,4}\d{1,5}|\d{6,}| {4}-) \S+ +\d+ +\d+ "
     r"+\d+ +\d+ \S.*$"
 )
-
-
-def wait_attached(proc: subprocess.Popen[str], baseline: set[int], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not (loaded_program_ids() - baseline):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "probe never attached"
-        time.sleep(0.1)
 
 
 def test_batch_text_is_the_seeds_format_and_shows_the_senders_pid() -> None:

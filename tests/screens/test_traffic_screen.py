@@ -366,3 +366,29 @@ async def test_a_grouped_rows_history_sums_its_processes(tmp_path: Path) -> None
 
         cell = str(view.table.get_cell(row_id(row.key), "history"))
         assert cell.endswith("████")  # two processes, one line: busy all four intervals
+
+
+async def test_totals_keep_an_exited_process_marked_and_its_detail_says_when(
+    tmp_path: Path,
+) -> None:
+    from netwatch.tabs.traffic.model import TrafficRow, TrafficSample
+    from netwatch.tabs.traffic.view_model import row_id
+
+    app, source = scripted_app(tmp_path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        view = app.query_one(TrafficView)
+        first_sample(source)
+        source.push_sample(TrafficSample(2.0, 1.0, (TrafficRow(NGINX, Counters(1, 0, 10, 0)),),
+                                         exited=((CURL.pid, 1700000002.0),)))  # fmt: skip
+        await wait_for(pilot, lambda: view.state.samples == 2)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "totals since start" in banner(app))
+        assert "1 exited" in banner(app)
+        comm = str(view.table.get_cell(row_id(CURL), "comm"))
+        assert comm == "curl (exited)"
+        assert str(view.table.get_cell(row_id(NGINX), "comm")) == "nginx"
+        view.table.move_cursor(row=shown_pids(app).index(CURL.pid))
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProcessDetail)
+        text = str(app.screen.query_one("#detail-process", Static).render())
+        assert text.startswith("exited: by ") and "its totals stay" in text

@@ -77,6 +77,7 @@ def test_json_row_has_the_documented_keys() -> None:
         "xmit_bytes": 3,
         "recv_bytes": 4,
         "unattributed_reason": None,
+        "exited": None,  # runs (#26)
     }
 
 

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from netwatch.cli import batch as shared  # what every batch command shares
 from netwatch.cli.args import batch_parser, interval_options, pid_option
-from netwatch.cli.types import Parser
+from netwatch.cli.types import CliError, Parser
 from netwatch.host.users import user_name
 from netwatch.model.containers import NO_CONTEXT, ProcContext
 from netwatch.tabs.traffic.formats import (
@@ -23,7 +23,15 @@ from netwatch.tabs.traffic.formats import (
     row_json,
 )
 from netwatch.tabs.traffic.live import live_source
-from netwatch.tabs.traffic.model import ConnRow, Counters, TrafficKey, TrafficRow, TrafficSample
+from netwatch.tabs.traffic.model import (
+    MAX_EXITED,
+    ConnRow,
+    Counters,
+    TrafficKey,
+    TrafficRow,
+    TrafficSample,
+    TrafficState,
+)
 from netwatch.tabs.traffic.view_model import (
     GROUPINGS,
     ViewRow,
@@ -41,6 +49,7 @@ EXAMPLES = (
     ("netwatch top -b --json | jq 'select(.recv_bytes > 100000)'", "one JSON object per row"),
     ("netwatch top -b --by container", "a row per container (or systemd unit), not process"),
     ("netwatch top -b --by connection --json", "each connection's packets and bytes, as JSON"),
+    ("netwatch top -b --totals --interval 10", "totals since start, exited processes kept"),
     ("netwatch top -b --replay session.nwrec", "the tables of a recording (no root)"),
     ("netwatch top", "the full-screen UI on the Traffic tab"),
 )
@@ -57,6 +66,13 @@ def parser() -> Parser:
         help="a row per process (default), or per program, user or container (its short id, "
         "or its systemd unit), summing its processes (PID then counts them); or per "
         f"connection, the busiest {MAX_CONNECTION_LINES} each interval",
+    )
+    top.add_argument(
+        "--totals",
+        action="store_true",
+        help="each table holds the totals since start, not the interval's (as the UI's c): "
+        f"a process that exited keeps its row, marked '{EXITED}' (JSON: `exited`, when), the "
+        f"busiest {MAX_EXITED:,} exited kept, the rest summed in [exited] rows",
     )
     return top
 
@@ -81,9 +97,12 @@ def seed_order(
         for r in sample.rows
         if wants(r.key.pid) and keep(r.key, place := sample.context.get(r.key.pid, NO_CONTEXT))
     ]
-    if by != "process":
-        view = grouped(view, by)
-    return sort_rows(view, "total_pk", True)
+    return _nettop_order(view, by)
+
+
+def _nettop_order(view: list[ViewRow], by: str) -> list[ViewRow]:
+    """Grouped `by` (unless per process), then by total packets, most first."""
+    return sort_rows(view if by == "process" else grouped(view, by), "total_pk", True)
 
 
 def busiest_connections(
@@ -121,9 +140,34 @@ def print_connections(
     out.write(how.text(sample.ts, "\n".join(lines) + "\n\n"))
 
 
+EXITED = "(exited)"
+
+
+def totals_order(
+    state: TrafficState,
+    by: str = "process",
+    wants: Callable[[int], bool] = lambda pid: True,
+    keep: Keep = keep_all,
+) -> list[ViewRow]:
+    """Every row's totals since start, in nettop.stp's order; exited processes marked."""
+    view = [
+        ViewRow(k, c, Counters(), user_name(k.uid), context=place,
+                exited=state.exited_at(k.pid) if k.attributed else None)
+        for k, c in state.totals.items()
+        if wants(k.pid) and keep(k, place := state.context_of(k.pid))
+    ]  # fmt: skip
+    return _nettop_order(view, by)
+
+
 def printer(
-    how: shared.Output, out: TextIO = sys.stdout, by: str = "process", keep: Keep = keep_all
+    how: shared.Output,
+    out: TextIO = sys.stdout,
+    by: str = "process",
+    keep: Keep = keep_all,
+    totals: bool = False,
 ) -> Callable[[TrafficSample], None]:
+    state = TrafficState()
+
     def emit(sample: TrafficSample) -> None:
         if by == "connection":
             print_connections(how, out, sample, keep)
@@ -132,17 +176,20 @@ def printer(
             )
             out.flush()
             return
-        rows = seed_order(sample, by, how.wants, keep)
+        if totals:
+            state.apply(sample)
+            rows = totals_order(state, by, how.wants, keep)
+        else:
+            rows = seed_order(sample, by, how.wants, keep)
         if how.json:
             for r in rows:
                 out.write(row_json(r, sample.ts, sample.interval) + "\n")
         else:
             # Grouped, the PID column holds each row's count of processes, and says so first.
-            table = nettop_table(
-                TrafficRow(replace(r.key, pid=r.processes) if r.grouped else r.key, r.shown)
-                for r in rows
-            )
+            table = nettop_table(_shown_key(r) for r in rows)
             heading = [] if by == "process" else [f"# by {by}: PID = processes"]
+            if totals:
+                heading.append("# totals since start")
             out.write(how.text(sample.ts, "\n".join([*heading, *table]) + "\n\n"))
         shared.warn_lost(sample.lost, "packets not counted (map full)")
         out.flush()
@@ -150,7 +197,19 @@ def printer(
     return emit
 
 
+def _shown_key(row: ViewRow) -> TrafficRow:
+    key = row.key
+    if row.grouped:
+        key = replace(key, pid=row.processes)
+    elif row.exited is not None:
+        key = replace(key, comm=f"{key.comm} {EXITED}")
+    return TrafficRow(key, row.shown)
+
+
 def command(args: argparse.Namespace) -> int:
+    if args.totals and args.by == "connection":
+        raise CliError("netwatch top: --totals sums process rows; --by connection prints each "
+                       "interval's connections")  # fmt: skip
     shown = shared.parsed_filter(args, parse_traffic_filter)
     keep: Keep = keep_all
     if shown is not None:
@@ -158,5 +217,6 @@ def command(args: argparse.Namespace) -> int:
     source = shared.replayed_or_live(args, "traffic", lambda: live_source(args.interval))
     how = shared.Output.of(args, pids=args.pid)
     return shared.batch_command(
-        source, shared.stop_after(args, source), printer(how, by=args.by, keep=keep)
-    )
+        source, shared.stop_after(args, source),
+        printer(how, by=args.by, keep=keep, totals=args.totals),
+    )  # fmt: skip

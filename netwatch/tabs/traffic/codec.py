@@ -3,8 +3,10 @@
 under "rows"; where those processes run, [pid, cgroup, netns, started] under "context"; and their
 connections, [pid, comm, proto, laddr, lport, raddr, rport, xmit_pk, recv_pk, xmit_bytes,
 recv_bytes, state, since] under "connections" (raddr "*" for an unconnected socket; state
-TCP's, else ""; since the wall-clock time it was first counted, 0 unknown). The last two are absent
-in recordings made before netwatch knew them. Every field is checked when read back."""
+TCP's, else ""; since the wall-clock time it was first counted, 0 unknown); and the processes
+found exited in the interval, [pid, when] under "exited" (the wall-clock time it was noticed).
+The last three are absent in recordings made before netwatch knew them. Every field is checked
+when read back."""
 
 from __future__ import annotations
 
@@ -76,7 +78,13 @@ def more_out(sample: TrafficSample) -> dict[str, Any]:
         **context_out(sample),
         "connections": [conn_out(c) for c in sample.connections],
         "connections_lost": sample.connections_lost,
+        **({"exited": [[pid, round(ts, 3)] for pid, ts in sample.exited]} if sample.exited else {}),
     }
+
+
+def exited_in(item: Any) -> tuple[int, float]:
+    pid, ts = checks.fields(item, 2, "an exited process")
+    return checks.ident(pid, "pid"), checks.time(ts, "exited")
 
 
 def more_in(record: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +95,18 @@ def more_in(record: dict[str, Any]) -> dict[str, Any]:
         **context_in(record),
         "connections": tuple(conn_in(c) for c in items),
         "connections_lost": checks.count(record.get("connections_lost", 0), "lost"),
+        "exited": tuple(exited_in(e) for e in _listed(record, "exited", MAX_EXITED)),
     }
+
+
+MAX_EXITED = 100_000  # in one record
+
+
+def _listed(record: dict[str, Any], key: str, most: int) -> list[Any]:
+    items = record.get(key, [])
+    if type(items) is not list or len(items) > most:
+        raise checks.BadRecord(f"'{key}' is not a list of at most {most}")
+    return items
 
 
 CODEC = Codec(

@@ -82,6 +82,8 @@ def row_object(row: ViewRow, ts: float, interval: float) -> dict[str, object]:
         "xmit_bytes": c.xmit_bytes,
         "recv_bytes": c.recv_bytes,
         "unattributed_reason": k.reason or None,
+        # When its process was found exited (Unix seconds), null while it runs (#26).
+        "exited": round(row.exited, 3) if row.exited is not None else None,
     }
     if row.grouped:
         obj |= {"pid": None, "processes": row.processes}

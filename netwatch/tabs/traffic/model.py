@@ -19,11 +19,16 @@ MAX_CONNECTIONS = 20_000  # connections whose totals the tab keeps (the busiest 
 # 300,000 short-lived processes took the TUI from 82 to 414 MB, never freed.
 MAX_TOTALS = 20_000
 MAX_HISTORIES = 2_000  # processes whose per-interval history (the detail's window) is kept
+# Exited processes whose rows keep their totals, marked exited, for the whole session: past it
+# the least busy are folded into one [exited] row per device (the banner says how many).
+MAX_EXITED = 5_000
 
 REASON_TX_NO_OWNER = "tx-no-owner"
 REASON_RX_NOT_DELIVERED = "rx-not-delivered"
 REASON_FOLDED = "folded"
+REASON_EXITED = "exited"
 REASON_TEXT = {
+    REASON_EXITED: f"the totals of exited processes past the busiest {MAX_EXITED:,} kept",
     REASON_FOLDED: f"the totals of quieter processes no longer sending, folded to keep at most "
     f"{MAX_TOTALS:,} rows",
     REASON_TX_NO_OWNER: "sent by the kernel or by a socket no process has used yet "
@@ -137,6 +142,8 @@ class TrafficSample(RowsSample[TrafficRow]):
     context: Mapping[int, ProcContext] = field(default_factory=dict)
     connections: tuple[ConnRow, ...] = ()
     connections_lost: int = 0  # packets not counted per connection: the kernel's map was full
+    # Processes found exited in the interval: (pid, wall-clock time it was noticed).
+    exited: tuple[tuple[int, float], ...] = ()
 
 
 class UnattributedTracker:
@@ -203,6 +210,10 @@ class TrafficState:
     # HISTORY column (a key idle that long is forgotten).
     rates: RecentRates[TrafficKey] = field(default_factory=RecentRates)
     conn_rates: RecentRates[ConnKey] = field(default_factory=RecentRates)
+    # Processes that exited (pid -> when it was noticed, wall clock), while their rows keep
+    # their totals; and how many were folded into [exited] rows past MAX_EXITED.
+    exited: dict[int, float] = field(default_factory=dict)
+    exited_folded: int = 0
     samples: int = 0
 
     def emptied(self) -> TrafficState:
@@ -244,15 +255,49 @@ class TrafficState:
         if len(history) > MAX_HISTORIES:  # oldest first: dicts keep insertion order
             for pid in list(history)[: len(history) - MAX_HISTORIES]:
                 del history[pid]
+        self._exits(sample)
         if len(self.totals) > MAX_TOTALS:
             self._fold(sample)
+
+    def _exits(self, sample: TrafficSample) -> None:
+        for pid in {row.key.pid for row in sample.rows}:
+            when = self.exited.get(pid)
+            if when is not None and when < sample.ts - sample.interval:
+                del self.exited[pid]  # sending again after it exited: a new process, same PID
+        for pid, when in sample.exited:
+            self.exited[pid] = when
+        if len(self.exited) > MAX_EXITED:
+            self._fold_exited()
+
+    def _fold_exited(self) -> None:
+        """The least busy exited processes' rows, summed into an [exited] row per device."""
+        totals = self.totals
+        busy: dict[int, int] = {}
+        for key, counts in totals.items():
+            if key.pid in self.exited:
+                busy[key.pid] = busy.get(key.pid, 0) + _bytes(counts)
+        least = sorted(self.exited, key=lambda pid: busy.get(pid, 0))
+        folding = set(least[: len(self.exited) - MAX_EXITED])
+        for key in [k for k in totals if k.pid in folding]:
+            folded = _folded_key(key.dev, "[exited]", REASON_EXITED)
+            totals[folded] = totals.get(folded, Counters()) + totals.pop(key)
+        for pid in folding:
+            del self.exited[pid]
+        self.exited_folded += len(folding)
+
+    def exited_at(self, pid: int) -> float | None:
+        return self.exited.get(pid)
 
     def _fold(self, sample: TrafficSample) -> None:
         """The quietest rows not in `sample`, summed into a [folded] row per device."""
         active = {row.key for row in sample.rows}
         totals = self.totals
         quiet = sorted(
-            (k for k in totals if k not in active and k.reason != REASON_FOLDED),
+            (
+                k
+                for k in totals
+                if k not in active and k.reason not in (REASON_FOLDED, REASON_EXITED)
+            ),
             key=lambda k: _bytes(totals[k]),
         )
         for key in quiet[: len(totals) - MAX_TOTALS * 3 // 4]:
@@ -277,8 +322,8 @@ class TrafficState:
         return list(self.last.rows) if self.last else []
 
 
-def _folded_key(dev: str) -> TrafficKey:
-    return TrafficKey(UNATTRIBUTED_PID, UNATTRIBUTED_PID, dev, "[folded]", REASON_FOLDED)
+def _folded_key(dev: str, comm: str = "[folded]", reason: str = REASON_FOLDED) -> TrafficKey:
+    return TrafficKey(UNATTRIBUTED_PID, UNATTRIBUTED_PID, dev, comm, reason)
 
 
 def _bytes(c: Counters) -> int:

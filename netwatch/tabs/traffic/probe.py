@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from netwatch.host.exits import ExitWatch
 from netwatch.host.procinfo import boot_to_wall
 from netwatch.model.cdata import c_string
 from netwatch.model.containers import ProcContext
@@ -100,6 +101,7 @@ class TrafficProbe(ProbeSkeleton):
         self._conn_lost_seen = 0
         self._contexts: dict[int, ProcContext] = {}
         self._boot_to_wall = boot_to_wall()
+        self._exits = ExitWatch()
 
     def open(self) -> None:
         btf = kernel_btf("traffic")  # parsed once: for the offsets and the tp_btf targets
@@ -226,9 +228,13 @@ class TrafficProbe(ProbeSkeleton):
             conn_lost_total = percpu_counter(self._bpf, b"conn_lost")
             conn_lost = conn_lost_total - self._conn_lost_seen
             self._conn_lost_seen = conn_lost_total
+        now = time.time()
+        active = [(pid, context[pid].started if pid in context else 0.0) for pid in comms]
+        exited = self._exits.read((a for a in active if a[0] > 0), now)
         return TrafficSample(
-            time.time(), interval, tuple(all_rows), lost, context, tuple(connections), conn_lost
-        )
+            now, interval, tuple(all_rows), lost, context, tuple(connections), conn_lost,
+            exited=tuple(exited),
+        )  # fmt: skip
 
     def _read_contexts(self, pids: set[int]) -> dict[int, ProcContext]:
         """Where this interval's processes run, as the kernel saw them; the last known for a

@@ -192,6 +192,7 @@ class ViewRow:
     processes: int = 1  # the processes a grouped row sums
     context: ProcContext = NO_CONTEXT  # where its process runs ("*" where a group's differ)
     conn: ConnKey | None = None  # the connection a row of the connection grouping is
+    exited: float | None = None  # when its process was found exited (wall clock), if it was
 
     @property
     def grouped(self) -> bool:
@@ -249,6 +250,7 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
             user_of(r.key.uid),
             context=context,
             conn=conns.get(r.key),
+            exited=None if r.key in conns else state.exited.get(r.key.pid),
         )
         for r in rows
         for context in (state.context_of(r.key.pid),)

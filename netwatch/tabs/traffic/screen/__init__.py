@@ -80,10 +80,23 @@ def cells_for(row: ViewRow, rank: int, bits: bool = False, history: str = "") ->
         "total_kb": _num(kb(c.xmit_bytes + c.recv_bytes, c.total_pk)),
         "tx_rate": Text(human_rate(row.rate.xmit_bytes, bits), justify="right"),
         "rx_rate": Text(human_rate(row.rate.recv_bytes, bits), justify="right"),
-        "comm": Text(name_text(k.comm) if attributed else reason_text(k.reason)),
+        "comm": _command(row),
         "container": shown(str(row.value("container")) or "-" if attributed else "-"),
         "history": Text(history, no_wrap=True),
     }
+
+
+EXITED_MARK = " (exited)"
+
+
+def _command(row: ViewRow) -> Text:
+    k = row.key
+    if not k.attributed:
+        return Text(reason_text(k.reason))
+    text = Text(name_text(k.comm))
+    if row.exited is not None:  # its totals stay; it sends nothing more
+        text.append(EXITED_MARK, style="dim italic")
+    return text
 
 
 class TrafficView(TabView[TrafficState]):
@@ -129,6 +142,11 @@ class TrafficView(TabView[TrafficState]):
         parts.append(rows_text(len(self.shown), self.total_matching))
         if self.spec.cumulative:
             parts.append("totals since start")
+            exited = sum(1 for r in self.shown if r.exited is not None)
+            if exited:
+                parts.append(f"{exited} exited")
+            if self.state.exited_folded:
+                parts.append(f"{self.state.exited_folded:,} exited folded into [exited]")
             if self.state.folded:
                 parts.append(f"{self.state.folded:,} quieter rows folded into [folded]")
         if self.spec.group != "process":

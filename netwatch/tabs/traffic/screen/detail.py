@@ -162,6 +162,13 @@ class ProcessDetail(DetailScreen):
         return lines
 
     def _process_text(self) -> list[str]:
+        lines = self._where_text()
+        exited = self.state.exited_at(self.key.pid)
+        if exited is not None:
+            lines.insert(0, f"exited: by {_when(exited)} (found gone then; its totals stay)")
+        return lines
+
+    def _where_text(self) -> list[str]:
         pid = self.key.pid
         seen = self.state.context_of(pid)
         # Where it ran, as the kernel saw it while its traffic was counted.
