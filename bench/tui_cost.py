@@ -11,7 +11,9 @@ compile: how long until the shell has its terminal back.
 
 --compare REV runs the same on another revision first (a `git worktree` of it, from this
 venv), so both rows come from one run on one machine.
+--width 200 draws the Traffic table's HISTORY column (from 180 columns).
 Run as root:  .venv/bin/python bench/tui_cost.py [--seconds 15] [--rows 20] [--compare REV]
+              [--width 120]
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ STARTED_AT = ("traffic", "accepts", "drops")  # Calls attaches when first shown
 CTRL_C_AFTER_S = (0.3, 1.0, 2.0)
 
 
+WIDTH = 120  # --width: 200 shows the Traffic table's HISTORY column (#26)
+
+
 def start(tree: Path, name: str) -> int:
     """netwatch in a new tmux session; returns the shell's pid."""
     subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
-    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "35",
+    tmux("new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", "35",
          f"cd {tree} && {sys.executable} -m netwatch; sleep 60")  # fmt: skip
     return int(tmux("display", "-p", "-t", name, "#{pane_pid}"))
 
@@ -183,14 +188,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15, help="each CPU window (default 15)")
     ap.add_argument("--rows", type=int, default=20, help="UDP loops while busy (default 20)")
     ap.add_argument("--compare", metavar="REV", help="also measure this revision, first")
+    ap.add_argument("--width", type=int, default=WIDTH, help="the terminal's columns (120)")
     args = ap.parse_args()
+    global WIDTH
+    WIDTH = args.width
     if os.geteuid() != 0:
         raise SystemExit("bench/tui_cost.py: run as root (BPF)")
     if shutil.which("tmux") is None:
         raise SystemExit("bench/tui_cost.py: needs tmux")
     with trees_to_compare(args.compare, "nwcost-") as trees:
         results = [(label, measure(tree, args.seconds, args.rows)) for label, tree in trees]
-    print(f"TUI cost, {args.seconds:g} s per CPU window, {args.rows} UDP loops when busy")
+    print(f"TUI cost, {args.seconds:g} s per CPU window, {args.rows} UDP loops when busy, "
+          f"{WIDTH} columns")  # fmt: skip
     print(f"{'':<28}" + "".join(f"{label[:12]:>14}" for label, _ in results)
           + ("   ratio" if len(results) == 2 else ""))  # fmt: skip
     for title, key, unit in ROWS:
