@@ -188,7 +188,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15, help="each CPU window (default 15)")
     ap.add_argument("--rows", type=int, default=20, help="UDP loops while busy (default 20)")
     ap.add_argument("--compare", metavar="REV", help="also measure this revision, first")
-    ap.add_argument("--width", type=int, default=WIDTH, help="the terminal's columns (120)")
+    ap.add_argument("--width", type=int, default=120, help="the terminal's columns (120)")
     args = ap.parse_args()
     global WIDTH
     WIDTH = args.width

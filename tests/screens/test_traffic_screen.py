@@ -392,3 +392,25 @@ async def test_totals_keep_an_exited_process_marked_and_its_detail_says_when(
         assert isinstance(app.screen, ProcessDetail)
         text = str(app.screen.query_one("#detail-process", Static).render())
         assert text.startswith("exited: by ") and "its totals stay" in text
+
+
+async def test_history_is_drawn_for_the_rows_near_the_screen_and_follows_a_scroll(
+    tmp_path: Path,
+) -> None:
+    from netwatch.tabs.traffic.view_model import row_id
+
+    app, source = scripted_app(tmp_path)
+    keys = [TrafficKey(1000 + i, 0, "eth0", f"p{i:03d}") for i in range(150)]
+    async with app.run_test(size=(200, 30)) as pilot:
+        view = app.query_one(TrafficView)
+        for t in range(3):  # bytes fall with the rank: the order is the keys' order
+            source.push(*((k, Counters(1, 0, 100_000 - 100 * i, 0)) for i, k in enumerate(keys)),
+                        ts=1.0 + t)  # fmt: skip
+        await wait_for(pilot, lambda: view.state.samples == 3 and view.table.row_count == 150)
+
+        def drawn(i: int) -> str:
+            return str(view.table.get_cell(row_id(view.shown[i].key), "history")).strip()
+
+        assert drawn(0) == "███" and drawn(149) == ""  # far below the screen: not drawn
+        view.table.move_cursor(row=149)  # the cursor to the last row: the table scrolls there
+        await wait_for(pilot, lambda: drawn(149) == "███")

@@ -122,6 +122,7 @@ class TrafficView(TabView[TrafficState]):
         self.columns: tuple[Column, ...] = COLUMNS
         self.bits = False  # b: the rates in bits per second
         self.utf8 = utf8_terminal()  # HISTORY's glyphs: blocks, or ASCII where it is not UTF-8
+        self._history_near = range(0)  # the ranks whose HISTORY the last redraw drew
 
     def add_columns(self, table: FilterableTable) -> None:
         for col in self.columns:
@@ -187,7 +188,13 @@ class TrafficView(TabView[TrafficState]):
             self.table.clear(columns=True)
             self.add_columns(self.table)
         points = next((c.width for c in self.columns if c.id == "history"), 0)
-        series = histories(self.shown, self.state, self.spec, user_name, points) if points else {}
+        # Only for the rows on screen, and a screen's worth either side (scrolling further
+        # redraws): every HISTORY cell changes each interval, and a table of 300 would
+        # update all of them.
+        near = self._near_rows()
+        self._history_near = near
+        drawn = self.shown[near.start : near.stop]
+        series = histories(drawn, self.state, self.spec, user_name, points) if points else {}
 
         def glyphs(row: ViewRow) -> str:
             values = series.get(row.key)
@@ -206,6 +213,26 @@ class TrafficView(TabView[TrafficState]):
             self._relabel_columns()
         self.update_banner()
         self.post_message(self.ViewChanged())
+
+    def _near_rows(self) -> range:
+        """The ranks on screen (by the table's scroll), and a screen's worth either side."""
+        if not self.is_mounted:
+            return range(0, MAX_DRAWN_ROWS)
+        top, height = int(self.table.scroll_offset.y), max(1, self.table.size.height)
+        return range(max(0, top - height), top + 2 * height)
+
+    def on_mount(self) -> None:
+        self.watch(self.table, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        """Scrolled past the rows whose HISTORY was drawn: draw it for these (live only: a
+        paused table keeps what it showed)."""
+        near, top = self._history_near, int(self.table.scroll_offset.y)
+        visible = range(top, top + self.table.size.height)
+        if self.paused or not any(c.id == "history" for c in self.columns):
+            return
+        if visible.start < near.start or visible.stop > near.stop:
+            self.redraw()
 
     def _relabel_columns(self) -> None:
         # The sorted column: an arrow for its direction (as htop marks it), and bold+underline,
