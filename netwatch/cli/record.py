@@ -107,6 +107,8 @@ def _read_all(
 
             run(sources, deliver, interval=args.interval, should_stop=over, since=warm_up,
                 after_tick=after_tick)  # fmt: skip
+        except RecordingWriteError:
+            raise  # the caller says how many intervals were written before it
         except SourceError as exc:
             raise CliError(f"netwatch: {exc}", EXIT_FAILED) from exc
         finally:
