@@ -21,11 +21,14 @@ TABS = ("traffic", "drops", "accepts")
 async def test_w_saves_what_the_screen_was_shown_as_a_recording_that_replays(
     tmp_path: Path,
 ) -> None:
+    original = load_recording(DEMO, codecs(*TABS))
+    every = sum(len(original[tab]) for tab in TABS)
     clock = ReplayClock(speed=8.0)
     sources = {tab: replay_file(tab, DEMO, clock=clock) for tab in TABS}
     app = NetwatchApp(sources, replay=True, replay_clock=clock, snapshot_dir=tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: clock.ended, timeout=20)
+        # The replay's end, and every sample it played shown (they arrive as messages).
+        await wait_for(pilot, lambda: clock.ended and len(app.window) == every, timeout=20)
         shown = app.query_one(TrafficView).state.samples
         await pilot.press("W")
         await wait_for(pilot, lambda: app.last_window is not None, timeout=10)
@@ -34,7 +37,6 @@ async def test_w_saves_what_the_screen_was_shown_as_a_recording_that_replays(
     assert saved.name.startswith("netwatch-window-") and saved.suffix == ".nwrec"
     assert saved.stat().st_mode & 0o777 == 0o600
     got = load_recording(saved, codecs(*TABS))
-    original = load_recording(DEMO, codecs(*TABS))
     assert len(got["traffic"]) == shown == len(original["traffic"])
     for tab in TABS:  # the same samples, in order, as the recording they came from
         assert [s.ts for s in got[tab]] == [s.ts for s in original[tab]]
