@@ -88,9 +88,5 @@ class RecentRates(Generic[K]):
     def keys(self) -> list[K]:
         return list(self._seen)
 
-    def clear(self) -> None:
-        self.now = 0
-        self._seen.clear()
-
     def __len__(self) -> int:
         return len(self._seen)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -97,23 +97,11 @@ class FlightRecorder:
         if pending.why != ASKED:
             self._quiet_until = now + self.options.cooldown
         self.ring.trim(now)
-        path, stream = new_stamped_file(self.options.output, pending.fired)
-        header = {
-            "flight": {
-                "trigger": pending.why,
-                "fired": round(pending.fired, 3),
-                "window": self.options.window,
-                "after": 0.0 if pending.why == ASKED else self.options.after,
-            }
-        }
-        writer = RecordingWriter(stream, self._codecs, path, header=header)
-        records = 0
-        try:
-            for held in self.ring.items():
-                writer.write_encoded(held.item)
-                records += 1
-        finally:
-            writer.close()
+        after = 0.0 if pending.why == ASKED else self.options.after
+        lines = (held.item for held in self.ring.items())
+        path, records = write_flight(
+            self.options.output, self._codecs, lines, pending, self.options.window, after
+        )
         self._written.append(path)
         self._forget_old()
         start = max(self._first_at or now, now - self.options.window)
@@ -149,18 +137,34 @@ def save_samples(
 ) -> Written:
     """Samples a screen kept (the TUI's window) as a recording named like a flight recorder's
     files; encoded here, not as they came, so keeping them costs the screen nothing."""
-    fired = time.time()
-    path, stream = new_stamped_file(output, fired)
-    header = {"flight": {"trigger": why, "fired": round(fired, 3), "window": window,
-                         "after": 0.0}}  # fmt: skip
+    lines = (encode_record(codecs, h.tab, h.item) for h in held)
+    path, records = write_flight(output, codecs, lines, _Pending(why, time.time(), 0.0), window)
+    seconds = held[-1].item.ts - held[0].item.ts + held[0].item.interval if held else 0.0
+    return Written(path, why, records, seconds)
+
+
+def write_flight(
+    output: Path,
+    codecs: Codecs,
+    lines: Iterable[bytes],
+    pending: _Pending,
+    window: float,
+    after: float = 0.0,
+) -> tuple[Path, int]:
+    """A new stamped file holding `lines` under a header saying what made it; its path and
+    how many records it holds."""
+    path, stream = new_stamped_file(output, pending.fired)
+    header = {"flight": {"trigger": pending.why, "fired": round(pending.fired, 3),
+                         "window": window, "after": after}}  # fmt: skip
     writer = RecordingWriter(stream, codecs, path, header=header)
+    records = 0
     try:
-        for h in held:
-            writer.write(h.tab, h.item)
+        for line in lines:
+            writer.write_encoded(line)
+            records += 1
     finally:
         writer.close()
-    seconds = held[-1].item.ts - held[0].item.ts + held[0].item.interval if held else 0.0
-    return Written(path, why, len(held), seconds)
+    return path, records
 
 
 MAX_NOTE = 160

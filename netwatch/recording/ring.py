@@ -57,9 +57,5 @@ class RecordRing(Generic[T]):
         """What is held, oldest first (a copy: the ring may move while it is written out)."""
         return iter(list(self._held))
 
-    def span(self, now: float) -> float:
-        """Seconds from the oldest held to `now` (0 when empty)."""
-        return now - self._held[0].at if self._held else 0.0
-
     def __len__(self) -> int:
         return len(self._held)

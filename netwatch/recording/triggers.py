@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # (sample, detail or "") -> how many in that sample's interval. A detail the measure does not
-# take is refused when parsed (`detail_help` says what it takes, or "").
+# take (its Measure.detail is "") is refused when parsed.
 Count = Callable[[Any, str], float]
 
 
@@ -44,10 +44,6 @@ class Trigger:
             return None
         interval: float = sample.interval
         return self.measure.count(sample, self.detail) / interval
-
-    def fires(self, tab: str, sample: Any) -> bool:
-        rate = self.rate(tab, sample)
-        return rate is not None and rate > self.per_second
 
 
 class TriggerError(ValueError):

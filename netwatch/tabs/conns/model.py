@@ -184,18 +184,21 @@ class History:
 
     srtt_ms: list[float | None] = field(default_factory=list)
     retrans: list[int | None] = field(default_factory=list)
-    rate: list[float | None] = field(default_factory=list)  # bytes/s both ways
     xmit: list[float | None] = field(default_factory=list)  # bytes/s sent
     recv: list[float | None] = field(default_factory=list)  # bytes/s received
 
+    @property
+    def rate(self) -> list[float | None]:
+        """Bytes/s both ways."""
+        both = zip(self.xmit, self.recv, strict=True)
+        return [None if x is None or r is None else x + r for x, r in both]
+
     def add(self, row: ConnRow, interval: float) -> None:
-        moved = xmit = recv = None
+        xmit = recv = None
         if row.xmit_bytes is not None and row.recv_bytes is not None and interval > 0:
             xmit, recv = row.xmit_bytes / interval, row.recv_bytes / interval
-            moved = xmit + recv
         for series, value in ((self.srtt_ms, row.srtt_ms), (self.retrans, row.retrans),
-                              (self.rate, moved), (self.xmit, xmit),
-                              (self.recv, recv)):  # fmt: skip
+                              (self.xmit, xmit), (self.recv, recv)):  # fmt: skip
             series.append(value)  # type: ignore[arg-type]
             if len(series) > HISTORY_POINTS:
                 del series[0]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netwatch.model.filter import ID_MAX, PORT_MAX, FilterError, Term, name_matches, parse_terms
+from netwatch.model.sparkline import BLOCKS
 from netwatch.tabs.conns.model import (
     ENDS,
     FAILED_CONNECTS,
@@ -255,7 +256,6 @@ def now_for(state: ConnsState, live: bool) -> float:
     return state.last.ts
 
 
-SPARKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 SPARK_WIDTH = 60
 
 
@@ -271,8 +271,8 @@ def sparkline(
     if not known:
         return "(nothing measured yet)"
     bars = "".join(
-        " " if v is None else SPARKS[min(len(SPARKS) - 1, int(v / peak * (len(SPARKS) - 1)))]
-        if peak > 0 else SPARKS[0]
+        " " if v is None else BLOCKS[min(len(BLOCKS) - 1, int(v / peak * (len(BLOCKS) - 1)))]
+        if peak > 0 else BLOCKS[0]
         for v in tail
     )  # fmt: skip
     return f"{bars}  max {unit(peak)}"

@@ -24,6 +24,7 @@ from netwatch.tabs.traffic.formats import (
 )
 from netwatch.tabs.traffic.live import live_source
 from netwatch.tabs.traffic.model import (
+    EXITED_MARK,
     MAX_EXITED,
     ConnRow,
     Counters,
@@ -71,7 +72,7 @@ def parser() -> Parser:
         "--totals",
         action="store_true",
         help="each table holds the totals since start, not the interval's (as the UI's c): "
-        f"a process that exited keeps its row, marked '{EXITED}' (JSON: `exited`, when), the "
+        f"a process that exited keeps its row, marked '{EXITED_MARK}' (JSON: `exited`, when), the "
         f"busiest {MAX_EXITED:,} exited kept, the rest summed in [exited] rows",
     )
     return top
@@ -140,9 +141,6 @@ def print_connections(
     out.write(how.text(sample.ts, "\n".join(lines) + "\n\n"))
 
 
-EXITED = "(exited)"
-
-
 def totals_order(
     state: TrafficState,
     by: str = "process",
@@ -202,7 +200,7 @@ def _shown_key(row: ViewRow) -> TrafficRow:
     if row.grouped:
         key = replace(key, pid=row.processes)
     elif row.exited is not None:
-        key = replace(key, comm=f"{key.comm} {EXITED}")
+        key = replace(key, comm=f"{key.comm} {EXITED_MARK}")
     return TrafficRow(key, row.shown)
 
 

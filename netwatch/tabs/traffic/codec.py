@@ -88,12 +88,9 @@ def exited_in(item: Any) -> tuple[int, float]:
 
 
 def more_in(record: dict[str, Any]) -> dict[str, Any]:
-    items = record.get("connections", [])
-    if type(items) is not list or len(items) > MAX_CONNECTIONS:
-        raise checks.BadRecord(f"'connections' is not a list of at most {MAX_CONNECTIONS}")
     return {
         **context_in(record),
-        "connections": tuple(conn_in(c) for c in items),
+        "connections": tuple(conn_in(c) for c in _listed(record, "connections", MAX_CONNECTIONS)),
         "connections_lost": checks.count(record.get("connections_lost", 0), "lost"),
         "exited": tuple(exited_in(e) for e in _listed(record, "exited", MAX_EXITED)),
     }

@@ -27,6 +27,7 @@ REASON_TX_NO_OWNER = "tx-no-owner"
 REASON_RX_NOT_DELIVERED = "rx-not-delivered"
 REASON_FOLDED = "folded"
 REASON_EXITED = "exited"
+EXITED_MARK = "(exited)"  # after an exited process's command, in the table and `top -b --totals`
 REASON_TEXT = {
     REASON_EXITED: f"the totals of exited processes past the busiest {MAX_EXITED:,} kept",
     REASON_FOLDED: f"the totals of quieter processes no longer sending, folded to keep at most "

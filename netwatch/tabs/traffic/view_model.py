@@ -250,7 +250,7 @@ def build_view(state: TrafficState, spec: ViewSpec, user_of: UserLookup) -> list
             user_of(r.key.uid),
             context=context,
             conn=conns.get(r.key),
-            exited=None if r.key in conns else state.exited.get(r.key.pid),
+            exited=None if r.key in conns else state.exited_at(r.key.pid),
         )
         for r in rows
         for context in (state.context_of(r.key.pid),)

@@ -29,7 +29,7 @@ from netwatch.tabs.traffic.formats import (
     row_object,
     uid_text,
 )
-from netwatch.tabs.traffic.model import TrafficRow, TrafficSample, TrafficState
+from netwatch.tabs.traffic.model import EXITED_MARK, TrafficRow, TrafficSample, TrafficState
 from netwatch.tabs.traffic.screen.detail import ProcessDetail
 from netwatch.tabs.traffic.view_model import (
     COLUMNS,
@@ -86,16 +86,13 @@ def cells_for(row: ViewRow, rank: int, bits: bool = False, history: str = "") ->
     }
 
 
-EXITED_MARK = " (exited)"
-
-
 def _command(row: ViewRow) -> Text:
     k = row.key
     if not k.attributed:
         return Text(reason_text(k.reason))
     text = Text(name_text(k.comm))
     if row.exited is not None:  # its totals stay; it sends nothing more
-        text.append(EXITED_MARK, style="dim italic")
+        text.append(f" {EXITED_MARK}", style="dim italic")
     return text
 
 
