@@ -39,6 +39,13 @@ class FilterableTable(DataTable[object]):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._owner = owner
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # Textual moves a scrollbar's thumb only while the scrollbar shows. Rows that arrive
+        # while the view follows the newest can scroll it before the layout shows the bar, and
+        # the thumb then sat at the top, over the oldest rows, until the next scroll.
+        if shown:
+            self.vertical_scrollbar.position = self.scroll_y
+
     # Every cell of every tab comes in through these two: the one place a table makes sure that
     # a process name or a recording's text is shown, not obeyed (markup, terminal escapes).
     def add_row(

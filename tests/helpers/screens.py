@@ -95,9 +95,23 @@ async def until_ended(pilot: Pilot[Any]) -> None:
     # Every tab's replay has run to its end: the picture no longer depends on timing.
     await wait_for(pilot, lambda: all(h.state == "ended" for h in app.health.values()))
     assert set(app.health) == set(recorded_tabs())
-    # Scrolling to the followed row lands a refresh later: let it, so the scrollbar is settled.
+    await screen_settled(pilot)
+
+
+async def screen_settled(pilot: Pilot[Any], timeout: float = 10.0) -> None:
+    """Until the picture stops changing: scrolling to the followed row, and a scrollbar that
+    showed while rows arrived, land refreshes later, and how much later depends on the load."""
     await pilot.wait_for_scheduled_animations()
-    await pilot.pause(0.1)
+    deadline = time.monotonic() + timeout
+    last = pilot.app.export_screenshot()
+    steady = 0
+    while steady < 3:
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen kept changing")
+        await pilot.pause(0.05)
+        now = pilot.app.export_screenshot()
+        steady = steady + 1 if now == last else 0
+        last = now
 
 
 def shown_pids(app: NetwatchApp) -> list[int]:
