@@ -18,7 +18,12 @@ from typing import Any
 
 from netwatch.probes import BCC_LOCK, LEAVING
 from netwatch.probes.btf import BTF, KIND_FUNC, KIND_TYPEDEF
+from netwatch.probes.loader import compile_probe, detach
 from netwatch.sources.base import SourceError
+
+# Set (to anything), the probes with two builds take the raw one: how the tests keep the
+# fallback for kernels that refuse tracing programs honest on kernels that allow them.
+RAW_TRACEPOINTS_ENV = "NETWATCH_RAW_TRACEPOINTS"
 
 _NR_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351}
 _BPF_PROG_LOAD = 5
@@ -143,3 +148,37 @@ def _load_and_attach(bpf: Any, func: str, target: int, attach_type: int, label: 
         os.close(prog_fd)
         raise BtfAttachError(f"attach {label}: {exc.strerror}") from exc
     return BtfLink(name.decode(), prog_fd, link_fd)
+
+
+def raw_forced() -> str | None:
+    """Why the raw build is taken without trying BTF tracepoints, or None."""
+    return f"{RAW_TRACEPOINTS_ENV} is set" if os.environ.get(RAW_TRACEPOINTS_ENV) else None
+
+
+def open_tp_btf(
+    probe: str,
+    text: str,
+    defines: list[str],
+    tracepoints: list[str],
+    btf: BTF,
+    fentries: dict[str, str] | None = None,
+) -> tuple[Any, list[BtfLink]]:
+    """Compile the NW_BTF_CTX build of a program file (btf_ctx.bpf.h) and attach its
+    `nw_tp__NAME` function to each tracepoint NAME, and to each kernel function `fentries` maps
+    a NAME to; BtfAttachError, with nothing left attached, if the kernel refuses any."""
+    try:
+        bpf = compile_probe(probe, text.encode(), [*defines, "-DNW_BTF_CTX"])
+    except SourceError as exc:  # e.g. a BCC too old for bpf_get_current_task_btf()
+        raise BtfAttachError(str(exc)) from exc
+    links: list[BtfLink] = []
+    try:
+        for name in tracepoints:
+            links.append(attach_tp_btf(bpf, f"nw_tp__{name}", name, btf))
+        for name, function in (fentries or {}).items():
+            links.append(attach_fentry(bpf, f"nw_tp__{name}", function, btf))
+    except (BtfAttachError, SourceError):  # refused, or netwatch is leaving
+        for link in links:
+            link.close()
+        detach(bpf)
+        raise
+    return bpf, links

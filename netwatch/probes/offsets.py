@@ -69,6 +69,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "NETDEV_ND_NET_OFF": ("net_device", "nd_net"),
     # The process a packet is charged to, as a task in process context names it.
     "TASK_TGID_OFF": ("task_struct", "tgid"),
+    "TASK_PID_OFF": ("task_struct", "pid"),  # the thread's own id
     "TASK_COMM_OFF": ("task_struct", "comm"),
     "TASK_CRED_OFF": ("task_struct", "cred"),
     # Which process a PID names: its group leader's start (what /proc/PID/stat's starttime is).
@@ -81,6 +82,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "CSS_SET_DFL_CGRP_OFF": ("css_set", "dfl_cgrp"),
     "CGROUP_KN_OFF": ("cgroup", "kn"),
     "KERNFS_NODE_NAME_OFF": ("kernfs_node", "name"),
+    "KERNFS_NODE_ID_OFF": ("kernfs_node", "id"),  # what bpf_get_current_cgroup_id() returns
     "TASK_NSPROXY_OFF": ("task_struct", "nsproxy"),
     "NSPROXY_NET_NS_OFF": ("nsproxy", "net_ns"),
     "NET_NS_INUM_OFF": ("net", "ns", "ns_common", "inum"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from netwatch.probes.btf_attach import BtfLink
 from netwatch.probes.loader import detach, percpu_counter
 from netwatch.probes.pacing import ReadBook
 from netwatch.probes.ringbuf import RingDrain
@@ -18,6 +19,7 @@ class ProbeSkeleton:
         self.interval = interval
         self._bpf: Any = None  # BCC's BPF object once open() has compiled and attached
         self._ring: RingDrain | None = None  # the streaming probes' ring-buffer drain
+        self._links: list[BtfLink] = []  # programs attached by BTF, beside BCC's own
         # close() runs from the UI thread, the worker and the CLI alike: once, whoever comes
         # first; the counting probes read under it, so a read never meets a detached map.
         self._lock = threading.Lock()
@@ -32,6 +34,9 @@ class ProbeSkeleton:
             ring, self._ring = self._ring, None
             if ring is not None:
                 ring.close()
+            links, self._links = self._links, []
+            for link in links:
+                link.close()
             self._release()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
@@ -42,11 +47,15 @@ class ProbeSkeleton:
                     drain_s: float, woken: bool = True,
                     max_pause: float | None = None) -> None:  # fmt: skip
         """A streaming probe's start: its ring buffer `events` drained in a thread of its own
-        from now on (the BPF object detached if that cannot be), then it counts as attached."""
+        from now on (the BPF object and self._links detached if that cannot be), then it counts
+        as attached."""
         try:
             ring = RingDrain(f"netwatch-{probe}-drain", bpf[b"events"], record_size,
                              max_pending, drain_s, woken=woken, max_pause=max_pause)  # fmt: skip
         except Exception as exc:
+            links, self._links = self._links, []
+            for link in links:
+                link.close()
             detach(bpf)
             raise SourceError(f"{probe} probe: cannot open its ring buffer: {exc}") from exc
         self._bpf = bpf
@@ -65,5 +74,5 @@ class ProbeSkeleton:
         return interval, raw, lost_total
 
     def _release(self) -> None:
-        """What the probe attached beside its BPF object (BTF links, function probes), let go
-        before the object is detached."""
+        """What else the probe holds (function probes, namespaces' sockets), let go before its
+        BPF object is detached."""

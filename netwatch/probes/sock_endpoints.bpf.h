@@ -19,7 +19,7 @@
                   NW_MAX(NW_MAX(SKC_NUM_OFF, SKC_DPORT_OFF), SKC_FAMILY_OFF) + 2))
 
 struct sock_ends_t {
-    u8 head[SKC_ENDS_LEN];
+    u8 head[SKC_ENDS_LEN] __attribute__((aligned(8))); /* the verifier wants aligned stack */
 };
 
 /* One read of what sock_ends_* below take apart; zeros if the sock cannot be read. */
@@ -28,6 +28,25 @@ static __always_inline void sock_ends_read(const u8 *skc, struct sock_ends_t *en
     if (bpf_probe_read_kernel(ends->head, sizeof(ends->head), skc) != 0)
         __builtin_memset(ends->head, 0, sizeof(ends->head));
 }
+
+#ifdef NW_BTF_CTX
+/* The same fields, loaded one by one from a sock whose type the verifier knows (btf_ctx.bpf.h):
+ * plain loads, no helper call. All but skc_net, a pointer: a caller that wants the namespace
+ * loads it from the sock, so that the verifier keeps its type. */
+static __always_inline void sock_ends_load(const u8 *skc, struct sock_ends_t *ends)
+{
+    u8 *head = ends->head;
+    *(u32 *)(head + SKC_DADDR_OFF) = NW_LOAD(u32, skc, SKC_DADDR_OFF);
+    *(u32 *)(head + SKC_RCV_SADDR_OFF) = NW_LOAD(u32, skc, SKC_RCV_SADDR_OFF);
+    *(u16 *)(head + SKC_DPORT_OFF) = NW_LOAD(u16, skc, SKC_DPORT_OFF);
+    *(u16 *)(head + SKC_NUM_OFF) = NW_LOAD(u16, skc, SKC_NUM_OFF);
+    *(u16 *)(head + SKC_FAMILY_OFF) = NW_LOAD(u16, skc, SKC_FAMILY_OFF);
+    *(u64 *)(head + SKC_V6_DADDR_OFF) = NW_LOAD(u64, skc, SKC_V6_DADDR_OFF);
+    *(u64 *)(head + SKC_V6_DADDR_OFF + 8) = NW_LOAD(u64, skc, SKC_V6_DADDR_OFF + 8);
+    *(u64 *)(head + SKC_V6_RCV_SADDR_OFF) = NW_LOAD(u64, skc, SKC_V6_RCV_SADDR_OFF);
+    *(u64 *)(head + SKC_V6_RCV_SADDR_OFF + 8) = NW_LOAD(u64, skc, SKC_V6_RCV_SADDR_OFF + 8);
+}
+#endif
 
 static __always_inline u16 sock_ends_family(const struct sock_ends_t *ends)
 {

@@ -5,6 +5,7 @@ RTT against `ss -tin`, the receive-window-limited share against `ss -ti`'s."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,12 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from netwatch.host.netns import named_namespaces
 from netwatch.tabs.conns.model import ConnRow
 from netwatch.tabs.conns.probe import ConnsProbe
+from tests.helpers.cgroups import cgroup_dirs, in_cgroup
 from tests.helpers.paths import GEN, ROOT
 from tests.netns import Host, Link, veth_pair
 
@@ -31,10 +34,17 @@ def link() -> Iterator[Link]:
         yield pair
 
 
-@pytest.fixture
-def probe() -> Iterator[ConnsProbe]:
+@pytest.fixture(params=["btf", "raw"])
+def probe(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnsProbe]:
+    """Both builds of conns.bpf.c: BTF tracepoints (what our kernels run) and the raw
+    tracepoints netwatch falls back to where tracing programs are refused."""
+    if request.param == "raw":
+        monkeypatch.setenv("NETWATCH_RAW_TRACEPOINTS", "1")
     p = ConnsProbe(interval=0.5)
     p.open()
+    want = "BTF tracepoints" if request.param == "btf" else "raw tracepoints (NETWATCH_RAW"
+    assert p.attach_mode.startswith(want)
+    assert p.health().detail.endswith(p.attach_mode)
     p.read()  # what was open before the test
     try:
         yield p
@@ -143,14 +153,21 @@ def test_connects_to_a_closed_port_are_each_one_row_ending_refused(
     probe: ConnsProbe, link: Link
 ) -> None:
     n = 40
-    with watching(probe) as seen:
-        client = gen(link.a, "connect-fail", link.b.addr, "7101", "--count", str(n))
+    with cgroup_dirs("netwatch-test-refused") as (cgroup,), watching(probe) as seen:
+        client = subprocess.Popen(
+            in_cgroup(cgroup, link.a.exec_argv(sys.executable, TCP_GEN, "connect-fail",
+                                               link.b.addr, "7101", "--count", str(n))),
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
         done = result(client)
     assert done["outcomes"] == {"refused": n}
     rows = seen.ended(rport=7101, raddr=link.b.addr)
     assert len(rows) == n
     assert {r.end for r in rows} == {"refused"}
-    assert {r.pid for r in rows} == {client.pid}
+    # Who it was, as both builds learn it (helper calls, or loads through the typed task).
+    assert {(r.pid, r.comm, r.uid, r.cgroup) for r in rows} == {
+        (client.pid, Path(sys.executable).name[:15], os.getuid(), "/netwatch-test-refused")
+    }
     assert {r.side for r in rows} == {"out"}
     assert {r.netns for r in rows} == {netns_inode(link.a)}
     ports = done["ports"]

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from netwatch.tabs.traffic.decode.connections import TCP_STATES
 from netwatch.tabs.traffic.model import Counters
 from netwatch.tabs.traffic.probe import TrafficProbe
 from tests.conftest import require_live_bpf
+from tests.helpers.cgroups import cgroup_dirs, in_cgroup, remove_cgroup
 from tests.helpers.paths import GEN
 from tests.netns import veth_pair
 
@@ -29,46 +29,6 @@ pytestmark = pytest.mark.live
 CONTAINER_ID = "c0ffee" + "0123456789abcdef" * 3 + "a1b2c3d4e5"
 # Where the runtimes put them: only there is a 64-hex name taken for a container (#27).
 SLICE = "system.slice"
-
-
-def cgroup2_root() -> Path:
-    """Where this host mounts the v2 hierarchy: /sys/fs/cgroup, or .../unified when hybrid."""
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        fields = line.split()
-        if fields[2] == "cgroup2":
-            return Path(fields[1])
-    pytest.fail("no cgroup2 hierarchy mounted")
-
-
-def remove_cgroup(d: Path) -> None:
-    for _ in range(100):  # the kernel frees a cgroup a moment after its last process
-        try:
-            d.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.05)
-
-
-@contextmanager
-def cgroup_dirs(*relative: str) -> Iterator[list[Path]]:
-    """The cgroup v2 directories `relative` to the hierarchy's root (parents too), removed
-    afterwards, innermost first, once the kernel has let their processes go."""
-    root = cgroup2_root()
-    made: list[Path] = []
-    try:
-        for rel in relative:
-            path = root
-            for part in Path(rel).parts:
-                path = path / part
-                if not path.exists():
-                    path.mkdir()
-                    made.append(path)
-        yield [root / rel for rel in relative]
-    finally:
-        for d in reversed(made):
-            remove_cgroup(d)
 
 
 @pytest.fixture
@@ -143,11 +103,6 @@ CRI_ID = "c71c0e" + "fedcba9876543210" * 3 + "9f8e7d6c5b"
 DOCKER_SCOPE = f"{SLICE}/docker-{DOCKER_ID}.scope"
 POD_SLICE = f"kubepods.slice/kubepods-pod{os.getpid()}.slice"
 CRI_SCOPE = f"{POD_SLICE}/cri-containerd-{CRI_ID}.scope"
-
-
-def in_cgroup(cgroup: Path, argv: list[str]) -> list[str]:
-    """argv run from its first instruction in `cgroup`: the shell joins it, then execs."""
-    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *argv]
 
 
 @pytest.mark.usefixtures("live_bpf")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,19 +12,18 @@ from netwatch.host.procinfo import boot_to_wall
 from netwatch.model.cdata import c_string
 from netwatch.model.containers import ProcContext
 from netwatch.probes import requirements
-from netwatch.probes.btf import BTF, KIND_FUNC
-from netwatch.probes.btf_attach import BtfAttachError, BtfLink, attach_fentry, attach_tp_btf
+from netwatch.probes.btf import KIND_FUNC
+from netwatch.probes.btf_attach import BtfAttachError, BtfLink, open_tp_btf, raw_forced
 from netwatch.probes.cgroups import CgroupPaths
 from netwatch.probes.loader import (
     compile_probe,
-    detach,
     drop_probe,
     kernel_btf,
     offset_defines,
     percpu_counter,
 )
 from netwatch.probes.skeleton import ProbeSkeleton
-from netwatch.sources.base import Health, SourceError
+from netwatch.sources.base import Health
 from netwatch.tabs.traffic.decode.connections import ConnectionDeltas, read_conns
 from netwatch.tabs.traffic.decode.hot_rows import HotRowDeltas, HotSlot, SlotPlace
 from netwatch.tabs.traffic.model import (
@@ -91,7 +89,6 @@ class TrafficProbe(ProbeSkeleton):
         self._unattributed = UnattributedTracker()
         self._hot = HotRowDeltas()
         self._notes: list[str] = []
-        self._links: list[BtfLink] = []
         self.attach_mode = ""
         self._cgroups = CgroupPaths()
         # bpf_ktime_get_ns is CLOCK_MONOTONIC; a connection's start is shown in wall time.
@@ -146,12 +143,13 @@ class TrafficProbe(ProbeSkeleton):
         bpf: Any = None
         links: list[BtfLink] = []
         used = ""
-        if os.environ.get("NETWATCH_RAW_TRACEPOINTS"):
-            refusals.append("NETWATCH_RAW_TRACEPOINTS is set")
+        forced = raw_forced()
+        if forced:
+            refusals.append(forced)
         else:
             for label, source, by_fentry in builds:
                 try:
-                    bpf, links = self._open_tp_btf(source, defines, names, btf, by_fentry)
+                    bpf, links = open_tp_btf("traffic", source, defines, names, btf, by_fentry)
                     used = label
                     break
                 except BtfAttachError as exc:
@@ -177,28 +175,6 @@ class TrafficProbe(ProbeSkeleton):
             # Why BTF tracepoints were refused matters to whoever wonders about the overhead.
             shown = mode if len(mode) <= 80 else mode[:79] + "…"
             self._health = Health(state, "; ".join([*self._notes, shown]))
-
-    @staticmethod
-    def _open_tp_btf(
-        text: str, defines: list[str], names: list[str], btf: BTF, fentries: dict[str, str]
-    ) -> tuple[Any, list[BtfLink]]:
-        """Compile the tp_btf build and attach each program; BtfAttachError if any is refused."""
-        try:
-            bpf = compile_probe("traffic", text.encode(), [*defines, "-DNW_BTF_CTX"])
-        except SourceError as exc:  # e.g. a BCC too old for bpf_get_current_task_btf()
-            raise BtfAttachError(str(exc)) from exc
-        links: list[BtfLink] = []
-        try:
-            for name in names:
-                links.append(attach_tp_btf(bpf, f"nw_tp__{name}", name, btf))
-            for name, function in fentries.items():
-                links.append(attach_fentry(bpf, f"nw_tp__{name}", function, btf))
-        except (BtfAttachError, SourceError):  # refused, or netwatch is leaving
-            for link in links:
-                link.close()
-            detach(bpf)
-            raise
-        return bpf, links
 
     def read(self) -> TrafficSample | None:
         with self._lock:
@@ -256,11 +232,6 @@ class TrafficProbe(ProbeSkeleton):
         if len(self._contexts) > MAX_PROCS * 2:
             self._contexts = dict(out)
         return out
-
-    def _release(self) -> None:
-        for link in self._links:
-            link.close()
-        self._links = []
 
     def _read_rows(self) -> dict[TrafficKey, Counters]:
         out: dict[TrafficKey, Counters] = {}

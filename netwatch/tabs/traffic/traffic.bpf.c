@@ -64,27 +64,10 @@
  */
 #include <uapi/linux/ptrace.h>
 
-/* Two builds of this file. With NW_BTF_CTX the loader attaches the programs as BTF raw
- * tracepoints (tp_btf, probes/btf_attach.py): their arguments are typed kernel pointers, so a
- * field is one plain load the verifier checks against BTF, where a bpf_probe_read_kernel() call
- * costs ~25 ns on our VMs (every call and return pays for speculation mitigations). Without it:
- * classic raw tracepoints and probe reads, for kernels that refuse tracing programs. */
-#ifdef NW_BTF_CTX
-/* u64 *ctx, not struct bpf_raw_tracepoint_args: BCC rewrites loads through pointers it derives
- * from the latter into probe reads, which is what this build exists to avoid. */
-#define TRAFFIC_PROBE(event) int nw_tp__##event(u64 *ctx)
-#define NW_ARG(i) (ctx[i])
-#define NW_LOAD(type, base, off) (*(const type *)((const u8 *)(base) + (off)))
-#else
-#define TRAFFIC_PROBE(event) RAW_TRACEPOINT_PROBE(event)
-#define NW_ARG(i) (ctx->args[i])
-#define NW_LOAD(type, base, off)                                                                   \
-    ({                                                                                          \
-        type v_ = 0;                                                                            \
-        bpf_probe_read_kernel(&v_, sizeof(v_), (const u8 *)(base) + (off));                     \
-        v_;                                                                                     \
-    })
-#endif
+/* Two builds of this file (btf_ctx.bpf.h): BTF raw tracepoints, where a field is a plain load,
+ * or classic raw tracepoints and probe reads where the kernel refuses tracing programs. */
+#include "btf_ctx.bpf.h"
+#define TRAFFIC_PROBE(event) NW_PROBE(event)
 
 #define IFNAMSIZ_ 16
 #define COMM_LEN 16

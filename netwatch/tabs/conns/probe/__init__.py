@@ -15,8 +15,9 @@ from pathlib import Path
 
 from netwatch.host.procinfo import boot_to_wall
 from netwatch.model.gcpause import cycles_not_collected
+from netwatch.probes.btf_attach import BtfAttachError, BtfLink, open_tp_btf, raw_forced
 from netwatch.probes.cgroups import CgroupPaths
-from netwatch.probes.loader import compile_probe, offset_defines, percpu_counter
+from netwatch.probes.loader import compile_probe, kernel_btf, offset_defines, percpu_counter
 from netwatch.probes.skeleton import ProbeSkeleton
 from netwatch.sources.base import Health
 from netwatch.tabs.conns.decode import RECORD_SIZE, decode_all
@@ -41,6 +42,7 @@ DRAIN_INTERVAL_S = 0.02
 # Records come without a wakeup (one per record cost a churning host 5% of its connects): the
 # drain looks every DRAIN_INTERVAL_S while they come, up to DRAIN_IDLE_S apart while none do.
 DRAIN_IDLE_S = 0.2
+TRACED = ["inet_sock_set_state", "tcp_send_reset"]  # the BTF build's, by tp_btf
 MECHANISM = "sock:inet_sock_set_state, tcp:tcp_send_reset, accept exits; tcp_info via sock_diag"
 
 
@@ -51,19 +53,34 @@ class ConnsProbe(ProbeSkeleton):
         self._cgroups = CgroupPaths()
         self._tracker = Tracker(self._wall_offset, boot_to_wall(), self._cgroups.path_or_name)
         self._namespaces = Namespaces()
+        self.attach_mode = ""
 
     def open(self) -> None:
+        btf = kernel_btf("conns")
         text = BPF_SOURCE.read_text()
-        defines = offset_defines("conns", text)
+        defines = offset_defines("conns", text, btf)
         defines += [
             f"-DRINGBUF_PAGES={RINGBUF_PAGES}",
             f"-DCONN_SLOT_BITS={CONN_SLOT_BITS}",
             f"-DMAX_OVERFLOW={MAX_OVERFLOW}",
         ]
-        bpf = compile_probe("conns", text.encode(), defines)
+        # BTF tracepoints first: a refused connect costs half as much with loads for helper
+        # calls (docs/benchmarks.md). Raw ones where the kernel refuses tracing programs.
+        why_raw = raw_forced()
+        links: list[BtfLink] = []
+        bpf = None
+        if why_raw is None:
+            try:
+                bpf, links = open_tp_btf("conns", text, defines, TRACED, btf)
+            except BtfAttachError as exc:
+                why_raw = str(exc)
+        if bpf is None:
+            bpf = compile_probe("conns", text.encode(), defines)
+        self.attach_mode = "BTF tracepoints" if why_raw is None else f"raw tracepoints ({why_raw})"
+        self._links = links
         self._start_ring(bpf, "conns", RECORD_SIZE, MAX_PENDING_RECORDS, DRAIN_INTERVAL_S,
                          woken=False, max_pause=DRAIN_IDLE_S)  # fmt: skip
-        self._health = Health("attached", MECHANISM)
+        self._health = Health("attached", f"{MECHANISM}; {self.attach_mode}")
 
     def read(self) -> ConnsSample | None:
         with self._lock:
@@ -77,7 +94,9 @@ class ConnsProbe(ProbeSkeleton):
             rows, more = self._tracker.step(events, socks, time.monotonic_ns(), interval)
         spaces, failed = self._namespaces.count(), self._namespaces.failed
         unread = f", {failed} could not be entered" if failed else ""
-        self._health = Health("attached", f"{MECHANISM} in {spaces} namespaces{unread}")
+        self._health = Health(
+            "attached", f"{MECHANISM} in {spaces} namespaces{unread}; {self.attach_mode}"
+        )
         lost = self._book.lost_since(lost_total)
         return ConnsSample(time.time(), interval, tuple(rows), lost, more=more)
 

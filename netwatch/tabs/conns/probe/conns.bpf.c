@@ -2,33 +2,38 @@
  * netwatch Connections probe: the life of every TCP connection, in every network namespace,
  * streamed to user space as a few records per connection (never per packet).
  *
- * Attach points:
- *   sock:inet_sock_set_state (raw) TCP only. SYN_SENT: a connect begins, in the connecting task
+ * Attach points (two builds, btf_ctx.bpf.h: BTF raw tracepoints, tp_btf, where the verifier
+ * types the sock and the task so their fields are plain loads; else classic raw tracepoints
+ * and probe reads, for kernels that refuse tracing programs):
+ *   sock:inet_sock_set_state   TCP only. SYN_SENT: a connect begins, in the connecting task
  *                              (its owner). SYN_RECV: a listener made a child socket.
  *                              ESTABLISHED: the handshake is done (connect latency; on a child,
  *                              the SYN-ACK's round trip). CLOSE: how it ended (the sock's
  *                              sk_err, a reset seen) and its last counters, read from tcp_sock.
- *   tcp:tcp_send_reset (raw)   a reset sent by a tracked socket, or by one just closed (the
+ *   tcp:tcp_send_reset         a reset sent by a tracked socket, or by one just closed (the
  *                              kernel moves a socket to CLOSE before it sends the reset that an
  *                              abortive close or SO_LINGER 0 makes): counted per connection.
  *                              A reset received needs no probe: it sets sk_err, read at CLOSE.
  *   syscalls:sys_exit_accept, sys_exit_accept4: the process that accepted an inbound connection
- *                              (its descriptor's sock, as accepts.bpf.c reads it).
+ *                              (its descriptor's sock, as accepts.bpf.c reads it: probe reads
+ *                              in both builds, since no typed pointer leads there).
  *
- * Kernel features: tracepoint programs, BPF ring buffer (5.8+), atomic compare-and-exchange
- * (5.12+), BTF offsets for tcp_sock's srtt_us, mdev_us, rtt_min, total_retrans, bytes_*,
- * chrono_stat and sock's sk_err (passed by the loader, probes/offsets.py). The same on 6.1 and
- * 6.18: these tracepoints exist on both.
+ * Kernel features: BPF ring buffer (5.8+), atomic compare-and-exchange (5.12+); the BTF build
+ * also BTF tracepoint programs, bpf_get_current_task_btf (5.11+) and bpf_skc_to_tcp_sock
+ * (5.9+). BTF offsets of sock_common, sock, inet_sock, tcp_sock, task_struct, cred, css_set,
+ * cgroup and kernfs_node fields are passed by the loader (probes/offsets.py). The same on 6.1
+ * and 6.18: these tracepoints exist on both.
  *
  * Expected overhead: per connection, a slot claimed at SYN_SENT or SYN_RECV and freed at CLOSE
  * (an array indexed by a hash of the sock's address: the verifier inlines its lookup, where a
  * hash map costs a locked helper call each way; a sock whose slot is taken uses a hash map),
  * and two ring buffer records of 288 bytes (established or accepted, then closed), submitted
- * without a wakeup: the drain looks every 20 ms while records come. A refused connect costs
- * one record and about 17 helper calls in all, most of them kernel reads: on a VM each call
- * costs tens of nanoseconds, so fields that sit together are read in one go. Nothing on the
- * packet path. Records that cannot be reserved (buffer full) and connections the table had no
- * room for are counted in `lost` and shown, never dropped silently.
+ * without a wakeup: the drain looks every 20 ms while records come. On our VMs every helper call
+ * and return pays for speculation mitigations, so calls are what cost: a refused connect makes
+ * 6 in the BTF build (two clock reads, the task, a ring reservation and its submit, the
+ * tcp_sock), about 0.4 us in all, and 17 in the raw build, about 0.75 us (docs/benchmarks.md).
+ * Nothing on the packet path. Records that cannot be reserved (buffer full) and connections the
+ * table had no room for are counted in `lost` and shown, never dropped silently.
  */
 #include <uapi/linux/ptrace.h>
 
@@ -53,6 +58,7 @@
 
 #define FLAG_ESTABLISHED 2
 
+#include "btf_ctx.bpf.h"
 #include "sock_endpoints.bpf.h"
 #include "task_sock.bpf.h"
 
@@ -137,25 +143,37 @@ static __always_inline u32 read_u32(u64 base, u64 off)
     return value;
 }
 
-static __always_inline u64 read_u64(u64 base, u64 off)
-{
-    u64 value = 0;
-    bpf_probe_read_kernel(&value, sizeof(value), (const u8 *)base + off);
-    return value;
-}
-
 /* The current task as a connection's owner. */
 static __always_inline void own(struct conn_t *c)
 {
+#ifdef NW_BTF_CTX
+    /* Loads through the typed task where the raw build makes four helper calls, for the same
+     * values: current->tgid, current_cred()->uid, current->comm, and the cgroup id that
+     * bpf_get_current_cgroup_id() gives (cgroups->dfl_cgrp->kn->id). */
+    const u8 *task = (const u8 *)bpf_get_current_task_btf();
+    c->pid = NW_LOAD(u32, task, TASK_TGID_OFF);
+    u32 tid = NW_LOAD(u32, task, TASK_PID_OFF);
+    const u8 *cred = (const u8 *)NW_LOAD(u64, task, TASK_CRED_OFF);
+    c->uid = NW_LOAD(u32, cred, CRED_UID_OFF);
+    u64 *comm = (u64 *)c->comm;
+    comm[0] = NW_LOAD(u64, task, TASK_COMM_OFF);
+    comm[1] = NW_LOAD(u64, task, TASK_COMM_OFF + 8);
+    const u8 *cset = (const u8 *)NW_LOAD(u64, task, TASK_CGROUPS_OFF);
+    const u8 *cgrp = (const u8 *)NW_LOAD(u64, cset, CSS_SET_DFL_CGRP_OFF);
+    const u8 *kn = (const u8 *)NW_LOAD(u64, cgrp, CGROUP_KN_OFF);
+    c->cgroup_id = NW_LOAD(u64, kn, KERNFS_NODE_ID_OFF);
+#else
     u64 pid_tgid = bpf_get_current_pid_tgid();
     c->pid = pid_tgid >> 32;
+    u32 tid = (u32)pid_tgid;
     c->uid = (u32)bpf_get_current_uid_gid();
     bpf_get_current_comm(c->comm, sizeof(c->comm));
     c->cgroup_id = bpf_get_current_cgroup_id();
-    /* A process's main thread is its group leader: one read fewer where most connects run. */
-    u64 task = bpf_get_current_task();
-    u64 leader = (u32)pid_tgid == c->pid ? task : read_ptr(task, TASK_GROUP_LEADER_OFF);
-    c->start_ns = leader ? read_u64(leader, TASK_START_BOOTTIME_OFF) : 0;
+    const u8 *task = (const u8 *)bpf_get_current_task();
+#endif
+    /* A process's main thread is its group leader: one load fewer where most connects run. */
+    const u8 *leader = tid == c->pid ? task : (const u8 *)NW_LOAD(u64, task, TASK_GROUP_LEADER_OFF);
+    c->start_ns = leader ? NW_LOAD(u64, leader, TASK_START_BOOTTIME_OFF) : 0;
 }
 
 static __always_inline void current_cgroup_name(char *out)
@@ -169,6 +187,24 @@ static __always_inline void current_cgroup_name(char *out)
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
+
+#ifdef NW_BTF_CTX
+/* A sock's address as a number, the table's key. The verifier forbids arithmetic on a typed
+ * pointer (the slot hash multiplies it), but lets root store one in a map value and read it
+ * back as a number: a per-CPU value, so no other CPU writes in between. */
+BPF_PERCPU_ARRAY(sock_number_scratch, u64, 1);
+static __always_inline u64 sock_number(const u8 *sk)
+{
+    u32 zero = 0;
+    u64 *v = sock_number_scratch.lookup(&zero);
+    if (!v)
+        return 0;
+    *(volatile u64 *)v = (u64)sk;
+    return *(volatile u64 *)v;
+}
+#else
+#define sock_number(sk) ((u64)(sk))
+#endif
 
 /* Fibonacci hashing: sock addresses share their low bits (slab objects), not their high ones. */
 static __always_inline struct slot_t *slot_of(u64 sk)
@@ -230,7 +266,8 @@ static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk, u64 now)
     return ev;
 }
 
-/* A record of `kind` about sock `sk`, with what the table knows of it (`c` may be 0). */
+/* A record of `kind` about sock `sk`, with what the table knows of it (`c` may be 0); its ends
+ * are the caller's to fill (ends_read, ends_traced). */
 static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_t *c, u64 now)
 {
     struct conn_event_t *ev = reserve(kind, sk, now);
@@ -249,22 +286,48 @@ static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_
         ev->side = c->side;
         ev->flags = c->flags;
     }
-    struct sock_ends_t ends;
-    sock_ends_read((const u8 *)sk, &ends);
-    u16 family = sock_ends_family(&ends);
-    ev->family = family;
-    sock_ends_copy(&ends, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
-    u64 net = sock_ends_net(&ends);
-    if (net)
-        ev->netns = read_u32(net, NET_NS_INUM_OFF);
     return ev;
 }
 
+static __always_inline void ends_copy(struct conn_event_t *ev, const struct sock_ends_t *ends)
+{
+    u16 family = sock_ends_family(ends);
+    ev->family = family;
+    sock_ends_copy(ends, family, ev->laddr, ev->raddr, &ev->lport, &ev->rport);
+}
+
+/* Both ends of a sock found by address (an accepted one) and its namespace, read. */
+static __always_inline void ends_read(struct conn_event_t *ev, u64 sk)
+{
+    struct sock_ends_t ends;
+    sock_ends_read((const u8 *)sk, &ends);
+    ends_copy(ev, &ends);
+    u64 net = sock_ends_net(&ends);
+    if (net)
+        ev->netns = read_u32(net, NET_NS_INUM_OFF);
+}
+
+/* The same of the sock a tracepoint passed: in the BTF build, typed, so loaded. */
+static __always_inline void ends_traced(struct conn_event_t *ev, const u8 *sk)
+{
+#ifdef NW_BTF_CTX
+    struct sock_ends_t ends;
+    sock_ends_load(sk, &ends);
+    ends_copy(ev, &ends);
+    const u8 *net = (const u8 *)NW_LOAD(u64, sk, SKC_NET_OFF);
+    if (net)
+        ev->netns = NW_LOAD(u32, net, NET_NS_INUM_OFF);
+#else
+    ends_read(ev, (u64)sk);
+#endif
+}
+
+#define TCP_RTT_MIN_VALUE_AT (TCP_RTT_MIN_OFF + MINMAX_SAMPLE_V_OFF)
+#ifndef NW_BTF_CTX
 /* tcp_sock's counters that a closed connection's record carries: from the first to the last
  * byte of them (about 760 on our kernels), read at once into a per-CPU buffer, since eleven
- * helper calls cost more than the copy. */
+ * helper calls cost more than the copy. The BTF build loads each. */
 #define NW_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define TCP_RTT_MIN_VALUE_AT (TCP_RTT_MIN_OFF + MINMAX_SAMPLE_V_OFF)
 #define TCP_SPAN_FIRST                                                                            \
     (NW_MIN(NW_MIN(NW_MIN(TCP_SRTT_US_OFF, TCP_MDEV_US_OFF),                                      \
                    NW_MIN(TCP_RTT_MIN_VALUE_AT, TCP_TOTAL_RETRANS_OFF)),                             \
@@ -283,54 +346,53 @@ struct tcp_span_t {
     u8 b[TCP_SPAN_LEN];
 };
 BPF_PERCPU_ARRAY(tcp_span, struct tcp_span_t, 1);
-
-#define SPAN_U32(span, off) (*(const u32 *)((span)->b + (off) - TCP_SPAN_FIRST))
-#define SPAN_U64(span, off) (*(const u64 *)((span)->b + (off) - TCP_SPAN_FIRST))
+#define TCP_FIELD(type, off) (*(const type *)(span->b + (off) - TCP_SPAN_FIRST))
+#else
+#define TCP_FIELD(type, off) NW_LOAD(type, tp, off)
+#endif
 
 /* tcp_sock's own accounting, as tcp_info reports it (tcp_get_info). */
-static __always_inline void last_counters(struct conn_event_t *ev, u64 sk)
+static __always_inline void last_counters(struct conn_event_t *ev, const u8 *tp)
 {
-    ev->err = (s32)read_u32(sk, SK_ERR_OFF);
+#ifndef NW_BTF_CTX
     u32 zero = 0;
     struct tcp_span_t *span = tcp_span.lookup(&zero);
-    if (!span)
+    if (!span || bpf_probe_read_kernel(span->b, sizeof(span->b), tp + TCP_SPAN_FIRST) != 0)
         return;
-    if (bpf_probe_read_kernel(span->b, sizeof(span->b), (const u8 *)sk + TCP_SPAN_FIRST) != 0)
-        return;
-    ev->srtt_us = SPAN_U32(span, TCP_SRTT_US_OFF) >> 3;
-    ev->mdev_us = SPAN_U32(span, TCP_MDEV_US_OFF) >> 2;
-    u32 min_rtt = SPAN_U32(span, TCP_RTT_MIN_VALUE_AT);
+#endif
+    ev->srtt_us = TCP_FIELD(u32, TCP_SRTT_US_OFF) >> 3;
+    ev->mdev_us = TCP_FIELD(u32, TCP_MDEV_US_OFF) >> 2;
+    u32 min_rtt = TCP_FIELD(u32, TCP_RTT_MIN_VALUE_AT);
     ev->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt;
-    ev->total_retrans = SPAN_U32(span, TCP_TOTAL_RETRANS_OFF);
-    ev->bytes_acked = SPAN_U64(span, TCP_BYTES_ACKED_OFF);
-    ev->bytes_received = SPAN_U64(span, TCP_BYTES_RECEIVED_OFF);
-    ev->bytes_sent = SPAN_U64(span, TCP_BYTES_SENT_OFF);
-    __builtin_memcpy(ev->chrono, span->b + TCP_CHRONO_STAT_OFF - TCP_SPAN_FIRST,
-                     sizeof(ev->chrono));
-    ev->snd_cwnd = SPAN_U32(span, TCP_SND_CWND_OFF);
-    ev->segs_out = SPAN_U32(span, TCP_SEGS_OUT_OFF);
+    ev->total_retrans = TCP_FIELD(u32, TCP_TOTAL_RETRANS_OFF);
+    ev->bytes_acked = TCP_FIELD(u64, TCP_BYTES_ACKED_OFF);
+    ev->bytes_received = TCP_FIELD(u64, TCP_BYTES_RECEIVED_OFF);
+    ev->bytes_sent = TCP_FIELD(u64, TCP_BYTES_SENT_OFF);
+    ev->chrono[0] = TCP_FIELD(u32, TCP_CHRONO_STAT_OFF);
+    ev->chrono[1] = TCP_FIELD(u32, TCP_CHRONO_STAT_OFF + 4);
+    ev->chrono[2] = TCP_FIELD(u32, TCP_CHRONO_STAT_OFF + 8);
+    ev->snd_cwnd = TCP_FIELD(u32, TCP_SND_CWND_OFF);
+    ev->segs_out = TCP_FIELD(u32, TCP_SEGS_OUT_OFF);
 }
 
 /* ---- the attach points -------------------------------------------------------------------- */
 
-static __always_inline int is_tcp(u64 sk)
+static __always_inline int is_tcp(const u8 *sk)
 {
-    u16 protocol = 0;
-    bpf_probe_read_kernel(&protocol, sizeof(protocol), (const u8 *)sk + SK_PROTOCOL_OFF);
-    return protocol == IPPROTO_TCP_;
+    return NW_LOAD(u16, sk, SK_PROTOCOL_OFF) == IPPROTO_TCP_;
 }
 
 /* inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate): raw,
  * so the kernel does not first copy both ends into a trace record nobody reads (a churning
  * host pays that twice per connection). */
-RAW_TRACEPOINT_PROBE(inet_sock_set_state)
+NW_PROBE(inet_sock_set_state)
 {
-    u64 sk = ctx->args[0];
-    int oldstate = (int)ctx->args[1];
-    int state = (int)ctx->args[2];
+    const u8 *skp = (const u8 *)NW_ARG(0);
+    int oldstate = (int)NW_ARG(1);
+    int state = (int)NW_ARG(2);
 
     if (state == TCP_SYN_SENT_ || state == TCP_SYN_RECV_) {
-        if (!is_tcp(sk))
+        if (!is_tcp(skp))
             return 0; /* an MPTCP socket, say: its subflows are TCP and followed */
         struct conn_t fresh = {};
         fresh.opened_ns = bpf_ktime_get_ns();
@@ -340,13 +402,14 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
         } else {
             fresh.side = SIDE_IN; /* made in softirq: accept() names its owner */
         }
-        follow(sk, &fresh);
+        follow(sock_number(skp), &fresh);
         return 0; /* told with its first record: established, accepted or closed */
     }
     if (state != TCP_ESTABLISHED_ && state != TCP_CLOSE_)
         return 0;
 
     /* Only TCP socks are followed: one found needs no look at its protocol. */
+    u64 sk = sock_number(skp);
     struct conn_t *c = find(sk);
     if (state == TCP_ESTABLISHED_) {
         if (!c)
@@ -355,18 +418,21 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
         c->established_ns = now;
         c->flags |= FLAG_ESTABLISHED;
         if (c->side == SIDE_IN) {
-            c->handshake_us = read_u32(sk, TCP_SRTT_US_OFF) >> 3;
+            const u8 *tp = NW_TCP_SOCK(skp);
+            if (tp)
+                c->handshake_us = NW_LOAD(u32, tp, TCP_SRTT_US_OFF) >> 3;
             return 0; /* told when accepted (or closed) */
         }
         struct conn_event_t *ev = record(KIND_ESTABLISHED, sk, c, now);
         if (!ev)
             return 0;
+        ends_traced(ev, skp);
         ev->oldstate = oldstate;
         ev->state = state;
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
         return 0;
     }
-    if (oldstate == TCP_LISTEN_ || (!c && !is_tcp(sk)))
+    if (oldstate == TCP_LISTEN_ || (!c && !is_tcp(skp)))
         return 0; /* a listener is not a connection */
     /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). How:
      * tcp_reset() sets sk_err before tcp_done() moves the sock here (ECONNREFUSED in SYN_SENT,
@@ -374,18 +440,20 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
      * own. */
     struct conn_event_t *ev = record(KIND_CLOSED, sk, c, bpf_ktime_get_ns());
     if (ev) {
-        /* A connect that failed has given its port back by now (inet_num 0): inet_sport, the
-         * port in network order, has it still. */
-        u16 sport_be = 0;
-        bpf_probe_read_kernel(&sport_be, sizeof(sport_be), (const u8 *)sk + INET_SPORT_OFF);
-        if (sport_be)
-            ev->lport = (u16)((sport_be >> 8) | (sport_be << 8));
+        ends_traced(ev, skp);
         ev->oldstate = oldstate;
         ev->state = state;
-        if (oldstate == TCP_SYN_SENT_)
-            ev->err = (s32)read_u32(sk, SK_ERR_OFF); /* never established: no counters */
-        else
-            last_counters(ev, sk);
+        ev->err = NW_LOAD(s32, skp, SK_ERR_OFF);
+        const u8 *tp = NW_TCP_SOCK(skp);
+        if (tp) {
+            /* A connect that failed has given its port back by now (inet_num 0): inet_sport,
+             * the port in network order, has it still. */
+            u16 sport_be = NW_LOAD(u16, tp, INET_SPORT_OFF);
+            if (sport_be)
+                ev->lport = (u16)((sport_be >> 8) | (sport_be << 8));
+            if (oldstate != TCP_SYN_SENT_)
+                last_counters(ev, tp); /* one that never established has none */
+        }
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     }
     if (c)
@@ -399,11 +467,12 @@ RAW_TRACEPOINT_PROBE(inet_sock_set_state)
 
 /* tcp_send_reset(const struct sock *sk, const struct sk_buff *skb[, enum sk_rst_reason]): raw,
  * since 6.10's format names an enum that older kernels' headers lack. */
-RAW_TRACEPOINT_PROBE(tcp_send_reset)
+NW_PROBE(tcp_send_reset)
 {
-    u64 sk = ctx->args[0];
-    if (!sk)
+    const u8 *skp = (const u8 *)NW_ARG(0);
+    if (!skp)
         return 0; /* an answer to a segment no socket wanted: no connection of ours */
+    u64 sk = sock_number(skp);
     struct conn_t *c = find(sk);
     if (c) {
         c->resets_sent += 1;
@@ -432,6 +501,7 @@ static __always_inline int accepted(long ret)
     struct conn_event_t *ev = record(KIND_ACCEPTED, sk, c, bpf_ktime_get_ns());
     if (!ev)
         return 0;
+    ends_read(ev, sk);
     current_cgroup_name(ev->cgroup_name);
     events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     return 0;
