@@ -188,22 +188,26 @@ static __always_inline void current_cgroup_name(char *out)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
+/* Each program's own scratch below: a program never runs nested in itself on one CPU (the
+ * kernel skips such a run), but one may run in a softirq that interrupted the other. */
+#define SCRATCH_STATE 0
+#define SCRATCH_RESET 1
+
 #ifdef NW_BTF_CTX
 /* A sock's address as a number, the table's key. The verifier forbids arithmetic on a typed
  * pointer (the slot hash multiplies it), but lets root store one in a map value and read it
- * back as a number: a per-CPU value, so no other CPU writes in between. */
-BPF_PERCPU_ARRAY(sock_number_scratch, u64, 1);
-static __always_inline u64 sock_number(const u8 *sk)
+ * back as a number: a per-CPU value, and one per program, so nothing writes in between. */
+BPF_PERCPU_ARRAY(sock_number_scratch, u64, 2);
+static __always_inline u64 sock_number(const u8 *sk, u32 scratch)
 {
-    u32 zero = 0;
-    u64 *v = sock_number_scratch.lookup(&zero);
+    u64 *v = sock_number_scratch.lookup(&scratch);
     if (!v)
         return 0;
     *(volatile u64 *)v = (u64)sk;
     return *(volatile u64 *)v;
 }
 #else
-#define sock_number(sk) ((u64)(sk))
+#define sock_number(sk, scratch) ((u64)(sk))
 #endif
 
 /* Fibonacci hashing: sock addresses share their low bits (slab objects), not their high ones. */
@@ -402,14 +406,14 @@ NW_PROBE(inet_sock_set_state)
         } else {
             fresh.side = SIDE_IN; /* made in softirq: accept() names its owner */
         }
-        follow(sock_number(skp), &fresh);
+        follow(sock_number(skp, SCRATCH_STATE), &fresh);
         return 0; /* told with its first record: established, accepted or closed */
     }
     if (state != TCP_ESTABLISHED_ && state != TCP_CLOSE_)
         return 0;
 
     /* Only TCP socks are followed: one found needs no look at its protocol. */
-    u64 sk = sock_number(skp);
+    u64 sk = sock_number(skp, SCRATCH_STATE);
     struct conn_t *c = find(sk);
     if (state == TCP_ESTABLISHED_) {
         if (!c)
@@ -472,7 +476,7 @@ NW_PROBE(tcp_send_reset)
     const u8 *skp = (const u8 *)NW_ARG(0);
     if (!skp)
         return 0; /* an answer to a segment no socket wanted: no connection of ours */
-    u64 sk = sock_number(skp);
+    u64 sk = sock_number(skp, SCRATCH_RESET);
     struct conn_t *c = find(sk);
     if (c) {
         c->resets_sent += 1;
