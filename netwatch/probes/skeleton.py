@@ -34,9 +34,7 @@ class ProbeSkeleton:
             ring, self._ring = self._ring, None
             if ring is not None:
                 ring.close()
-            links, self._links = self._links, []
-            for link in links:
-                link.close()
+            self._close_links()
             self._release()
             bpf, self._bpf = self._bpf, None
             if bpf is not None:
@@ -53,9 +51,7 @@ class ProbeSkeleton:
             ring = RingDrain(f"netwatch-{probe}-drain", bpf[b"events"], record_size,
                              max_pending, drain_s, woken=woken, max_pause=max_pause)  # fmt: skip
         except Exception as exc:
-            links, self._links = self._links, []
-            for link in links:
-                link.close()
+            self._close_links()
             detach(bpf)
             raise SourceError(f"{probe} probe: cannot open its ring buffer: {exc}") from exc
         self._bpf = bpf
@@ -72,6 +68,12 @@ class ProbeSkeleton:
         raw = ring.take() if ring is not None else b""
         lost_total = percpu_counter(self._bpf, b"lost") + (ring.lost if ring is not None else 0)
         return interval, raw, lost_total
+
+    def _close_links(self) -> None:
+        """Detach the programs attached by BTF (before the BPF object they were loaded from)."""
+        links, self._links = self._links, []
+        for link in links:
+            link.close()
 
     def _release(self) -> None:
         """What else the probe holds (function probes, namespaces' sockets), let go before its
