@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from netwatch.model.addresses import address
 from netwatch.model.cdata import c_string
+from netwatch.model.memo import remembered
 
 CGROUP_NAME_LEN = 96  # conns.bpf.c's
 KIND_ESTABLISHED, KIND_ACCEPTED, KIND_CLOSED, KIND_RESET_SENT = 2, 3, 4, 5
 SIDE_NAMES = {1: "out", 2: "in"}
 FLAG_ESTABLISHED = 2
 TCP_SYN_SENT, TCP_SYN_RECV = 2, 3
-AF_INET6 = 10
+AF_INET, AF_INET6 = 2, 10
 UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN,
                          errno.ENETDOWN, errno.EPROTO, errno.EACCES, errno.EPERM})  # fmt: skip
 
@@ -110,13 +111,7 @@ class ConnEvent:
         """How a connection that reached CLOSE ended (model.ENDS); a reset it sent right after
         (an abortive close) is told by a record of its own."""
         if self.oldstate == TCP_SYN_SENT:  # a connect that never established
-            if self.err == errno.ECONNREFUSED:
-                return "refused"
-            if self.err == errno.ETIMEDOUT:
-                return "timeout"
-            if self.err in UNREACHABLE:
-                return "unreachable"
-            return "aborted"  # its process closed it (sk_err 0) or gave up
+            return connect_failure(self.err)
         # tcp_reset() sets these before it closes the sock: ECONNRESET, or EPIPE in CLOSE_WAIT.
         if self.err in (errno.ECONNRESET, errno.EPIPE):
             return "reset_received"
@@ -125,6 +120,55 @@ class ConnEvent:
     @property
     def established(self) -> bool:
         return bool(self.flags & FLAG_ESTABLISHED) or self.established_ns > 0
+
+
+def connect_failure(err: int) -> str:
+    """How a connect that never established ended, from the sock's error at its CLOSE."""
+    if err == errno.ECONNREFUSED:
+        return "refused"
+    if err == errno.ETIMEDOUT:
+        return "timeout"
+    if err in UNREACHABLE:
+        return "unreachable"
+    return "aborted"  # its process closed it (sk_err 0) or gave up
+
+
+@dataclass(slots=True)
+class FailedConnect:
+    """A connect that never established, told by its CLOSE record alone (it moved no data and
+    has no RTT): what a host refusing tens of thousands of connects a second sends most, so it
+    is decoded into these fields rather than a ConnEvent's 34, and the tracker makes its row
+    at once (no reset can follow it)."""
+
+    sk: int
+    ts_ns: int
+    opened_ns: int
+    netns: int
+    family: int
+    laddr: str
+    lport: int
+    raddr: str
+    rport: int
+    pid: int
+    uid: int
+    comm: str
+    start_ns: int
+    cgroup_id: int
+    side: str
+    err: int
+    resets_sent: int
+
+    def ending(self) -> str:
+        return connect_failure(self.err)
+
+    def as_event(self) -> ConnEvent:
+        """The same record as a ConnEvent, for a connect the tracker already follows (one that
+        sock_diag saw waiting for its answer)."""
+        return ConnEvent(KIND_CLOSED, self.sk, self.ts_ns, self.opened_ns, 0, self.netns,
+                         self.family, self.laddr, self.lport, self.raddr, self.rport, self.pid,
+                         self.uid, self.comm, self.start_ns, self.cgroup_id, "", self.side, 0,
+                         TCP_SYN_SENT, self.err, 0, self.resets_sent, 0, 0, 0, 0, 0, 0, 0,
+                         (0, 0, 0), 0, 0)  # fmt: skip
 
 
 def family_name(family: int, raddr: str) -> str:
@@ -136,38 +180,48 @@ def family_name(family: int, raddr: str) -> str:
 # conns.bpf.c's struct conn_event_t as struct unpacks it: a connection-churning host hands over
 # tens of thousands a second, and ctypes' per-field reads cost three times as much.
 RECORD = struct.Struct("<9Q 3I i 4I 3I 4I 3H 6B 16s 16s 16s 96s")
-_ADDRESSES: dict[tuple[int, bytes], str] = {}  # hosts repeat: a dict beats ipaddress's parse
-MAX_ADDRESSES = 65536
+# Hosts and names repeat: dicts beat ipaddress's parse and a decode per record.
+_V4: dict[bytes, str] = {}
+_V6: dict[bytes, str] = {}
+_COMMS: dict[bytes, str] = {}
+MAX_CACHED = 65536
 
 
-def _address(raw: bytes, family: int) -> str:
-    key = (family, raw)
-    text = _ADDRESSES.get(key)
-    if text is None:
-        if len(_ADDRESSES) >= MAX_ADDRESSES:
-            _ADDRESSES.clear()
-        text = _ADDRESSES[key] = address(raw, family)[0]
-    return text
+def _v4(raw: bytes) -> str:
+    return address(raw, AF_INET)[0]
 
 
-def decode_all(raw: bytes) -> list[ConnEvent]:
+def _v6(raw: bytes) -> str:
+    return address(raw, AF_INET6)[0]
+
+
+def decode_all(raw: bytes) -> list[ConnEvent | FailedConnect]:
     """Every record in `raw` (whole records, as the ring buffer's drain hands them over)."""
-    events = []
+    events: list[ConnEvent | FailedConnect] = []
+    v4, v6, comms, cached = _V4, _V6, _COMMS, remembered
     for (ts_ns, sk, opened_ns, established_ns, start_ns, cgroup_id, _acked, bytes_received,
          bytes_sent, pid, uid, netns, err, srtt_us, mdev_us, min_rtt_us, total_retrans, busy,
          rwnd, sndbuf, handshake_us, resets_sent, snd_cwnd, segs_out, family, lport, rport,
-         kind, side, oldstate, _state, flags, _pad, laddr, raddr, comm,
+         kind, side, oldstate, _state, flags, _pad, laddr_raw, raddr_raw, comm_raw,
          cgroup_name) in RECORD.iter_unpack(raw):  # fmt: skip
-        ev = ConnEvent(kind, sk, ts_ns, opened_ns, established_ns, netns, family,
-                       _address(laddr, family), lport, _address(raddr, family), rport, pid, uid,
-                       c_string(comm), start_ns, cgroup_id,
+        # Inline lookups, not calls: this loop runs tens of thousands of times a second.
+        if family == AF_INET6:
+            laddr = v6.get(laddr_raw) or cached(v6, laddr_raw, _v6, MAX_CACHED)
+            raddr = v6.get(raddr_raw) or cached(v6, raddr_raw, _v6, MAX_CACHED)
+        else:
+            laddr = v4.get(laddr_raw) or cached(v4, laddr_raw, _v4, MAX_CACHED)
+            raddr = v4.get(raddr_raw) or cached(v4, raddr_raw, _v4, MAX_CACHED)
+        comm = comms.get(comm_raw) or cached(comms, comm_raw, c_string, MAX_CACHED)
+        if kind == KIND_CLOSED and oldstate == TCP_SYN_SENT:
+            events.append(FailedConnect(sk, ts_ns, opened_ns, netns, family, laddr, lport,
+                                        raddr, rport, pid, uid, comm, start_ns, cgroup_id,
+                                        SIDE_NAMES.get(side, ""), err, resets_sent))  # fmt: skip
+            continue
+        events.append(ConnEvent(kind, sk, ts_ns, opened_ns, established_ns, netns, family,
+                       laddr, lport, raddr, rport, pid, uid, comm, start_ns, cgroup_id,
                        c_string(cgroup_name) if cgroup_name[0] else "",
                        SIDE_NAMES.get(side, ""), flags, oldstate, err, handshake_us,
                        resets_sent, srtt_us, mdev_us, min_rtt_us, total_retrans, _acked,
                        bytes_received, bytes_sent, (busy, rwnd, sndbuf), snd_cwnd,
-                       segs_out)  # fmt: skip
-        events.append(ev)
+                       segs_out))  # fmt: skip
     return events
-
-
-RECORD_SIZE = ctypes.sizeof(ConnRecord)

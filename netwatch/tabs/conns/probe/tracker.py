@@ -21,6 +21,7 @@ from netwatch.tabs.conns.decode import (
     KIND_RESET_SENT,
     TCP_SYN_SENT,
     ConnEvent,
+    FailedConnect,
     family_name,
 )
 from netwatch.tabs.conns.model import STATES, ConnRow
@@ -118,6 +119,7 @@ class Tracker:
         # Ended, held until HOLD_NS have passed; by sk, the latest (a sock's memory is reused).
         self._ended: list[tuple[Track, ConnEvent, list[str]]] = []
         self._ended_by_sk: dict[int, list[str]] = {}
+        self._failed: list[ConnRow] = []  # connects that never established, since the last read
         self._scanned_at = -OWNER_SCAN_S
         self._paths: dict[tuple[int, str], str] = {}  # (cgroup id, its name) -> its path
 
@@ -143,7 +145,10 @@ class Tracker:
             return
         t.pid, t.uid, t.comm = ev.pid, ev.uid, ev.comm
         t.started = round(self._boot + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0
-        key = (ev.cgroup_id, ev.cgroup_name)
+        t.cgroup = self._cgroup(ev.cgroup_id, ev.cgroup_name)
+
+    def _cgroup(self, cgroup_id: int, name: str) -> str:
+        key = (cgroup_id, name)
         path = self._paths.get(key)
         if path is None:  # one lookup per cgroup, not per connection
             path = self._cgroup_path(*key)
@@ -151,7 +156,7 @@ class Tracker:
                 if len(self._paths) >= MAX_PATHS:
                     self._paths.clear()
                 self._paths[key] = path
-        t.cgroup = path
+        return path
 
     def _opened(self, t: Track, ev: ConnEvent) -> None:
         if ev.side:
@@ -165,7 +170,10 @@ class Tracker:
     def _ends(ev: ConnEvent) -> Tuple:
         return (ev.netns, ev.family, ev.laddr, ev.lport, ev.raddr, ev.rport)
 
-    def take_event(self, ev: ConnEvent) -> None:
+    def take_event(self, ev: ConnEvent | FailedConnect) -> None:
+        if isinstance(ev, FailedConnect):
+            self._failed_connect(ev)
+            return
         if ev.kind == KIND_RESET_SENT:
             found = self._ended_by_sk.get(ev.sk)
             if found is not None:
@@ -204,9 +212,41 @@ class Tracker:
         self._ended.append((t, ev, later))
         self._ended_by_sk[ev.sk] = later
 
+    def _failed_connect(self, ev: FailedConnect) -> None:
+        """A connect that never established: its row made at once from this record alone, most
+        rows of a host refusing connects (docs/benchmarks.md: a Track and a held ConnEvent cost
+        as much again). One that sock_diag saw waiting is followed: it ends as any does."""
+        ends = (ev.netns, ev.family, ev.laddr, ev.lport, ev.raddr, ev.rport)
+        if ends in self._by_tuple or ev.sk in self._by_sk:
+            self._closed(ev.as_event())
+            return
+        cid = self._next_cid
+        self._next_cid += 1
+        uid: int | None = None
+        comm = cgroup = ""
+        started = 0.0
+        if ev.pid:
+            uid, comm = ev.uid, ev.comm
+            started = round(self._boot + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0
+            cgroup = self._cgroup(ev.cgroup_id, "")
+        end = ev.ending()
+        since = moved = busy = None
+        if ev.opened_ns:  # seen from its start: it moved nothing
+            since, moved, busy = ev.opened_ns / 1e9 + self._wall, 0, 0.0
+        self._failed.append(ConnRow(
+            cid, ev.netns, family_name(ev.family, ev.raddr), ev.laddr, ev.lport, ev.raddr,
+            ev.rport, ev.pid, uid, comm, cgroup, started, ev.side, "CLOSE", since, moved, moved,
+            moved, moved, ev.resets_sent, int(end == "refused"), busy, busy, busy, None, None,
+            None, 0, 0, 0, None, end, ev.ts_ns / 1e9 + self._wall,
+        ))  # fmt: skip
+
     # ---- one interval ------------------------------------------------------------------------
     def step(
-        self, events: Iterable[ConnEvent], socks: Iterable[DiagSock], now_ns: int, interval: float
+        self,
+        events: Iterable[ConnEvent | FailedConnect],
+        socks: Iterable[DiagSock],
+        now_ns: int,
+        interval: float,
     ) -> tuple[list[ConnRow], int]:
         """The interval's rows (open connections, and those that ended) and how many were left
         out past the cap. `now_ns`: the read's monotonic time."""
@@ -236,7 +276,9 @@ class Tracker:
                     del self._by_tuple[ends]
                     self._by_sk.pop(t.sk, None)
         self._find_owners()
-        return self._capped(self._ended_rows(now_ns), rows)
+        ended, self._failed = self._failed, []
+        ended += self._ended_rows(now_ns)
+        return self._capped(ended, rows)
 
     def _capped(self, ended: list[ConnRow], live: list[ConnRow]) -> tuple[list[ConnRow], int]:
         room = self._max_rows - len(ended)
