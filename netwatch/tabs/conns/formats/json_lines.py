@@ -16,11 +16,14 @@ import json
 from collections.abc import Callable, Iterable
 from math import copysign
 
+from netwatch.model.containers import container_of
+from netwatch.model.memo import remembered
 from netwatch.tabs.conns.model import ConnRow
 
 MAX_CACHED = 8192  # distinct strings and owners kept encoded
 _STRINGS: dict[str, str] = {}
-_OWNERS: dict[tuple[int, str, str, str, int], str] = {}
+Owner = tuple[int, str, str, str, int]  # pid, comm, user, cgroup, netns
+_OWNERS: dict[Owner, str] = {}
 _encode_string = json.encoder.encode_basestring_ascii  # json.dumps' own (ensure_ascii)
 _INF = float("inf")
 
@@ -29,12 +32,7 @@ def _text(value: str | None) -> str:
     """A string as JSON; None and "" as null, as fields() gives them where it maps "" to None."""
     if not value:
         return "null"
-    encoded = _STRINGS.get(value)
-    if encoded is None:
-        if len(_STRINGS) >= MAX_CACHED:
-            _STRINGS.clear()
-        encoded = _STRINGS[value] = _encode_string(value)
-    return encoded
+    return remembered(_STRINGS, value, _encode_string, MAX_CACHED)
 
 
 def _word(value: str) -> str:
@@ -65,45 +63,58 @@ def _ms(value: float | None) -> str:
         return "null"
     if value == 0.0 and copysign(1.0, value) > 0:
         return "0.0"  # an idle or ended connection's every share: formatting costs 0.2 us
-    return _odd(value) or "%.3f" % value
+    return "%.3f" % value if value - value == 0.0 else _odd(value) or ""  # finite: x - x is 0
 
 
 def _time(value: float | None) -> str:
     """round(value, 6), as fields() gives times."""
     if value is None:
         return "null"
-    return _odd(value) or "%.6f" % value
+    return "%.6f" % value if value - value == 0.0 else _odd(value) or ""
 
 
 def _owner(row: ConnRow, user: str) -> str:
-    key = (row.pid, row.comm, user, row.cgroup, row.netns)
-    text = _OWNERS.get(key)
-    if text is None:
-        if len(_OWNERS) >= MAX_CACHED:
-            _OWNERS.clear()
-        text = _OWNERS[key] = (
-            f'"pid":{row.pid or "null"},"comm":{_text(row.comm)},"user":{_text(user)},'
-            f'"container":{_text(row.container)},"netns":{row.netns or "null"},'
-        )
-    return text
+    return remembered(_OWNERS, (row.pid, row.comm, user, row.cgroup, row.netns), _owner_text,
+                      MAX_CACHED)  # fmt: skip
+
+
+def _owner_text(owner: Owner) -> str:
+    pid, comm, user, cgroup, netns = owner
+    return (
+        f'"pid":{pid or "null"},"comm":{_text(comm)},"user":{_text(user)},'
+        f'"container":{_text(container_of(cgroup))},"netns":{netns or "null"},'
+    )
 
 
 def _line(head: str, r: ConnRow, user: str) -> str:
+    # None, an encoded string and an int are written inline, not through the helpers above: a
+    # call each cost a refused connect's line half its time. The int fields hold ints (the
+    # tracker's counters, the codec's checked values): an f-string writes one as json does.
+    s = _STRINGS
     return (
-        f'{head}{_owner(r, user)}"family":{_word(r.family)},"laddr":{_word(r.laddr)},'
-        f'"lport":{r.lport},"raddr":{_word(r.raddr)},"rport":{r.rport},'
-        f'"side":{_text(r.side)},"state":{_word(r.state)},"since":{_time(r.since)},'
-        f'"xmit_bytes":{_num(r.xmit_bytes)},"recv_bytes":{_num(r.recv_bytes)},'
-        f'"srtt_ms":{_ms(r.srtt_ms)},"rttvar_ms":{_ms(r.rttvar_ms)},'
-        f'"min_rtt_ms":{_ms(r.min_rtt_ms)},"retrans":{_num(r.retrans)},'
-        f'"retrans_total":{_num(r.retrans_total)},"resets_sent":{r.resets_sent},'
-        f'"resets_received":{r.resets_received},"connect_ms":{_ms(r.connect_ms)},'
+        f'{head}{_owner(r, user)}"family":{s.get(r.family) or _word(r.family)},'
+        f'"laddr":{s.get(r.laddr) or _word(r.laddr)},"lport":{r.lport},'
+        f'"raddr":{s.get(r.raddr) or _word(r.raddr)},"rport":{r.rport},'
+        f'"side":{s.get(r.side) or _text(r.side)},"state":{s.get(r.state) or _word(r.state)},'
+        f'"since":{_time(r.since)},'
+        f'"xmit_bytes":{"null" if r.xmit_bytes is None else r.xmit_bytes},'
+        f'"recv_bytes":{"null" if r.recv_bytes is None else r.recv_bytes},'
+        f'"srtt_ms":{"null" if r.srtt_ms is None else _ms(r.srtt_ms)},'
+        f'"rttvar_ms":{"null" if r.rttvar_ms is None else _ms(r.rttvar_ms)},'
+        f'"min_rtt_ms":{"null" if r.min_rtt_ms is None else _ms(r.min_rtt_ms)},'
+        f'"retrans":{"null" if r.retrans is None else r.retrans},'
+        f'"retrans_total":{"null" if r.retrans_total is None else r.retrans_total},'
+        f'"resets_sent":{r.resets_sent},"resets_received":{r.resets_received},'
+        f'"connect_ms":{"null" if r.connect_ms is None else _ms(r.connect_ms)},'
         f'"busy_ms":{_ms(r.busy_ms)},"rwnd_limited_ms":{_ms(r.rwnd_limited_ms)},'
         f'"sndbuf_limited_ms":{_ms(r.sndbuf_limited_ms)},'
-        f'"end":{"null" if r.end is None else _word(r.end)},'
-        f'"cid":{r.cid},"segs_out":{_num(r.segs_out)},"cwnd":{_num(r.cwnd)},'
-        f'"ssthresh":{_num(r.ssthresh)},"mss":{_num(r.mss)},'
-        f'"pacing_rate":{_num(r.pacing_rate)},"delivery_rate":{_num(r.delivery_rate)},'
+        f'"end":{"null" if r.end is None else s.get(r.end) or _word(r.end)},"cid":{r.cid},'
+        f'"segs_out":{"null" if r.segs_out is None else r.segs_out},'
+        f'"cwnd":{"null" if r.cwnd is None else r.cwnd},'
+        f'"ssthresh":{"null" if r.ssthresh is None else r.ssthresh},'
+        f'"mss":{"null" if r.mss is None else r.mss},'
+        f'"pacing_rate":{"null" if r.pacing_rate is None else r.pacing_rate},'
+        f'"delivery_rate":{"null" if r.delivery_rate is None else r.delivery_rate},'
         f'"started":{_num(r.started or None)},"ended_at":{_time(r.ended_at)}}}'
     )
 
