@@ -16,7 +16,9 @@ import os
 import select
 import struct
 import threading
-from typing import Any
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from netwatch.probes.drain import DrainThread
 
@@ -26,6 +28,61 @@ HEADER = struct.Struct("<II")
 # How long a drain that waits for the kernel's wakeup sleeps at most before looking anyway
 # (and at whether it is being stopped).
 WAKEUP_WAIT_S = 0.5
+
+
+class Found(NamedTuple):
+    data: bytes  # the data of every committed record of the size asked for, joined
+    used: int  # bytes of the chunk read (a record still being written, and what follows, not)
+    skipped: int  # records of another size
+    discarded: int  # records the kernel discarded
+
+
+def records_in(chunk: bytes, record_size: int) -> Found:
+    """The records at the start of `chunk`, the ring's bytes from the consumer position on."""
+    whole = _same_size_records(chunk, record_size)
+    if whole is not None:
+        return Found(whole, len(chunk), 0, 0)
+    parts = []
+    skipped = discarded = 0
+    at = 0
+    end = len(chunk)
+    while at < end:
+        length, _ = HEADER.unpack_from(chunk, at)
+        if length & BUSY:
+            break  # reserved, not yet submitted: it and what follows wait for next time
+        size = length & ~(BUSY | DISCARD)
+        if length & DISCARD:
+            discarded += 1
+        elif size == record_size:
+            parts.append(chunk[at + 8 : at + 8 + size])
+        else:
+            skipped += 1
+        at += _frame(size)
+    return Found(b"".join(parts), at, skipped, discarded)
+
+
+def _frame(record_size: int) -> int:
+    """A record's bytes in the ring: its header, its data, padding to 8 bytes."""
+    return (record_size + 8 + 7) & ~7
+
+
+@lru_cache(maxsize=8)
+def _framed(record_size: int) -> struct.Struct:
+    """A record with its header before it and its padding after, the header's bytes skipped."""
+    return struct.Struct(f"<8x{record_size}s{_frame(record_size) - 8 - record_size}x")
+
+
+def _same_size_records(chunk: bytes, record_size: int) -> bytes | None:
+    """The data of `chunk`'s records, joined, when every one is committed and of `record_size`
+    bytes, as every record of a probe is: found and copied without a Python step per record
+    (a churning host sends 60,000 a second); None otherwise, for the loop that tells each."""
+    frame = _frame(record_size)
+    if not chunk or len(chunk) % frame:
+        return None
+    lengths = memoryview(chunk).cast("I")[:: frame // 4]  # each header's length word
+    if lengths.tolist().count(record_size) != len(lengths):  # busy, discarded or another size
+        return None
+    return b"".join(map(itemgetter(0), _framed(record_size).iter_unpack(chunk)))
 
 
 class RingReader:
@@ -57,24 +114,10 @@ class RingReader:
             return b"", 0
         start = self._data + (consumer & self._mask)
         chunk = self._producer_map[start : start + (producer - consumer)]
-        parts = []
-        skipped = 0
-        at = 0
-        end = len(chunk)
-        while at < end:
-            length, _ = HEADER.unpack_from(chunk, at)
-            if length & BUSY:
-                break  # reserved, not yet submitted: it and what follows wait for next time
-            size = length & ~(BUSY | DISCARD)
-            if length & DISCARD:
-                self.discarded += 1
-            elif size == record_size:
-                parts.append(chunk[at + 8 : at + 8 + size])
-            else:
-                skipped += 1
-            at += (size + 8 + 7) & ~7
-        self._consumer[0] = consumer + at  # after the data is copied: the kernel may reuse it
-        return b"".join(parts), skipped
+        found = records_in(chunk, record_size)
+        self.discarded += found.discarded
+        self._consumer[0] = consumer + found.used  # after the copy: the kernel may reuse it
+        return found.data, found.skipped
 
     def close(self) -> None:
         self._consumer.release()
