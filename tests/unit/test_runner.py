@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from netwatch.sources.base import Health
@@ -99,3 +100,36 @@ def test_ticks_count_from_since_so_a_slow_read_before_the_loop_does_not_stretch_
     late.read()
     run({"late": late}, lambda *_: None, interval=0.5, count=1)  # from now, as before
     assert late.reads[1] - start >= 0.75
+
+
+class Bulky(Counting):
+    """A read that makes many small container objects, as a churning host's read does."""
+
+    def read(self) -> list[list[int]] | None:  # type: ignore[override]
+        n = super().read()
+        return None if n is None else [[n, i] for i in range(50_000)]
+
+
+def test_no_cycle_collection_runs_between_a_read_and_its_sample_being_let_go() -> None:
+    """The objects of a delivered sample are freed by reference counting; a collection set off
+    in between scanned them all (17 ms a read on a churning host)."""
+    collections: list[str] = []
+    seen: list[bool] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append("collected")
+
+    def deliver(tab: str, sample: list[list[int]]) -> None:
+        seen.append(gc.isenabled())
+        collections.append("delivered")
+
+    gc.collect()
+    gc.callbacks.append(note)
+    try:
+        run({"a": Bulky(end=3)}, deliver, interval=0.0)
+    finally:
+        gc.callbacks.remove(note)
+    assert seen == [False, False, False]
+    assert gc.isenabled()  # resumed after each
+    assert "collected" not in collections  # 150,000 lists made and freed, none scanned
