@@ -24,6 +24,7 @@ MAX_CACHED = 8192  # distinct strings and owners kept encoded
 _STRINGS: dict[str, str] = {}
 Owner = tuple[int, str, str, str, int]  # pid, comm, user, cgroup, netns
 _OWNERS: dict[Owner, str] = {}
+_STARTS: dict[float, str] = {}
 _encode_string = json.encoder.encode_basestring_ascii  # json.dumps' own (ensure_ascii)
 _INF = float("inf")
 
@@ -115,8 +116,18 @@ def _line(head: str, r: ConnRow, user: str) -> str:
         f'"mss":{"null" if r.mss is None else r.mss},'
         f'"pacing_rate":{"null" if r.pacing_rate is None else r.pacing_rate},'
         f'"delivery_rate":{"null" if r.delivery_rate is None else r.delivery_rate},'
-        f'"started":{_num(r.started or None)},"ended_at":{_time(r.ended_at)}}}'
+        f'"started":{_started(r.started)},"ended_at":{_time(r.ended_at)}}}'
     )
+
+
+def _started(value: float) -> str:
+    """A process's start, as _num(value or None) writes it, remembered: an owner's rows repeat
+    it, and a float's shortest text costs 0.2 us. (0.0 and -0.0, equal as keys, are both null.)"""
+    return remembered(_STARTS, value, _start_text, MAX_CACHED)
+
+
+def _start_text(value: float) -> str:
+    return _num(value or None)
 
 
 def _head(ts: float, interval: float) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from netwatch.host.procinfo import cgroup_of, started_at
 from netwatch.host.sockets import PROC, comm_of, socket_fds
+from netwatch.model.memo import remembered
 from netwatch.tabs.conns.decode import (
     KIND_ACCEPTED,
     KIND_CLOSED,
@@ -33,7 +34,7 @@ HOLD_NS = 50_000_000
 # Rows per interval: every connection that ended (a host refusing 70,000 connects a second has
 # that many), then the most active open ones; past it the rest are counted, not reported.
 MAX_ROWS = 200_000
-MAX_PATHS = 4096  # cgroups whose path is remembered
+MAX_PATHS = 4096  # cgroups whose path is remembered, and processes' starts
 OWNER_SCAN_S = 5.0  # unowned connections (opened before netwatch) are looked for this often
 MAX_MISSES = 3  # reads a connection may be absent from sock_diag before it is forgotten
 U32_UNKNOWN = 0xFFFFFFFF
@@ -122,6 +123,7 @@ class Tracker:
         self._failed: list[ConnRow] = []  # connects that never established, since the last read
         self._scanned_at = -OWNER_SCAN_S
         self._paths: dict[tuple[int, str], str] = {}  # (cgroup id, its name) -> its path
+        self._starts: dict[int, float] = {}  # a process's start in boot ns -> wall seconds
 
     # ---- the kernel's records ----------------------------------------------------------------
     def _track(self, ends: Tuple, sk: int = 0) -> Track:
@@ -144,8 +146,16 @@ class Tracker:
         if not ev.pid:
             return
         t.pid, t.uid, t.comm = ev.pid, ev.uid, ev.comm
-        t.started = round(self._boot + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0
+        t.started = self._started(ev.start_ns)
         t.cgroup = self._cgroup(ev.cgroup_id, ev.cgroup_name)
+
+    def _started(self, start_ns: int) -> float:
+        """When a process started (wall seconds, to the ms), from its start in boot time; 0.0
+        unknown. Remembered: round() costs a float's conversion to text and back, per row."""
+        return remembered(self._starts, start_ns, self._wall_start, MAX_PATHS) if start_ns else 0.0
+
+    def _wall_start(self, start_ns: int) -> float:
+        return round(self._boot + start_ns / 1e9, 3)
 
     def _cgroup(self, cgroup_id: int, name: str) -> str:
         key = (cgroup_id, name)
@@ -227,7 +237,7 @@ class Tracker:
         started = 0.0
         if ev.pid:
             uid, comm = ev.uid, ev.comm
-            started = round(self._boot + ev.start_ns / 1e9, 3) if ev.start_ns else 0.0
+            started = self._started(ev.start_ns)
             cgroup = self._cgroup(ev.cgroup_id, "")
         end = ev.ending()
         since = moved = busy = None
