@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import struct
 from dataclasses import dataclass
 from typing import Any
 
 from netwatch.probes import BCC_LOCK, LEAVING
+from netwatch.probes.bpf_syscall import NoBpfSyscall, bpf
 from netwatch.probes.btf import BTF, KIND_FUNC, KIND_TYPEDEF
 from netwatch.probes.loader import compile_probe, detach
 from netwatch.sources.base import SourceError
@@ -25,7 +25,6 @@ from netwatch.sources.base import SourceError
 # fallback for kernels that refuse tracing programs honest on kernels that allow them.
 RAW_TRACEPOINTS_ENV = "NETWATCH_RAW_TRACEPOINTS"
 
-_NR_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351}
 _BPF_PROG_LOAD = 5
 _BPF_RAW_TRACEPOINT_OPEN = 17
 _BPF_PROG_TYPE_TRACING = 26
@@ -56,18 +55,11 @@ class BtfLink:
                 pass
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
 def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
-    nr = _NR_BPF.get(platform.machine())
-    if nr is None:
-        raise BtfAttachError(f"tp_btf loading not supported on {platform.machine()}")
-    fd = int(_libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(len(attr))))
-    if fd < 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return fd
+    try:
+        return bpf(cmd, attr)
+    except NoBpfSyscall as exc:
+        raise BtfAttachError(f"tp_btf loading not supported: {exc}") from exc
 
 
 def attach_tp_btf(bpf: Any, func: str, tracepoint: str, btf: BTF) -> BtfLink:

@@ -10,6 +10,7 @@ from typing import Any
 from netwatch.probes.btf_attach import BtfLink
 from netwatch.probes.loader import detach, percpu_counter
 from netwatch.probes.pacing import ReadBook
+from netwatch.probes.prog_stats import skipped_runs
 from netwatch.probes.ringbuf import RingDrain
 from netwatch.sources.base import Health, SourceError
 
@@ -62,12 +63,19 @@ class ProbeSkeleton:
     def _drain(self) -> tuple[float, bytes, int]:
         """A streaming probe's read: the seconds since the last, the records waiting in its
         ring buffer, and how many were lost in all so far (the kernel's failed reserves, counted
-        in its `lost` map, and the drain's own)."""
+        in its `lost` map, the drain's own, and runs the kernel skipped)."""
         interval = self._book.interval()
         ring = self._ring
         raw = ring.take() if ring is not None else b""
         lost_total = percpu_counter(self._bpf, b"lost") + (ring.lost if ring is not None else 0)
-        return interval, raw, lost_total
+        return interval, raw, lost_total + self._skipped_runs()
+
+    def _skipped_runs(self) -> int:
+        """Runs of the probe's programs that the kernel skipped (one would have nested in
+        itself, prog_stats.py): events never seen, so counted as lost."""
+        funcs = getattr(self._bpf, "funcs", None) or {}
+        fds = [func.fd for func in funcs.values()] + [link.prog_fd for link in self._links]
+        return skipped_runs(fds)
 
     def _close_links(self) -> None:
         """Detach the programs attached by BTF (before the BPF object they were loaded from)."""

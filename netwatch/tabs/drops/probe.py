@@ -96,7 +96,7 @@ class DropsProbe(ProbeSkeleton):
                         )
                     )
             self._prev = {k: v[0] for k, v in current.items()}
-            lost_total = percpu_counter(self._bpf, b"lost")
+            lost_total = percpu_counter(self._bpf, b"lost") + self._skipped_runs()
             lost = self._book.lost_since(lost_total)
         return DropsSample(time.time(), interval, tuple(rows), lost)
 

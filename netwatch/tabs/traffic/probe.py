@@ -270,7 +270,7 @@ class TrafficProbe(ProbeSkeleton):
         }
 
     def _read_lost(self) -> int:
-        return percpu_counter(self._bpf, b"lost")
+        return percpu_counter(self._bpf, b"lost") + self._skipped_runs()
 
     def _prune_idle(self) -> None:
         stale = [k for k, n in self._idle.items() if n >= IDLE_INTERVALS_BEFORE_PRUNE]
