@@ -67,6 +67,7 @@
 /* Two builds of this file (btf_ctx.bpf.h): BTF raw tracepoints, where a field is a plain load,
  * or classic raw tracepoints and probe reads where the kernel refuses tracing programs. */
 #include "btf_ctx.bpf.h"
+#include "current_task.bpf.h"
 #define TRAFFIC_PROBE(event) NW_PROBE(event)
 
 #define IFNAMSIZ_ 16
@@ -301,13 +302,9 @@ static __always_inline void remember_context(u32 tgid)
     struct proc_ctx_t *c = ctx_scratch.lookup(&zero);
     if (!c)
         return;
-    c->cgroup_id = bpf_get_current_cgroup_id();
+    const u8 *task = NW_CURRENT_TASK();
+    c->cgroup_id = current_cgroup_id(task);
     c->netns = 0;
-#ifdef NW_BTF_CTX
-    const u8 *task = (const u8 *)bpf_get_current_task_btf();
-#else
-    const u8 *task = (const u8 *)bpf_get_current_task();
-#endif
     /* current->nsproxy->net_ns->ns.inum; nsproxy is NULL once an exiting task let it go. */
     const u8 *nsproxy = (const u8 *)NW_LOAD(u64, task, TASK_NSPROXY_OFF);
     if (nsproxy) {
@@ -319,9 +316,7 @@ static __always_inline void remember_context(u32 tgid)
     c->start_ns = leader ? NW_LOAD(u64, leader, TASK_START_BOOTTIME_OFF) : 0;
     /* current->cgroups->dfl_cgrp->kn->name: the cgroup whose id the helper gave. */
     c->cgroup_name[0] = 0;
-    const u8 *cset = (const u8 *)NW_LOAD(u64, task, TASK_CGROUPS_OFF);
-    const u8 *cgrp = cset ? (const u8 *)NW_LOAD(u64, cset, CSS_SET_DFL_CGRP_OFF) : 0;
-    const u8 *kn = cgrp ? (const u8 *)NW_LOAD(u64, cgrp, CGROUP_KN_OFF) : 0;
+    const u8 *kn = task_cgroup_kn(task);
     u64 name = kn ? NW_LOAD(u64, kn, KERNFS_NODE_NAME_OFF) : 0;
     if (name)
         bpf_probe_read_kernel_str(c->cgroup_name, CGROUP_NAME_LEN, (const void *)name);
@@ -332,22 +327,8 @@ static __always_inline void remember_context(u32 tgid)
 
 static __always_inline void owner_from_current(struct owner_t *o)
 {
-#ifdef NW_BTF_CTX
-    /* One helper call and plain loads instead of three helper calls: on our VMs every call
-     * and return pays for the kernel's speculation mitigations. Same values: current->tgid,
-     * current_cred()->uid (what bpf_get_current_uid_gid() reports) and current->comm. */
-    const u8 *task = (const u8 *)bpf_get_current_task_btf();
-    o->tgid = NW_LOAD(u32, task, TASK_TGID_OFF);
-    const u8 *cred = (const u8 *)NW_LOAD(u64, task, TASK_CRED_OFF);
-    o->uid = NW_LOAD(u32, cred, CRED_UID_OFF);
-    u64 *comm = (u64 *)o->comm;
-    comm[0] = NW_LOAD(u64, task, TASK_COMM_OFF);
-    comm[1] = NW_LOAD(u64, task, TASK_COMM_OFF + 8);
-#else
-    o->tgid = bpf_get_current_pid_tgid() >> 32;
-    o->uid = (u32)bpf_get_current_uid_gid();
-    bpf_get_current_comm(o->comm, sizeof(o->comm));
-#endif
+    u32 tid;
+    current_owner(NW_CURRENT_TASK(), &o->tgid, &tid, &o->uid, o->comm);
     remember_context(o->tgid);
 }
 

@@ -59,6 +59,7 @@
 #define FLAG_ESTABLISHED 2
 
 #include "btf_ctx.bpf.h"
+#include "current_task.bpf.h"
 #include "sock_endpoints.bpf.h"
 #include "task_sock.bpf.h"
 
@@ -143,34 +144,13 @@ static __always_inline u32 read_u32(u64 base, u64 off)
     return value;
 }
 
-/* The current task as a connection's owner. */
+/* The current task as a connection's owner (current_task.bpf.h). */
 static __always_inline void own(struct conn_t *c)
 {
-#ifdef NW_BTF_CTX
-    /* Loads through the typed task where the raw build makes four helper calls, for the same
-     * values: current->tgid, current_cred()->uid, current->comm, and the cgroup id that
-     * bpf_get_current_cgroup_id() gives (cgroups->dfl_cgrp->kn->id). */
-    const u8 *task = (const u8 *)bpf_get_current_task_btf();
-    c->pid = NW_LOAD(u32, task, TASK_TGID_OFF);
-    u32 tid = NW_LOAD(u32, task, TASK_PID_OFF);
-    const u8 *cred = (const u8 *)NW_LOAD(u64, task, TASK_CRED_OFF);
-    c->uid = NW_LOAD(u32, cred, CRED_UID_OFF);
-    u64 *comm = (u64 *)c->comm;
-    comm[0] = NW_LOAD(u64, task, TASK_COMM_OFF);
-    comm[1] = NW_LOAD(u64, task, TASK_COMM_OFF + 8);
-    const u8 *cset = (const u8 *)NW_LOAD(u64, task, TASK_CGROUPS_OFF);
-    const u8 *cgrp = (const u8 *)NW_LOAD(u64, cset, CSS_SET_DFL_CGRP_OFF);
-    const u8 *kn = (const u8 *)NW_LOAD(u64, cgrp, CGROUP_KN_OFF);
-    c->cgroup_id = NW_LOAD(u64, kn, KERNFS_NODE_ID_OFF);
-#else
-    u64 pid_tgid = bpf_get_current_pid_tgid();
-    c->pid = pid_tgid >> 32;
-    u32 tid = (u32)pid_tgid;
-    c->uid = (u32)bpf_get_current_uid_gid();
-    bpf_get_current_comm(c->comm, sizeof(c->comm));
-    c->cgroup_id = bpf_get_current_cgroup_id();
-    const u8 *task = (const u8 *)bpf_get_current_task();
-#endif
+    const u8 *task = NW_CURRENT_TASK();
+    u32 tid;
+    current_owner(task, &c->pid, &tid, &c->uid, c->comm);
+    c->cgroup_id = current_cgroup_id(task);
     /* A process's main thread is its group leader: one load fewer where most connects run. */
     const u8 *leader = tid == c->pid ? task : (const u8 *)NW_LOAD(u64, task, TASK_GROUP_LEADER_OFF);
     c->start_ns = leader ? NW_LOAD(u64, leader, TASK_START_BOOTTIME_OFF) : 0;
