@@ -162,6 +162,7 @@ class RingDrain(DrainThread):
         self._record_size = record_size
         self._max_pending = max_pending
         self._lock = threading.Lock()
+        self._copying = threading.Lock()
         self._raw: list[bytes] = []
         self._pending = 0  # records in _raw
         self._lost = 0
@@ -172,20 +173,29 @@ class RingDrain(DrainThread):
         """Whether it found anything."""
         if self._poller is not None:
             self._poller.poll(WAKEUP_WAIT_S)
-        # Copy only: the drain must keep up with bursts.
-        data, misfits = self._ring.read(self._record_size)
-        records = len(data) // self._record_size
-        with self._lock:
-            self._lost += misfits
-            if self._pending + records > self._max_pending:
-                self._lost += records  # the reader is behind: bounded memory, counted
-            elif data:
-                self._raw.append(data)
-                self._pending += records
+        return self._copy()
+
+    def _copy(self) -> bool:
+        """The ring's committed records into the backlog (the thread's step, and each take);
+        whether it found anything. Copy only: the drain must keep up with bursts."""
+        with self._copying:  # one copy at a time: each moves the consumer and appends in order
+            data, misfits = self._ring.read(self._record_size)
+            records = len(data) // self._record_size
+            with self._lock:
+                self._lost += misfits
+                if self._pending + records > self._max_pending:
+                    self._lost += records  # the reader is behind: bounded memory, counted
+                elif data:
+                    self._raw.append(data)
+                    self._pending += records
         return bool(data or misfits)
 
     def take(self) -> bytes:
-        """Every record drained since the last take, joined."""
+        """Every record committed until now, joined: what the thread drained, and what the ring
+        holds at this moment. The thread may look only every `max_pause` seconds; a probe that
+        reads other state right after (the Connections probe's sock_diag dump) must not find a
+        connection there whose records are still in the ring."""
+        self._copy()
         with self._lock:
             raw, self._raw = self._raw, []
             self._pending = 0
