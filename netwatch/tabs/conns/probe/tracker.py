@@ -177,7 +177,7 @@ class Tracker:
                 t.base = ZERO  # seen from its first segment: every counter from zero
 
     @staticmethod
-    def _ends(ev: ConnEvent) -> Tuple:
+    def _ends(ev: ConnEvent | FailedConnect) -> Tuple:
         return (ev.netns, ev.family, ev.laddr, ev.lport, ev.raddr, ev.rport)
 
     def take_event(self, ev: ConnEvent | FailedConnect) -> None:
@@ -226,8 +226,7 @@ class Tracker:
         """A connect that never established: its row made at once from this record alone, most
         rows of a host refusing connects (docs/benchmarks.md: a Track and a held ConnEvent cost
         as much again). One that sock_diag saw waiting is followed: it ends as any does."""
-        ends = (ev.netns, ev.family, ev.laddr, ev.lport, ev.raddr, ev.rport)
-        if ends in self._by_tuple or ev.sk in self._by_sk:
+        if self._ends(ev) in self._by_tuple or ev.sk in self._by_sk:
             self._closed(ev.as_event())
             return
         cid = self._next_cid
