@@ -81,6 +81,26 @@ def test_a_connection_seen_opening_counts_from_zero_then_by_difference() -> None
     assert (row2.xmit_bytes, row2.retrans, row2.retrans_total) == (4000, 1, 3)
 
 
+def test_a_connection_dumped_before_its_opening_is_drained_still_adds_up_to_the_kernels_total() -> (
+    None
+):
+    """CI (8529d5e, the 6.1 VM): a read's sock_diag dump found a lossy stream established
+    before the ring drain had its record; the rows summed 36 retransmits fewer than its total.
+    The row that could not know says so; the next counts from the connection's start."""
+    t = tracker()
+    (early,), _ = t.step([], [sock(tcpi_bytes_sent=500, tcpi_total_retrans=36)], 10_100 * MS, 1.0)
+    assert early.retrans is None and early.xmit_bytes is None  # unknown, not 0
+    (later,), _ = t.step([opened_out()], [sock(tcpi_bytes_sent=9000, tcpi_total_retrans=100)],
+                         11_100 * MS, 1.0)  # fmt: skip
+    assert later.cid == early.cid and later.pid == 42
+    assert (later.retrans, later.xmit_bytes) == (100, 9000)
+    close = replace(opened_out(), kind=KIND_CLOSED, oldstate=1, flags=2, ts_ns=11_500 * MS,
+                    total_retrans=130, bytes_sent=12_000)  # fmt: skip
+    (last,), _ = t.step([close], [], 11_500 * MS + HOLD_NS, 1.0)
+    assert (last.end, last.retrans, last.xmit_bytes) == ("closed", 30, 3000)
+    assert sum(r.retrans or 0 for r in (early, later, last)) == last.retrans_total == 130
+
+
 def test_a_connection_open_before_netwatch_has_unknown_first_differences_and_a_guessed_side() -> (
     None
 ):

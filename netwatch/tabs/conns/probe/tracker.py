@@ -73,6 +73,7 @@ class Track:
     inode: int = 0
     sk: int = 0
     base: Counters | None = None  # the counters at the last read; None: never read
+    from_start: bool = False  # its records say when it opened: every counter is its own
     misses: int = 0
     connect_told: bool = False  # a row has carried its connect_ms
     extra: Mapping[str, int | None] | None = None  # tcp_info, as last read (None: never)
@@ -173,8 +174,13 @@ class Tracker:
             t.side = ev.side
         if ev.opened_ns:
             t.since = ev.opened_ns / 1e9 + self._wall
-            if t.base is None:
-                t.base = ZERO  # seen from its first segment: every counter from zero
+            if not t.from_start:
+                # Seen from its first segment: every counter from zero. A read's sock_diag dump
+                # may find it before its record of opening is drained (a connect that had not
+                # finished, or that finished after the drain): that row said "unknown", and the
+                # next counts all since it opened, so the rows add up to the kernel's total.
+                t.from_start = True
+                t.base = ZERO
 
     @staticmethod
     def _ends(ev: ConnEvent | FailedConnect) -> Tuple:
