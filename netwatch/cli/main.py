@@ -59,6 +59,7 @@ def cmd_ui(
         notes=notes,
     )
     app.exit_guard = ExitGuard(2)
+    app.leaving = stop_compiling
     probes = list(sources.values())
     with terminal_aside(app.request_exit) as log, exit_on_signals(app.request_exit):
         try:

@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ from netwatch.sources.base import AttachedWhileShown, Health, Source
 from netwatch.tabs import TABS, ViewOptions, codecs
 from netwatch.ui.probe_workers import ProbeWorkers
 from netwatch.ui.snapshot import SnapshotError, write_snapshot
-from netwatch.ui.terminal import ExitGuard, close_within
+from netwatch.ui.terminal import ExitGuard, finished_within, start_closing
 
 # Short words for the status line, which must fit 110 columns with every tab in it.
 STATUS_WORDS = {
@@ -135,8 +136,11 @@ class NetwatchApp(App[None]):
         )
         # Set by the CLI on a real terminal: ends the process if leaving takes too long.
         self.exit_guard: ExitGuard | None = None
+        # Told once the app is leaving: the CLI stops the compiles queued (no-op in tests).
+        self.leaving: Callable[[], None] = lambda: None
         self._exit_loop: asyncio.AbstractEventLoop | None = None
         self._exit_asked = False
+        self._probe_closes: list[threading.Thread] | None = None  # the probes' closes, once leaving
         # What the status line says beside the tabs: what this kernel lacks, or what made the
         # recording replayed (a flight recorder's trigger).
         self._kernel_notes = [*notes, *([] if replay else degraded_features())]
@@ -189,7 +193,18 @@ class NetwatchApp(App[None]):
     def exit(self, *args: Any, **kwargs: Any) -> None:
         if self.exit_guard is not None:
             self.exit_guard.arm(EXIT_GRACE_S)
+        self._start_closing()
         super().exit(*args, **kwargs)
+
+    def _start_closing(self) -> None:
+        """Detach every probe from now on, while Textual takes its own 0.2 s to stop reading
+        the terminal: the kernel waits out a grace period for each perf-event tracepoint
+        closed, and a Ctrl-C during the compiles took a second to leave (CI, 8529d5e)."""
+        if self._probe_closes is not None:
+            return
+        self.leaving()
+        self.probe_workers.stop()
+        self._probe_closes = start_closing([s.close for s in self.sources.values()])
 
     def on_mount(self) -> None:
         self._views = {v.tab_name: v for v in self.query(TabView)}
@@ -219,7 +234,9 @@ class NetwatchApp(App[None]):
         # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
         # still compiling holds the compiler's lock, which detaching needs too: the terminal is
         # not kept waiting for it (the CLI deals with what is left once it is restored).
-        close_within([s.close for s in self.sources.values()], UNMOUNT_CLOSE_S)
+        self._start_closing()
+        assert self._probe_closes is not None
+        finished_within(self._probe_closes, UNMOUNT_CLOSE_S)
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:

@@ -144,12 +144,21 @@ def exit_on_signals(request_exit: Callable[[], None]) -> Iterator[None]:
 
 def close_within(closers: list[Callable[[], None]], seconds: float) -> bool:
     """Run each closer in its own thread; True if all of them finished within `seconds`."""
+    return finished_within(start_closing(closers), seconds)
+
+
+def start_closing(closers: list[Callable[[], None]]) -> list[threading.Thread]:
+    """Each closer started in a thread of its own, not waited for."""
     threads = [
         threading.Thread(target=_quietly, args=(c,), name="netwatch-close", daemon=True)
         for c in closers
     ]
     for t in threads:
         t.start()
+    return threads
+
+
+def finished_within(threads: list[threading.Thread], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
