@@ -14,7 +14,13 @@ async def test_exit_starts_closing_every_probe_and_stops_the_compiles_at_once(
 ) -> None:
     app, source = scripted_app(tmp_path)
     closed, told = threading.Event(), threading.Event()
-    source.close = closed.set  # type: ignore[method-assign]
+    close = source.close
+
+    def noted_close() -> None:
+        closed.set()
+        close()  # ends the worker's read, which blocks until then
+
+    source.close = noted_close  # type: ignore[method-assign]
     app.leaving = told.set
     async with app.run_test(size=(110, 30)):
         app.exit()
