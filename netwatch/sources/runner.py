@@ -33,6 +33,7 @@ def run(
     count: int | None = None,
     after_tick: Callable[[], None] = lambda: None,
     since: float | None = None,
+    handed_on: Callable[[str], bool] = lambda tab: True,
 ) -> str:
     """Read each source once per `interval` and `deliver(tab, sample)`, until `count` ticks,
     every source's end, `should_stop()` or `stop`, or `deliver` returning False. Returns which.
@@ -43,6 +44,10 @@ def run(
     event cuts short; `should_stop` alone (a flag a signal handler sets) is looked at every
     POLL_S. The TUI's four workers pass the event: an idle screen should not wake 80 times a
     second to learn that nothing is asked.
+
+    `handed_on(tab)` runs after each sample delivered, once the cycle collector runs again:
+    the TUI's workers wait there until the UI has taken the sample, a wait of any length
+    (False: stop).
 
     `since` (time.monotonic()) is when the intervals count from, by default now: `record` reads
     every source once before the loop, and its first tick belongs one interval after that
@@ -66,6 +71,8 @@ def run(
         next_tick += interval
         for tab, source in list(running.items()):
             if not _read_and_deliver(tab, source, deliver, running):
+                return STOPPED
+            if tab in running and not handed_on(tab):
                 return STOPPED
         after_tick()
         done += 1

@@ -122,15 +122,18 @@ class ProbeWorkers:
             self._opened(tab)
         consumed = self._consumed[tab]
 
-        def deliver(tab: str, sample: object) -> bool:
+        def deliver(tab: str, sample: object) -> None:
             consumed.clear()
             self._on_sample(tab, sample)
             if self._replay:
                 self._on_health(tab, source.health())
+
+        def taken(tab: str) -> bool:
             # One sample in flight per tab: when the UI is slower than the probe (a Calls
             # tab on a busy host), reads come less often and each holds more, instead of a
             # queue of samples that grows without bound while keys wait behind it. What a
-            # probe cannot hold meanwhile, it counts as lost.
+            # probe cannot hold meanwhile, it counts as lost. Waited for outside the read's
+            # pause of the cycle collector, which a slow UI would otherwise hold off for good.
             while not consumed.wait(0.1):
                 if self.stop_event.is_set():
                     return False
@@ -139,7 +142,7 @@ class ProbeWorkers:
         try:
             self._on_health(tab, source.health())
             ended = run({tab: source}, deliver, interval=source.interval,
-                        stop=self.stop_event)  # fmt: skip
+                        stop=self.stop_event, handed_on=taken)  # fmt: skip
             if ended == ENDED:
                 self._on_health(tab, source.health())
         except SourceError as exc:  # a corrupt record deep in a recording: its own words

@@ -133,3 +133,19 @@ def test_no_cycle_collection_runs_between_a_read_and_its_sample_being_let_go() -
     assert seen == [False, False, False]
     assert gc.isenabled()  # resumed after each
     assert "collected" not in collections  # 150,000 lists made and freed, none scanned
+
+
+def test_the_wait_for_a_sample_to_be_taken_runs_with_the_collector_on() -> None:
+    """The TUI's workers wait in handed_on until the UI has taken the sample, for as long as the
+    UI needs: the collector must not stay paused meanwhile (pauses from several threads hold it
+    off until the last ends)."""
+    during: list[tuple[str, bool]] = []
+
+    def taken(tab: str) -> bool:
+        during.append(("taken", gc.isenabled()))
+        return True
+
+    why = run({"a": Bulky(end=2)}, lambda tab, s: during.append(("deliver", gc.isenabled())),
+              interval=0.0, handed_on=taken)  # fmt: skip
+    assert why == ENDED
+    assert during == [("deliver", False), ("taken", True)] * 2
