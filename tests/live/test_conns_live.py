@@ -284,14 +284,17 @@ def test_srtt_agrees_with_ss_under_a_queue_made_by_tbf(probe: ConnsProbe, link: 
         server = receiver(link.b, 7106)
         ready(server)
         # CUBIC fills the queue (BBR, this machine's default, keeps it nearly empty).
-        result(gen(link.a, "bulk-send", link.b.addr, "7106", "--seconds", "6", "--cc", "cubic"))
+        # 12 s: under the 6.1 VM's emulation each read with ss on either side takes near two
+        # seconds, and 6 s gave four reads there, too few for one in five to fall outside.
+        result(gen(link.a, "bulk-send", link.b.addr, "7106", "--seconds", "12", "--cc", "cubic"))
         result(server)
     # Under emulation (the 6.1 VM) a read with ss on either side takes near two seconds.
     assert len(pairs) >= 3, pairs
     queued = [p for p in pairs if min(p[0], p[2]) > 5.0]  # the queue built up
     assert len(queued) >= 3, pairs
     # One read in five may fall outside (the 6.1 VM's emulation moved one read's srtt 26% off
-    # its bracket while the queue swung); none by more than half.
+    # its bracket while the queue swung, and once 45%: 35.6 ms between 21.0 and 24.5); none by
+    # more than half.
     outside = [(a, ours, b) for a, ours, b in queued
                if not 0.75 * min(a, b) <= ours <= 1.25 * max(a, b)]  # fmt: skip
     assert len(outside) <= len(queued) // 5, pairs
