@@ -66,6 +66,10 @@ class ClockedReplay(_Recorded[T]):
     TUI's replay, whose keys pause, step and seek the clock for every tab at once. A read blocks
     until its sample is due; after a seek it hands over every sample due at once (Catchup)."""
 
+    # read() waits for the replay clock, as long as playback is paused or at its end: the runner
+    # keeps the cycle collector running through that wait.
+    read_waits = True
+
     def __init__(self, samples: Sequence[T], path: Path, clock: ReplayClock) -> None:
         super().__init__(samples, path)
         self._clock = clock

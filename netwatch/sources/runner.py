@@ -7,6 +7,7 @@ gets the next read at once but no burst of catch-up reads: ticks never pile up.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -93,11 +94,19 @@ def _read_and_deliver(
     is printed; a collection set off before that scanned them all, 17 ms a read on a host
     refusing 60,000 connects a second (docs/benchmarks.md). Kept samples (the TUI's) are
     scanned by the next collection as before."""
-    with cycles_not_collected():
+    with contextlib.ExitStack() as paused:
+        # A replay's read waits on its clock (`read_waits`), paused or at the end for as long
+        # as the operator likes, and the pause, held until the last one ends, would stop
+        # collection in every thread meanwhile: it begins after such a read.
+        waits = getattr(source, "read_waits", False)
+        if not waits:
+            paused.enter_context(cycles_not_collected())
         sample = source.read()
         if sample is None:
             del running[tab]
             return True
+        if waits:
+            paused.enter_context(cycles_not_collected())
         kept = deliver(tab, sample)
         del sample
     return kept is not False

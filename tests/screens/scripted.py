@@ -10,6 +10,7 @@ from netwatch.tabs.traffic.model import Counters, TrafficKey, TrafficRow, Traffi
 
 class ScriptedSource:
     interval = 0.01
+    read_waits = True  # until the test pushes a sample
 
     def __init__(self) -> None:
         self._queue: queue.Queue[object | None] = queue.Queue()

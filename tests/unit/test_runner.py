@@ -149,3 +149,21 @@ def test_the_wait_for_a_sample_to_be_taken_runs_with_the_collector_on() -> None:
               interval=0.0, handed_on=taken)  # fmt: skip
     assert why == ENDED
     assert during == [("deliver", False), ("taken", True)] * 2
+
+
+def test_a_read_that_waits_for_a_replay_clock_waits_with_the_collector_on() -> None:
+    """A replay's read waits on its clock, for as long as playback is paused: a pause of the
+    collector around it would stop collection in every thread meanwhile."""
+    during: list[tuple[str, bool]] = []
+
+    class Waiting(Counting):
+        read_waits = True
+
+        def read(self) -> int | None:
+            during.append(("read", gc.isenabled()))
+            return super().read()
+
+    why = run({"a": Waiting(end=1)}, lambda tab, s: during.append(("deliver", gc.isenabled())),
+              interval=0.0)  # fmt: skip
+    assert why == ENDED
+    assert during == [("read", True), ("deliver", False), ("read", True)]
