@@ -196,15 +196,16 @@ class NetwatchApp(App[None]):
         self._start_closing()
         super().exit(*args, **kwargs)
 
-    def _start_closing(self) -> None:
+    def _start_closing(self) -> list[threading.Thread]:
         """Detach every probe from now on, while Textual takes its own 0.2 s to stop reading
         the terminal: the kernel waits out a grace period for each perf-event tracepoint
-        closed, and a Ctrl-C during the compiles took a second to leave (CI, 8529d5e)."""
-        if self._probe_closes is not None:
-            return
-        self.leaving()
-        self.probe_workers.stop()
-        self._probe_closes = start_closing([s.close for s in self.sources.values()])
+        closed, and a Ctrl-C during the compiles took a second to leave (CI, 8529d5e). The
+        workers stop first; returns the closes under way (begun once, whoever asks first)."""
+        if self._probe_closes is None:
+            self.leaving()
+            self.probe_workers.stop()
+            self._probe_closes = start_closing([s.close for s in self.sources.values()])
+        return self._probe_closes
 
     def on_mount(self) -> None:
         self._views = {v.tab_name: v for v in self.query(TabView)}
@@ -230,13 +231,11 @@ class NetwatchApp(App[None]):
     def on_unmount(self) -> None:
         self._views = {}
         self._status = None
-        self.probe_workers.stop()
-        # Close first: detaches the probes now, and wakes a worker blocked in read(). A probe
-        # still compiling holds the compiler's lock, which detaching needs too: the terminal is
-        # not kept waiting for it (the CLI deals with what is left once it is restored).
-        self._start_closing()
-        assert self._probe_closes is not None
-        finished_within(self._probe_closes, UNMOUNT_CLOSE_S)
+        # The closes (begun by exit(), or now) detach the probes and wake a worker blocked in
+        # read(). A probe still compiling holds the compiler's lock, which detaching needs too:
+        # the terminal is not kept waiting for it (the CLI deals with what is left once it is
+        # restored).
+        finished_within(self._start_closing(), UNMOUNT_CLOSE_S)
 
     # ---- messages from workers ----------------------------------------------------------------
     def on_sample_arrived(self, message: SampleArrived) -> None:
