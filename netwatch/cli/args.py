@@ -5,13 +5,13 @@ deep inside)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from netwatch import __version__
 from netwatch.cli.types import (
     Parser,
     count,
     duration_in,
+    file_path,
     pid_number,
     positive,
     speed,
@@ -30,8 +30,8 @@ def ui_options(p: argparse.ArgumentParser) -> None:
     own options (its options.py)."""
     p.add_argument(
         "--snapshot-dir",
-        type=Path,
-        default=Path("."),
+        type=file_path,
+        default=".",
         help="where 's' writes snapshots (default: current directory)",
     )
     for tab in REGISTRY:
@@ -68,7 +68,7 @@ def batch_parser(
     )
     p.add_argument(
         "--replay",
-        type=Path,
+        type=file_path,
         metavar="FILE",
         help=f"print a recording instead of live {what} (no root needed)",
     )
@@ -160,7 +160,7 @@ def record_parser() -> Parser:
         epilog=record_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    record.add_argument("-o", "--output", type=Path, required=True, help="new file to write")
+    record.add_argument("-o", "--output", type=file_path, required=True, help="new file to write")
     record.add_argument(
         "--duration", type=positive, help="seconds to record (default: until Ctrl-C)"
     )
@@ -200,7 +200,7 @@ def record_parser() -> Parser:
 
 def replay_parser() -> Parser:
     replay = Parser(prog="netwatch replay", description="Open the UI on a recording, no root.")
-    replay.add_argument("file", type=Path)
+    replay.add_argument("file", type=file_path)
     replay.add_argument("tab", nargs="?", choices=TABS, default=TABS[0])
     replay.add_argument(
         "--speed", type=speed, default=1.0, help="play faster (2 = twice as fast) or slower (0.5)"

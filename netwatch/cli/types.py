@@ -4,6 +4,7 @@ main CLI, each tab's batch command, `export`), so none of them has to import ano
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,3 +109,12 @@ def comm_name(text: str) -> str:
             f"'{text}' is not a command name (1 to 15 bytes, as the kernel keeps it)"
         )
     return text
+
+
+def file_path(text: str) -> Path:
+    """A path the user gave, made absolute now: netwatch's working directory moves while BCC
+    compiles a probe (probes.loader), and a file written then must land where the user meant."""
+    try:
+        return Path(os.path.abspath(text))
+    except OSError:  # the working directory is gone: a relative path can name nothing anyway
+        return Path(text)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from netwatch.cli.types import Parser, count, positive, whole_number
+from netwatch.cli.types import Parser, count, file_path, positive, whole_number
 from netwatch.export.spec import ExportOptions
 from netwatch.tabs import TAB_NAMES, TABS
 
@@ -72,7 +71,7 @@ def textfile_path(text: str) -> str:
             f"'{text[:80]}' does not end in .prom (node_exporter's textfile collector reads "
             "only those)"
         )
-    return text
+    return str(file_path(text))
 
 
 def export_parser() -> Parser:
@@ -104,7 +103,7 @@ def export_parser() -> Parser:
     p.add_argument(
         "--web.config.file",
         dest="web_config_file",
-        type=Path,
+        type=file_path,
         metavar="FILE",
         help="TLS and basic auth, in the Prometheus exporters' web configuration format "
         "(tls_server_config, basic_auth_users with bcrypt hashes)",
@@ -140,7 +139,7 @@ def export_parser() -> Parser:
     )
     p.add_argument(
         "--replay",
-        type=Path,
+        type=file_path,
         metavar="FILE",
         help="export a recording instead of live probes, one interval per --interval "
         "(no root needed); ends with the recording",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from netwatch.probes import BCC_LOCK, LEAVING
@@ -76,7 +78,8 @@ def compile_probe(probe: str, text: bytes, cflags: list[str]) -> Any:
                 raise SourceError(f"{probe} probe: not compiled: netwatch is leaving")
             _compiling.set()
             try:
-                bpf = BPF(text=text, cflags=[*cflags, f"-I{SHARED_BPF_DIR}"])
+                with _in_our_headers_dir():
+                    bpf = BPF(text=text, cflags=[*cflags, f"-I{SHARED_BPF_DIR}"])
             finally:
                 _compiling.clear()
             release_freed_memory()
@@ -86,6 +89,29 @@ def compile_probe(probe: str, text: bytes, cflags: list[str]) -> Any:
     except Exception as exc:  # BCC raises bare Exception for compile and attach failures
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceError(f"{probe} probe failed to load: {first}") from exc
+
+
+@contextlib.contextmanager
+def _in_our_headers_dir() -> Iterator[None]:
+    """Compile with netwatch's own BPF headers' directory as the working directory, then go
+    back. BCC puts the working directory first on the compiler's include path (`-I cwd`, ahead of
+    the kernel's headers): root running netwatch from /tmp or a user's home would compile into
+    its kernel programs any `uapi/linux/ptrace.h` or `btf_ctx.bpf.h` a local user left there.
+    The whole process moves while BCC compiles (BCC itself moves it into the kernel's build tree
+    meanwhile), so paths the user gave are made absolute at start-up (cli.args)."""
+    try:
+        back: int | None = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # unreadable: netwatch stays where it compiled
+        back = None
+    os.chdir(SHARED_BPF_DIR)
+    try:
+        yield
+    finally:
+        if back is not None:
+            try:
+                os.fchdir(back)
+            finally:
+                os.close(back)
 
 
 def detach(bpf: Any) -> None:

@@ -258,3 +258,21 @@ def test_a_tab_name_alone_opens_the_ui_and_with_batch_runs_the_batch_command(
     assert opened == ["drops", "drops", "accepts", "accepts", "calls", "calls"]
     batch = run("calls", "--batch", "--replay", str(DEMO.with_name("calls-demo.nwrec")))
     assert batch.returncode == 0 and " -> " in batch.stdout
+
+
+def test_paths_the_user_gives_are_made_absolute_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compile moves the process's working directory (probes.loader, and BCC itself): a
+    snapshot or recording written meanwhile must still land where the user meant."""
+    from netwatch.cli.args import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    parsers = build_parser()
+    ui = parsers["ui"].parse_args([])
+    assert ui.snapshot_dir == tmp_path
+    record = parsers["record"].parse_args(["-o", "out.nwrec"])
+    assert record.output == tmp_path / "out.nwrec"
+    export = parsers["export"].parse_args(["--textfile", "sub/n.prom", "--replay", "r.nwrec"])
+    assert export.textfile == str(tmp_path / "sub/n.prom")
+    assert export.replay == tmp_path / "r.nwrec"
