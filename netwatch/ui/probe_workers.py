@@ -20,6 +20,7 @@ from netwatch.sources.base import AttachedWhileShown, Health, Source, SourceErro
 from netwatch.sources.runner import ENDED, run
 
 SampleTo = Callable[[str, object], object]
+CONTROL_POLL_S = 0.1  # how soon the control thread ends once the workers are stopped
 HealthTo = Callable[[str, Health], object]
 
 
@@ -153,9 +154,14 @@ class ProbeWorkers:
             source.close()
 
     def _run_control(self) -> None:
+        """Until the app stops the workers: what is still asked then is not done (leaving
+        detaches every source anyway)."""
         assert self._control is not None
-        while True:
-            tab, action = self._control.get()
+        while not self.stop_event.is_set():
+            try:
+                tab, action = self._control.get(timeout=CONTROL_POLL_S)
+            except queue.Empty:
+                continue
             try:
                 action()
             except Exception as exc:  # BCC raises bare Exception when a tracepoint won't attach
