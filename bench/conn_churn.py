@@ -9,10 +9,12 @@ Traced, `netwatch conns --batch --json --interval 1` (or --ended, with --format 
 beside it; its lines are counted
 after each trial: the client's connections that ended (http: `closed`; refused: `refused`)
 against what the client counted. Prints each workload's median rate as a ratio of untraced,
-netwatch's CPU share and the connections it missed. Bounded: ROUNDS x 2 x 2 x SECONDS.
+netwatch's CPU share and the connections it missed. Bounded: ROUNDS x 2 x 2 x RUNS x SECONDS.
+--runs K runs the client K times per start of netwatch: the VM's rate moves by 10% from one run
+to the next, and more runs for the same compiles narrow the interval printed beside each ratio.
 nginx comes from Debian (installed if missing; this bench starts its own on a loopback port,
 with a config of its own, and stops it). Run as root:
-  .venv/bin/python bench/conn_churn.py [--seconds 3] [--rounds 3]
+  .venv/bin/python bench/conn_churn.py [--seconds 3] [--rounds 3] [--runs 1] [--workloads LIST]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -101,20 +104,26 @@ def counted(out: Path, port: int, end: str, form: str) -> int:
     return len(seen)
 
 
-def trial(flood: str, kind: str, port: int, seconds: float, traced: bool, workdir: Path,
-          nginx: str, form: str) -> tuple[float, float, int, int]:  # fmt: skip
-    """(connections/s, netwatch's CPU share, the client's count, netwatch's count)."""
+def trial(flood: str, kind: str, port: int, seconds: float, runs: int, traced: bool,
+          workdir: Path, nginx: str, form: str) -> tuple[list[float], float, int, int]:  # fmt: skip
+    """One start of netwatch (or none) and `runs` client runs of `seconds` beside it: (each
+    run's connections/s, netwatch's CPU share, the client's count, netwatch's count)."""
     server = start_nginx(nginx, port, workdir) if kind == "http" else None
     out = workdir / f"nw-{port}.jsonl"
     nw = start_netwatch(out, form) if traced else None
     time.sleep(0.5)
     cpu0 = cpu_seconds(nw.pid) if nw else 0.0
-    t0 = time.monotonic()
+    t_all = time.monotonic()
     mode = "http-loop" if kind == "http" else "refuse-loop"
     client = [flood, mode, str(port), str(seconds)]
-    done = int(subprocess.run(client, capture_output=True, text=True, check=True).stdout)
-    wall = time.monotonic() - t0
-    share = (cpu_seconds(nw.pid) - cpu0) / wall if nw else 0.0
+    rates = []
+    done = 0
+    for _ in range(runs):
+        t0 = time.monotonic()
+        n = int(subprocess.run(client, capture_output=True, text=True, check=True).stdout)
+        rates.append(n / (time.monotonic() - t0))
+        done += n
+    share = (cpu_seconds(nw.pid) - cpu0) / (time.monotonic() - t_all) if nw else 0.0
     seen = 0
     if nw is not None:
         time.sleep(2.5)  # the last interval read and printed
@@ -125,20 +134,42 @@ def trial(flood: str, kind: str, port: int, seconds: float, traced: bool, workdi
     if server is not None:
         server.terminate()
         server.wait(10)
-    return done / wall, share, done, seen
+    return rates, share, done, seen
+
+
+def interval(traced: list[float], untraced: list[float]) -> tuple[float, float]:
+    """A 90% interval for the ratio of medians, by resampling the runs (fixed seed): how far
+    this VM's own drift between runs leaves the answer open."""
+    rng = random.Random(1)
+    ratios = sorted(
+        median(rng.choices(traced, k=len(traced))) / median(rng.choices(untraced, k=len(untraced)))
+        for _ in range(2000)
+    )
+    return ratios[100], ratios[1899]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--runs", type=int, default=1,
+                   help="client runs per start of netwatch (and per untraced trial): more "
+                   "samples for the same compiles")  # fmt: skip
+    p.add_argument(
+        "--workloads",
+        default="http,refused",
+        help="comma-separated, from http and refused (default both)",
+    )
     p.add_argument("--format", choices=("json", "ended"), default="json",
                    help="netwatch's output: conns -b --json (a line per connection per "
                    "interval) or --ended (a tcplife line per connection)")  # fmt: skip
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench: run as root (BPF)")
-    nginx = nginx_binary()
+    kinds = [k for k in ("http", "refused") if k in args.workloads.split(",")]
+    if not kinds or args.runs < 1:
+        raise SystemExit("bench: --workloads names http and/or refused; --runs is 1 or more")
+    nginx = nginx_binary() if "http" in kinds else ""
     flood, build_dir = build_flood()
     # In memory (tmpfs where there is one): a traced trial prints 200 MB of JSON, and its
     # writeback to disk 30 s later landed on whichever trial ran then, traced or not (runs 16
@@ -151,31 +182,37 @@ def main() -> None:
     port = 47300
     try:
         for rnd in range(args.rounds):
-            for kind in ("http", "refused"):
+            for kind in kinds:
                 for traced in (rnd % 2 == 0, rnd % 2 != 0):
                     port += 1
-                    rate, share, done, seen = trial(flood, kind, port, args.seconds, traced,
-                                                    workdir, nginx, args.format)  # fmt: skip
-                    rates.setdefault((kind, traced), []).append(rate)
+                    runs, share, done, seen = trial(flood, kind, port, args.seconds,
+                                                    args.runs, traced, workdir, nginx,
+                                                    args.format)  # fmt: skip
+                    rates.setdefault((kind, traced), []).extend(runs)
                     if traced:
                         shares.setdefault(kind, []).append(share)
                         missed.setdefault(kind, []).append((done, seen))
+                    shown = " ".join(f"{r:.0f}" for r in runs)
                     print(f"round {rnd + 1} {kind:7s} {'netwatch' if traced else 'untraced':8s} "
-                          f"{rate:9.0f}/s" + (f"  counted {seen}/{done}" if traced else ""),
+                          f"{shown}/s" + (f"  counted {seen}/{done}" if traced else ""),
                           file=sys.stderr)  # fmt: skip
     finally:
         cleanup(build_dir)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nconn_churn: {args.rounds} rounds x {args.seconds:g} s, loopback, kernel "
-          f"{os.uname().release}, {os.cpu_count()} CPUs, netwatch conns -b "
+    print(f"\nconn_churn: {args.rounds} rounds x {args.runs} runs x {args.seconds:g} s, "
+          f"loopback, kernel {os.uname().release}, {os.cpu_count()} CPUs, netwatch conns -b "
           f"--{args.format}")  # fmt: skip
     for kind, what in (("http", "HTTP connections/s (nginx, Connection: close)"),
                        ("refused", "refused connects/s")):  # fmt: skip
+        if kind not in kinds:
+            continue
         base, with_nw = median(rates[(kind, False)]), median(rates[(kind, True)])
+        low, high = interval(rates[(kind, True)], rates[(kind, False)])
         counts = missed[kind]
         lost = sum(done - seen for done, seen in counts)
         print(
-            f"  {what}: untraced {base:.0f}, netwatch {with_nw:.0f}, ratio {with_nw / base:.3f}; "
+            f"  {what}: untraced {base:.0f}, netwatch {with_nw:.0f}, ratio {with_nw / base:.3f} "
+            f"(90% interval {low:.3f}-{high:.3f}); "
             f"netwatch CPU {100 * median(shares[kind]):.1f}% of a core; counted "
             f"{sum(s for _, s in counts)} of {sum(d for d, _ in counts)} ({lost} missed)"
         )
