@@ -20,8 +20,8 @@ from netwatch.sources.base import AttachedWhileShown, Health, Source, SourceErro
 from netwatch.sources.runner import ENDED, run
 
 SampleTo = Callable[[str, object], object]
-CONTROL_POLL_S = 0.1  # how soon the control thread ends once the workers are stopped
 HealthTo = Callable[[str, Health], object]
+CONTROL_POLL_S = 0.1  # how soon the control thread ends once the workers are stopped
 
 
 class ProbeWorkers:
