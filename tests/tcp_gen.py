@@ -44,12 +44,14 @@ def connect_fail(
 ) -> dict[str, object]:
     outcomes: dict[str, int] = {}
     ports: list[int] = []
+    took: list[float] = []  # each connect's seconds, from before it to after its outcome
     deadline = time.monotonic() + max_seconds
     for _ in range(count):
         if time.monotonic() > deadline:
             break
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         s.setblocking(False)
+        began = time.monotonic()
         code = s.connect_ex((host, port))
         ports.append(s.getsockname()[1])
         if code == errno.EINPROGRESS:
@@ -61,12 +63,13 @@ def connect_fail(
                     s.getpeername()
                 except OSError:
                     code = -1  # still connecting: given up on
+        took.append(time.monotonic() - began)
         name = {0: "established", errno.ECONNREFUSED: "refused", errno.ETIMEDOUT: "timeout",
                 errno.EHOSTUNREACH: "unreachable", -1: "given_up"}.get(code, str(code))  # fmt: skip
         outcomes[name] = outcomes.get(name, 0) + 1
         s.close()
         time.sleep(pace)
-    return {"pid": os.getpid(), "outcomes": outcomes, "ports": ports}
+    return {"pid": os.getpid(), "outcomes": outcomes, "ports": ports, "took": took}
 
 
 def reset_server(host: str, port: int, count: int, max_seconds: float) -> dict[str, object]:

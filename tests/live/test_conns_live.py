@@ -176,6 +176,18 @@ def test_connects_to_a_closed_port_are_each_one_row_ending_refused(
     assert isinstance(ports, list)
     assert sorted(r.lport for r in rows) == sorted(ports)
     assert all(r.resets_received == 1 for r in rows)
+    # Its span, from SYN_SENT to CLOSE, lies inside the connect as the client timed it.
+    assert_ended_within_the_connect(rows, done)
+
+
+def assert_ended_within_the_connect(rows: list[ConnRow], done: dict[str, object]) -> None:
+    ports, took = done["ports"], done["took"]
+    assert isinstance(ports, list) and isinstance(took, list)
+    took_by_port = dict(zip(ports, took, strict=True))
+    for r in rows:
+        assert r.since is not None and r.ended_at is not None
+        # Both are wall times of float seconds (about 0.2 us apart at today's epoch).
+        assert -1e-6 <= r.ended_at - r.since <= took_by_port[r.lport] + 1e-6, (r, took_by_port)
 
 
 def test_connects_whose_syns_are_dropped_end_timeout_or_aborted(

@@ -110,6 +110,22 @@ def test_the_short_way_gives_the_row_the_general_way_gives(kw: dict[str, Any]) -
     assert quick_rows[0].end == short.ending()
 
 
+def test_a_failed_connects_record_is_read_only_where_the_kernel_writes_it() -> None:
+    """conns.bpf.c does not zero a failed connect's record (it writes only what the short way
+    reads): whatever the ring held before in the other fields must not reach its row."""
+    unwritten = dict(established_ns=7, bytes_acked=7, bytes_received=7, bytes_sent=7,
+                     srtt_us=7, mdev_us=7, min_rtt_us=7, total_retrans=7, busy=7, rwnd=7,
+                     sndbuf=7, handshake_us=7, snd_cwnd=7, segs_out=7, pad=7,
+                     cgroup_name=b"stale.scope")  # fmt: skip
+    rows = []
+    for junk in ({}, unwritten):
+        (ev,) = decode_all(refused(5, **junk))
+        (row,), _ = tracker().step([ev], [], ev.ts_ns, 1.0)
+        rows.append(asdict(row))
+    assert rows[0] == rows[1]
+    assert rows[0]["resets_received"] == 1
+
+
 def test_a_connect_sock_diag_saw_waiting_keeps_its_row_when_it_times_out() -> None:
     t = tracker()
     waiting = DiagSock(NS, 2, "127.0.0.1", 40003, "127.0.0.2", 47999, 2, 991, 1000,

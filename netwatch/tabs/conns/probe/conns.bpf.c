@@ -28,10 +28,11 @@
  * (an array indexed by a hash of the sock's address: the verifier inlines its lookup, where a
  * hash map costs a locked helper call each way; a sock whose slot is taken uses a hash map),
  * and two ring buffer records of 288 bytes (established or accepted, then closed), submitted
- * without a wakeup: the drain looks every 20 ms while records come. On our VMs every helper call
+ * without a wakeup: the drain looks every 20 ms while records come; a connect that never
+ * established sends one, written only where the decoder reads it. On our VMs every helper call
  * and return pays for speculation mitigations, so calls are what cost: a refused connect makes
  * 6 in the BTF build (two clock reads, the task, a ring reservation and its submit, the
- * tcp_sock), about 0.4 us in all, and 17 in the raw build, about 0.75 us (docs/benchmarks.md).
+ * tcp_sock), about 0.3 us in all, and 17 in the raw build, about 0.75 us (docs/benchmarks.md).
  * Nothing on the packet path. Records that cannot be reserved (buffer full) and connections the
  * table had no room for are counted in `lost` and shown, never dropped silently.
  */
@@ -250,6 +251,19 @@ static __always_inline struct conn_event_t *reserve(u8 kind, u64 sk, u64 now)
     return ev;
 }
 
+/* What the table knows of a connection's owner, start and resets, into its record. */
+static __always_inline void owner_copy(struct conn_event_t *ev, const struct conn_t *c)
+{
+    ev->opened_ns = c->opened_ns;
+    ev->start_ns = c->start_ns;
+    ev->cgroup_id = c->cgroup_id;
+    ev->pid = c->pid;
+    ev->uid = c->uid;
+    __builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
+    ev->resets_sent = c->resets_sent;
+    ev->side = c->side;
+}
+
 /* A record of `kind` about sock `sk`, with what the table knows of it (`c` may be 0); its ends
  * are the caller's to fill (ends_read, ends_traced). */
 static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_t *c, u64 now)
@@ -258,16 +272,9 @@ static __always_inline struct conn_event_t *record(u8 kind, u64 sk, struct conn_
     if (!ev)
         return 0;
     if (c) {
-        ev->opened_ns = c->opened_ns;
+        owner_copy(ev, c);
         ev->established_ns = c->established_ns;
-        ev->start_ns = c->start_ns;
-        ev->cgroup_id = c->cgroup_id;
-        ev->pid = c->pid;
-        ev->uid = c->uid;
-        __builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
         ev->handshake_us = c->handshake_us;
-        ev->resets_sent = c->resets_sent;
-        ev->side = c->side;
         ev->flags = c->flags;
     }
     return ev;
@@ -359,6 +366,43 @@ static __always_inline void last_counters(struct conn_event_t *ev, const u8 *tp)
     ev->segs_out = TCP_FIELD(u32, TCP_SEGS_OUT_OFF);
 }
 
+/* A closed sock's local port: tcp_set_state gives it back before the tracepoint (inet_num 0),
+ * inet_sport, in network order, has it still. */
+static __always_inline u16 closed_port(const u8 *tp, u16 lport)
+{
+    u16 sport_be = NW_LOAD(u16, tp, INET_SPORT_OFF);
+    return sport_be ? (u16)((sport_be >> 8) | (sport_be << 8)) : lport;
+}
+
+/* The CLOSE of a connect that never established: the record a host refusing tens of thousands
+ * of connects a second sends most, so it is made for as little as the decoder reads of it
+ * (decode.py, FailedConnect), not zeroed whole: no counters, no cgroup name. */
+static __always_inline void never_established(const u8 *skp, u64 sk, struct conn_t *c)
+{
+    s32 err = NW_LOAD(s32, skp, SK_ERR_OFF);
+    const u8 *tp = NW_TCP_SOCK(skp);
+    u64 now = bpf_ktime_get_ns();
+    struct conn_event_t *ev = events.ringbuf_reserve(sizeof(struct conn_event_t));
+    if (!ev) {
+        count_lost(0);
+        return;
+    }
+    ev->ts_ns = now;
+    ev->sk = sk;
+    ev->kind = KIND_CLOSED;
+    ev->oldstate = TCP_SYN_SENT_;
+    ev->state = TCP_CLOSE_;
+    ev->err = err;
+    ev->flags = 0;
+    struct conn_t unknown = {}; /* opened before the probe: no owner, no start */
+    owner_copy(ev, c ? c : &unknown);
+    ev->netns = 0;
+    ends_traced(ev, skp);
+    if (tp)
+        ev->lport = closed_port(tp, ev->lport);
+    events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
 /* ---- the attach points -------------------------------------------------------------------- */
 
 static __always_inline int is_tcp(const u8 *sk)
@@ -418,6 +462,12 @@ NW_PROBE(inet_sock_set_state)
     }
     if (oldstate == TCP_LISTEN_ || (!c && !is_tcp(skp)))
         return 0; /* a listener is not a connection */
+    if (oldstate == TCP_SYN_SENT_) {
+        never_established(skp, sk, c);
+        if (c)
+            forget(sk);
+        return 0;
+    }
     /* Every full TCP socket ends here (TIME_WAIT hands over to a timewait sock after it). How:
      * tcp_reset() sets sk_err before tcp_done() moves the sock here (ECONNREFUSED in SYN_SENT,
      * EPIPE in CLOSE_WAIT, ECONNRESET otherwise), so a reset received needs no probe of its
@@ -430,22 +480,15 @@ NW_PROBE(inet_sock_set_state)
         ev->err = NW_LOAD(s32, skp, SK_ERR_OFF);
         const u8 *tp = NW_TCP_SOCK(skp);
         if (tp) {
-            /* A connect that failed has given its port back by now (inet_num 0): inet_sport,
-             * the port in network order, has it still. */
-            u16 sport_be = NW_LOAD(u16, tp, INET_SPORT_OFF);
-            if (sport_be)
-                ev->lport = (u16)((sport_be >> 8) | (sport_be << 8));
-            if (oldstate != TCP_SYN_SENT_)
-                last_counters(ev, tp); /* one that never established has none */
+            ev->lport = closed_port(tp, ev->lport);
+            last_counters(ev, tp);
         }
         events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
     }
     if (c)
         forget(sk);
-    if (oldstate != TCP_SYN_SENT_) {
-        u8 one = 1; /* an abortive close sends its reset after this: see tcp_send_reset */
-        just_closed.update(&sk, &one);
-    }
+    u8 one = 1; /* an abortive close sends its reset after this: see tcp_send_reset */
+    just_closed.update(&sk, &one);
     return 0;
 }
 
