@@ -54,6 +54,7 @@ KERNEL_OFFSETS: dict[str, tuple[str, ...]] = {
     "TCP_CHRONO_STAT_OFF": ("tcp_sock", "chrono_stat"),
     "TCP_SND_CWND_OFF": ("tcp_sock", "snd_cwnd"),
     "TCP_SEGS_OUT_OFF": ("tcp_sock", "segs_out"),
+    "TCP_SEGS_IN_OFF": ("tcp_sock", "segs_in"),  # 0: a refused connect got no reset (ICMP)
     # A packet: its socket, device, length, headers and GSO segments.
     "SKB_SK_OFF": ("sk_buff", "sk"),
     "SKB_DEV_OFF": ("sk_buff", "dev"),

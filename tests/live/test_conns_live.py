@@ -190,6 +190,41 @@ def assert_ended_within_the_connect(rows: list[ConnRow], done: dict[str, object]
         assert -1e-6 <= r.ended_at - r.since <= took_by_port[r.lport] + 1e-6, (r, took_by_port)
 
 
+def test_a_connect_refused_by_an_icmp_error_is_refused_without_a_reset(
+    probe: ConnsProbe, link: Link
+) -> None:
+    """A firewall's `reject` answers a SYN with an ICMP port-unreachable, not a reset. Each
+    connect's first SYN is dropped here, so the ICMP answers the one the kernel's timer sends
+    a second later, and the kernel closes the sock with ECONNREFUSED. (Answered at once, while
+    connect() still holds the sock, the kernel keeps the error only where the process's
+    SO_ERROR read clears it, and the row ends `aborted`: docs/benchmarks.md, run 22.)"""
+    n = 3
+    table = "nwticmp"
+    rules = (
+        f"add table inet {table}\n"
+        f"add set inet {table} seen {{ type ipv4_addr . inet_service ; flags timeout ; "
+        f"timeout 60s ; }}\n"
+        f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
+        f"add rule inet {table} input tcp dport 7104 ip saddr . tcp sport @seen "
+        f"reject with icmpx type port-unreachable\n"
+        f"add rule inet {table} input tcp dport 7104 add @seen {{ ip saddr . tcp sport }} drop\n"
+    )
+    subprocess.run(link.b.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+    with watching(probe) as seen:
+        client = gen(link.a, "connect-fail", link.b.addr, "7104", "--count", str(n))
+        done = result(client)
+    assert done["outcomes"] == {"refused": n}
+    rows = seen.ended(rport=7104, raddr=link.b.addr)
+    assert len(rows) == n
+    assert {r.end for r in rows} == {"refused"}
+    assert {r.pid for r in rows} == {client.pid}
+    assert all(r.resets_received == 0 for r in rows)  # refused, but not by a reset
+    assert_ended_within_the_connect(rows, done)
+    # Ended when the ICMP came, after the retransmitted SYN, not when the first SYN left.
+    assert all(r.since is not None and r.ended_at is not None and r.ended_at - r.since > 0.5
+               for r in rows)  # fmt: skip
+
+
 def test_connects_whose_syns_are_dropped_end_timeout_or_aborted(
     probe: ConnsProbe, link: Link
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from netwatch.tabs.conns.decode import (
+    FLAG_REFUSED_BY_RESET,
     KIND_CLOSED,
     KIND_ESTABLISHED,
     RECORD,
@@ -51,7 +52,7 @@ def refused(i: int, **kw: Any) -> bytes:
         ts_ns=10_000 * MS + i, opened_ns=9_999 * MS + i, pid=4242, uid=1000, netns=NS,
         start_ns=77 * MS, cgroup_id=9, err=errno.ECONNREFUSED, family=socket.AF_INET,
         lport=40000 + i, rport=47999, side=1, laddr=v4("127.0.0.1"), raddr=v4("127.0.0.2"),
-        comm=b"flood\0junk",
+        comm=b"flood\0junk", flags=FLAG_REFUSED_BY_RESET,
     )  # fmt: skip
     base.update(kw)
     return record(**base)
@@ -94,6 +95,7 @@ def test_a_connect_that_never_established_decodes_short_and_the_rest_in_full() -
         {"err": 0},
         {"pid": 0, "uid": 0, "comm": b"", "side": 0, "opened_ns": 0, "start_ns": 0},
         {"start_ns": 0, "resets_sent": 1},
+        {"flags": 0},  # refused by an ICMP error: no reset received
         {"family": socket.AF_INET6, "laddr": socket.inet_pton(socket.AF_INET6, "fd00::1"),
          "raddr": socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")},
     ],

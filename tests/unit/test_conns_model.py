@@ -14,6 +14,7 @@ from netwatch.model.filter import FilterError
 from netwatch.recording.checks import BadRecord
 from netwatch.tabs.conns.codec import conn_in, conn_out
 from netwatch.tabs.conns.decode import (
+    FLAG_REFUSED_BY_RESET,
     KIND_ACCEPTED,
     KIND_CLOSED,
     KIND_ESTABLISHED,
@@ -118,7 +119,8 @@ def test_a_refused_connect_is_one_ended_row_even_within_one_interval() -> None:
     t = tracker()
     closes = [
         event(KIND_CLOSED, sk=0xA0 + i, lport=41000 + i, oldstate=2, err=errno.ECONNREFUSED,
-              opened_ns=9_999 * MS, pid=7, comm="probe", side="out", ts_ns=10_000 * MS)
+              opened_ns=9_999 * MS, pid=7, comm="probe", side="out", ts_ns=10_000 * MS,
+              flags=FLAG_REFUSED_BY_RESET)
         for i in range(5)
     ]  # fmt: skip
     rows, _ = t.step(closes, [], 10_010 * MS, 1.0)
@@ -130,22 +132,24 @@ def test_a_refused_connect_is_one_ended_row_even_within_one_interval() -> None:
 
 
 @pytest.mark.parametrize(
-    ("oldstate", "err", "flags", "end"),
+    ("oldstate", "err", "flags", "end", "received"),
     [
-        (2, errno.ECONNREFUSED, 0, "refused"),
-        (2, errno.ETIMEDOUT, 0, "timeout"),
-        (2, errno.EHOSTUNREACH, 0, "unreachable"),
-        (2, 0, 0, "aborted"),
-        (1, errno.ECONNRESET, 2, "reset_received"),
-        (1, 0, 2, "closed"),
-        (8, errno.EPIPE, 2, "reset_received"),
-        (9, 0, 2, "closed"),
+        (2, errno.ECONNREFUSED, FLAG_REFUSED_BY_RESET, "refused", 1),
+        (2, errno.ECONNREFUSED, 0, "refused", 0),  # by an ICMP port-unreachable
+        (2, errno.ETIMEDOUT, 0, "timeout", 0),
+        (2, errno.EHOSTUNREACH, 0, "unreachable", 0),
+        (2, 0, 0, "aborted", 0),
+        (1, errno.ECONNRESET, 2, "reset_received", 1),
+        (1, 0, 2, "closed", 0),
+        (8, errno.EPIPE, 2, "reset_received", 1),
+        (9, 0, 2, "closed", 0),
     ],
 )
 def test_how_a_connection_ended_from_what_the_kernel_said_at_close(
-    oldstate: int, err: int, flags: int, end: str
+    oldstate: int, err: int, flags: int, end: str, received: int
 ) -> None:
-    assert event(KIND_CLOSED, oldstate=oldstate, err=err, flags=flags).ending() == end
+    ev = event(KIND_CLOSED, oldstate=oldstate, err=err, flags=flags)
+    assert (ev.ending(), ev.resets_received) == (end, received)
 
 
 def test_a_reset_sent_just_after_close_makes_it_reset_sent_even_when_the_sock_is_reused() -> None:

@@ -55,6 +55,7 @@ GUEST_TESTS = (
         f"'tests/live/test_conns_live.py::{t}[btf]'"
         for t in (
             "test_connects_to_a_closed_port_are_each_one_row_ending_refused",
+            "test_a_connect_refused_by_an_icmp_error_is_refused_without_a_reset",
             "test_connects_whose_syns_are_dropped_end_timeout_or_aborted",
             "test_an_abortive_close_is_reset_sent_on_one_side_and_reset_received_on_the_other",
             "test_retransmits_of_a_lossy_stream_are_the_namespaces_retrans_segs",

@@ -16,6 +16,7 @@ CGROUP_NAME_LEN = 96  # conns.bpf.c's
 KIND_ESTABLISHED, KIND_ACCEPTED, KIND_CLOSED, KIND_RESET_SENT = 2, 3, 4, 5
 SIDE_NAMES = {1: "out", 2: "in"}
 FLAG_ESTABLISHED = 2
+FLAG_REFUSED_BY_RESET = 4  # a failed connect refused by a reset (not by an ICMP error)
 TCP_SYN_SENT, TCP_SYN_RECV = 2, 3
 AF_INET, AF_INET6 = 2, 10
 UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN,
@@ -118,6 +119,13 @@ class ConnEvent:
         return "closed"
 
     @property
+    def resets_received(self) -> int:
+        """Resets this record says the connection received (0 or 1: the one that ended it)."""
+        if self.oldstate == TCP_SYN_SENT:  # refused by a reset, or by an ICMP error
+            return 1 if self.flags & FLAG_REFUSED_BY_RESET else 0
+        return int(self.ending() == "reset_received")
+
+    @property
     def established(self) -> bool:
         return bool(self.flags & FLAG_ESTABLISHED) or self.established_ns > 0
 
@@ -157,16 +165,22 @@ class FailedConnect:
     side: str
     err: int
     resets_sent: int
+    flags: int
 
     def ending(self) -> str:
         return connect_failure(self.err)
+
+    @property
+    def resets_received(self) -> int:
+        return 1 if self.flags & FLAG_REFUSED_BY_RESET else 0
 
     def as_event(self) -> ConnEvent:
         """The same record as a ConnEvent, for a connect the tracker already follows (one that
         sock_diag saw waiting for its answer)."""
         return ConnEvent(KIND_CLOSED, self.sk, self.ts_ns, self.opened_ns, 0, self.netns,
                          self.family, self.laddr, self.lport, self.raddr, self.rport, self.pid,
-                         self.uid, self.comm, self.start_ns, self.cgroup_id, "", self.side, 0,
+                         self.uid, self.comm, self.start_ns, self.cgroup_id, "", self.side,
+                         self.flags,
                          TCP_SYN_SENT, self.err, 0, self.resets_sent, 0, 0, 0, 0, 0, 0, 0,
                          (0, 0, 0), 0, 0)  # fmt: skip
 
@@ -215,7 +229,8 @@ def decode_all(raw: bytes) -> list[ConnEvent | FailedConnect]:
         if kind == KIND_CLOSED and oldstate == TCP_SYN_SENT:
             events.append(FailedConnect(sk, ts_ns, opened_ns, netns, family, laddr, lport,
                                         raddr, rport, pid, uid, comm, start_ns, cgroup_id,
-                                        SIDE_NAMES.get(side, ""), err, resets_sent))  # fmt: skip
+                                        SIDE_NAMES.get(side, ""), err, resets_sent,
+                                        flags))  # fmt: skip
             continue
         events.append(ConnEvent(kind, sk, ts_ns, opened_ns, established_ns, netns, family,
                        laddr, lport, raddr, rport, pid, uid, comm, start_ns, cgroup_id,

@@ -48,6 +48,7 @@
 #define TCP_SYN_RECV_ 3
 #define TCP_CLOSE_ 7
 #define TCP_LISTEN_ 10
+#define ECONNREFUSED_ 111
 
 #define KIND_ESTABLISHED 2 /* a connect's handshake finished */
 #define KIND_ACCEPTED 3    /* accept() handed it to a process: its owner */
@@ -58,6 +59,7 @@
 #define SIDE_IN 2
 
 #define FLAG_ESTABLISHED 2
+#define FLAG_REFUSED_BY_RESET 4 /* a failed connect's: a reset refused it, not an ICMP error */
 
 #include "btf_ctx.bpf.h"
 #include "current_task.bpf.h"
@@ -381,6 +383,9 @@ static __always_inline void never_established(const u8 *skp, u64 sk, struct conn
 {
     s32 err = NW_LOAD(s32, skp, SK_ERR_OFF);
     const u8 *tp = NW_TCP_SOCK(skp);
+    /* Refused by a reset, a segment reached the sock (tcp_v4_rcv and tcp_v6_rcv count it in
+     * segs_in before handling it); refused by an ICMP port-unreachable, none did. */
+    u8 by_reset = err == ECONNREFUSED_ && tp && NW_LOAD(u32, tp, TCP_SEGS_IN_OFF) > 0;
     u64 now = bpf_ktime_get_ns();
     struct conn_event_t *ev = events.ringbuf_reserve(sizeof(struct conn_event_t));
     if (!ev) {
@@ -393,7 +398,7 @@ static __always_inline void never_established(const u8 *skp, u64 sk, struct conn
     ev->oldstate = TCP_SYN_SENT_;
     ev->state = TCP_CLOSE_;
     ev->err = err;
-    ev->flags = 0;
+    ev->flags = by_reset ? FLAG_REFUSED_BY_RESET : 0;
     struct conn_t unknown = {}; /* opened before the probe: no owner, no start */
     owner_copy(ev, c ? c : &unknown);
     ev->netns = 0;

@@ -251,7 +251,7 @@ class Tracker:
         self._failed.append(ConnRow(
             cid, ev.netns, family_name(ev.family, ev.raddr), ev.laddr, ev.lport, ev.raddr,
             ev.rport, ev.pid, uid, comm, cgroup, started, ev.side, "CLOSE", since, moved, moved,
-            moved, moved, ev.resets_sent, int(end == "refused"), busy, busy, busy, None, None,
+            moved, moved, ev.resets_sent, ev.resets_received, busy, busy, busy, None, None,
             None, 0, 0, 0, None, end, ev.ts_ns / 1e9 + self._wall,
         ))  # fmt: skip
 
@@ -421,7 +421,7 @@ class Tracker:
         return ConnRow(
             t.cid, netns, family_name(family, raddr), laddr, lport, raddr, rport, t.pid,
             t.uid, t.comm, t.cgroup, t.started, t.side, "CLOSE", t.since, xmit, recv, retrans,
-            segs, ev.resets_sent + len(later), int(end in ("reset_received", "refused")), busy,
+            segs, ev.resets_sent + len(later), 0 if later else ev.resets_received, busy,
             rwnd, sndbuf, srtt, ev.mdev_us / 1000 if srtt is not None else None,
             ev.min_rtt_us / 1000 if ev.min_rtt_us else None, ev.total_retrans, ev.bytes_sent,
             ev.bytes_received, t.connect_ms, end, ev.ts_ns / 1e9 + self._wall, cwnd, ssthresh,
