@@ -32,7 +32,8 @@
  * established sends one, written only where the decoder reads it. On our VMs every helper call
  * and return pays for speculation mitigations, so calls are what cost: a refused connect makes
  * 6 in the BTF build (two clock reads, the task, a ring reservation and its submit, the
- * tcp_sock), about 0.3 us in all, and 17 in the raw build, about 0.75 us (docs/benchmarks.md).
+ * tcp_sock), about 0.3 us in all, and 18 in the raw build (each field a probe read), about
+ * 0.75 us (docs/benchmarks.md).
  * Nothing on the packet path. Records that cannot be reserved (buffer full) and connections the
  * table had no room for are counted in `lost` and shown, never dropped silently.
  */
