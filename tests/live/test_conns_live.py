@@ -133,13 +133,15 @@ def receiver(host: Host, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(host.exec_argv(*argv), stdout=subprocess.PIPE, text=True)
 
 
-def nft(host: Host, table: str, rule: str) -> None:
-    rules = (
+def nft(host: Host, table: str, *rules: str, sets: tuple[str, ...] = ()) -> None:
+    """A table of `host`'s own with `sets` declared and `rules` on its input, in that order."""
+    text = (
         f"add table inet {table}\n"
-        f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
-        f"add rule inet {table} input {rule}\n"
+        + "".join(f"add set inet {table} {s}\n" for s in sets)
+        + f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
+        + "".join(f"add rule inet {table} input {rule}\n" for rule in rules)
     )
-    subprocess.run(host.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+    subprocess.run(host.exec_argv("nft", "-f", "-"), input=text, text=True, check=True)
 
 
 def retrans_segs(host: Host) -> int:
@@ -199,17 +201,10 @@ def test_a_connect_refused_by_an_icmp_error_is_refused_without_a_reset(
     connect() still holds the sock, the kernel keeps the error only where the process's
     SO_ERROR read clears it, and the row ends `aborted`: docs/benchmarks.md, run 22.)"""
     n = 3
-    table = "nwticmp"
-    rules = (
-        f"add table inet {table}\n"
-        f"add set inet {table} seen {{ type ipv4_addr . inet_service ; flags timeout ; "
-        f"timeout 60s ; }}\n"
-        f"add chain inet {table} input {{ type filter hook input priority 0 ; }}\n"
-        f"add rule inet {table} input tcp dport 7104 ip saddr . tcp sport @seen "
-        f"reject with icmpx type port-unreachable\n"
-        f"add rule inet {table} input tcp dport 7104 add @seen {{ ip saddr . tcp sport }} drop\n"
-    )
-    subprocess.run(link.b.exec_argv("nft", "-f", "-"), input=rules, text=True, check=True)
+    seen_before = "seen { type ipv4_addr . inet_service ; flags timeout ; timeout 60s ; }"
+    nft(link.b, "nwticmp",
+        "tcp dport 7104 ip saddr . tcp sport @seen reject with icmpx type port-unreachable",
+        "tcp dport 7104 add @seen { ip saddr . tcp sport } drop", sets=(seen_before,))  # fmt: skip
     with watching(probe) as seen:
         client = gen(link.a, "connect-fail", link.b.addr, "7104", "--count", str(n))
         done = result(client)

@@ -122,12 +122,18 @@ class ConnEvent:
     def resets_received(self) -> int:
         """Resets this record says the connection received (0 or 1: the one that ended it)."""
         if self.oldstate == TCP_SYN_SENT:  # refused by a reset, or by an ICMP error
-            return 1 if self.flags & FLAG_REFUSED_BY_RESET else 0
+            return refusing_resets(self.flags)
         return int(self.ending() == "reset_received")
 
     @property
     def established(self) -> bool:
         return bool(self.flags & FLAG_ESTABLISHED) or self.established_ns > 0
+
+
+def refusing_resets(flags: int) -> int:
+    """The resets a connect that never established received: 1 if one refused it, 0 if an ICMP
+    error did (or it failed another way)."""
+    return 1 if flags & FLAG_REFUSED_BY_RESET else 0
 
 
 def connect_failure(err: int) -> str:
@@ -172,7 +178,7 @@ class FailedConnect:
 
     @property
     def resets_received(self) -> int:
-        return 1 if self.flags & FLAG_REFUSED_BY_RESET else 0
+        return refusing_resets(self.flags)
 
     def as_event(self) -> ConnEvent:
         """The same record as a ConnEvent, for a connect the tracker already follows (one that

@@ -400,8 +400,12 @@ static __always_inline void never_established(const u8 *skp, u64 sk, struct conn
     ev->state = TCP_CLOSE_;
     ev->err = err;
     ev->flags = by_reset ? FLAG_REFUSED_BY_RESET : 0;
-    struct conn_t unknown = {}; /* opened before the probe: no owner, no start */
-    owner_copy(ev, c ? c : &unknown);
+    if (c) {
+        owner_copy(ev, c);
+    } else {
+        struct conn_t unknown = {}; /* opened before the probe: no owner, no start */
+        owner_copy(ev, &unknown);
+    }
     ev->netns = 0;
     ends_traced(ev, skp);
     if (tp)
